@@ -1,0 +1,9 @@
+//go:build !amd64
+
+package vec
+
+const useAVX2 = false
+
+func dotAVX2(a, b []float32) float32 { return dotGeneric(a, b) }
+
+func l2SquaredAVX2(a, b []float32) float32 { return l2SquaredGeneric(a, b) }

@@ -1,0 +1,146 @@
+package vec
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func randVec(r *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(r.NormFloat64())
+	}
+	return v
+}
+
+// exact64 computes in float64 as the reference for both twins.
+func exact64(a, b []float32, l2 bool) float64 {
+	s := 0.0
+	for i := range a {
+		if l2 {
+			d := float64(a[i]) - float64(b[i])
+			s += d * d
+		} else {
+			s += float64(a[i]) * float64(b[i])
+		}
+	}
+	return s
+}
+
+func close32(got float32, want, scale float64) bool {
+	return math.Abs(float64(got)-want) <= 1e-5*(scale+1)
+}
+
+func TestDistTwinsAgree(t *testing.T) {
+	if !useAVX2 {
+		t.Log("no AVX2/FMA on this machine: only the generic kernels are tested")
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := 0; n <= 67; n++ {
+		for rep := 0; rep < 5; rep++ {
+			// Offset the start so the assembly sees unaligned slices.
+			off := rep % 3
+			a := randVec(r, n+off)[off:]
+			b := randVec(r, n+off)[off:]
+			scale := exact64(a, a, false) + exact64(b, b, false)
+			wantD, wantL := exact64(a, b, false), exact64(a, b, true)
+			for _, k := range []struct {
+				name string
+				f    func(a, b []float32) float32
+				want float64
+			}{
+				{"dotGeneric", dotGeneric, wantD},
+				{"l2SquaredGeneric", l2SquaredGeneric, wantL},
+				{"dotAVX2", dotAVX2, wantD},
+				{"l2SquaredAVX2", l2SquaredAVX2, wantL},
+				{"Dot", Dot, wantD},
+				{"L2Squared", L2Squared, wantL},
+			} {
+				if (k.name == "dotAVX2" || k.name == "l2SquaredAVX2") && !useAVX2 {
+					continue
+				}
+				if got := k.f(a, b); !close32(got, k.want, scale) {
+					t.Fatalf("%s len %d: got %v want %v", k.name, n, got, k.want)
+				}
+			}
+		}
+	}
+}
+
+func TestDistExactSmall(t *testing.T) {
+	a := []float32{1, 2, 3, 4, 5, 6, 7, 8, 9}
+	b := []float32{9, 8, 7, 6, 5, 4, 3, 2, 1}
+	if got := Dot(a, b); got != 165 {
+		t.Fatalf("Dot = %v, want 165", got)
+	}
+	if got := L2Squared(a, b); got != 240 {
+		t.Fatalf("L2Squared = %v, want 240", got)
+	}
+	if got := L2Squared(nil, nil); got != 0 {
+		t.Fatalf("L2Squared(nil) = %v", got)
+	}
+}
+
+func TestLengthMismatchPanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic on length mismatch")
+		}
+	}()
+	L2Squared(make([]float32, 8), make([]float32, 9))
+}
+
+func TestL2SquaredBatch(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	const d, n = 19, 50
+	data := randVec(r, d*n)
+	q := randVec(r, d)
+	ids := []int32{0, 49, 7, 7, 23}
+	out := make([]float32, len(ids))
+	L2SquaredBatch(q, data, ids, out)
+	for i, id := range ids {
+		if want := l2SquaredGeneric(q, data[int(id)*d:int(id)*d+d]); !close32(out[i], float64(want), float64(want)) {
+			t.Fatalf("id %d: %v want %v", id, out[i], want)
+		}
+	}
+}
+
+func BenchmarkL2Squared(b *testing.B) {
+	for _, d := range []int{32, 64, 128} {
+		r := rand.New(rand.NewPCG(5, 6))
+		x, y := randVec(r, d), randVec(r, d)
+		b.Run(fmt.Sprintf("generic/d%d", d), func(b *testing.B) {
+			for b.Loop() {
+				l2SquaredGeneric(x, y)
+			}
+		})
+		if useAVX2 {
+			b.Run(fmt.Sprintf("avx2/d%d", d), func(b *testing.B) {
+				for b.Loop() {
+					l2SquaredAVX2(x, y)
+				}
+			})
+		}
+	}
+}
+
+func BenchmarkDot(b *testing.B) {
+	for _, d := range []int{32, 64, 128} {
+		r := rand.New(rand.NewPCG(5, 6))
+		x, y := randVec(r, d), randVec(r, d)
+		b.Run(fmt.Sprintf("generic/d%d", d), func(b *testing.B) {
+			for b.Loop() {
+				dotGeneric(x, y)
+			}
+		})
+		if useAVX2 {
+			b.Run(fmt.Sprintf("avx2/d%d", d), func(b *testing.B) {
+				for b.Loop() {
+					dotAVX2(x, y)
+				}
+			})
+		}
+	}
+}
