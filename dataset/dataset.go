@@ -51,9 +51,9 @@ type Meta struct {
 	TrainMinLength int `json:"train_min_length"` // first training position (10)
 	TestMinLength  int `json:"test_min_length"`  // eligibility and test position base (7)
 
-	Seed       uint64 `json:"seed"`
-	Source     string `json:"source,omitempty"`
-	SkippedBad int64  `json:"skipped_bad_lines"`
+	Seed       uint64           `json:"seed"`
+	Source     string           `json:"source,omitempty"`
+	SkippedBad int64            `json:"skipped_bad_lines"`
 	Behaviors  map[string]int64 `json:"behaviors"`
 }
 
