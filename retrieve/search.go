@@ -1,0 +1,286 @@
+package retrieve
+
+import "fmt"
+
+// Result is the answer to one query: rows best first (higher score first,
+// ties by lower row id) with their scores, plus scoring statistics. Its
+// slices belong to the Searcher or Exact that returned it and are valid only
+// until that object's next call; copy what must outlive it.
+type Result struct {
+	Rows   []int32
+	Scores []float32
+	Stats  Stats
+}
+
+// Stats counts the items scored by one query.
+type Stats struct {
+	// Rounds lists the scoring rounds in order: first the enter points, then
+	// each round on each level going down. Empty for brute force.
+	Rounds []Round
+	// Total is the number of items scored (each item at most once per level).
+	Total int
+}
+
+// Round is one scoring round.
+type Round struct {
+	Level  int `json:"level"`
+	Scored int `json:"scored"`
+}
+
+// Searcher runs beam retrieval over one Graph. It owns all per-query buffers
+// (including a visited set stamped with a per-level epoch, so it is never
+// cleared between queries) and does not allocate once they have grown to the
+// query's needs. A Searcher is used by one goroutine at a time.
+type Searcher struct {
+	g       Graph
+	n       int
+	visited []uint32
+	epoch   uint32
+
+	results []key // current results, sorted best first
+	merge   []key // results ∪ next, before selection
+	next    []int32
+	nkeys   []key
+	scores  []float32
+	cand    []int32
+	rows    []int32
+	out     []float32
+	rounds  []Round
+	total   int
+}
+
+// NewSearcher returns a Searcher for g. Its visited set takes 4 bytes per node.
+func NewSearcher(g Graph) *Searcher {
+	n := g.Len()
+	return &Searcher{g: g, n: n, visited: make([]uint32, n)}
+}
+
+// Search runs the beam setting b (a *Params or *ServingParams) for the query
+// sc is bound to. It fails if b is invalid for the graph's corpus, if the
+// graph has no enter points at the start level, or if the graph yields a node
+// outside [0, Len()).
+func (s *Searcher) Search(sc Scorer, b Beam) (Result, error) {
+	if err := b.ValidateFor(s.n); err != nil {
+		return Result{}, err
+	}
+	s.rounds = s.rounds[:0]
+	s.total = 0
+	return b.search(s, sc)
+}
+
+func (p *Params) search(s *Searcher, sc Scorer) (Result, error) {
+	if err := s.scoreEnterPoints(sc, p.StartLevel, p.TopK[p.StartLevel]); err != nil {
+		return Result{}, err
+	}
+	for level := p.StartLevel - 1; level >= 0; level-- {
+		s.startLevel()
+		for range p.NumScoring[level] {
+			if err := s.expand(level); err != nil {
+				return Result{}, err
+			}
+			s.scoreNext(sc, level)
+			s.results = s.mergeBest(s.results, s.nkeys, p.TopK[level])
+			s.keepReaching()
+		}
+	}
+	return s.answer(s.results, p.K), nil
+}
+
+func (p *ServingParams) search(s *Searcher, sc Scorer) (Result, error) {
+	t := &p.LevelTopN
+	if err := s.scoreEnterPoints(sc, servingStartLevel, t[0]); err != nil {
+		return Result{}, err
+	}
+	s.startLevel()
+	if err := s.expand(1); err != nil {
+		return Result{}, err
+	}
+	s.scoreNext(sc, 1)
+	s.results = s.mergeBest(s.results, s.nkeys, t[1])
+
+	// Level 0: the results keep the best t[5] of everything scored (the answer);
+	// the candidates of each round are the best t[2+r] of that round's new items.
+	s.startLevel()
+	s.results = selectBest(s.results, t[5])
+	for r := range 3 {
+		if err := s.expand(0); err != nil {
+			return Result{}, err
+		}
+		s.scoreNext(sc, 0)
+		s.results = s.mergeBest(s.results, s.nkeys, t[5])
+		best := selectBest(s.nkeys, t[2+r])
+		s.cand = s.cand[:0]
+		for _, k := range best {
+			s.cand = append(s.cand, keyRow(k))
+		}
+	}
+	return s.answer(s.results, t[5]), nil
+}
+
+// scoreEnterPoints scores the enter points of startLevel (each once) and keeps
+// the best topK as the results.
+func (s *Searcher) scoreEnterPoints(sc Scorer, startLevel, topK int) error {
+	enter := s.g.EnterPoints(startLevel)
+	if len(enter) == 0 {
+		return fmt.Errorf("retrieve: graph has no enter points at level %d", startLevel)
+	}
+	s.newEpoch()
+	s.next = s.next[:0]
+	for _, v := range enter {
+		if uint32(v) >= uint32(s.n) {
+			return fmt.Errorf("retrieve: enter point %d outside [0,%d)", v, s.n)
+		}
+		if s.visited[v] != s.epoch {
+			s.visited[v] = s.epoch
+			s.next = append(s.next, v)
+		}
+	}
+	s.scoreNext(sc, startLevel)
+	s.results = selectBest(append(s.results[:0], s.nkeys...), topK)
+	return nil
+}
+
+// startLevel begins a level: visited = results, candidates = results.
+func (s *Searcher) startLevel() {
+	s.newEpoch()
+	s.cand = s.cand[:0]
+	for _, k := range s.results {
+		r := keyRow(k)
+		s.visited[r] = s.epoch
+		s.cand = append(s.cand, r)
+	}
+}
+
+// expand sets next to the unique unvisited neighbours on level of the
+// candidates, in order of discovery, and marks them visited.
+func (s *Searcher) expand(level int) error {
+	s.next = s.next[:0]
+	for _, c := range s.cand {
+		for _, v := range s.g.Neighbors(level, c) {
+			if uint32(v) >= uint32(s.n) {
+				return fmt.Errorf("retrieve: level %d: neighbour %d of node %d outside [0,%d)", level, v, c, s.n)
+			}
+			if s.visited[v] != s.epoch {
+				s.visited[v] = s.epoch
+				s.next = append(s.next, v)
+			}
+		}
+	}
+	return nil
+}
+
+// scoreNext scores next into nkeys and records the round.
+func (s *Searcher) scoreNext(sc Scorer, level int) {
+	m := len(s.next)
+	s.nkeys = s.nkeys[:0]
+	if m > 0 {
+		s.scores = grow(s.scores, m)
+		sc.Score(s.next, s.scores)
+		for i, r := range s.next {
+			s.nkeys = append(s.nkeys, makeKey(s.scores[i], r))
+		}
+	}
+	s.rounds = append(s.rounds, Round{Level: level, Scored: m})
+	s.total += m
+}
+
+// mergeBest returns the best k of results ∪ next, sorted, reusing the
+// searcher's buffers (results is not retained).
+func (s *Searcher) mergeBest(results, next []key, k int) []key {
+	s.merge = append(append(s.merge[:0], results...), next...)
+	best := selectBest(s.merge, k)
+	// Swap buffers so the next merge does not overwrite what it reads.
+	s.merge, s.results = s.results[:0], best
+	return best
+}
+
+// keepReaching sets the candidates to the new items whose score reaches the
+// lowest score kept in the results.
+func (s *Searcher) keepReaching() {
+	s.cand = s.cand[:0]
+	if len(s.results) == 0 {
+		return
+	}
+	worst := keyRank(s.results[len(s.results)-1])
+	for _, k := range s.nkeys {
+		if keyRank(k) <= worst {
+			s.cand = append(s.cand, keyRow(k))
+		}
+	}
+}
+
+func (s *Searcher) newEpoch() {
+	s.epoch++
+	if s.epoch == 0 {
+		clear(s.visited)
+		s.epoch = 1
+	}
+}
+
+// answer decodes the first k keys into the searcher's output buffers.
+func (s *Searcher) answer(keys []key, k int) Result {
+	keys = keys[:min(k, len(keys))]
+	s.rows, s.out = decode(keys, s.rows, s.out)
+	return Result{Rows: s.rows, Scores: s.out, Stats: Stats{Rounds: s.rounds, Total: s.total}}
+}
+
+func decode(keys []key, rows []int32, scores []float32) ([]int32, []float32) {
+	rows, scores = rows[:0], scores[:0]
+	for _, k := range keys {
+		rows = append(rows, keyRow(k))
+		scores = append(scores, keyScore(k))
+	}
+	return rows, scores
+}
+
+func grow[T any](b []T, n int) []T {
+	if cap(b) < n {
+		return make([]T, n, n+n/4)
+	}
+	return b[:n]
+}
+
+// ExactChunk is the number of rows Exact scores per Score call.
+const ExactChunk = 4096
+
+// Exact finds the exact top K over all items by scoring every row in chunks
+// and keeping the best K with partial selection. Like a Searcher it owns its
+// buffers, does not allocate in steady state and serves one goroutine.
+type Exact struct {
+	n      int
+	rows   []int32
+	scores []float32
+	best   []key
+	outR   []int32
+	outS   []float32
+}
+
+// NewExact returns an Exact over numItems rows.
+func NewExact(numItems int) *Exact { return &Exact{n: numItems} }
+
+// TopK returns the best k rows of the whole corpus for the query sc is bound
+// to. Stats.Total is the corpus size.
+func (e *Exact) TopK(sc Scorer, k int) (Result, error) {
+	if k < 1 || k > MaxTopK || k > e.n {
+		return Result{}, fmt.Errorf("retrieve: exact top-k: k = %d outside [1,%d]", k, min(e.n, MaxTopK))
+	}
+	chunk := min(ExactChunk, e.n)
+	e.rows = grow(e.rows, chunk)
+	e.scores = grow(e.scores, chunk)
+	e.best = e.best[:0]
+	for lo := 0; lo < e.n; lo += chunk {
+		rows := e.rows[:min(chunk, e.n-lo)]
+		for i := range rows {
+			rows[i] = int32(lo + i)
+		}
+		sc.Score(rows, e.scores[:len(rows)])
+		for i, r := range rows {
+			e.best = append(e.best, makeKey(e.scores[i], r))
+		}
+		if len(e.best) >= k+chunk || lo+chunk >= e.n {
+			e.best = selectBest(e.best, k)
+		}
+	}
+	e.outR, e.outS = decode(e.best, e.outR, e.outS)
+	return Result{Rows: e.outR, Scores: e.outS, Stats: Stats{Total: e.n}}, nil
+}
