@@ -1,0 +1,218 @@
+package vec
+
+// This file: single-precision matrix multiplication (SGEMM) for the model's
+// training and inference. The work is cut into 6×16 tiles of C, each computed
+// by a micro-kernel that keeps the tile in 12 AVX2 registers and streams a
+// strided 6-row sliver of A and a packed 16-column panel of B; the assembly
+// kernel has a plain-Go twin with the same interface, chosen at run time.
+//
+// Matrices are row-major float32 slices with a leading dimension (elements
+// between consecutive rows). A transposed operand is read in place through
+// strides, so only B is copied (packed into 16-column panels, zero-padded).
+
+const (
+	mr = 6   // rows of a C tile
+	nr = 16  // columns of a C tile
+	kc = 256 // depth of one packed B block
+	nc = 512 // columns of one packed B block
+)
+
+// GemmWork is reusable scratch for Gemm. The zero value is ready to use; a
+// GemmWork must not be shared by concurrent calls.
+type GemmWork struct {
+	packB []float32
+	packA []float32
+	tile  [mr * nr]float32
+}
+
+// Gemm computes C = alpha·op(A)·op(B) + beta·C, where op(X) is X or its
+// transpose, op(A) is m×k, op(B) is k×n and C is m×n with leading dimension
+// ldc. A is stored m×k with leading dimension lda (k×m if transA), B k×n with
+// ldb (n×k if transB). w may be nil (a temporary is allocated). It panics
+// if a slice is too short for the stated shape, as indexing would.
+func Gemm(w *GemmWork, transA, transB bool, m, n, k int, alpha float32,
+	a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	scaleC(m, n, beta, c, ldc)
+	if k <= 0 || alpha == 0 {
+		return
+	}
+	if w == nil {
+		w = new(GemmWork)
+	}
+	for j0 := 0; j0 < n; j0 += nc {
+		nb := min(nc, n-j0)
+		for p0 := 0; p0 < k; p0 += kc {
+			kb := min(kc, k-p0)
+			w.packBBlock(transB, b, ldb, p0, kb, j0, nb, alpha)
+			w.macroKernel(transA, a, lda, m, p0, kb, j0, nb, c, ldc)
+		}
+	}
+}
+
+func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	if k > 0 && (lda < ac || len(a) < (ar-1)*lda+ac) {
+		panic("vec.Gemm: A too short for its shape")
+	}
+	if k > 0 && (ldb < bc || len(b) < (br-1)*ldb+bc) {
+		panic("vec.Gemm: B too short for its shape")
+	}
+	if ldc < n || len(c) < (m-1)*ldc+n {
+		panic("vec.Gemm: C too short for its shape")
+	}
+}
+
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	if beta == 1 {
+		return
+	}
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+// packBBlock copies alpha·op(B)[p0:p0+kb, j0:j0+nb] into panels of nr
+// columns: panel q holds kb rows of nr consecutive values, zero-padded.
+func (w *GemmWork) packBBlock(transB bool, b []float32, ldb, p0, kb, j0, nb int, alpha float32) {
+	panels := (nb + nr - 1) / nr
+	need := panels * kb * nr
+	if cap(w.packB) < need {
+		w.packB = make([]float32, need)
+	}
+	dst := w.packB[:need]
+	for q := 0; q < panels; q++ {
+		jq := j0 + q*nr
+		cols := min(nr, j0+nb-jq)
+		panel := dst[q*kb*nr : (q+1)*kb*nr]
+		for p := 0; p < kb; p++ {
+			out := panel[p*nr : p*nr+nr]
+			if transB {
+				for j := 0; j < cols; j++ {
+					out[j] = alpha * b[(jq+j)*ldb+p0+p]
+				}
+			} else {
+				src := b[(p0+p)*ldb+jq : (p0+p)*ldb+jq+cols]
+				if alpha == 1 {
+					copy(out, src)
+				} else {
+					for j, v := range src {
+						out[j] = alpha * v
+					}
+				}
+			}
+			clear(out[cols:])
+		}
+	}
+}
+
+// macroKernel multiplies all of op(A)[:, p0:p0+kb] by the packed B block and
+// adds the product into C[:, j0:j0+nb].
+func (w *GemmWork) macroKernel(transA bool, a []float32, lda, m, p0, kb, j0, nb int, c []float32, ldc int) {
+	panels := (nb + nr - 1) / nr
+	for i0 := 0; i0 < m; i0 += mr {
+		rows := min(mr, m-i0)
+		// Strides of the A sliver: element (i, p) is at base + i*rs + p*cs.
+		var sliver []float32
+		var rs, cs int
+		switch {
+		case rows < mr:
+			sliver, rs, cs = w.packASliver(transA, a, lda, i0, rows, p0, kb), 1, mr
+		case transA:
+			sliver, rs, cs = a[p0*lda+i0:], 1, lda
+		default:
+			sliver, rs, cs = a[i0*lda+p0:], lda, 1
+		}
+		for q := 0; q < panels; q++ {
+			jq := j0 + q*nr
+			cols := min(nr, j0+nb-jq)
+			bp := w.packB[q*kb*nr : (q+1)*kb*nr]
+			if rows == mr && cols == nr {
+				kernel(kb, sliver, rs, cs, bp, c[i0*ldc+jq:], ldc)
+				continue
+			}
+			t := w.tile[:]
+			clear(t)
+			kernel(kb, sliver, rs, cs, bp, t, nr)
+			for i := 0; i < rows; i++ {
+				dst := c[(i0+i)*ldc+jq : (i0+i)*ldc+jq+cols]
+				for j := range dst {
+					dst[j] += t[i*nr+j]
+				}
+			}
+		}
+	}
+}
+
+// packASliver copies rows i0..i0+rows of op(A)[:, p0:p0+kb] into a
+// zero-padded mr-row sliver laid out as kb groups of mr values.
+func (w *GemmWork) packASliver(transA bool, a []float32, lda, i0, rows, p0, kb int) []float32 {
+	need := kb * mr
+	if cap(w.packA) < need {
+		w.packA = make([]float32, need)
+	}
+	dst := w.packA[:need]
+	clear(dst)
+	for i := 0; i < rows; i++ {
+		for p := 0; p < kb; p++ {
+			if transA {
+				dst[p*mr+i] = a[(p0+p)*lda+i0+i]
+			} else {
+				dst[p*mr+i] = a[(i0+i)*lda+p0+p]
+			}
+		}
+	}
+	return dst
+}
+
+// kernel adds the product of a 6×kb sliver of A (element (i, p) at
+// a[i*rs+p*cs]) and a packed kb×16 panel of B to the 6×16 tile at c.
+func kernel(kb int, a []float32, rs, cs int, b []float32, c []float32, ldc int) {
+	// The assembly reads exactly these extents; check them once here.
+	_ = a[(mr-1)*rs+(kb-1)*cs]
+	_ = b[kb*nr-1]
+	_ = c[(mr-1)*ldc+nr-1]
+	if useGemmAsm {
+		kernelAsm(kb, &a[0], rs, cs, &b[0], &c[0], ldc)
+		return
+	}
+	kernelGeneric(kb, a, rs, cs, b, c, ldc)
+}
+
+// kernelGeneric is the plain-Go twin of the assembly micro-kernel.
+func kernelGeneric(kb int, a []float32, rs, cs int, b []float32, c []float32, ldc int) {
+	var acc [mr][nr]float32
+	for p := 0; p < kb; p++ {
+		bp := (*[nr]float32)(b[p*nr : p*nr+nr])
+		for i := 0; i < mr; i++ {
+			av := a[i*rs+p*cs]
+			row := &acc[i]
+			for j := 0; j < nr; j++ {
+				row[j] += av * bp[j]
+			}
+		}
+	}
+	for i := 0; i < mr; i++ {
+		dst := c[i*ldc : i*ldc+nr]
+		for j := range dst {
+			dst[j] += acc[i][j]
+		}
+	}
+}

@@ -1,0 +1,152 @@
+package vec
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// naiveGemm is the float64 reference for both twins.
+func naiveGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) []float64 {
+	out := make([]float64, m*n)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			s := 0.0
+			for p := 0; p < k; p++ {
+				var av, bv float32
+				if transA {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				if transB {
+					bv = b[j*ldb+p]
+				} else {
+					bv = b[p*ldb+j]
+				}
+				s += float64(av) * float64(bv)
+			}
+			out[i*n+j] = float64(alpha)*s + float64(beta)*float64(c[i*ldc+j])
+		}
+	}
+	return out
+}
+
+func withGemmAsm(t testing.TB, on bool, f func()) {
+	t.Helper()
+	saved := useGemmAsm
+	useGemmAsm = on
+	defer func() { useGemmAsm = saved }()
+	f()
+}
+
+func TestGemmTwinsAgree(t *testing.T) {
+	if !useGemmAsm {
+		t.Log("no AVX2/FMA: only the generic kernel is tested")
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	sizes := []int{1, 2, 5, 6, 7, 15, 16, 17, 31, 33, 50, 64}
+	type shape struct{ m, n, k int }
+	var shapes []shape
+	for _, m := range sizes {
+		for _, n := range sizes {
+			shapes = append(shapes, shape{m, n, sizes[r.IntN(len(sizes))]})
+		}
+	}
+	// Depths past one packed block, widths past one column block.
+	shapes = append(shapes, shape{13, 19, 300}, shape{7, 530, 9}, shape{40, 33, 513}, shape{3, 4, 0})
+	var w GemmWork
+	for _, s := range shapes {
+		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			ta, tb := tr[0], tr[1]
+			pad := r.IntN(3)
+			ar, ac := s.m, s.k
+			if ta {
+				ar, ac = s.k, s.m
+			}
+			br, bc := s.k, s.n
+			if tb {
+				br, bc = s.n, s.k
+			}
+			lda, ldb, ldc := ac+pad, bc+pad, s.n+pad
+			a := randVec(r, max(ar*lda, 1))
+			b := randVec(r, max(br*ldb, 1))
+			c0 := randVec(r, s.m*ldc)
+			alpha := []float32{1, 0.5, -2}[r.IntN(3)]
+			beta := []float32{0, 1, 0.25}[r.IntN(3)]
+			want := naiveGemm(ta, tb, s.m, s.n, s.k, alpha, a, lda, b, ldb, beta, c0, ldc)
+			for _, asm := range []bool{false, true} {
+				if asm && !useGemmAsm {
+					continue
+				}
+				c := append([]float32(nil), c0...)
+				withGemmAsm(t, asm, func() {
+					Gemm(&w, ta, tb, s.m, s.n, s.k, alpha, a, lda, b, ldb, beta, c, ldc)
+				})
+				for i := 0; i < s.m; i++ {
+					for j := 0; j < ldc; j++ {
+						got := float64(c[i*ldc+j])
+						if j >= s.n {
+							if c[i*ldc+j] != c0[i*ldc+j] {
+								t.Fatalf("asm=%v %v trans=%v: padding C[%d,%d] changed", asm, s, tr, i, j)
+							}
+							continue
+						}
+						tol := 1e-5 * (math.Sqrt(float64(s.k))*4 + 1) * 4
+						if d := math.Abs(got - want[i*s.n+j]); d > tol {
+							t.Fatalf("asm=%v %+v trans=%v alpha=%v beta=%v: C[%d,%d]=%v want %v",
+								asm, s, tr, alpha, beta, i, j, got, want[i*s.n+j])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkGemm reports GFLOP/s (2·m·n·k per call) for the model's typical
+// shapes, assembly and plain-Go twin side by side.
+func BenchmarkGemm(b *testing.B) {
+	shapes := []struct {
+		name    string
+		ta, tb  bool
+		m, n, k int
+	}{
+		{"fwd_4096x256x128", false, false, 4096, 256, 128},
+		{"fwd_4096x128x64", false, false, 4096, 128, 64},
+		{"dX_4096x128x256_NT", false, true, 4096, 128, 256},
+		{"dW_128x256x4096_TN", true, false, 128, 256, 4096},
+	}
+	for _, s := range shapes {
+		for _, asm := range []bool{true, false} {
+			if asm && !useGemmAsm {
+				continue
+			}
+			name := fmt.Sprintf("%s/asm=%v", s.name, asm)
+			b.Run(name, func(b *testing.B) {
+				r := rand.New(rand.NewPCG(1, 1))
+				a := randVec(r, s.m*s.k)
+				bb := randVec(r, s.k*s.n)
+				c := make([]float32, s.m*s.n)
+				lda, ldb := s.k, s.n
+				if s.ta {
+					lda = s.m
+				}
+				if s.tb {
+					ldb = s.k
+				}
+				var w GemmWork
+				withGemmAsm(b, asm, func() {
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						Gemm(&w, s.ta, s.tb, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
+					}
+				})
+				flops := 2 * float64(s.m) * float64(s.n) * float64(s.k) * float64(b.N)
+				b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
