@@ -26,6 +26,9 @@ func Write(path string, fill func(w io.Writer) error) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
+	if err = tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("chmod %s: %w", tmp.Name(), err)
+	}
 	bw := bufio.NewWriterSize(tmp, 1<<20)
 	if err = fill(bw); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
@@ -71,6 +74,9 @@ func SyncDir(dir string) error {
 // every moment dst is either the old complete directory or the new one
 // (or absent, between the two renames, which readers treat as "not built").
 func ReplaceDir(staging, dst string) error {
+	if err := os.Chmod(staging, 0o755); err != nil {
+		return fmt.Errorf("chmod %s: %w", staging, err)
+	}
 	if err := SyncDir(staging); err != nil {
 		return err
 	}
