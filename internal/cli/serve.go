@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"nann/server"
+)
+
+func init() {
+	register("serve", "Serve a model over TensorFlow Serving's gRPC and REST APIs.", &ServeCmd{})
+}
+
+// ServeCmd is `nann serve`. Flag names follow tensorflow_model_server's.
+type ServeCmd struct {
+	Port                      int           `name:"port" help:"gRPC port." default:"8500"`
+	RestAPIPort               int           `name:"rest_api_port" help:"REST port (0 disables REST and /metrics)." default:"8501"`
+	Host                      string        `name:"host" help:"Address to bind (empty: all interfaces)." default:""`
+	ModelName                 string        `name:"model_name" help:"Model name clients use in model_spec.name and URLs." default:"nann"`
+	ModelBasePath             string        `name:"model_base_path" help:"Directory holding one numeric subdirectory per model version." required:""`
+	FileSystemPollWaitSeconds int           `name:"file_system_poll_wait_seconds" help:"Seconds between scans of the base path for new versions (0: scan once)." default:"1"`
+	ServeVersions             int           `name:"serve_versions" help:"How many of the newest versions to keep loaded." default:"1"`
+	MaxBatch                  int           `name:"max_batch" help:"Most users (rows) per request." default:"256"`
+	MaxMessageBytes           int           `name:"max_message_bytes" help:"Largest gRPC message or REST body." default:"67108864"`
+	MaxLevelTopN              int           `name:"max_level_topn" help:"Largest value allowed in level_topn." default:"10000"`
+	MaxConcurrent             int           `name:"max_concurrent" help:"Predictions run at once." default:"8"`
+	MaxQueue                  int           `name:"max_queue" help:"Requests that may wait for a slot; more are rejected with RESOURCE_EXHAUSTED / 429." default:"64"`
+	RequestTimeout            time.Duration `name:"request_timeout" help:"Deadline for requests that carry none." default:"30s"`
+	ShutdownTimeout           time.Duration `name:"shutdown_timeout" help:"How long shutdown waits for in-flight requests." default:"30s"`
+}
+
+// Run serves until Ctrl-C / SIGTERM, then drains and exits.
+func (c *ServeCmd) Run(g *Globals) error {
+	load := server.DefaultLoader()
+	if load == nil {
+		return errors.New("serve: no model loader is registered in this build (the bundle package registers one with server.RegisterLoader)")
+	}
+	cfg := c.config()
+	srv, err := server.New(cfg, load, slog.Default())
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(g.Context()); err != nil {
+		return err
+	}
+	return srv.Wait()
+}
+
+func (c *ServeCmd) config() server.Config {
+	cfg := server.DefaultConfig()
+	cfg.ModelName = c.ModelName
+	cfg.BasePath = c.ModelBasePath
+	cfg.GRPCAddr = hostPort(c.Host, c.Port)
+	cfg.RESTAddr = ""
+	if c.RestAPIPort != 0 {
+		cfg.RESTAddr = hostPort(c.Host, c.RestAPIPort)
+	}
+	cfg.PollInterval = time.Duration(c.FileSystemPollWaitSeconds) * time.Second
+	cfg.ServeVersions = c.ServeVersions
+	cfg.MaxBatch = c.MaxBatch
+	cfg.MaxMessageBytes = c.MaxMessageBytes
+	cfg.MaxLevelTopN = c.MaxLevelTopN
+	cfg.MaxConcurrent = c.MaxConcurrent
+	cfg.MaxQueue = c.MaxQueue
+	cfg.RequestTimeout = c.RequestTimeout
+	cfg.ShutdownTimeout = c.ShutdownTimeout
+	return cfg
+}
+
+func hostPort(host string, port int) string {
+	return net.JoinHostPort(host, strconv.Itoa(port))
+}

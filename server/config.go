@@ -1,0 +1,103 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config configures a Server. Start from DefaultConfig.
+type Config struct {
+	// ModelName is the name clients put in model_spec.name ("nann").
+	ModelName string
+	// BasePath holds one numeric directory per model version.
+	BasePath string
+	// GRPCAddr and RESTAddr are listen addresses (":8500", ":8501"); use
+	// "127.0.0.1:0" for an ephemeral port. An empty RESTAddr disables REST
+	// (and /metrics).
+	GRPCAddr, RESTAddr string
+	// PollInterval is how often BasePath is scanned for new versions; 0
+	// scans only once, at start.
+	PollInterval time.Duration
+	// ServeVersions is how many of the newest loadable versions are kept
+	// loaded (TF Serving's "latest N" policy; default 1). Requests without a
+	// version get the newest.
+	ServeVersions int
+	// MaxBatch bounds the rows of one request.
+	MaxBatch int
+	// MaxMessageBytes bounds a gRPC message or REST body.
+	MaxMessageBytes int
+	// MaxLevelTopN bounds every level_topn value.
+	MaxLevelTopN int
+	// MaxConcurrent is how many predictions run at once; MaxQueue is how
+	// many more may wait for a slot. Past that a request is rejected at once
+	// with RESOURCE_EXHAUSTED / HTTP 429.
+	MaxConcurrent, MaxQueue int
+	// RequestTimeout is the deadline given to requests that carry none
+	// (REST requests, gRPC calls without a deadline).
+	RequestTimeout time.Duration
+	// ShutdownTimeout bounds how long shutdown waits for in-flight requests
+	// before cutting them off.
+	ShutdownTimeout time.Duration
+}
+
+// DefaultConfig returns the defaults (tensorflow_model_server's ports).
+func DefaultConfig() Config {
+	return Config{
+		ModelName:       "nann",
+		GRPCAddr:        ":8500",
+		RESTAddr:        ":8501",
+		PollInterval:    time.Second,
+		ServeVersions:   1,
+		MaxBatch:        256,
+		MaxMessageBytes: 64 << 20,
+		MaxLevelTopN:    10000,
+		MaxConcurrent:   8,
+		MaxQueue:        64,
+		RequestTimeout:  30 * time.Second,
+		ShutdownTimeout: 30 * time.Second,
+	}
+}
+
+// Validate reports every problem with c at once.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if c.ModelName == "" {
+		bad("model name is empty")
+	}
+	if c.BasePath == "" {
+		bad("model base path is empty")
+	}
+	if c.GRPCAddr == "" {
+		bad("gRPC address is empty")
+	}
+	if c.PollInterval < 0 {
+		bad("poll interval %v is negative", c.PollInterval)
+	}
+	if c.ServeVersions < 1 {
+		bad("serve versions %d < 1", c.ServeVersions)
+	}
+	if c.MaxBatch < 1 {
+		bad("max batch %d < 1", c.MaxBatch)
+	}
+	if c.MaxMessageBytes < 1024 {
+		bad("max message bytes %d < 1024", c.MaxMessageBytes)
+	}
+	if c.MaxLevelTopN < 1 {
+		bad("max level_topn %d < 1", c.MaxLevelTopN)
+	}
+	if c.MaxConcurrent < 1 {
+		bad("max concurrent %d < 1", c.MaxConcurrent)
+	}
+	if c.MaxQueue < 0 {
+		bad("max queue %d < 0", c.MaxQueue)
+	}
+	if c.RequestTimeout <= 0 {
+		bad("request timeout %v must be positive", c.RequestTimeout)
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("shutdown timeout %v must be positive", c.ShutdownTimeout)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,216 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"nann/tfserving/servingpb"
+)
+
+// Server serves one model over gRPC and REST. Create it with New, start it
+// with Start, and wait for it with Wait; cancelling Start's context drains
+// in-flight requests and stops it.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	mgr    *manager
+	lim    *limiter
+	met    *metrics
+	health *health.Server
+
+	grpcSrv          *grpc.Server
+	httpSrv          *http.Server
+	grpcLis, restLis net.Listener
+	wg               sync.WaitGroup // serving goroutines
+	done             chan struct{}
+	errMu            sync.Mutex
+	errs             []error
+}
+
+// New checks cfg and builds a server that loads versions with load.
+func New(cfg Config, load Loader, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("server config: %w", err)
+	}
+	if load == nil {
+		return nil, errors.New("server: no model loader")
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("model", cfg.ModelName)
+	s := &Server{cfg: cfg, log: log, lim: newLimiter(cfg.MaxConcurrent, cfg.MaxQueue), done: make(chan struct{})}
+	s.met = newMetrics(func() float64 { return float64(s.lim.inFlight()) })
+	s.health = health.NewServer()
+	s.setHealth(false)
+	s.mgr = newManager(cfg.BasePath, cfg.ServeVersions, s.countingLoader(load), log, func(live int) {
+		s.met.versions.Set(float64(live))
+		s.setHealth(live > 0)
+	})
+	s.grpcSrv = grpc.NewServer(
+		grpc.MaxRecvMsgSize(cfg.MaxMessageBytes),
+		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
+	)
+	servingpb.RegisterPredictionServiceServer(s.grpcSrv, &predictionService{s: s})
+	servingpb.RegisterModelServiceServer(s.grpcSrv, &modelService{s: s})
+	healthpb.RegisterHealthServer(s.grpcSrv, s.health)
+	s.httpSrv = &http.Server{
+		Handler:           s.restHandler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+func (s *Server) countingLoader(load Loader) Loader {
+	return func(ctx context.Context, dir string) (Servable, error) {
+		sv, err := load(ctx, dir)
+		if err != nil {
+			s.met.loadFailures.Inc()
+		}
+		return sv, err
+	}
+}
+
+func (s *Server) setHealth(ok bool) {
+	st := healthpb.HealthCheckResponse_NOT_SERVING
+	if ok {
+		st = healthpb.HealthCheckResponse_SERVING
+	}
+	s.health.SetServingStatus("", st)
+	s.health.SetServingStatus(servingpb.PredictionService_ServiceDesc.ServiceName, st)
+}
+
+// Start binds the listeners, loads the newest version(s) (a failure is
+// logged and reported in the model status, not returned) and starts
+// serving and polling. Cancelling ctx shuts the server down gracefully.
+func (s *Server) Start(ctx context.Context) error {
+	var err error
+	if s.grpcLis, err = net.Listen("tcp", s.cfg.GRPCAddr); err != nil {
+		return fmt.Errorf("gRPC listener: %w", err)
+	}
+	if s.cfg.RESTAddr != "" {
+		if s.restLis, err = net.Listen("tcp", s.cfg.RESTAddr); err != nil {
+			s.grpcLis.Close()
+			return fmt.Errorf("REST listener: %w", err)
+		}
+	}
+	s.mgr.poll(ctx)
+	pollCtx, stopPoll := context.WithCancel(context.WithoutCancel(ctx))
+	s.goServe("poller", func() error { s.pollLoop(pollCtx); return nil })
+	s.goServe("grpc", func() error { return s.grpcSrv.Serve(s.grpcLis) })
+	if s.restLis != nil {
+		s.goServe("rest", func() error {
+			if err := s.httpSrv.Serve(s.restLis); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+	}
+	s.log.Info("serving", "grpc", s.GRPCAddr(), "rest", s.RESTAddr(), "base_path", s.cfg.BasePath)
+	go func() {
+		<-ctx.Done()
+		s.shutdown(stopPoll)
+	}()
+	return nil
+}
+
+func (s *Server) goServe(name string, f func() error) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := f(); err != nil {
+			s.addErr(fmt.Errorf("%s: %w", name, err))
+		}
+	}()
+}
+
+func (s *Server) addErr(err error) {
+	s.errMu.Lock()
+	s.errs = append(s.errs, err)
+	s.errMu.Unlock()
+}
+
+func (s *Server) pollLoop(ctx context.Context) {
+	if s.cfg.PollInterval == 0 {
+		return
+	}
+	t := time.NewTicker(s.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			s.mgr.poll(ctx)
+		}
+	}
+}
+
+// shutdown reports NOT_SERVING, stops polling, lets in-flight requests
+// finish (up to ShutdownTimeout), then unloads every version.
+func (s *Server) shutdown(stopPoll context.CancelFunc) {
+	s.log.Info("shutting down: draining in-flight requests", "in_flight", s.lim.inFlight())
+	s.health.Shutdown()
+	stopPoll()
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := s.httpSrv.Shutdown(ctx); err != nil {
+			s.addErr(fmt.Errorf("REST shutdown: %w", err))
+			s.httpSrv.Close()
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		stopped := make(chan struct{})
+		go func() { s.grpcSrv.GracefulStop(); close(stopped) }()
+		select {
+		case <-stopped:
+		case <-ctx.Done():
+			s.addErr(errors.New("gRPC shutdown: in-flight requests did not finish in time"))
+			s.grpcSrv.Stop()
+			<-stopped
+		}
+	}()
+	wg.Wait()
+	s.wg.Wait()
+	s.mgr.closeAll()
+	s.log.Info("stopped")
+	close(s.done)
+}
+
+// Wait blocks until the server has shut down and returns what went wrong
+// on the way, if anything.
+func (s *Server) Wait() error {
+	<-s.done
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	return errors.Join(s.errs...)
+}
+
+// GRPCAddr is the bound gRPC address (useful with port 0).
+func (s *Server) GRPCAddr() string { return addrOf(s.grpcLis) }
+
+// RESTAddr is the bound REST address, or "" if REST is disabled.
+func (s *Server) RESTAddr() string { return addrOf(s.restLis) }
+
+func addrOf(l net.Listener) string {
+	if l == nil {
+		return ""
+	}
+	return l.Addr().String()
+}

@@ -1,0 +1,304 @@
+package server
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/x448/float16"
+
+	"nann/tfserving/tfpb"
+)
+
+// Input and output aliases of the serving signature.
+const (
+	inCommSeq   = "comm_seq"
+	inLevelTopN = "level_topn"
+	inItemIDs   = "item_ids"
+	inCateIDs   = "cate_ids"
+	outTopK     = "top_k"
+	outScores   = "scores"
+)
+
+// PadScore is the score of padding entries (id 0) in rows shorter than the
+// output width.
+const PadScore = -math.MaxFloat32
+
+// tensor is a decoded input: a shape and its values, as floats (comm_seq)
+// or integers (everything else).
+type tensor struct {
+	shape  []int64
+	floats []float32
+	ints   []int64
+}
+
+// wantDType lists the dtypes accepted for each input alias.
+var wantDType = map[string][]tfpb.DataType{
+	inCommSeq:   {tfpb.DataType_DT_HALF, tfpb.DataType_DT_FLOAT},
+	inLevelTopN: {tfpb.DataType_DT_INT32},
+	inItemIDs:   {tfpb.DataType_DT_INT64},
+	inCateIDs:   {tfpb.DataType_DT_INT64},
+}
+
+// maxElements bounds the element count of each input before allocation.
+func maxElements(name string, sig Signature, cfg *Config) int64 {
+	switch name {
+	case inCommSeq:
+		return int64(cfg.MaxBatch) * int64(sig.SeqDim)
+	case inLevelTopN:
+		return 6
+	}
+	return int64(cfg.MaxBatch) * int64(sig.MaxLen)
+}
+
+// decodeTensorProto checks tp's dtype and size and decodes its values.
+func decodeTensorProto(name string, tp *tfpb.TensorProto, sig Signature, cfg *Config) (*tensor, error) {
+	ok := false
+	for _, d := range wantDType[name] {
+		ok = ok || tp.GetDtype() == d
+	}
+	if !ok {
+		return nil, invalidf("input %q: dtype %v, want %v", name, tp.GetDtype(), wantDType[name])
+	}
+	shape, n, err := protoShape(name, tp.GetTensorShape(), maxElements(name, sig, cfg))
+	if err != nil {
+		return nil, err
+	}
+	t := &tensor{shape: shape}
+	switch tp.GetDtype() {
+	case tfpb.DataType_DT_HALF:
+		t.floats, err = decodeHalf(name, tp, n)
+	case tfpb.DataType_DT_FLOAT:
+		t.floats, err = decodeValues(name, tp.GetTensorContent(), tp.GetFloatVal(), n, 4,
+			func(b []byte) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b)) },
+			func(v float32) float32 { return v })
+	case tfpb.DataType_DT_INT32:
+		t.ints, err = decodeValues(name, tp.GetTensorContent(), tp.GetIntVal(), n, 4,
+			func(b []byte) int64 { return int64(int32(binary.LittleEndian.Uint32(b))) },
+			func(v int32) int64 { return int64(v) })
+	case tfpb.DataType_DT_INT64:
+		t.ints, err = decodeValues(name, tp.GetTensorContent(), tp.GetInt64Val(), n, 8,
+			func(b []byte) int64 { return int64(binary.LittleEndian.Uint64(b)) },
+			func(v int64) int64 { return v })
+	}
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// protoShape validates a shape and returns it with its element count,
+// which must not exceed limit.
+func protoShape(name string, sp *tfpb.TensorShapeProto, limit int64) ([]int64, int64, error) {
+	if sp.GetUnknownRank() {
+		return nil, 0, invalidf("input %q: shape of unknown rank", name)
+	}
+	dims := sp.GetDim()
+	if len(dims) > 4 {
+		return nil, 0, invalidf("input %q: rank %d is too high", name, len(dims))
+	}
+	shape := make([]int64, len(dims))
+	n := int64(1)
+	for i, d := range dims {
+		if d.GetSize() < 0 {
+			return nil, 0, invalidf("input %q: dimension %d has size %d", name, i, d.GetSize())
+		}
+		shape[i] = d.GetSize()
+		if d.GetSize() > 0 && n > limit/d.GetSize() {
+			return nil, 0, invalidf("input %q: shape %v exceeds the limit of %d elements", name, shape, limit)
+		}
+		n *= d.GetSize()
+	}
+	if n > limit {
+		return nil, 0, invalidf("input %q: shape %v exceeds the limit of %d elements", name, shape, limit)
+	}
+	return shape, n, nil
+}
+
+// decodeValues reads n values from raw little-endian content (size bytes
+// each) or from the typed field, where a single value fills the shape.
+func decodeValues[V, T any](name string, content []byte, vals []V, n int64, size int, fromBytes func([]byte) T, conv func(V) T) ([]T, error) {
+	out := make([]T, n)
+	switch {
+	case len(content) > 0:
+		if int64(len(content)) != n*int64(size) {
+			return nil, invalidf("input %q: tensor_content has %d bytes, want %d (%d elements × %d bytes)", name, len(content), n*int64(size), n, size)
+		}
+		for i := range out {
+			out[i] = fromBytes(content[i*size:])
+		}
+	case len(vals) == 1 && n > 1:
+		for i := range out {
+			out[i] = conv(vals[0])
+		}
+	case int64(len(vals)) == n:
+		for i, v := range vals {
+			out[i] = conv(v)
+		}
+	default:
+		return nil, invalidf("input %q: %d values for a shape of %d elements", name, len(vals), n)
+	}
+	return out, nil
+}
+
+func decodeHalf(name string, tp *tfpb.TensorProto, n int64) ([]float32, error) {
+	for i, h := range tp.GetHalfVal() {
+		if h < 0 || h > math.MaxUint16 {
+			return nil, invalidf("input %q: half_val[%d] = %d is not a 16-bit pattern", name, i, h)
+		}
+	}
+	return decodeValues(name, tp.GetTensorContent(), tp.GetHalfVal(), n, 2,
+		func(b []byte) float32 { return float16.Frombits(binary.LittleEndian.Uint16(b)).Float32() },
+		func(v int32) float32 { return float16.Frombits(uint16(v)).Float32() })
+}
+
+// buildRequest validates decoded inputs against the signature and limits.
+func buildRequest(in map[string]*tensor, sig Signature, cfg *Config) (*Request, error) {
+	for name := range in {
+		if _, ok := wantDType[name]; !ok {
+			return nil, invalidf("unknown input %q (inputs: %s, %s, %s, %s)", name, inCommSeq, inItemIDs, inCateIDs, inLevelTopN)
+		}
+	}
+	seq, ids, cates := in[inCommSeq], in[inItemIDs], in[inCateIDs]
+	r := &Request{}
+	var err error
+	switch {
+	case seq != nil && ids != nil:
+		return nil, invalidf("inputs %q and %q are alternatives; send one", inCommSeq, inItemIDs)
+	case seq != nil:
+		if cates != nil {
+			return nil, invalidf("input %q goes with %q, not with %q", inCateIDs, inItemIDs, inCommSeq)
+		}
+		err = setCommSeq(r, seq, sig, cfg)
+	case ids != nil:
+		err = setIDs(r, ids, cates, sig, cfg)
+	default:
+		return nil, invalidf("missing input: send %q or %q", inCommSeq, inItemIDs)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := setLevelTopN(r, in[inLevelTopN], sig, cfg); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func checkBatch(name string, shape []int64, cfg *Config) error {
+	if len(shape) != 2 {
+		return invalidf("input %q: shape %v, want rank 2 [batch, width]", name, shape)
+	}
+	if shape[0] < 1 || shape[0] > int64(cfg.MaxBatch) {
+		return invalidf("input %q: batch size %d outside [1, %d]", name, shape[0], cfg.MaxBatch)
+	}
+	return nil
+}
+
+func setCommSeq(r *Request, t *tensor, sig Signature, cfg *Config) error {
+	if err := checkBatch(inCommSeq, t.shape, cfg); err != nil {
+		return err
+	}
+	if t.shape[1] != int64(sig.SeqDim) {
+		return invalidf("input %q: shape %v, want [batch, %d]", inCommSeq, t.shape, sig.SeqDim)
+	}
+	for i, v := range t.floats {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return invalidf("input %q: non-finite value %v at [%d, %d]", inCommSeq, v, i/sig.SeqDim, i%sig.SeqDim)
+		}
+	}
+	r.Batch, r.CommSeq = int(t.shape[0]), t.floats
+	return nil
+}
+
+func setIDs(r *Request, ids, cates *tensor, sig Signature, cfg *Config) error {
+	if err := checkBatch(inItemIDs, ids.shape, cfg); err != nil {
+		return err
+	}
+	if ids.shape[1] > int64(sig.MaxLen) {
+		return invalidf("input %q: history length %d exceeds %d", inItemIDs, ids.shape[1], sig.MaxLen)
+	}
+	var err error
+	if r.ItemIDs, err = idRows(inItemIDs, ids); err != nil {
+		return err
+	}
+	if cates != nil {
+		if len(cates.shape) != 2 || cates.shape[0] != ids.shape[0] || cates.shape[1] != ids.shape[1] {
+			return invalidf("input %q: shape %v, want %v like %q", inCateIDs, cates.shape, ids.shape, inItemIDs)
+		}
+		if r.CateIDs, err = idRows(inCateIDs, cates); err != nil {
+			return err
+		}
+	}
+	r.Batch = int(ids.shape[0])
+	return nil
+}
+
+func idRows(name string, t *tensor) ([][]int64, error) {
+	b, l := int(t.shape[0]), int(t.shape[1])
+	rows := make([][]int64, b)
+	for i := range rows {
+		rows[i] = t.ints[i*l : (i+1)*l : (i+1)*l]
+		for j, id := range rows[i] {
+			if id < 0 {
+				return nil, invalidf("input %q: negative id %d at [%d, %d]", name, id, i, j)
+			}
+		}
+	}
+	return rows, nil
+}
+
+func setLevelTopN(r *Request, t *tensor, sig Signature, cfg *Config) error {
+	if t == nil {
+		r.LevelTopN = sig.DefaultLevelTopN
+		return nil
+	}
+	if !(len(t.shape) == 1 && t.shape[0] == 6) && !(len(t.shape) == 2 && t.shape[0] == 1 && t.shape[1] == 6) {
+		return invalidf("input %q: shape %v, want [6]", inLevelTopN, t.shape)
+	}
+	for i, v := range t.ints {
+		if v < 1 || v > int64(cfg.MaxLevelTopN) {
+			return invalidf("input %q: value %d at [%d] outside [1, %d]", inLevelTopN, v, i, cfg.MaxLevelTopN)
+		}
+		r.LevelTopN[i] = int32(v)
+	}
+	return nil
+}
+
+// checkResponse verifies that a servable answered one row per request row
+// with matching id and score rows, and returns the output width.
+func checkResponse(req *Request, resp *Response) (int, error) {
+	if resp == nil {
+		return 0, fmt.Errorf("servable returned no response")
+	}
+	if len(resp.TopK) != req.Batch || len(resp.Scores) != req.Batch {
+		return 0, fmt.Errorf("servable returned %d id rows and %d score rows for a batch of %d", len(resp.TopK), len(resp.Scores), req.Batch)
+	}
+	width := 0
+	for i := range resp.TopK {
+		if len(resp.TopK[i]) != len(resp.Scores[i]) {
+			return 0, fmt.Errorf("servable returned %d ids and %d scores in row %d", len(resp.TopK[i]), len(resp.Scores[i]), i)
+		}
+		width = max(width, len(resp.TopK[i]))
+	}
+	return width, nil
+}
+
+// outputTensors encodes a response as TensorProtos [batch, width], padding
+// short rows with id 0 and PadScore.
+func outputTensors(resp *Response, width int) (ids, scores *tfpb.TensorProto) {
+	b := len(resp.TopK)
+	shape := &tfpb.TensorShapeProto{Dim: []*tfpb.TensorShapeProto_Dim{{Size: int64(b)}, {Size: int64(width)}}}
+	iv := make([]int64, 0, b*width)
+	sv := make([]float32, 0, b*width)
+	for i := range resp.TopK {
+		iv = append(iv, resp.TopK[i]...)
+		sv = append(sv, resp.Scores[i]...)
+		for range width - len(resp.TopK[i]) {
+			iv = append(iv, 0)
+			sv = append(sv, PadScore)
+		}
+	}
+	ids = &tfpb.TensorProto{Dtype: tfpb.DataType_DT_INT64, TensorShape: shape, Int64Val: iv}
+	scores = &tfpb.TensorProto{Dtype: tfpb.DataType_DT_FLOAT, TensorShape: shape, FloatVal: sv}
+	return ids, scores
+}

@@ -1,0 +1,320 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"nann/tfserving/servingpb"
+)
+
+// version is one loaded model version. refs counts in-flight requests; a
+// retired version is closed when its last request releases it.
+type version struct {
+	num      int64
+	dir      string
+	servable Servable
+	sig      Signature
+	refs     int  // guarded by manager.mu
+	retiring bool // guarded by manager.mu
+}
+
+// versionState is what GetModelStatus reports for a version.
+type versionState struct {
+	state servingpb.ModelVersionStatus_State
+	err   error
+	mtime time.Time // of the directory when last loaded or tried
+}
+
+// manager polls the base path, loads new versions fully, swaps them in
+// atomically and retires old ones after their in-flight requests finish.
+type manager struct {
+	base  string
+	keep  int
+	load  Loader
+	log   *slog.Logger
+	onSet func(live int) // called after each poll with the live count
+
+	mu      sync.Mutex
+	live    map[int64]*version
+	states  map[int64]*versionState
+	closing sync.WaitGroup // retired versions not yet closed
+}
+
+func newManager(base string, keep int, load Loader, log *slog.Logger, onSet func(int)) *manager {
+	return &manager{
+		base: base, keep: keep, load: load, log: log, onSet: onSet,
+		live:   make(map[int64]*version),
+		states: make(map[int64]*versionState),
+	}
+}
+
+// acquire returns the requested version (nil: the newest) with a reference
+// that the caller must give back with release.
+func (m *manager) acquire(want *int64) (*version, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var v *version
+	if want == nil {
+		for _, c := range m.live {
+			if v == nil || c.num > v.num {
+				v = c
+			}
+		}
+		if v == nil {
+			return nil, errorf(kindUnavailable, "no version of the model is available yet (see model status)")
+		}
+	} else if v = m.live[*want]; v == nil {
+		return nil, notFoundf("version %d of the model is not available%s", *want, m.stateNoteLocked(*want))
+	}
+	v.refs++
+	return v, nil
+}
+
+func (m *manager) stateNoteLocked(num int64) string {
+	st := m.states[num]
+	switch {
+	case st == nil:
+		return ""
+	case st.err != nil:
+		return fmt.Sprintf(" (state %v: %v)", st.state, st.err)
+	}
+	return fmt.Sprintf(" (state %v)", st.state)
+}
+
+// release gives back a reference taken by acquire.
+func (m *manager) release(v *version) {
+	m.mu.Lock()
+	v.refs--
+	last := v.retiring && v.refs == 0
+	m.mu.Unlock()
+	if last {
+		m.close(v)
+	}
+}
+
+// retireLocked removes v from service; it is closed now or when its last
+// request finishes.
+func (m *manager) retireLocked(v *version) (closeNow bool) {
+	delete(m.live, v.num)
+	v.retiring = true
+	m.setState(v.num, servingpb.ModelVersionStatus_UNLOADING, nil)
+	m.closing.Add(1)
+	return v.refs == 0
+}
+
+func (m *manager) close(v *version) {
+	defer m.closing.Done()
+	err := v.servable.Close()
+	m.mu.Lock()
+	m.setState(v.num, servingpb.ModelVersionStatus_END, err)
+	m.mu.Unlock()
+	if err != nil {
+		m.log.Error("closing model version failed", "version", v.num, "err", err)
+		return
+	}
+	m.log.Info("model version unloaded", "version", v.num)
+}
+
+// setState must be called with mu held.
+func (m *manager) setState(num int64, s servingpb.ModelVersionStatus_State, err error) {
+	st := m.states[num]
+	if st == nil {
+		st = &versionState{}
+		m.states[num] = st
+	}
+	st.state, st.err = s, err
+}
+
+type versionDir struct {
+	num   int64
+	path  string
+	mtime time.Time
+}
+
+// scan lists the numeric version directories under base, newest first.
+func (m *manager) scan() ([]versionDir, error) {
+	entries, err := os.ReadDir(m.base)
+	if err != nil {
+		return nil, fmt.Errorf("model base path: %w", err)
+	}
+	var dirs []versionDir
+	for _, e := range entries {
+		n, err := strconv.ParseInt(e.Name(), 10, 64)
+		if err != nil || n < 0 || !e.IsDir() {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		dirs = append(dirs, versionDir{n, filepath.Join(m.base, e.Name()), info.ModTime()})
+	}
+	sort.Slice(dirs, func(i, j int) bool { return dirs[i].num > dirs[j].num })
+	return dirs, nil
+}
+
+// poll brings the live set to the newest `keep` loadable versions: new
+// versions are loaded fully before they are published, and the versions
+// they replace are retired only afterwards. A version that fails to load
+// is reported and not retried until its directory changes.
+func (m *manager) poll(ctx context.Context) {
+	dirs, err := m.scan()
+	if err != nil {
+		m.log.Warn("cannot list model versions", "err", err)
+		return
+	}
+	keepSet := make(map[int64]bool)
+	for _, d := range dirs {
+		if len(keepSet) == m.keep || ctx.Err() != nil {
+			break
+		}
+		if m.ensureLoaded(ctx, d) {
+			keepSet[d.num] = true
+		}
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	var toClose []*version
+	m.mu.Lock()
+	if len(keepSet) > 0 || len(dirs) == 0 {
+		for num, v := range m.live {
+			if !keepSet[num] && m.retireLocked(v) {
+				toClose = append(toClose, v)
+			}
+		}
+	}
+	live := len(m.live)
+	m.mu.Unlock()
+	for _, v := range toClose {
+		m.close(v)
+	}
+	if m.onSet != nil {
+		m.onSet(live)
+	}
+}
+
+// ensureLoaded reports whether d is live, loading it if needed.
+func (m *manager) ensureLoaded(ctx context.Context, d versionDir) bool {
+	m.mu.Lock()
+	_, live := m.live[d.num]
+	st := m.states[d.num]
+	failedBefore := st != nil && st.err != nil && st.mtime.Equal(d.mtime)
+	if !live && !failedBefore {
+		m.setState(d.num, servingpb.ModelVersionStatus_LOADING, nil)
+		m.states[d.num].mtime = d.mtime
+	}
+	m.mu.Unlock()
+	if live {
+		return true
+	}
+	if failedBefore {
+		return false
+	}
+	m.log.Info("loading model version", "version", d.num, "dir", d.path)
+	start := time.Now()
+	v, err := m.loadVersion(ctx, d)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err != nil {
+		m.setState(d.num, servingpb.ModelVersionStatus_END, err)
+		m.log.Error("model version failed to load; older versions keep serving", "version", d.num, "dir", d.path, "err", err)
+		return false
+	}
+	m.live[d.num] = v
+	m.setState(d.num, servingpb.ModelVersionStatus_AVAILABLE, nil)
+	m.log.Info("model version available", "version", d.num, "load_seconds", time.Since(start).Seconds())
+	return true
+}
+
+// loadVersion runs the Loader, turning a panic into an error, and checks
+// the servable's signature.
+func (m *manager) loadVersion(ctx context.Context, d versionDir) (v *version, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			m.log.Error("panic while loading model version", "version", d.num, "panic", p, "stack", string(debug.Stack()))
+			v, err = nil, fmt.Errorf("load %s: panic: %v", d.path, p)
+		}
+	}()
+	s, err := m.load(ctx, d.path)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", d.path, err)
+	}
+	if s == nil {
+		return nil, fmt.Errorf("load %s: loader returned no servable", d.path)
+	}
+	sig := s.Signature()
+	if err := sig.validate(); err != nil {
+		return nil, errors.Join(fmt.Errorf("load %s: %w", d.path, err), s.Close())
+	}
+	return &version{num: d.num, dir: d.path, servable: s, sig: sig}, nil
+}
+
+// statuses returns the states of all known versions (or just want's),
+// newest first.
+func (m *manager) statuses(want *int64) ([]*servingpb.ModelVersionStatus, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var nums []int64
+	for n := range m.states {
+		if want == nil || n == *want {
+			nums = append(nums, n)
+		}
+	}
+	if len(nums) == 0 {
+		if want != nil {
+			return nil, notFoundf("version %d of the model is unknown", *want)
+		}
+		return nil, notFoundf("no version of the model has been found under the base path yet")
+	}
+	sort.Slice(nums, func(i, j int) bool { return nums[i] > nums[j] })
+	out := make([]*servingpb.ModelVersionStatus, len(nums))
+	for i, n := range nums {
+		out[i] = m.states[n].proto(n)
+	}
+	return out, nil
+}
+
+// closeAll retires every live version and waits until all are closed.
+func (m *manager) closeAll() {
+	var toClose []*version
+	m.mu.Lock()
+	for _, v := range m.live {
+		if m.retireLocked(v) {
+			toClose = append(toClose, v)
+		}
+	}
+	m.mu.Unlock()
+	for _, v := range toClose {
+		m.close(v)
+	}
+	m.closing.Wait()
+}
+
+func (s Signature) validate() error {
+	var errs []error
+	if s.SeqDim < 1 {
+		errs = append(errs, fmt.Errorf("signature: SeqDim %d < 1", s.SeqDim))
+	}
+	if s.MaxLen < 1 {
+		errs = append(errs, fmt.Errorf("signature: MaxLen %d < 1", s.MaxLen))
+	}
+	if s.K < 1 {
+		errs = append(errs, fmt.Errorf("signature: K %d < 1", s.K))
+	}
+	for i, n := range s.DefaultLevelTopN {
+		if n < 1 {
+			errs = append(errs, fmt.Errorf("signature: DefaultLevelTopN[%d] = %d < 1", i, n))
+		}
+	}
+	return errors.Join(errs...)
+}
