@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"time"
 
 	"nann/dataset"
@@ -20,6 +21,7 @@ type PrepareCmd struct {
 	Seed           uint64 `default:"1" help:"Seed of the test/validation draw."`
 	SkipBad        bool   `help:"Count and skip malformed lines instead of stopping at the first."`
 	Workers        int    `default:"0" help:"Parser goroutines (0 = all cores)."`
+	TFRecord       string `name:"tfrecord" help:"Also write the samples and items as TFRecord tf.train.Example files (reference feature names) into this directory."`
 	JSON           bool   `help:"Print the dataset's meta.json and timing as JSON."`
 }
 
@@ -39,6 +41,11 @@ func (c *PrepareCmd) Run(g *Globals) error {
 		return err
 	}
 	secs := time.Since(start).Seconds()
+	if c.TFRecord != "" {
+		if err := writeTFRecords(g, c.Out, c.TFRecord); err != nil {
+			return err
+		}
+	}
 	if c.JSON {
 		return json.NewEncoder(g.Stdout()).Encode(struct {
 			Meta       dataset.Meta `json:"meta"`
@@ -52,5 +59,20 @@ func (c *PrepareCmd) Run(g *Globals) error {
 	fmt.Fprintf(w, "  rows %d (skipped bad lines %d), users %d, items %d, categories %d\n", m.NumRows, m.SkippedBad, m.NumUser, m.NumItem, m.NumCate)
 	fmt.Fprintf(w, "  eligible users %d: test %d, validation %d; training users %d\n", m.NumEligibleUsers, m.NumTestUsers, m.NumValidUsers, m.NumTrainUsers)
 	fmt.Fprintf(w, "  samples: train %d, test %d, validation %d\n", m.NumTrainSamples, m.NumTestSamples, m.NumValidSamples)
+	return nil
+}
+
+func writeTFRecords(g *Globals, dsDir, out string) error {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	d, err := dataset.Open(dsDir, dataset.OpenOptions{})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.WriteTFRecords(g.Context(), out); err != nil {
+		return fmt.Errorf("tfrecord export to %s: %w", out, err)
+	}
 	return nil
 }
