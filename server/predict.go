@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"runtime/debug"
 )
 
@@ -71,7 +70,7 @@ func (s *Server) predict(ctx context.Context, t target, decode func(Signature) (
 		return nil, err
 	}
 	defer s.lim.release()
-	resp, err := callServable(ctx, v.servable, req)
+	resp, err := s.callServable(ctx, v.servable, req)
 	if err != nil {
 		return nil, fmt.Errorf("model version %d: %w", v.num, err)
 	}
@@ -86,11 +85,11 @@ func (s *Server) predict(ctx context.Context, t target, decode func(Signature) (
 }
 
 // callServable runs Predict, turning a panic into an INTERNAL error.
-func callServable(ctx context.Context, sv Servable, req *Request) (resp *Response, err error) {
+func (s *Server) callServable(ctx context.Context, sv Servable, req *Request) (resp *Response, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			resp, err = nil, errorf(kindInternal, "panic in Predict: %v", p)
-			slog.Error("panic in Servable.Predict", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			s.log.Error("panic in Servable.Predict", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		}
 	}()
 	return sv.Predict(ctx, req)
