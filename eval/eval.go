@@ -1,0 +1,291 @@
+// Package eval measures beam retrieval offline (SPEC §6): for a list of test
+// queries with a ground-truth item row each, Recall@K of beam retrieval side
+// by side with the brute-force ceiling (the same scorer over every item),
+// the items scored per round and in total, and latencies. Sweep runs a grid
+// of beam settings and writes the recall-vs-work curve as CSV and PNG.
+//
+// Queries are spread over all cores; every number except latency is
+// independent of scheduling.
+package eval
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"nann/internal/progress"
+	"nann/retrieve"
+)
+
+// Query is one test query: the input its scorer binds to (a vector, a user's
+// behaviour sequence, any opaque request) and the row of the ground-truth item.
+type Query[Q any] struct {
+	Input Q
+	Truth int32
+}
+
+// Config controls an evaluation.
+type Config struct {
+	// Ks are the answer sizes at which recall is reported (default 50, 100, 200).
+	// Each must be at most every beam's answer size and the corpus size.
+	Ks []int `json:"ks"`
+	// Workers is the number of queries evaluated at once (default: all cores).
+	Workers int `json:"workers"`
+	// SkipExact skips brute force (no ceiling, no exact latency).
+	SkipExact bool `json:"skip_exact"`
+	// Progress names a progress report ("" for none).
+	Progress string `json:"-"`
+}
+
+// DefaultConfig returns Ks 50, 100, 200 on all cores with brute force.
+func DefaultConfig() Config {
+	return Config{Ks: []int{50, 100, 200}, Workers: runtime.GOMAXPROCS(0)}
+}
+
+// MaxWorkers bounds Config.Workers.
+const MaxWorkers = 1024
+
+// Validate reports every problem with the configuration.
+func (c *Config) Validate() error {
+	var errs []error
+	if len(c.Ks) == 0 {
+		errs = append(errs, errors.New("ks is empty"))
+	}
+	for i, k := range c.Ks {
+		if k < 1 || k > retrieve.MaxTopK {
+			errs = append(errs, fmt.Errorf("ks[%d] = %d outside [1,%d]", i, k, retrieve.MaxTopK))
+		}
+		if i > 0 && k <= c.Ks[i-1] {
+			errs = append(errs, fmt.Errorf("ks[%d] = %d not above ks[%d] = %d (list them increasing, once)", i, k, i-1, c.Ks[i-1]))
+		}
+	}
+	if c.Workers < 0 || c.Workers > MaxWorkers {
+		errs = append(errs, fmt.Errorf("workers = %d outside [0,%d] (0 = all cores)", c.Workers, MaxWorkers))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("eval: config: %w", err)
+	}
+	return nil
+}
+
+// Summary describes a distribution over queries.
+type Summary struct {
+	Mean float64 `json:"mean"`
+	P50  float64 `json:"p50"`
+	P99  float64 `json:"p99"`
+	Max  float64 `json:"max"`
+}
+
+// Recall is Recall@K of the beam and of brute force (nil when skipped), as
+// fractions of the queries whose ground truth is in the first K answers.
+type Recall struct {
+	K     int      `json:"k"`
+	Beam  float64  `json:"beam"`
+	Exact *float64 `json:"exact"`
+}
+
+// RoundSummary is the distribution of items scored in one round.
+type RoundSummary struct {
+	Round  int     `json:"round"`
+	Level  int     `json:"level"`
+	Scored Summary `json:"scored"`
+}
+
+// Report is the evaluation of one beam setting. Latencies are milliseconds.
+type Report struct {
+	Beam    string   `json:"beam"`
+	Queries int      `json:"queries"`
+	Items   int      `json:"items"`
+	Recall  []Recall `json:"recall"`
+	// Rounds has one entry per scoring round (enter points first).
+	Rounds []RoundSummary `json:"rounds"`
+	// Scored is the total items scored per query.
+	Scored Summary `json:"scored"`
+	// ScoredFraction is Scored.Mean / Items.
+	ScoredFraction float64 `json:"scored_fraction"`
+	// BindLatency is the per-query user-side work (shared by beam and brute force).
+	BindLatency  Summary  `json:"bind_latency_ms"`
+	BeamLatency  Summary  `json:"beam_latency_ms"`
+	ExactLatency *Summary `json:"exact_latency_ms"`
+}
+
+// Run evaluates one beam setting; see Sweep.
+func Run[Q any](ctx context.Context, cfg Config, queries []Query[Q], g retrieve.Graph, m retrieve.Model[Q], beam retrieve.Beam) (*Report, error) {
+	res, err := Sweep(ctx, cfg, queries, g, m, []retrieve.Beam{beam})
+	if err != nil {
+		return nil, err
+	}
+	return &res.Reports[0], nil
+}
+
+// SweepResult is the evaluation of several beam settings over the same
+// queries; brute force runs once per query and is shared.
+type SweepResult struct {
+	Ks      []int    `json:"ks"`
+	Reports []Report `json:"reports"`
+}
+
+// Sweep evaluates every beam setting on every query, binding each query once
+// and running brute force once. It fails on invalid settings (for the corpus
+// of g), a scorer whose corpus differs from the graph's, a ground truth outside
+// the corpus, a K above a beam's answer size, or the first query whose bind or
+// search fails (naming the query).
+func Sweep[Q any](ctx context.Context, cfg Config, queries []Query[Q], g retrieve.Graph, m retrieve.Model[Q], beams []retrieve.Beam) (*SweepResult, error) {
+	if err := check(&cfg, queries, g, m, beams); err != nil {
+		return nil, err
+	}
+	r := newRecorder(len(queries), beams, cfg)
+	if err := runAll(ctx, cfg, queries, g, m, beams, r); err != nil {
+		return nil, err
+	}
+	out := &SweepResult{Ks: slices.Clone(cfg.Ks)}
+	for b := range beams {
+		out.Reports = append(out.Reports, r.report(b, beams[b], g.Len()))
+	}
+	return out, nil
+}
+
+func check[Q any](cfg *Config, queries []Query[Q], g retrieve.Graph, m retrieve.Model[Q], beams []retrieve.Beam) error {
+	if cfg.Workers == 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	errs := []error{cfg.Validate()}
+	n := g.Len()
+	if m.NumItems() != n {
+		errs = append(errs, fmt.Errorf("scorer covers %d items but the graph has %d", m.NumItems(), n))
+	}
+	if len(queries) == 0 {
+		errs = append(errs, errors.New("no queries"))
+	}
+	if len(beams) == 0 {
+		errs = append(errs, errors.New("no beam settings"))
+	}
+	maxK := 0
+	if len(cfg.Ks) > 0 {
+		maxK = cfg.Ks[len(cfg.Ks)-1]
+	}
+	if maxK > n {
+		errs = append(errs, fmt.Errorf("k = %d exceeds the corpus of %d items", maxK, n))
+	}
+	for i, b := range beams {
+		if err := b.ValidateFor(n); err != nil {
+			errs = append(errs, fmt.Errorf("beam %d (%s): %w", i, b, err))
+		} else if maxK > b.AnswerSize() {
+			errs = append(errs, fmt.Errorf("beam %d (%s): k = %d exceeds its answer size %d", i, b, maxK, b.AnswerSize()))
+		}
+	}
+	bad := 0
+	for i, q := range queries {
+		if q.Truth < 0 || int(q.Truth) >= n {
+			if bad++; bad <= 5 {
+				errs = append(errs, fmt.Errorf("query %d: ground-truth row %d outside [0,%d)", i, q.Truth, n))
+			}
+		}
+	}
+	if bad > 5 {
+		errs = append(errs, fmt.Errorf("%d queries with a ground truth outside the corpus in all", bad))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	return nil
+}
+
+// runAll evaluates the queries on cfg.Workers goroutines, each with its own
+// scorer, searcher and brute-force buffers.
+func runAll[Q any](ctx context.Context, cfg Config, queries []Query[Q], g retrieve.Graph, m retrieve.Model[Q], beams []retrieve.Beam, r *recorder) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var bar *progress.Bar
+	if cfg.Progress != "" {
+		bar = progress.New(cfg.Progress, int64(len(queries)))
+		defer bar.Finish()
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	failed := -1
+	var firstErr error
+	for range min(cfg.Workers, len(queries)) {
+		wg.Go(func() {
+			w := worker[Q]{sc: m.NewScorer(), s: retrieve.NewSearcher(g), ex: retrieve.NewExact(g.Len())}
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= len(queries) {
+					return
+				}
+				if err := w.run(i, queries[i], beams, cfg, r); err != nil {
+					mu.Lock()
+					if failed < 0 || i < failed {
+						failed, firstErr = i, err
+					}
+					mu.Unlock()
+					cancel(err)
+					return
+				}
+				if bar != nil {
+					bar.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return fmt.Errorf("eval: query %d: %w", failed, firstErr)
+	}
+	if err := context.Cause(ctx); err != nil && ctx.Err() != nil {
+		return fmt.Errorf("eval: %w", err)
+	}
+	return nil
+}
+
+type worker[Q any] struct {
+	sc retrieve.QueryScorer[Q]
+	s  *retrieve.Searcher
+	ex *retrieve.Exact
+}
+
+func (w *worker[Q]) run(i int, q Query[Q], beams []retrieve.Beam, cfg Config, r *recorder) error {
+	t0 := time.Now()
+	if err := w.sc.Bind(q.Input); err != nil {
+		return err
+	}
+	r.bind[i] = since(t0)
+	for b, beam := range beams {
+		t := time.Now()
+		res, err := w.s.Search(w.sc, beam)
+		if err != nil {
+			return fmt.Errorf("beam %s: %w", beam, err)
+		}
+		r.beamLat[b][i] = since(t)
+		r.beamRank[b][i] = rankOf(res.Rows, q.Truth)
+		r.recordRounds(b, i, res.Stats)
+	}
+	if !cfg.SkipExact {
+		t := time.Now()
+		res, err := w.ex.TopK(w.sc, cfg.Ks[len(cfg.Ks)-1])
+		if err != nil {
+			return fmt.Errorf("brute force: %w", err)
+		}
+		r.exactLat[i] = since(t)
+		r.exactRank[i] = rankOf(res.Rows, q.Truth)
+	}
+	return nil
+}
+
+func since(t time.Time) float64 { return float64(time.Since(t).Nanoseconds()) / 1e6 }
+
+// rankOf is the position of truth in rows, or -1.
+func rankOf(rows []int32, truth int32) int32 {
+	for i, r := range rows {
+		if r == truth {
+			return int32(i)
+		}
+	}
+	return -1
+}
