@@ -1,0 +1,285 @@
+package hnsw
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"nann/internal/vec"
+)
+
+// maxLevelCap bounds assigned levels (a level needs -ln(u) > 30·ln M).
+const maxLevelCap = 30
+
+// AssignLevels draws the top level of n nodes: floor(-ln(u)·mult) with u
+// uniform in (0,1], from a PCG generator seeded with seed.
+func AssignLevels(n int, mult float64, seed uint64) []uint8 {
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	out := make([]uint8, n)
+	for i := range out {
+		u := 1 - r.Float64()
+		out[i] = uint8(min(maxLevelCap, int(-math.Log(u)*mult)))
+	}
+	return out
+}
+
+// builder holds the graph under construction in fixed-capacity flat
+// arrays: each list is a count followed by its slots.
+type builder struct {
+	x      []float32
+	d      int
+	n      int
+	m, m0  int // max degree on levels >= 1 and on level 0
+	efc    int
+	level  []uint8
+	l0     []int32 // n lists of 1+m0 int32
+	upOff  []int   // start in up of the node's level-1 list, -1 if none
+	up     []int32 // per node with level L >= 1: L lists of 1+m int32
+	locks  []sync.Mutex
+	entry  int32
+	topLvl int
+}
+
+func (b *builder) vec(i int32) []float32 { return b.x[int(i)*b.d : int(i)*b.d+b.d] }
+
+// list is node's list on level (count first, then capacity slots).
+func (b *builder) list(level int, node int32) []int32 {
+	if level == 0 {
+		s := int(node) * (1 + b.m0)
+		return b.l0[s : s+1+b.m0]
+	}
+	s := b.upOff[node] + (level-1)*(1+b.m)
+	return b.up[s : s+1+b.m]
+}
+
+// Build constructs a graph over the n = len(x)/dim row vectors of x (row
+// major). progress, if not nil, is called from time to time with the number
+// of nodes inserted so far. The build stops early with ctx's error.
+func Build(ctx context.Context, x []float32, dim int, cfg Config, progress func(done int)) (*Graph, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if dim <= 0 || len(x)%dim != 0 {
+		return nil, fmt.Errorf("hnsw: %d floats do not form rows of dimension %d", len(x), dim)
+	}
+	n := len(x) / dim
+	if n > math.MaxInt32 {
+		return nil, fmt.Errorf("hnsw: %d vectors, at most %d supported", n, math.MaxInt32)
+	}
+	b := newBuilder(x, dim, n, cfg)
+	if n > 0 {
+		if err := b.insertAll(ctx, cfg.workers(), progress); err != nil {
+			return nil, err
+		}
+	}
+	return b.freeze(cfg)
+}
+
+func newBuilder(x []float32, dim, n int, cfg Config) *builder {
+	b := &builder{x: x, d: dim, n: n, m: cfg.M, m0: 2 * cfg.M, efc: cfg.EfConstruction}
+	b.level = AssignLevels(n, cfg.levelMult(), cfg.Seed)
+	b.l0 = make([]int32, n*(1+b.m0))
+	b.upOff = make([]int, n)
+	total := 0
+	for i, l := range b.level {
+		b.upOff[i] = -1
+		if l > 0 {
+			b.upOff[i] = total
+			total += int(l) * (1 + b.m)
+		}
+	}
+	b.up = make([]int32, total)
+	b.locks = make([]sync.Mutex, n)
+	return b
+}
+
+// insertOrder lists nodes by descending top level (as Faiss does), ids
+// ascending within a level, so the first node is a top-level entry point
+// and the entry never changes during the parallel phase.
+func (b *builder) insertOrder() []int32 {
+	order := make([]int32, b.n)
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortStableFunc(order, func(p, q int32) int { return int(b.level[q]) - int(b.level[p]) })
+	return order
+}
+
+func (b *builder) insertAll(ctx context.Context, workers int, progress func(int)) error {
+	order := b.insertOrder()
+	b.entry, b.topLvl = order[0], int(b.level[order[0]])
+	var next, done atomic.Int64
+	next.Store(1)
+	done.Store(1)
+	var wg sync.WaitGroup
+	var progMu sync.Mutex
+	const chunk = 64
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := newWorker(b.n)
+			w.nbrs = b.copyNeighbors
+			for ctx.Err() == nil {
+				s := int(next.Add(chunk)) - chunk
+				if s >= b.n {
+					return
+				}
+				e := min(s+chunk, b.n)
+				for _, q := range order[s:e] {
+					b.insert(w, q)
+				}
+				d := done.Add(int64(e - s))
+				if progress != nil && progMu.TryLock() {
+					progress(int(d))
+					progMu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("hnsw: build interrupted after %d of %d nodes: %w", done.Load(), b.n, err)
+	}
+	if progress != nil {
+		progress(b.n)
+	}
+	return nil
+}
+
+// copyNeighbors copies node's list on level into buf under the node's lock.
+func (b *builder) copyNeighbors(level int, node int32, buf []int32) []int32 {
+	b.locks[node].Lock()
+	l := b.list(level, node)
+	buf = append(buf[:0], l[1:1+l[0]]...)
+	b.locks[node].Unlock()
+	return buf
+}
+
+// insert links node q into the graph (the entry point is fixed, see
+// insertOrder, so no global lock is needed).
+func (b *builder) insert(w *worker, q int32) {
+	vq := b.vec(q)
+	lq := int(b.level[q])
+	cur := b.entry
+	curD := vec.L2Squared(vq, b.vec(cur))
+	for l := b.topLvl; l > lq; l-- {
+		cur, curD = w.greedy(b.x, b.d, vq, cur, curD, l)
+	}
+	for l := min(lq, b.topLvl); l >= 0; l-- {
+		w.searchLayer(b.x, b.d, b.n, vq, item{curD, cur}, l, b.efc)
+		w.cands = w.res.drainAscending(w.cands)
+		cur, curD = w.cands[0].id, w.cands[0].d
+		w.sel = selectHeuristic(b.x, b.d, w.cands, b.m, w.sel[:0])
+		b.locks[q].Lock()
+		lst := b.list(l, q)
+		lst[0] = int32(len(w.sel))
+		for i, s := range w.sel {
+			lst[1+i] = s.id
+		}
+		b.locks[q].Unlock()
+		maxDeg := b.m
+		if l == 0 {
+			maxDeg = b.m0
+		}
+		for _, s := range w.sel {
+			b.addLink(w, s.id, item{s.d, q}, l, maxDeg)
+		}
+	}
+}
+
+// addLink adds the reverse link s -> q; if s's list is full, the heuristic
+// re-selects maxDeg links among the old ones and q.
+func (b *builder) addLink(w *worker, s int32, q item, level, maxDeg int) {
+	b.locks[s].Lock()
+	defer b.locks[s].Unlock()
+	lst := b.list(level, s)
+	cnt := int(lst[0])
+	if cnt < maxDeg {
+		lst[1+cnt] = q.id
+		lst[0]++
+		return
+	}
+	vs := b.vec(s)
+	w.tmp = append(w.tmp[:0], q)
+	for _, e := range lst[1 : 1+cnt] {
+		w.tmp = append(w.tmp, item{vec.L2Squared(vs, b.vec(e)), e})
+	}
+	slices.SortFunc(w.tmp, func(a, b item) int {
+		switch {
+		case a.d < b.d:
+			return -1
+		case a.d > b.d:
+			return 1
+		}
+		return 0
+	})
+	w.sel2 = selectHeuristic(b.x, b.d, w.tmp, maxDeg, w.sel2[:0])
+	lst[0] = int32(len(w.sel2))
+	for i, e := range w.sel2 {
+		lst[1+i] = e.id
+	}
+}
+
+// selectHeuristic is the neighbour-selection heuristic of hnswlib and Faiss:
+// scanning candidates closest first, keep one unless it is closer to an
+// already kept neighbour than to the base. With at most max candidates all
+// are kept. cands must be sorted by ascending distance to the base.
+func selectHeuristic(x []float32, d int, cands []item, maxN int, out []item) []item {
+	if len(cands) <= maxN {
+		return append(out, cands...)
+	}
+	for _, c := range cands {
+		vc := x[int(c.id)*d : int(c.id)*d+d]
+		good := true
+		for _, s := range out {
+			if vec.L2Squared(vc, x[int(s.id)*d:int(s.id)*d+d]) < c.d {
+				good = false
+				break
+			}
+		}
+		if good {
+			out = append(out, c)
+			if len(out) >= maxN {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// freeze copies the fixed-capacity lists into CSR form.
+func (b *builder) freeze(cfg Config) (*Graph, error) {
+	g := &Graph{n: b.n, dim: b.d, m: cfg.M, efc: cfg.EfConstruction, level: b.level, entry: -1}
+	g.finish()
+	if b.n == 0 {
+		return g, nil
+	}
+	g.entry = b.entry
+	g.adj = make([]adjacency, g.maxLevel+1)
+	for l := range g.adj {
+		total := 0
+		for i := 0; i < b.n; i++ {
+			if int(b.level[i]) >= l {
+				total += int(b.list(l, int32(i))[0])
+			}
+		}
+		if total > math.MaxUint32 {
+			return nil, errTooManyLinks
+		}
+		a := adjacency{off: make([]uint32, b.n+1), val: make([]int32, 0, total)}
+		for i := 0; i < b.n; i++ {
+			if int(b.level[i]) >= l {
+				lst := b.list(l, int32(i))
+				a.val = append(a.val, lst[1:1+lst[0]]...)
+			}
+			a.off[i+1] = uint32(len(a.val))
+		}
+		g.adj[l] = a
+	}
+	return g, nil
+}

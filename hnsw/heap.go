@@ -1,0 +1,138 @@
+package hnsw
+
+// item is a node with its distance to the current query.
+type item struct {
+	d  float32
+	id int32
+}
+
+// minHeap pops the closest item first (search candidates).
+type minHeap []item
+
+func (h *minHeap) push(x item) {
+	s := append(*h, x)
+	i := len(s) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if s[p].d <= x.d {
+			break
+		}
+		s[i] = s[p]
+		i = p
+	}
+	s[i] = x
+	*h = s
+}
+
+func (h *minHeap) pop() item {
+	s := *h
+	top := s[0]
+	last := s[len(s)-1]
+	s = s[:len(s)-1]
+	n := len(s)
+	i := 0
+	for n > 0 {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && s[c+1].d < s[c].d {
+			c++
+		}
+		if last.d <= s[c].d {
+			break
+		}
+		s[i] = s[c]
+		i = c
+	}
+	if n > 0 {
+		s[i] = last
+	}
+	*h = s
+	return top
+}
+
+// maxHeap pops the farthest item first (the bounded result set).
+type maxHeap []item
+
+func (h *maxHeap) push(x item) {
+	s := append(*h, x)
+	i := len(s) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if s[p].d >= x.d {
+			break
+		}
+		s[i] = s[p]
+		i = p
+	}
+	s[i] = x
+	*h = s
+}
+
+func (h *maxHeap) pop() item {
+	s := *h
+	top := s[0]
+	last := s[len(s)-1]
+	s = s[:len(s)-1]
+	n := len(s)
+	i := 0
+	for n > 0 {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && s[c+1].d > s[c].d {
+			c++
+		}
+		if last.d >= s[c].d {
+			break
+		}
+		s[i] = s[c]
+		i = c
+	}
+	if n > 0 {
+		s[i] = last
+	}
+	*h = s
+	return top
+}
+
+// drainAscending empties h into out, closest first.
+func (h *maxHeap) drainAscending(out []item) []item {
+	n := len(*h)
+	out = append(out[:0], make([]item, n)...)
+	for i := n - 1; i >= 0; i-- {
+		out[i] = h.pop()
+	}
+	return out
+}
+
+// visited is an epoch-stamped visited set reused across queries: a node is
+// visited in the current query iff its stamp equals the current epoch, so
+// starting a query costs one increment, not a clear.
+type visited struct {
+	mark  []uint32
+	epoch uint32
+}
+
+func (v *visited) reset(n int) {
+	if len(v.mark) < n {
+		v.mark = make([]uint32, n)
+		v.epoch = 0
+	}
+	v.epoch++
+	if v.epoch == 0 { // wrapped after 2^32 queries: clear once
+		clear(v.mark)
+		v.epoch = 1
+	}
+}
+
+// visit marks i and reports whether it was unvisited.
+func (v *visited) visit(i int32) bool {
+	if v.mark[i] == v.epoch {
+		return false
+	}
+	v.mark[i] = v.epoch
+	return true
+}

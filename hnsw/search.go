@@ -1,0 +1,192 @@
+package hnsw
+
+import (
+	"fmt"
+	"sync"
+
+	"nann/internal/vec"
+)
+
+// worker is the per-goroutine scratch of a build or a search: the visited
+// set, both heaps and buffers, reused across queries.
+type worker struct {
+	vis  visited
+	cand minHeap
+	res  maxHeap
+	buf  []int32
+	// cands, sel, sel2, tmp hold candidate lists during a build.
+	cands, sel, sel2, tmp []item
+	// nbrs fetches a neighbour list (copied under a lock while building).
+	nbrs func(level int, node int32, buf []int32) []int32
+}
+
+func newWorker(n int) *worker {
+	w := &worker{}
+	w.vis.reset(n)
+	return w
+}
+
+// greedy walks level l from cur to a local minimum of the distance to vq.
+func (w *worker) greedy(x []float32, d int, vq []float32, cur int32, curD float32, l int) (int32, float32) {
+	for changed := true; changed; {
+		changed = false
+		w.buf = w.nbrs(l, cur, w.buf)
+		for _, nb := range w.buf {
+			if dd := vec.L2Squared(vq, x[int(nb)*d:int(nb)*d+d]); dd < curD {
+				cur, curD, changed = nb, dd, true
+			}
+		}
+	}
+	return cur, curD
+}
+
+// searchLayer is the ef-bounded best-first search on level l from the
+// entry points already pushed with start; the ef closest found are left in
+// w.res.
+func (w *worker) searchLayer(x []float32, d, n int, vq []float32, ep item, l, ef int) {
+	w.vis.reset(n)
+	w.cand, w.res = w.cand[:0], w.res[:0]
+	w.vis.visit(ep.id)
+	w.cand.push(ep)
+	w.res.push(ep)
+	w.expand(x, d, vq, l, ef)
+}
+
+func (w *worker) expand(x []float32, d int, vq []float32, l, ef int) {
+	for len(w.cand) > 0 {
+		c := w.cand.pop()
+		if len(w.res) >= ef && c.d > w.res[0].d {
+			break
+		}
+		w.buf = w.nbrs(l, c.id, w.buf)
+		for _, nb := range w.buf {
+			if !w.vis.visit(nb) {
+				continue
+			}
+			dd := vec.L2Squared(vq, x[int(nb)*d:int(nb)*d+d])
+			if len(w.res) < ef || dd < w.res[0].d {
+				w.cand.push(item{dd, nb})
+				w.res.push(item{dd, nb})
+				if len(w.res) > ef {
+					w.res.pop()
+				}
+			}
+		}
+	}
+}
+
+// Index is a graph with the vectors it was built over, for L2 search.
+type Index struct {
+	g *Graph
+	x []float32
+	d int
+}
+
+// NewIndex pairs g with its n×dim row-major vectors.
+func NewIndex(g *Graph, x []float32, dim int) (*Index, error) {
+	if dim <= 0 || len(x) != g.Len()*dim {
+		return nil, fmt.Errorf("hnsw: %d floats are not %d vectors of dimension %d", len(x), g.Len(), dim)
+	}
+	if g.dim != 0 && g.dim != dim {
+		return nil, fmt.Errorf("hnsw: graph was built for dimension %d, vectors have %d", g.dim, dim)
+	}
+	return &Index{g: g, x: x, d: dim}, nil
+}
+
+// Graph returns the index's graph.
+func (ix *Index) Graph() *Graph { return ix.g }
+
+// Result is a search hit: a node id and its squared L2 distance.
+type Result struct {
+	ID   int32
+	Dist float32
+}
+
+// Searcher runs queries on an Index, reusing its scratch memory; use one
+// per goroutine.
+type Searcher struct {
+	ix *Index
+	w  *worker
+}
+
+// NewSearcher returns a Searcher for ix.
+func (ix *Index) NewSearcher() *Searcher {
+	w := newWorker(ix.g.n)
+	g := ix.g
+	w.nbrs = func(level int, node int32, _ []int32) []int32 { return g.adj[level].row(node) }
+	return &Searcher{ix: ix, w: w}
+}
+
+// Search returns the k nearest nodes to q found with beam width
+// max(ef, k): greedy descent from the entry point, then ef-bounded search
+// on level 0. On a partial (imported) graph the descent starts from the
+// closest of the enter points above the known levels.
+func (s *Searcher) Search(q []float32, k, ef int) ([]Result, error) {
+	ix, g, w := s.ix, s.ix.g, s.w
+	if len(q) != ix.d {
+		return nil, fmt.Errorf("hnsw: query has dimension %d, index %d", len(q), ix.d)
+	}
+	if g.n == 0 || k <= 0 {
+		return nil, nil
+	}
+	cur, top := g.entry, g.maxLevel
+	if top >= len(g.adj) {
+		top = len(g.adj) - 1
+		cur = ix.closest(q, g.upper[len(g.adj)])
+	}
+	curD := vec.L2Squared(q, ix.row(cur))
+	for l := top; l > 0; l-- {
+		cur, curD = w.greedy(ix.x, ix.d, q, cur, curD, l)
+	}
+	w.searchLayer(ix.x, ix.d, g.n, q, item{curD, cur}, 0, max(ef, k))
+	for len(w.res) > k {
+		w.res.pop()
+	}
+	out := make([]Result, len(w.res))
+	for i := len(out) - 1; i >= 0; i-- {
+		it := w.res.pop()
+		out[i] = Result{it.id, it.d}
+	}
+	return out, nil
+}
+
+func (ix *Index) row(i int32) []float32 { return ix.x[int(i)*ix.d : int(i)*ix.d+ix.d] }
+
+func (ix *Index) closest(q []float32, nodes []int32) int32 {
+	best, bestD := nodes[0], vec.L2Squared(q, ix.row(nodes[0]))
+	for _, v := range nodes[1:] {
+		if d := vec.L2Squared(q, ix.row(v)); d < bestD {
+			best, bestD = v, d
+		}
+	}
+	return best
+}
+
+// SearchAll answers nq = len(queries)/dim queries on workers goroutines
+// (0 = one) and returns the ids of the k nearest of each.
+func (ix *Index) SearchAll(queries []float32, k, ef, workers int) ([][]int32, error) {
+	if len(queries)%ix.d != 0 {
+		return nil, fmt.Errorf("hnsw: %d query floats are not rows of dimension %d", len(queries), ix.d)
+	}
+	nq := len(queries) / ix.d
+	out := make([][]int32, nq)
+	var wg sync.WaitGroup
+	workers = max(1, min(workers, nq))
+	for wk := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := ix.NewSearcher()
+			for i := wk; i < nq; i += workers {
+				res, _ := s.Search(queries[i*ix.d:(i+1)*ix.d], k, ef)
+				ids := make([]int32, len(res))
+				for j, r := range res {
+					ids[j] = r.ID
+				}
+				out[i] = ids
+			}
+		}()
+	}
+	wg.Wait()
+	return out, nil
+}
