@@ -3,10 +3,10 @@ package hnsw
 import (
 	"bytes"
 	"encoding/binary"
-	"hash/crc32"
-	"slices"
 	"errors"
+	"hash/crc32"
 	"io/fs"
+	"slices"
 	"testing"
 
 	"nann/internal/npy"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -143,13 +144,11 @@ func TestConfigValidateReportsAll(t *testing.T) {
 		t.Fatal("bad config accepted")
 	}
 	for _, w := range []string{"M =", "EfConstruction", "Workers", "LevelMult"} {
-		if !contains(err.Error(), w) {
+		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error %q does not mention %s", err, w)
 		}
 	}
 }
-
-func contains(s, sub string) bool { return len(sub) == 0 || (len(s) >= len(sub) && (s[:len(sub)] == sub || contains(s[1:], sub))) }
 
 // TestLongRecall200K is the acceptance run: 200 K clustered 64-d vectors,
 // M 32, efConstruction 40, recall@10 at ef 16..128. Run with NANN_LONG=1;
