@@ -11,8 +11,10 @@ import (
 // EnterPoints(l) lists the nodes whose top level is at least l (the start of
 // the search); Neighbors(level, node) lists node's links on that level (empty
 // when the node is absent from the level or the level is not stored). Both
-// return slices owned by the graph, which callers must not modify; neither
-// may allocate per call. Implementations must be safe for concurrent reads.
+// return slices owned by the graph, which callers must not modify; Neighbors
+// should not allocate (a Searcher asks EnterPoints once per start level and
+// keeps a copy). The graph must not change while it is searched, and must be
+// safe for concurrent reads.
 type Graph interface {
 	Len() int
 	EnterPoints(startLevel int) []int32

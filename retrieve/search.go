@@ -1,6 +1,9 @@
 package retrieve
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Result is the answer to one query: rows best first (higher score first,
 // ties by lower row id) with their scores, plus scoring statistics. Its
@@ -47,6 +50,11 @@ type Searcher struct {
 	out     []float32
 	rounds  []Round
 	total   int
+
+	// enter caches the graph's enter points per start level (the graph is
+	// read-only), so graphs whose EnterPoints copies cost nothing per query.
+	enter [MaxLevel][]int32
+	have  [MaxLevel]bool
 }
 
 // NewSearcher returns a Searcher for g. Its visited set takes 4 bytes per node.
@@ -120,7 +128,11 @@ func (p *ServingParams) search(s *Searcher, sc Scorer) (Result, error) {
 // scoreEnterPoints scores the enter points of startLevel (each once) and keeps
 // the best topK as the results.
 func (s *Searcher) scoreEnterPoints(sc Scorer, startLevel, topK int) error {
-	enter := s.g.EnterPoints(startLevel)
+	if !s.have[startLevel] {
+		s.enter[startLevel] = slices.Clone(s.g.EnterPoints(startLevel))
+		s.have[startLevel] = true
+	}
+	enter := s.enter[startLevel]
 	if len(enter) == 0 {
 		return fmt.Errorf("retrieve: graph has no enter points at level %d", startLevel)
 	}
