@@ -1,0 +1,210 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"nann/hnsw"
+	"nann/internal/npy"
+	"nann/internal/progress"
+	"nann/internal/safefile"
+)
+
+func init() {
+	register("index", "Build an HNSW index over item embeddings (or import a reference-layout one).", &IndexCmd{})
+}
+
+// IndexCmd builds (or imports) the HNSW graph and writes an index directory
+// holding graph.hnsw (our checksummed format) and the reference's NumPy
+// layout (enter_points.npy, neighbors_level_{0,1}_{values,row_splits}.npy).
+type IndexCmd struct {
+	Embs           string `help:"Item embeddings: float32 N×d .npy." required:"" type:"existingfile"`
+	Out            string `help:"Output index directory, replaced atomically." required:""`
+	ImportNpy      string `name:"import-npy" help:"Import this reference-layout directory (e.g. from Faiss) instead of building." type:"existingdir"`
+	M              int    `help:"Links per node on levels >= 1 (2·M on level 0)." default:"32"`
+	EfConstruction int    `name:"ef-construction" help:"Beam width while building." default:"40"`
+	Seed           uint64 `help:"Seed of the level assignment." default:"1"`
+	Workers        int    `help:"Inserting goroutines (0: all cores)."`
+	CheckQueries   int    `name:"check-queries" help:"Measure recall@10 vs exact search on this many noisy base-point queries (0: skip)."`
+	CheckEf        []int  `name:"check-ef" help:"Beam widths for --check-queries." default:"16,32,64,128"`
+	JSON           bool   `name:"json" help:"Print the report as JSON."`
+}
+
+// indexReport is the --json output.
+type indexReport struct {
+	Out          string           `json:"out"`
+	Imported     string           `json:"imported,omitempty"`
+	N            int              `json:"n"`
+	Dim          int              `json:"dim"`
+	M            int              `json:"M"`
+	EfC          int              `json:"ef_construction"`
+	Workers      int              `json:"workers"`
+	BuildSeconds float64          `json:"build_seconds"`
+	WriteSeconds float64          `json:"write_seconds"`
+	Levels       int              `json:"levels"`
+	EnterPoints  int              `json:"enter_points"`
+	BytesPerNode float64          `json:"bytes_per_node"`
+	Check        []efCheck        `json:"check,omitempty"`
+	Stats        hnsw.Stats       `json:"stats"`
+	Files        map[string]int64 `json:"files"`
+}
+
+type efCheck struct {
+	Ef       int     `json:"ef"`
+	Recall10 float64 `json:"recall10"`
+	QPS      float64 `json:"qps"`
+}
+
+func (c *IndexCmd) config() (hnsw.Config, error) {
+	cfg := hnsw.DefaultConfig()
+	cfg.M, cfg.EfConstruction, cfg.Seed, cfg.Workers = c.M, c.EfConstruction, c.Seed, c.Workers
+	errs := []error{cfg.Validate()}
+	if c.CheckQueries < 0 {
+		errs = append(errs, fmt.Errorf("--check-queries %d is negative", c.CheckQueries))
+	}
+	for _, ef := range c.CheckEf {
+		if ef < 1 {
+			errs = append(errs, fmt.Errorf("--check-ef %d, want >= 1", ef))
+		}
+	}
+	return cfg, errors.Join(errs...)
+}
+
+// Run builds or imports the graph, writes the directory and reports.
+func (c *IndexCmd) Run(g *Globals) error {
+	cfg, err := c.config()
+	if err != nil {
+		return err
+	}
+	x, shape, err := npy.Read[float32](c.Embs)
+	if err != nil {
+		return fmt.Errorf("--embs: %w", err)
+	}
+	if len(shape) != 2 || shape[1] == 0 {
+		return fmt.Errorf("--embs %s: shape %v, want (N, d) with d > 0", c.Embs, shape)
+	}
+	n, dim := shape[0], shape[1]
+	rep := indexReport{Out: c.Out, Imported: c.ImportNpy, N: n, Dim: dim, Workers: cfg.Workers}
+	if rep.Workers == 0 {
+		rep.Workers = runtime.GOMAXPROCS(0)
+	}
+	start := time.Now()
+	gr, err := c.graph(g, x, dim, n, cfg)
+	if err != nil {
+		return err
+	}
+	rep.BuildSeconds = time.Since(start).Seconds()
+	rep.M, rep.EfC = gr.M(), gr.EfConstruction()
+	start = time.Now()
+	if rep.Files, err = writeIndexDir(c.Out, gr); err != nil {
+		return err
+	}
+	rep.WriteSeconds = time.Since(start).Seconds()
+	rep.Stats = gr.Analyze()
+	rep.Levels, rep.BytesPerNode = gr.Levels(), gr.BytesPerNode()
+	rep.EnterPoints = len(gr.EnterPoints(hnsw.StartLevel))
+	if c.CheckQueries > 0 {
+		if rep.Check, err = c.check(gr, x, dim, rep.Workers); err != nil {
+			return err
+		}
+	}
+	return c.print(g, &rep)
+}
+
+func (c *IndexCmd) graph(g *Globals, x []float32, dim, n int, cfg hnsw.Config) (*hnsw.Graph, error) {
+	if c.ImportNpy != "" {
+		slog.Info("index import", "dir", c.ImportNpy, "n", n)
+		return hnsw.ReadNPY(c.ImportNpy, n, hnsw.StartLevel)
+	}
+	slog.Info("index build", "n", n, "dim", dim, "M", cfg.M, "efConstruction", cfg.EfConstruction, "seed", cfg.Seed)
+	bar := progress.New("hnsw insert", int64(n))
+	gr, err := hnsw.Build(g.Context(), x, dim, cfg, func(done int) { bar.Set(int64(done)) })
+	bar.Finish()
+	return gr, err
+}
+
+// writeIndexDir writes both formats into a staging directory next to out
+// and swaps it in, so out is always either the old or the new index.
+func writeIndexDir(out string, gr *hnsw.Graph) (map[string]int64, error) {
+	out = filepath.Clean(out)
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return nil, err
+	}
+	staging, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".staging-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(staging)
+	if err := gr.Write(filepath.Join(staging, "graph.hnsw")); err != nil {
+		return nil, err
+	}
+	if err := gr.WriteNPY(staging, hnsw.StartLevel); err != nil {
+		return nil, err
+	}
+	files := map[string]int64{}
+	ents, err := os.ReadDir(staging)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ents {
+		if info, err := e.Info(); err == nil {
+			files[e.Name()] = info.Size()
+		}
+	}
+	if err := os.Chmod(staging, 0o755); err != nil {
+		return nil, err
+	}
+	return files, safefile.ReplaceDir(staging, out)
+}
+
+// check measures recall@10 against exact search with queries made as the
+// peer anchor script makes them (base points plus 0.1·std noise).
+func (c *IndexCmd) check(gr *hnsw.Graph, x []float32, dim, workers int) ([]efCheck, error) {
+	ix, err := hnsw.NewIndex(gr, x, dim)
+	if err != nil {
+		return nil, err
+	}
+	q := hnsw.NoisyQueries(x, dim, c.CheckQueries, 0.1, 0)
+	truth := hnsw.ExactKNN(x, dim, q, 10, workers)
+	var out []efCheck
+	for _, ef := range c.CheckEf {
+		start := time.Now()
+		got, err := ix.SearchAll(q, 10, ef, workers)
+		if err != nil {
+			return nil, err
+		}
+		s := time.Since(start).Seconds()
+		out = append(out, efCheck{Ef: ef, Recall10: hnsw.Recall(got, truth), QPS: float64(len(got)) / s})
+	}
+	return out, nil
+}
+
+func (c *IndexCmd) print(g *Globals, rep *indexReport) error {
+	w := g.Stdout()
+	if c.JSON {
+		enc := json.NewEncoder(w)
+		return enc.Encode(rep)
+	}
+	verb := "built"
+	if rep.Imported != "" {
+		verb = "imported from " + rep.Imported
+	}
+	fmt.Fprintf(w, "index %s: %d nodes × %d dims, %s in %.2fs (M %d, efConstruction %d, %d workers)\n",
+		rep.Out, rep.N, rep.Dim, verb, rep.BuildSeconds, rep.M, rep.EfC, rep.Workers)
+	fmt.Fprintf(w, "levels %d, enter points (level >= %d) %d, graph %.1f bytes/node\n",
+		rep.Levels, hnsw.StartLevel, rep.EnterPoints, rep.BytesPerNode)
+	for _, ls := range rep.Stats.Levels {
+		fmt.Fprintf(w, "  level %d: %d nodes, degree %d..%d mean %.1f, reachable %d\n",
+			ls.Level, ls.Nodes, ls.MinDegree, ls.MaxDegree, ls.MeanDeg, ls.Reachable)
+	}
+	for _, ch := range rep.Check {
+		fmt.Fprintf(w, "  ef %d: recall@10 %.4f, %.0f queries/s\n", ch.Ef, ch.Recall10, ch.QPS)
+	}
+	return nil
+}
