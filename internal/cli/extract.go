@@ -1,0 +1,61 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"nann/dataset"
+	"nann/train"
+)
+
+func init() {
+	register("extract", "Write item_ids.npy and item_embs.npy: the item network's embedding of every item.", &ExtractCmd{})
+}
+
+// ExtractCmd runs the trained item network over every item.
+type ExtractCmd struct {
+	RunDir string `name:"run" help:"Trained run directory." required:""`
+	Out    string `help:"Output directory (default: the run directory)."`
+	JSON   bool   `name:"json" help:"Print the summary as JSON."`
+}
+
+// Run extracts the embeddings.
+func (c *ExtractCmd) Run(g *Globals) error {
+	start := time.Now()
+	mc, tc, err := train.ReadRunConfig(c.RunDir)
+	if err != nil {
+		return err
+	}
+	m, err := train.LoadModel(c.RunDir)
+	if err != nil {
+		return err
+	}
+	ds, err := dataset.Open(tc.Data, dataset.OpenOptions{})
+	if err != nil {
+		return err
+	}
+	defer ds.Close()
+	if ds.Meta.NumItem != mc.NumItem {
+		return fmt.Errorf("dataset %s has %d items, the run's model %d", tc.Data, ds.Meta.NumItem, mc.NumItem)
+	}
+	out := c.Out
+	if out == "" {
+		out = c.RunDir
+	}
+	n, err := train.Extract(g.Context(), m, ds.ItemCate, mc.ItemOut, out)
+	if err != nil {
+		return err
+	}
+	sum := struct {
+		Out     string  `json:"out"`
+		Items   int     `json:"items"`
+		Dim     int     `json:"dim"`
+		Seconds float64 `json:"seconds"`
+	}{out, n, mc.ItemOut, time.Since(start).Seconds()}
+	if c.JSON {
+		return json.NewEncoder(g.Stdout()).Encode(sum)
+	}
+	_, err = fmt.Fprintf(g.Stdout(), "wrote %s/item_ids.npy and %s/item_embs.npy: %d items × %d (%.1fs)\n", out, out, n, sum.Dim, sum.Seconds)
+	return err
+}

@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"nann/train"
+)
+
+func init() {
+	register("train", "Train the NANN model on a prepared dataset (resumes a run directory), then evaluate brute-force recall.", &TrainCmd{})
+}
+
+// TrainCmd trains or resumes a run. Flags left unset take the profile's
+// value for a new run and the stored value (config.json) when resuming;
+// a set flag that conflicts with a resumed run is an error.
+type TrainCmd struct {
+	RunDir  string  `name:"run" help:"Run directory (config, checkpoints, metrics, model); resumed if it exists." required:""`
+	Data    *string `help:"Prepared dataset directory (nann prepare); needed for a new run."`
+	Profile *string `help:"Starting settings: reference (SPEC defaults) or demo (small world in minutes)." enum:"reference,demo"`
+	Seed    *uint64 `help:"Seed of initialisation, sampling and shuffles (default 1)."`
+
+	Epochs      *int     `help:"Epochs (default 5)."`
+	Batch       *int     `help:"Positives per step (default 800)."`
+	Negatives   *int     `help:"Sampled negatives per positive, distinct across the batch (default 200)."`
+	MaxSamples  *int64   `name:"max-samples" help:"Samples per epoch, a fresh random subset each epoch (default all)."`
+	MaxSteps    *int64   `name:"max-steps" help:"Stop after this many steps in total (default no limit)."`
+	Replicas    *int     `help:"Data-parallel shards per batch (default: number of CPUs; fixed for a run)."`
+	LR          *float64 `name:"lr" help:"AdamW learning rate (default 3e-3)."`
+	WeightDecay *float64 `name:"weight-decay" help:"Decoupled weight decay per step (default 1e-4)."`
+	AdvEps      *float64 `name:"adv-eps" help:"FGSM step on item embeddings; 0 disables the adversarial term (default 3e-5)."`
+	AdvWeight   *float64 `name:"adv-weight" help:"Weight of the adversarial KL term (default 1)."`
+
+	CheckpointEvery *int64 `name:"checkpoint-every" help:"Steps between checkpoints (default 5000)."`
+	KeepCheckpoints *int   `name:"keep-checkpoints" help:"Newest checkpoints kept (default 3)."`
+	LogEvery        *int64 `name:"log-every" help:"Steps between log lines / metrics rows (default 100)."`
+	EvalUsers       *int   `name:"eval-users" help:"Test users in the final evaluation (default all)."`
+
+	JSON bool `name:"json" help:"Print the report as JSON."`
+}
+
+// config builds the requested configuration and the names of the fields
+// set explicitly.
+func (c *TrainCmd) config() (train.Config, []string, error) {
+	profile := "reference"
+	if c.Profile != nil {
+		profile = *c.Profile
+	}
+	cfg, err := train.Profile(profile)
+	if err != nil {
+		return cfg, nil, err
+	}
+	cfg.RunDir = c.RunDir
+	var set []string
+	if c.Profile != nil {
+		set = append(set, "profile")
+	}
+	if c.Data != nil {
+		abs, err := filepath.Abs(*c.Data)
+		if err != nil {
+			return cfg, nil, err
+		}
+		cfg.Data = abs
+		set = append(set, "data")
+	}
+	setv := func(name string, ok bool, apply func()) {
+		if ok {
+			apply()
+			set = append(set, name)
+		}
+	}
+	setv("seed", c.Seed != nil, func() { cfg.Seed = *c.Seed })
+	setv("epochs", c.Epochs != nil, func() { cfg.Epochs = *c.Epochs })
+	setv("batch", c.Batch != nil, func() { cfg.Batch = *c.Batch })
+	setv("negatives", c.Negatives != nil, func() { cfg.Negatives = *c.Negatives })
+	setv("max_samples", c.MaxSamples != nil, func() { cfg.MaxSamples = *c.MaxSamples })
+	setv("max_steps", c.MaxSteps != nil, func() { cfg.MaxSteps = *c.MaxSteps })
+	setv("replicas", c.Replicas != nil, func() { cfg.Replicas = *c.Replicas })
+	setv("lr", c.LR != nil, func() { cfg.LR = *c.LR })
+	setv("weight_decay", c.WeightDecay != nil, func() { cfg.WeightDecay = *c.WeightDecay })
+	setv("adv_eps", c.AdvEps != nil, func() { cfg.AdvEps = *c.AdvEps })
+	setv("adv_weight", c.AdvWeight != nil, func() { cfg.AdvWeight = *c.AdvWeight })
+	setv("checkpoint_every", c.CheckpointEvery != nil, func() { cfg.CheckpointEvery = *c.CheckpointEvery })
+	setv("keep_checkpoints", c.KeepCheckpoints != nil, func() { cfg.KeepCheckpoints = *c.KeepCheckpoints })
+	setv("log_every", c.LogEvery != nil, func() { cfg.LogEvery = *c.LogEvery })
+	setv("eval_users", c.EvalUsers != nil, func() { cfg.EvalUsers = *c.EvalUsers })
+	return cfg, set, nil
+}
+
+// Run trains and prints the evaluation.
+func (c *TrainCmd) Run(g *Globals) error {
+	cfg, set, err := c.config()
+	if err != nil {
+		return err
+	}
+	rep, err := train.Run(g.Context(), cfg, train.Options{Set: set})
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		enc := json.NewEncoder(g.Stdout())
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	tr := rep.Training
+	var b strings.Builder
+	fmt.Fprintf(&b, "run %s: %d steps (%d per epoch), %d samples; this session %d steps in %.1fs, %.0f samples/s\n",
+		c.RunDir, tr.Steps, tr.StepsPerEpoch, tr.Samples, tr.SessionSteps, tr.SessionSeconds, tr.SamplesPerS)
+	fmt.Fprintf(&b, "evaluation: %d test users, %d items each (brute force), %.1fs\n", rep.Users, rep.Items, rep.EvalSeconds)
+	for _, k := range train.RecallKs {
+		ratio := 0.0
+		if rep.Popularity[k] > 0 {
+			ratio = rep.Recall[k] / rep.Popularity[k]
+		}
+		fmt.Fprintf(&b, "Recall@%-4d model %.4f   popularity %.4f   ratio %.2f\n", k, rep.Recall[k], rep.Popularity[k], ratio)
+	}
+	_, err = fmt.Fprint(g.Stdout(), b.String())
+	return err
+}

@@ -1,0 +1,147 @@
+package train
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	"nann/internal/npy"
+	"nann/internal/progress"
+	"nann/internal/safefile"
+	"nann/model"
+)
+
+// ReadRunConfig reads RUN/config.json: the model and training configuration.
+func ReadRunConfig(runDir string) (model.Config, Config, error) {
+	path := filepath.Join(runDir, configFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return model.Config{}, Config{}, fmt.Errorf("run %s: %w", runDir, err)
+	}
+	var rf runFile
+	if err := json.Unmarshal(b, &rf); err != nil {
+		return model.Config{}, Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	if rf.Format != runFormat || rf.Version != 1 {
+		return model.Config{}, Config{}, fmt.Errorf("%s: format %q version %d, want %q version 1", path, rf.Format, rf.Version, runFormat)
+	}
+	rf.Train.RunDir = runDir
+	return rf.Model, rf.Train, nil
+}
+
+// LoadModel loads a run's trained model for inference: RUN/model.ckpt,
+// or, if training has not finished, the newest valid checkpoint (with a
+// warning).
+func LoadModel(runDir string) (*model.Model, error) {
+	mc, tc, err := ReadRunConfig(runDir)
+	if err != nil {
+		return nil, err
+	}
+	m, err := model.New(mc, tc.Seed)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: model: %w", runDir, err)
+	}
+	path := filepath.Join(runDir, modelFile)
+	c, err := readCheckpoint(path)
+	if err == nil {
+		if err := c.loadParams(m.Params(), m.State(), nil); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return m, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	c, p, err := newestCheckpoint(runDir, func(c *Checkpoint) error { return c.loadParams(m.Params(), m.State(), nil) })
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, fmt.Errorf("run %s: no %s and no usable checkpoint (has it been trained?)", runDir, modelFile)
+	}
+	slog.Warn("training has not finished; using the newest checkpoint", "file", p, "step", c.Step)
+	return m, nil
+}
+
+// extractChunk is the number of items per ItemEmbeddings call.
+const extractChunk = 4096
+
+// Extract runs the item network in inference mode over every item (dense
+// ids 1..N in order) and writes outDir/item_ids.npy (int64 dense ids; row r
+// is id r+1) and outDir/item_embs.npy (float32 N×dim), each atomically.
+func Extract(ctx context.Context, m *model.Model, itemCate []int32, dim int, outDir string) (int, error) {
+	embs, err := itemTable(ctx, m, itemCate, dim)
+	if err != nil {
+		return 0, err
+	}
+	n := len(itemCate) - 1
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = int64(i + 1)
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return 0, err
+	}
+	if err := npy.Write(filepath.Join(outDir, "item_ids.npy"), ids); err != nil {
+		return 0, err
+	}
+	if err := npy.Write(filepath.Join(outDir, "item_embs.npy"), embs, n, dim); err != nil {
+		return 0, err
+	}
+	return n, safefile.SyncDir(outDir)
+}
+
+// itemTable computes the inference item embeddings of dense ids 1..N
+// (itemCate[id] is id's category; N = len(itemCate)−1) in parallel: row r
+// is id r+1, dim wide.
+func itemTable(ctx context.Context, m *model.Model, itemCate []int32, dim int) ([]float32, error) {
+	n := len(itemCate) - 1
+	if n < 1 {
+		return nil, errors.New("no items")
+	}
+	if int64(n)*int64(dim)*4 > 64<<30 {
+		return nil, fmt.Errorf("%d items × %d floats is too large", n, dim)
+	}
+	items := make([]int32, n)
+	for i := range items {
+		items[i] = int32(i + 1)
+	}
+	embs := make([]float32, n*dim)
+	bar := progress.New("item embeddings", int64(n))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	jobs := make(chan int)
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for lo := range jobs {
+				hi := min(lo+extractChunk, n)
+				if err := m.ItemEmbeddings(items[lo:hi], itemCate[lo+1:hi+1], embs[lo*dim:hi*dim]); err != nil {
+					mu.Lock()
+					firstErr = cmp.Or(firstErr, fmt.Errorf("item embeddings of ids %d..%d: %w", lo+1, hi, err))
+					mu.Unlock()
+				}
+				bar.Add(int64(hi - lo))
+			}
+		}()
+	}
+	for lo := 0; lo < n && ctx.Err() == nil; lo += extractChunk {
+		jobs <- lo
+	}
+	close(jobs)
+	wg.Wait()
+	bar.Finish()
+	if err := cmp.Or(firstErr, ctx.Err()); err != nil {
+		return nil, err
+	}
+	return embs, nil
+}

@@ -1,0 +1,164 @@
+package train
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image/color"
+	"io"
+	"os"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+
+	"nann/internal/safefile"
+)
+
+const (
+	metricsFile = "metrics.jsonl"
+	curvesFile  = "curves.png"
+)
+
+// metricsRow is one line of RUN/metrics.jsonl: the means over the steps
+// since the previous row.
+type metricsRow struct {
+	Step        int64   `json:"step"`
+	Epoch       float64 `json:"epoch"`
+	Loss        float64 `json:"loss"`
+	LossXE      float64 `json:"loss_xe"`
+	LossAdv     float64 `json:"loss_adv"`
+	Acc         float64 `json:"acc"`        // positive has the highest corrected logit
+	AccNoLogQ   float64 `json:"acc_nologq"` // ... of the uncorrected logits
+	SamplesPerS float64 `json:"samples_per_s"`
+	Time        string  `json:"time"`
+}
+
+// metricsLog appends rows to metrics.jsonl, each line synced to disk.
+type metricsLog struct{ f *os.File }
+
+// openMetrics opens the metrics file for appending after dropping the rows
+// past step (written by an earlier session after its last checkpoint; the
+// resumed run logs those steps again).
+func openMetrics(path string, step int64) (*metricsLog, error) {
+	rows, err := readMetrics(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	for _, r := range rows {
+		if r.Step <= step {
+			b, _ := json.Marshal(r)
+			buf.Write(append(b, '\n'))
+		}
+	}
+	if err := safefile.WriteBytes(path, buf.Bytes()); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return &metricsLog{f}, nil
+}
+
+func (l *metricsLog) write(r metricsRow) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if _, err := l.f.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("write %s: %w", l.f.Name(), err)
+	}
+	return nil
+}
+
+func (l *metricsLog) close() error { return l.f.Close() }
+
+// readMetrics reads metrics.jsonl; a torn last line (from a kill) is
+// skipped, any other bad line is an error naming it.
+func readMetrics(path string) ([]metricsRow, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var rows []metricsRow
+	sc := bufio.NewScanner(f)
+	line, bad := 0, 0
+	for sc.Scan() {
+		line++
+		if bad > 0 {
+			return nil, fmt.Errorf("%s:%d: invalid JSON line", path, bad)
+		}
+		var r metricsRow
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			bad = line
+			continue
+		}
+		rows = append(rows, r)
+	}
+	return rows, sc.Err()
+}
+
+// plotCurves draws loss and accuracy against step into a PNG.
+func plotCurves(metricsPath, pngPath string) error {
+	rows, err := readMetrics(metricsPath)
+	if err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		return errors.New("no metrics rows")
+	}
+	series := func(f func(metricsRow) float64) plotter.XYs {
+		xy := make(plotter.XYs, len(rows))
+		for i, r := range rows {
+			xy[i].X, xy[i].Y = float64(r.Step), f(r)
+		}
+		return xy
+	}
+	loss := plot.New()
+	loss.Title.Text = "training loss"
+	loss.X.Label.Text, loss.Y.Label.Text = "step", "loss"
+	acc := plot.New()
+	acc.Title.Text = "training accuracy (positive ranked first of 1+negatives)"
+	acc.X.Label.Text, acc.Y.Label.Text = "step", "accuracy"
+	add := func(p *plot.Plot, name string, c color.Color, xy plotter.XYs) error {
+		l, err := plotter.NewLine(xy)
+		if err != nil {
+			return err
+		}
+		l.Color = c
+		l.Width = vg.Points(1.2)
+		p.Add(l)
+		p.Legend.Add(name, l)
+		return nil
+	}
+	red, blue, green := color.RGBA{200, 30, 30, 255}, color.RGBA{30, 60, 200, 255}, color.RGBA{20, 150, 40, 255}
+	errs := []error{
+		add(loss, "loss", red, series(func(r metricsRow) float64 { return r.Loss })),
+		add(loss, "loss_xe", blue, series(func(r metricsRow) float64 { return r.LossXE })),
+		add(loss, "loss_adv", green, series(func(r metricsRow) float64 { return r.LossAdv })),
+		add(acc, "acc (log-Q corrected)", red, series(func(r metricsRow) float64 { return r.Acc })),
+		add(acc, "acc (raw logits)", blue, series(func(r metricsRow) float64 { return r.AccNoLogQ })),
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	loss.Add(plotter.NewGrid())
+	acc.Add(plotter.NewGrid())
+	img := vgimg.New(vg.Points(800), vg.Points(900))
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 4}
+	canvases := plot.Align([][]*plot.Plot{{loss}, {acc}}, tiles, dc)
+	loss.Draw(canvases[0][0])
+	acc.Draw(canvases[1][0])
+	return safefile.Write(pngPath, func(w io.Writer) error {
+		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
+		return err
+	})
+}

@@ -1,0 +1,526 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"nann/dataset"
+	"nann/internal/progress"
+	"nann/internal/safefile"
+	"nann/model"
+	"nann/nn"
+)
+
+// runFile is RUN/config.json.
+type runFile struct {
+	Format  string       `json:"format"`  // "nann-run"
+	Version int          `json:"version"` // 1
+	Model   model.Config `json:"model"`
+	Train   Config       `json:"train"`
+}
+
+const (
+	runFormat  = "nann-run"
+	configFile = "config.json"
+	modelFile  = "model.ckpt"
+)
+
+// Options are the inputs of Run beyond the configuration.
+type Options struct {
+	// Set lists the json names of the Config fields the user gave
+	// explicitly; on resume only these are compared with config.json.
+	Set []string
+}
+
+// Run trains (or resumes) the run in cfg.RunDir and evaluates the result.
+// A new run needs cfg.Data; an existing one continues from its newest
+// valid checkpoint. On cancellation it writes a checkpoint and returns the
+// context's error.
+func Run(ctx context.Context, cfg Config, opt Options) (*Report, error) {
+	rf, err := openRun(cfg, opt.Set)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := dataset.Open(rf.Train.Data, dataset.OpenOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer ds.Close()
+	t, err := newTrainer(rf, ds)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.train(ctx); err != nil {
+		return nil, err
+	}
+	if err := t.finish(); err != nil {
+		return nil, err
+	}
+	rep, err := Evaluate(ctx, t.m, ds, rf.Train.EvalUsers)
+	if err != nil {
+		return nil, err
+	}
+	rep.Training = t.summary()
+	if err := writeJSON(filepath.Join(cfg.RunDir, "report.json"), rep); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// openRun creates the run directory and its config.json, or reads an
+// existing one and merges cfg into it.
+func openRun(cfg Config, set []string) (*runFile, error) {
+	if cfg.RunDir == "" {
+		return nil, errors.New("no run directory")
+	}
+	path := filepath.Join(cfg.RunDir, configFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		var rf runFile
+		if err := json.Unmarshal(b, &rf); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if rf.Format != runFormat || rf.Version != 1 {
+			return nil, fmt.Errorf("%s: format %q version %d, want %q version 1", path, rf.Format, rf.Version, runFormat)
+		}
+		merged, err := mergeResume(rf.Train, cfg, set)
+		if err != nil {
+			return nil, fmt.Errorf("resume %s: %w", cfg.RunDir, err)
+		}
+		if err := merged.Validate(); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if merged != rf.Train {
+			rf.Train = merged
+			if err := writeJSON(path, &rf); err != nil {
+				return nil, err
+			}
+		}
+		rf.Train.RunDir = cfg.RunDir
+		slog.Info("resuming run", "run", cfg.RunDir, "data", rf.Train.Data)
+		return &rf, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	cfg.resolve()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ds, err := dataset.Open(cfg.Data, dataset.OpenOptions{})
+	if err != nil {
+		return nil, err
+	}
+	mc := modelConfig(ds.Meta)
+	ds.Close()
+	if err := mc.Validate(); err != nil {
+		return nil, fmt.Errorf("model config for %s: %w", cfg.Data, err)
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.RunDir, ckptDir), 0o755); err != nil {
+		return nil, err
+	}
+	rf := &runFile{Format: runFormat, Version: 1, Model: mc, Train: cfg}
+	if err := writeJSON(path, rf); err != nil {
+		return nil, err
+	}
+	slog.Info("new run", "run", cfg.RunDir, "data", cfg.Data, "profile", cfg.Profile, "replicas", cfg.Replicas)
+	return rf, nil
+}
+
+// modelConfig is the reference model sized for a dataset.
+func modelConfig(m dataset.Meta) model.Config {
+	mc := model.Default()
+	mc.NumItem, mc.NumCate, mc.MaxLen = m.NumItem, m.NumCate, m.MaxLength
+	return mc
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return safefile.WriteBytes(path, append(b, '\n'))
+}
+
+// stepHook, if set (by tests), is called after every step.
+var stepHook func(step int64)
+
+// trainer is one training session over a run.
+type trainer struct {
+	rf      *runFile
+	cfg     Config
+	ds      *dataset.Dataset
+	m       *model.Model
+	workers []*model.Worker
+	opt     *AdamW
+	sampler *Sampler
+	src     *rand.PCG
+	rng     *rand.Rand
+	pos     Position
+
+	stepsPerEpoch, totalSteps int64
+	perm                      []uint32
+	permEpoch                 int
+
+	batch  model.Batch
+	shards []model.Batch
+	negs   []int32
+	log1mp []float64 // log1p(−p) per dense id
+
+	metrics     *metricsLog
+	startStep   int64
+	startTime   time.Time
+	trainTime   time.Duration
+	checkpoints int
+}
+
+func newTrainer(rf *runFile, ds *dataset.Dataset) (*trainer, error) {
+	cfg := rf.Train
+	mc := modelConfig(ds.Meta)
+	if mc.NumItem != rf.Model.NumItem || mc.NumCate != rf.Model.NumCate || mc.MaxLen != rf.Model.MaxLen {
+		return nil, fmt.Errorf("dataset %s has %d items, %d categories, max length %d; the run's model was made for %d, %d, %d",
+			cfg.Data, mc.NumItem, mc.NumCate, mc.MaxLen, rf.Model.NumItem, rf.Model.NumCate, rf.Model.MaxLen)
+	}
+	t := &trainer{rf: rf, cfg: cfg, ds: ds, permEpoch: -1}
+	n := int64(len(ds.Train))
+	if cfg.MaxSamples > 0 {
+		n = min(n, cfg.MaxSamples)
+	}
+	t.stepsPerEpoch = n / int64(cfg.Batch)
+	if t.stepsPerEpoch == 0 {
+		return nil, fmt.Errorf("dataset %s: %d training samples (max_samples %d) do not fill one batch of %d; use a smaller --batch", cfg.Data, len(ds.Train), cfg.MaxSamples, cfg.Batch)
+	}
+	t.totalSteps = t.stepsPerEpoch * int64(cfg.Epochs)
+	if cfg.MaxSteps > 0 {
+		t.totalSteps = min(t.totalSteps, cfg.MaxSteps)
+	}
+	var err error
+	if t.sampler, err = NewSampler(ds.ItemWeight); err != nil {
+		return nil, fmt.Errorf("dataset %s item_weight.npy: %w", cfg.Data, err)
+	}
+	if need := cfg.Batch * cfg.Negatives; need > t.sampler.Support() {
+		return nil, fmt.Errorf("batch×negatives = %d×%d = %d distinct negatives per step, but only %d items can be sampled; use smaller --batch / --negatives (e.g. --profile demo)",
+			cfg.Batch, cfg.Negatives, need, t.sampler.Support())
+	}
+	t.log1mp = make([]float64, len(ds.ItemWeight))
+	for i := range t.log1mp {
+		t.log1mp[i] = math.Log1p(-t.sampler.Prob(int32(i)))
+	}
+	if err := t.restore(); err != nil {
+		return nil, err
+	}
+	t.allocBatch()
+	return t, nil
+}
+
+// fresh initialises model, optimiser, RNG and position for step 0.
+func (t *trainer) fresh() error {
+	m, err := model.New(t.rf.Model, t.cfg.Seed)
+	if err != nil {
+		return fmt.Errorf("model: %w", err)
+	}
+	t.m = m
+	t.opt = NewAdamW(t.cfg, m.Params())
+	t.src = rand.NewPCG(t.cfg.Seed, 0x5a3b1e)
+	t.rng = rand.New(t.src)
+	t.pos = Position{ShuffleSeed: t.cfg.Seed*0x9e3779b97f4a7c15 + 0x2545f4914f6cdd1d}
+	return nil
+}
+
+// restore loads the newest usable checkpoint, or starts fresh.
+func (t *trainer) restore() error {
+	if err := t.fresh(); err != nil {
+		return err
+	}
+	c, path, err := newestCheckpoint(t.cfg.RunDir, func(c *Checkpoint) error {
+		if c.Replicas != t.cfg.Replicas {
+			return fmt.Errorf("written with %d replicas, the run has %d", c.Replicas, t.cfg.Replicas)
+		}
+		if c.Step > t.stepsPerEpoch*int64(t.cfg.Epochs) {
+			return fmt.Errorf("step %d is past the run's %d steps", c.Step, t.stepsPerEpoch*int64(t.cfg.Epochs))
+		}
+		return c.loadParams(t.m.Params(), t.m.State(), t.opt)
+	})
+	if err != nil {
+		return err
+	}
+	if c == nil {
+		files, _ := listCheckpoints(t.cfg.RunDir)
+		if len(files) > 0 {
+			slog.Warn("no usable checkpoint, starting from step 0", "run", t.cfg.RunDir)
+			return t.fresh()
+		}
+		return nil
+	}
+	if err := t.src.UnmarshalBinary(c.RNG); err != nil {
+		return fmt.Errorf("%s: RNG state: %w", path, err)
+	}
+	t.opt.Step = c.Step
+	t.pos = c.Position
+	slog.Info("resumed from checkpoint", "file", path, "step", c.Step, "epoch", c.Epoch)
+	return nil
+}
+
+func (t *trainer) allocBatch() {
+	B, L, C := t.cfg.Batch, t.rf.Model.MaxLen, t.cfg.Negatives+1
+	t.batch = model.Batch{B: B, L: L, C: C,
+		HistItems: make([]int32, B*L), HistCates: make([]int32, B*L),
+		CandItems: make([]int32, B*C), CandCates: make([]int32, B*C), LogQ: make([]float32, B*C)}
+	t.negs = make([]int32, B*t.cfg.Negatives)
+	R := t.cfg.Replicas
+	t.shards = make([]model.Batch, R)
+	t.workers = make([]*model.Worker, R)
+	for r := range R {
+		lo, hi := r*B/R, (r+1)*B/R
+		t.shards[r] = model.Batch{B: hi - lo, L: L, C: C,
+			HistItems: t.batch.HistItems[lo*L : hi*L], HistCates: t.batch.HistCates[lo*L : hi*L],
+			CandItems: t.batch.CandItems[lo*C : hi*C], CandCates: t.batch.CandCates[lo*C : hi*C], LogQ: t.batch.LogQ[lo*C : hi*C]}
+		t.workers[r] = t.m.NewWorker()
+	}
+}
+
+// epochPerm returns the sample order of epoch e: a Fisher–Yates shuffle
+// of all training samples with PCG(ShuffleSeed, e).
+func (t *trainer) epochPerm(e int) []uint32 {
+	if t.permEpoch == e {
+		return t.perm
+	}
+	n := len(t.ds.Train)
+	if cap(t.perm) < n {
+		t.perm = make([]uint32, n)
+	}
+	p := t.perm[:n]
+	for i := range p {
+		p[i] = uint32(i)
+	}
+	r := rand.New(rand.NewPCG(t.pos.ShuffleSeed, uint64(e)))
+	for i := n - 1; i > 0; i-- {
+		j := r.IntN(i + 1)
+		p[i], p[j] = p[j], p[i]
+	}
+	t.perm, t.permEpoch = p, e
+	return p
+}
+
+// fillBatch builds the batch of step s (0-based, global).
+func (t *trainer) fillBatch(s int64) error {
+	e, k := int(s/t.stepsPerEpoch), s%t.stepsPerEpoch
+	perm := t.epochPerm(e)
+	B, L, C, N := t.cfg.Batch, t.batch.L, t.batch.C, t.cfg.Negatives
+	tries, err := t.sampler.SampleUnique(t.rng, t.negs)
+	if err != nil {
+		return fmt.Errorf("step %d: %w; use smaller --batch / --negatives", s, err)
+	}
+	logQ := func(id int32) float32 {
+		c := -math.Expm1(float64(tries) * t.log1mp[id])
+		return float32(math.Log(max(c, 1e-30)))
+	}
+	b := &t.batch
+	for i := range B {
+		smp := t.ds.Train[perm[k*int64(B)+int64(i)]]
+		t.ds.Fill(smp, b.HistItems[i*L:(i+1)*L], b.HistCates[i*L:(i+1)*L])
+		it, ct := t.ds.Target(smp)
+		b.CandItems[i*C], b.CandCates[i*C], b.LogQ[i*C] = it, ct, logQ(it)
+		for j := range N {
+			id := t.negs[i*N+j]
+			b.CandItems[i*C+1+j], b.CandCates[i*C+1+j], b.LogQ[i*C+1+j] = id, t.ds.ItemCate[id], logQ(id)
+		}
+	}
+	return nil
+}
+
+// stepStats sums the workers' statistics of one step.
+type stepStats struct {
+	loss, lossXE, lossAdv float64 // sums over samples
+	correct, correctNo, n int
+}
+
+func (a *stepStats) add(s model.StepStats) {
+	a.loss += s.Loss * float64(s.N)
+	a.lossXE += s.LossXE * float64(s.N)
+	a.lossAdv += s.LossAdv * float64(s.N)
+	a.correct += s.Correct
+	a.correctNo += s.CorrectNoLogQ
+	a.n += s.N
+}
+
+// step runs one training step: batch, parallel forward/backward over the
+// shards, gradient sum in shard order, AdamW, BN moving averages in shard
+// order.
+func (t *trainer) step() (stepStats, error) {
+	var agg stepStats
+	if err := t.fillBatch(t.pos.Step); err != nil {
+		return agg, err
+	}
+	for r := range t.shards {
+		if err := t.shards[r].Validate(t.rf.Model); err != nil {
+			return agg, fmt.Errorf("step %d, shard %d: %w", t.pos.Step, r, err)
+		}
+	}
+	lo := model.LossOptions{AdvEps: float32(t.cfg.AdvEps), AdvWeight: float32(t.cfg.AdvWeight)}
+	stats := make([]model.StepStats, len(t.workers))
+	var wg sync.WaitGroup
+	for r, w := range t.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stats[r] = w.Step(&t.shards[r], lo)
+		}()
+	}
+	wg.Wait()
+	grads := make([][][]float32, len(t.workers))
+	for r, w := range t.workers {
+		grads[r] = w.Grads()
+		agg.add(stats[r])
+	}
+	t.opt.Apply(t.m.Params(), grads, runtime.GOMAXPROCS(0))
+	for r, w := range t.workers {
+		if err := t.m.UpdateMovingAverages(w.BNStats()); err != nil {
+			return agg, fmt.Errorf("step %d, shard %d: %w", t.pos.Step, r, err)
+		}
+	}
+	t.pos.Step++
+	t.pos.Epoch, t.pos.StepInEpoch = int(t.pos.Step/t.stepsPerEpoch), t.pos.Step%t.stepsPerEpoch
+	t.pos.Samples += int64(t.cfg.Batch)
+	return agg, nil
+}
+
+// train runs steps until totalSteps, checkpointing on schedule and on
+// cancellation.
+func (t *trainer) train(ctx context.Context) error {
+	var err error
+	if t.metrics, err = openMetrics(filepath.Join(t.cfg.RunDir, metricsFile), t.pos.Step); err != nil {
+		return err
+	}
+	defer t.metrics.close()
+	t.startStep, t.startTime = t.pos.Step, time.Now()
+	defer func() { t.trainTime = time.Since(t.startTime) }()
+	if t.pos.Step >= t.totalSteps {
+		slog.Info("training already complete", "step", t.pos.Step, "total", t.totalSteps)
+		return nil
+	}
+	slog.Info("training", "from_step", t.pos.Step, "total_steps", t.totalSteps, "steps_per_epoch", t.stepsPerEpoch,
+		"batch", t.cfg.Batch, "negatives", t.cfg.Negatives, "replicas", t.cfg.Replicas, "params", paramCount(t.m.Params()))
+	bar := progress.New("train steps", t.totalSteps)
+	bar.Set(t.pos.Step)
+	defer bar.Finish()
+	var acc stepStats
+	last := time.Now()
+	for t.pos.Step < t.totalSteps {
+		if ctx.Err() != nil {
+			if err := t.checkpoint(); err != nil {
+				return err
+			}
+			return ctx.Err()
+		}
+		s, err := t.step()
+		if err != nil {
+			return err
+		}
+		bar.Add(1)
+		if stepHook != nil {
+			stepHook(t.pos.Step)
+		}
+		acc.loss, acc.lossXE, acc.lossAdv = acc.loss+s.loss, acc.lossXE+s.lossXE, acc.lossAdv+s.lossAdv
+		acc.correct, acc.correctNo, acc.n = acc.correct+s.correct, acc.correctNo+s.correctNo, acc.n+s.n
+		if t.pos.Step%t.cfg.LogEvery == 0 || t.pos.Step == t.totalSteps {
+			now := time.Now()
+			if err := t.logRow(acc, now.Sub(last)); err != nil {
+				return err
+			}
+			acc, last = stepStats{}, now
+		}
+		if t.pos.Step%t.cfg.CheckpointEvery == 0 && t.pos.Step < t.totalSteps {
+			if err := t.checkpoint(); err != nil {
+				return err
+			}
+		}
+	}
+	return t.checkpoint()
+}
+
+func (t *trainer) logRow(a stepStats, dt time.Duration) error {
+	n := float64(max(a.n, 1))
+	row := metricsRow{
+		Step: t.pos.Step, Epoch: float64(t.pos.Step) / float64(t.stepsPerEpoch),
+		Loss: a.loss / n, LossXE: a.lossXE / n, LossAdv: a.lossAdv / n,
+		Acc: float64(a.correct) / n, AccNoLogQ: float64(a.correctNo) / n,
+		SamplesPerS: float64(a.n) / dt.Seconds(), Time: time.Now().UTC().Format(time.RFC3339),
+	}
+	slog.Info("train", "step", row.Step, "epoch", fmt.Sprintf("%.3f", row.Epoch), "loss", f4(row.Loss), "loss_xe", f4(row.LossXE),
+		"loss_adv", f4(row.LossAdv), "acc", f4(row.Acc), "acc_nologq", f4(row.AccNoLogQ), "samples_per_s", int(row.SamplesPerS))
+	return t.metrics.write(row)
+}
+
+func f4(x float64) string { return fmt.Sprintf("%.4g", x) }
+
+func paramCount(ps []*nn.Param) int {
+	n := 0
+	for _, p := range ps {
+		n += len(p.W)
+	}
+	return n
+}
+
+// checkpoint writes RUN/ckpt/step-N.ckpt and prunes old ones.
+func (t *trainer) checkpoint() error {
+	rng, err := t.src.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(t.cfg.RunDir, ckptDir, ckptName(t.pos.Step))
+	if _, err := os.Stat(path); err == nil && t.pos.Step == t.startStep {
+		return nil // nothing new since the checkpoint we resumed from
+	}
+	meta := ckptMeta{Position: t.pos, Replicas: t.cfg.Replicas, RNG: rng}
+	if err := writeCheckpoint(path, meta, modelTensors(t.m.Params(), t.m.State(), t.opt)); err != nil {
+		return err
+	}
+	t.checkpoints++
+	slog.Debug("checkpoint", "file", path, "step", t.pos.Step)
+	pruneCheckpoints(t.cfg.RunDir, t.cfg.KeepCheckpoints)
+	return nil
+}
+
+// finish writes the inference model and the training curves.
+func (t *trainer) finish() error {
+	meta := ckptMeta{Position: t.pos, Replicas: t.cfg.Replicas}
+	if err := writeCheckpoint(filepath.Join(t.cfg.RunDir, modelFile), meta, modelTensors(t.m.Params(), t.m.State(), nil)); err != nil {
+		return err
+	}
+	if err := plotCurves(filepath.Join(t.cfg.RunDir, metricsFile), filepath.Join(t.cfg.RunDir, curvesFile)); err != nil {
+		slog.Warn("cannot plot training curves", "err", err)
+	}
+	return nil
+}
+
+// TrainingSummary describes the training part of a report.
+type TrainingSummary struct {
+	Steps          int64   `json:"steps"`
+	TotalSteps     int64   `json:"total_steps"`
+	StepsPerEpoch  int64   `json:"steps_per_epoch"`
+	Samples        int64   `json:"samples"`
+	SessionSteps   int64   `json:"session_steps"`
+	SessionSeconds float64 `json:"session_seconds"`
+	SamplesPerS    float64 `json:"samples_per_s"`
+	Config         Config  `json:"config"`
+}
+
+func (t *trainer) summary() TrainingSummary {
+	s := TrainingSummary{Steps: t.pos.Step, TotalSteps: t.totalSteps, StepsPerEpoch: t.stepsPerEpoch, Samples: t.pos.Samples,
+		SessionSteps: t.pos.Step - t.startStep, SessionSeconds: t.trainTime.Seconds(), Config: t.cfg}
+	if s.SessionSeconds > 0 {
+		s.SamplesPerS = float64(s.SessionSteps*int64(t.cfg.Batch)) / s.SessionSeconds
+	}
+	return s
+}

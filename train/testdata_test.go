@@ -1,0 +1,97 @@
+package train
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"nann/dataset"
+	"nann/internal/npy"
+)
+
+// makeDataset writes a small prepared dataset with learnable structure:
+// users walk along the item ids (next item = current + 1..3 mostly), items
+// of a block of 10 share a category.
+func makeDataset(t testing.TB, dir string, users, items int, seed uint64) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, 7))
+	const maxLen, trainMin, testMin = 50, 10, 7
+	ncate := (items + 9) / 10
+	cate := func(it int32) int32 { return (it-1)/10 + 1 }
+	offsets := []uint64{0}
+	var its, cts []int32
+	count := make([]int64, items+1)
+	for range users {
+		n := 8 + r.IntN(40)
+		cur := int32(1 + r.IntN(items))
+		for range n {
+			its = append(its, cur)
+			cts = append(cts, cate(cur))
+			count[cur]++
+			if r.Float64() < 0.8 {
+				cur = (cur+int32(r.IntN(3)))%int32(items) + 1
+			} else {
+				cur = int32(1 + r.IntN(items))
+			}
+		}
+		offsets = append(offsets, uint64(len(its)))
+	}
+	var train, test, valid []dataset.Sample
+	for u := range users {
+		n := int(offsets[u+1] - offsets[u])
+		switch {
+		case n > testMin && u%5 == 0:
+			test = append(test, dataset.Sample{User: uint32(u), Pos: uint32(testMin + (n-testMin)/2)})
+		case n > testMin && u%5 == 1:
+			valid = append(valid, dataset.Sample{User: uint32(u), Pos: uint32(testMin + (n-testMin)/2)})
+		default:
+			for i := trainMin; i < n-1; i++ {
+				train = append(train, dataset.Sample{User: uint32(u), Pos: uint32(i)})
+			}
+		}
+	}
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(dir, 0o755))
+	must(dataset.WriteSequences(filepath.Join(dir, "sequences.bin"), offsets, its, cts))
+	must(dataset.WriteSamples(filepath.Join(dir, "train.samples"), train))
+	must(dataset.WriteSamples(filepath.Join(dir, "test.samples"), test))
+	must(dataset.WriteSamples(filepath.Join(dir, "valid.samples"), valid))
+	ic := make([]int32, items+1)
+	w := make([]float64, items+1)
+	raw := make([]int64, items+1)
+	for i := 1; i <= items; i++ {
+		ic[i], w[i], raw[i] = cate(int32(i)), float64(count[i])/float64(len(its)), int64(1000+i)
+	}
+	craw := make([]int64, ncate+1)
+	uraw := make([]int64, users)
+	must(npy.Write(filepath.Join(dir, "item_cate.npy"), ic))
+	must(npy.Write(filepath.Join(dir, "item_weight.npy"), w))
+	must(npy.Write(filepath.Join(dir, "item_count.npy"), count))
+	must(npy.Write(filepath.Join(dir, "item_raw_ids.npy"), raw))
+	must(npy.Write(filepath.Join(dir, "cate_raw_ids.npy"), craw))
+	must(npy.Write(filepath.Join(dir, "user_raw_ids.npy"), uraw))
+	meta := dataset.Meta{Format: "nann-dataset", Version: 1, NumItem: items, NumCate: ncate, NumUser: users,
+		NumRows: int64(len(its)), NumTrainSamples: int64(len(train)), NumTestSamples: int64(len(test)), NumValidSamples: int64(len(valid)),
+		MaxLength: maxLen, TrainMinLength: trainMin, TestMinLength: testMin, Seed: seed}
+	b, _ := json.Marshal(meta)
+	must(os.WriteFile(filepath.Join(dir, "meta.json"), b, 0o644))
+}
+
+func TestMakeDatasetOpens(t *testing.T) {
+	dir := t.TempDir()
+	makeDataset(t, dir, 200, 300, 1)
+	ds, err := dataset.Open(dir, dataset.OpenOptions{Verify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	if len(ds.Train) == 0 || len(ds.Test) == 0 {
+		t.Fatalf("train %d test %d", len(ds.Train), len(ds.Test))
+	}
+}
