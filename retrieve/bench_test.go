@@ -186,3 +186,46 @@ func BenchmarkBeamVsExact(b *testing.B) {
 	b.ReportMetric(float64(scored)/n/benchN, "scored-frac")
 	b.ReportMetric(float64(hits)/n/200, "recall@200")
 }
+
+// tableScorer looks scores up in a precomputed table: scoring costs almost
+// nothing, so a search with it measures the retrieval machinery alone.
+type tableScorer []float32
+
+func (t tableScorer) Score(rows []int32, out []float32) {
+	for i, r := range rows {
+		out[i] = t[r]
+	}
+}
+
+// BenchmarkBeamOverhead runs the default eval-form beam with scores looked up
+// from a table of the same L2 scores, and reports the retrieval cost per
+// scored item (visited set, expansion, selection), to compare with the cost
+// of scoring an item with the neural network.
+func BenchmarkBeamOverhead(b *testing.B) {
+	bs := benchOnce()
+	s := NewSearcher(bs.g)
+	const nt = 16
+	tables := make([]tableScorer, nt)
+	sc := bs.m.NewScorer()
+	all := make([]int32, benchN)
+	for i := range all {
+		all[i] = int32(i)
+	}
+	for i := range tables {
+		tables[i] = make(tableScorer, benchN)
+		sc.Bind(bs.query(i))
+		sc.Score(all, tables[i])
+	}
+	p := DefaultParams()
+	scored := 0
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		r, err := s.Search(tables[i%nt], p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		scored += r.Stats.Total
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(scored), "ns/scored-item")
+	b.ReportMetric(float64(scored)/float64(b.N), "scored/op")
+}
