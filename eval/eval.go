@@ -250,7 +250,12 @@ type worker[Q any] struct {
 	ex *retrieve.Exact
 }
 
-func (w *worker[Q]) run(i int, q Query[Q], beams []retrieve.Beam, cfg Config, r *recorder) error {
+func (w *worker[Q]) run(i int, q Query[Q], beams []retrieve.Beam, cfg Config, r *recorder) (err error) {
+	defer func() {
+		if p := recover(); p != nil { // a scorer bug must not take the whole evaluation down silently
+			err = fmt.Errorf("panic while scoring: %v", p)
+		}
+	}()
 	t0 := time.Now()
 	if err := w.sc.Bind(q.Input); err != nil {
 		return err

@@ -380,3 +380,38 @@ func TestSummary(t *testing.T) {
 		t.Fatalf("one value: %+v", s)
 	}
 }
+
+// panicModel is an L2 model whose scorer panics on one query's input.
+type panicModel struct{ *retrieve.L2 }
+
+type panicScorer struct {
+	retrieve.QueryScorer[[]float32]
+	boom bool
+}
+
+func (m panicModel) NewScorer() retrieve.QueryScorer[[]float32] {
+	return &panicScorer{QueryScorer: m.L2.NewScorer()}
+}
+
+func (s *panicScorer) Bind(q []float32) error {
+	s.boom = q[0] == 12345
+	return s.QueryScorer.Bind(q)
+}
+
+func (s *panicScorer) Score(rows []int32, out []float32) {
+	if s.boom {
+		panic("scorer bug")
+	}
+	s.QueryScorer.Score(rows, out)
+}
+
+func TestScorerPanicIsAnError(t *testing.T) {
+	w := newWorld(t, 5, 600, 4, 6, 20, 1)
+	qs := slices.Clone(w.queries)
+	qs[3].Input = slices.Clone(qs[3].Input)
+	qs[3].Input[0] = 12345
+	_, err := Run(context.Background(), testConfig(2), qs, w.graph, retrieve.Model[[]float32](panicModel{w.model}), smallBeam())
+	if err == nil || !strings.Contains(err.Error(), "query 3") || !strings.Contains(err.Error(), "scorer bug") {
+		t.Fatalf("error %v, want query 3's panic", err)
+	}
+}
