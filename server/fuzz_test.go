@@ -1,0 +1,109 @@
+package server
+
+import (
+	"encoding/json"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"nann/tfserving/servingpb"
+	"nann/tfserving/tfpb"
+)
+
+// FuzzRESTBody feeds arbitrary bodies to the REST request parsers: they must
+// return a request or an error, never panic or allocate past the limits.
+// Run with: go test -fuzz FuzzRESTBody ./server (seeds in testdata/fuzz).
+func FuzzRESTBody(f *testing.F) {
+	for _, s := range []string{
+		`{"instances": [{"item_ids": [1, 2], "cate_ids": [3, 4], "level_topn": [1,2,3,4,5,6]}]}`,
+		`{"inputs": {"item_ids": [[1, 2]], "level_topn": [1,2,3,4,5,6]}}`,
+		`{"inputs": [[0.5, 1e3]]}`,
+		`{"instances": [[[[[1]]]]]}`,
+		`{"inputs": {"item_ids": [[1], [[2]]]}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	cfg := DefaultConfig()
+	cfg.MaxBatch = 8
+	sig := Signature{SeqDim: 4, MaxLen: 3, K: 2, DefaultLevelTopN: [6]int32{1, 1, 1, 1, 1, 1}}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var b predictBody
+		if json.Unmarshal(body, &b) != nil {
+			return
+		}
+		for _, parse := range []func(json.RawMessage, Signature, *Config) (map[string]*tensor, error){parseInstances, parseInputs} {
+			for _, raw := range []json.RawMessage{b.Instances, b.Inputs} {
+				if len(raw) == 0 {
+					continue
+				}
+				in, err := parse(raw, sig, &cfg)
+				if err != nil {
+					continue
+				}
+				if r, err := buildRequest(in, sig, &cfg); err == nil {
+					checkRequest(t, r, sig, &cfg)
+				}
+			}
+		}
+	})
+}
+
+// FuzzPredictRequest decodes arbitrary PredictRequest bytes as the gRPC
+// handler does.
+func FuzzPredictRequest(f *testing.F) {
+	seed := &servingpb.PredictRequest{Inputs: map[string]*tfpb.TensorProto{
+		"comm_seq":   {Dtype: tfpb.DataType_DT_HALF, TensorShape: dims(1, 4), HalfVal: []int32{1, 2, 3, 4}},
+		"level_topn": int32Tensor(1, 2, 3, 4, 5, 6),
+	}}
+	b, _ := proto.Marshal(seed)
+	f.Add(b)
+	seed2 := &servingpb.PredictRequest{Inputs: map[string]*tfpb.TensorProto{"item_ids": int64Tensor([][]int64{{1, 2}})}}
+	b, _ = proto.Marshal(seed2)
+	f.Add(b)
+	cfg := DefaultConfig()
+	cfg.MaxBatch = 8
+	sig := Signature{SeqDim: 4, MaxLen: 3, K: 2, DefaultLevelTopN: [6]int32{1, 1, 1, 1, 1, 1}}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var req servingpb.PredictRequest
+		if proto.Unmarshal(data, &req) != nil {
+			return
+		}
+		in := map[string]*tensor{}
+		for name, tp := range req.GetInputs() {
+			if _, ok := wantDType[name]; !ok {
+				return
+			}
+			x, err := decodeTensorProto(name, tp, sig, &cfg)
+			if err != nil {
+				return
+			}
+			in[name] = x
+		}
+		if r, err := buildRequest(in, sig, &cfg); err == nil {
+			checkRequest(t, r, sig, &cfg)
+		}
+	})
+}
+
+// checkRequest asserts the invariants every accepted request satisfies.
+func checkRequest(t *testing.T, r *Request, sig Signature, cfg *Config) {
+	if r.Batch < 1 || r.Batch > cfg.MaxBatch {
+		t.Fatalf("batch %d accepted", r.Batch)
+	}
+	if r.CommSeq != nil && len(r.CommSeq) != r.Batch*sig.SeqDim {
+		t.Fatalf("comm_seq of %d values for batch %d", len(r.CommSeq), r.Batch)
+	}
+	if r.ItemIDs != nil && len(r.ItemIDs) != r.Batch {
+		t.Fatalf("%d id rows for batch %d", len(r.ItemIDs), r.Batch)
+	}
+	for _, row := range r.ItemIDs {
+		if len(row) > sig.MaxLen {
+			t.Fatalf("row of %d ids accepted", len(row))
+		}
+	}
+	for _, n := range r.LevelTopN {
+		if n < 1 || int(n) > cfg.MaxLevelTopN {
+			t.Fatalf("level_topn %v accepted", r.LevelTopN)
+		}
+	}
+}
