@@ -10,12 +10,12 @@ import (
 
 // Gradient checks: every layer's analytic gradients (parameters and inputs)
 // against central finite differences of a scalar loss Σ r⊙y accumulated in
-// float64. The forward passes are float32, so the step is 1e-2 and the
+// float64. The forward passes are float32, so the step is 1e-3 and the
 // tolerance |fd−g| ≤ 1e-2·max(|fd|,|g|) + 2e-3 (second-order error plus
 // float32 rounding of the loss divided by 2h).
 
 const (
-	fdStep   = 1e-2
+	fdStep   = 1e-3
 	fdRelTol = 1e-2
 	fdAbsTol = 2e-3
 )
@@ -306,5 +306,29 @@ func TestLossGrads(t *testing.T) {
 	}
 	if got := kl(); got <= 0 {
 		t.Fatalf("KL of different distributions %v, want > 0", got)
+	}
+}
+
+func TestMLPGrad(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 1))
+	var ps, st ParamSet
+	p := NewMLP(&ps, &st, r, "mlp", MLPConfig{In: 6, Hidden: []int{5, 4}, Out: 3, OutBias: false, BiasInit: 0.1, Momentum: 0.99, Eps: 1e-3})
+	n, ldx := 10, 8
+	x := randSlice(r, n*ldx, 1)
+	rw := randSlice(r, n*3, 1)
+	out := make([]float32, n*3)
+	var gw vec.GemmWork
+	var c MLPCache
+	loss := func() float64 { p.Forward(&gw, x, ldx, n, true, &c, out, 3); return dot64(out, rw) }
+	loss()
+	g := NewGrads(&ps)
+	dx := make([]float32, n*ldx)
+	p.Backward(&gw, g, x, ldx, n, &c, rw, 3, dx, ldx, false)
+	for _, q := range ps.List {
+		checkGrad(t, q.Name, r, q.W, g.Of(q), loss)
+	}
+	checkGrad(t, "mlp input", r, x, dx, loss)
+	if len(st.List) != 4 || st.List[0].Name != "mlp/bn0/moving_mean" || st.List[3].Name != "mlp/bn1/moving_variance" {
+		t.Fatalf("unexpected state list %v", st.List)
 	}
 }

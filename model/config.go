@@ -1,0 +1,98 @@
+// Package model is the NANN scoring network of SPEC §2: an item network
+// producing the 64-d item embedding e_v that the index is built on, a
+// nonlinear target attention over the user's behaviour sequence, and a score
+// MLP on concat(attention, e_v). It offers a training step (forward,
+// backward, FGSM adversarial term; Worker) and the plain inference forward
+// (ItemEmbeddings, SequenceEmbedding, Scorer).
+package model
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Config holds the model's sizes. Zero values are not defaults: start from
+// Default and set NumItem and NumCate from the dataset.
+type Config struct {
+	// NumItem and NumCate are the largest dense item and category ids; ids
+	// run 1..N and 0 means "missing/padding".
+	NumItem int `json:"num_item"`
+	NumCate int `json:"num_cate"`
+	// EmbDim is the width of each embedding table (32); a position of the
+	// behaviour sequence is concat(item, category), 2·EmbDim wide.
+	EmbDim int `json:"emb_dim"`
+	// MaxLen is the number of history positions (50).
+	MaxLen int `json:"max_len"`
+	// ItemHidden are the hidden widths of the item network ([64, 64]), each
+	// Dense+BN+PReLU; ItemOut is the width of e_v (64).
+	ItemHidden []int `json:"item_hidden"`
+	ItemOut    int   `json:"item_out"`
+	// AttHidden and AttDim are the widths of the attention's two Dense
+	// layers for queries and keys (128, 256).
+	AttHidden int `json:"att_hidden"`
+	AttDim    int `json:"att_dim"`
+	// ScoreHidden are the hidden widths of the score network ([128, 64, 32]),
+	// each Dense+BN+PReLU, followed by Dense(1) without bias.
+	ScoreHidden []int `json:"score_hidden"`
+	// BNMomentum and BNEps are the BatchNorm constants (0.99, 1e-3).
+	BNMomentum float32 `json:"bn_momentum"`
+	BNEps      float32 `json:"bn_eps"`
+	// MaskPadding gives padded history positions no attention weight. The
+	// reference does not mask (false).
+	MaskPadding bool `json:"mask_padding"`
+}
+
+// Default returns the reference's sizes with NumItem and NumCate unset.
+func Default() Config {
+	return Config{
+		EmbDim: 32, MaxLen: 50,
+		ItemHidden: []int{64, 64}, ItemOut: 64,
+		AttHidden: 128, AttDim: 256,
+		ScoreHidden: []int{128, 64, 32},
+		BNMomentum:  0.99, BNEps: 1e-3,
+	}
+}
+
+// maxTableRows bounds the embedding tables (rows × EmbDim floats) so that a
+// corrupt size cannot demand an absurd allocation.
+const maxTableRows = 1 << 28
+
+// Validate reports every problem with c at once.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("model config: "+format, a...)) }
+	if c.NumItem < 1 || c.NumItem > maxTableRows {
+		bad("num_item %d not in [1, %d]", c.NumItem, maxTableRows)
+	}
+	if c.NumCate < 1 || c.NumCate > maxTableRows {
+		bad("num_cate %d not in [1, %d]", c.NumCate, maxTableRows)
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"emb_dim", c.EmbDim}, {"max_len", c.MaxLen}, {"item_out", c.ItemOut}, {"att_hidden", c.AttHidden}, {"att_dim", c.AttDim}} {
+		if f.v < 1 || f.v > 1<<16 {
+			bad("%s %d not in [1, 65536]", f.name, f.v)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		hs   []int
+	}{{"item_hidden", c.ItemHidden}, {"score_hidden", c.ScoreHidden}} {
+		for i, h := range f.hs {
+			if h < 1 || h > 1<<16 {
+				bad("%s[%d] %d not in [1, 65536]", f.name, i, h)
+			}
+		}
+	}
+	if !(c.BNMomentum >= 0 && c.BNMomentum < 1) {
+		bad("bn_momentum %v not in [0, 1)", c.BNMomentum)
+	}
+	if !(c.BNEps > 0) {
+		bad("bn_eps %v must be positive", c.BNEps)
+	}
+	return errors.Join(errs...)
+}
+
+// SeqDim is the width of one behaviour-sequence position, 2·EmbDim.
+func (c Config) SeqDim() int { return 2 * c.EmbDim }
