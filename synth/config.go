@@ -80,11 +80,14 @@ type Config struct {
 	// PFollow: go to a related item of the current one;
 	// PRevisit: go back to an item seen earlier (this session or before);
 	// PSameCategory: another popular item of the current category;
-	// PSwitchCategory: another category of the current interest.
+	// PSwitchCategory: another category of the current interest;
+	// PExplore: a popular item of a random interest (by world popularity),
+	// outside the user's own.
 	PFollow         float64 `json:"p_follow"`
 	PRevisit        float64 `json:"p_revisit"`
 	PSameCategory   float64 `json:"p_same_category"`
 	PSwitchCategory float64 `json:"p_switch_category"`
+	PExplore        float64 `json:"p_explore"`
 	// PSessionRevisit is the probability that a session opens on an item
 	// the user saw earlier under the same interest.
 	PSessionRevisit float64 `json:"p_session_revisit"`
@@ -110,8 +113,8 @@ func DefaultConfig() Config {
 		MinUserInterests: 2, MaxUserInterests: 4, SessionMean: 6,
 		ClusterSize: 50, Related: 8, CrossLinks: 2, RelatedDecay: 0.8,
 		CategoryZipf: 0.9, ItemZipf: 0.7, InterestZipf: 0.8,
-		PFollow: 0.35, PRevisit: 0.10, PSameCategory: 0.20, PSwitchCategory: 0.17,
-		PSessionRevisit: 0.25, DriftSigma: 0.7, PReplace: 0.35,
+		PFollow: 0.35, PRevisit: 0.12, PSameCategory: 0.18, PSwitchCategory: 0.15, PExplore: 0.08,
+		PSessionRevisit: 0.25, DriftSigma: 1.0, PReplace: 0.5,
 		Start: WindowStart, End: WindowEnd,
 	}
 }
@@ -229,7 +232,7 @@ func (c Config) validateProbs(bad func(string, ...any)) {
 		v    float64
 	}{
 		{"p_follow", c.PFollow}, {"p_revisit", c.PRevisit}, {"p_same_category", c.PSameCategory},
-		{"p_switch_category", c.PSwitchCategory}, {"p_session_revisit", c.PSessionRevisit},
+		{"p_switch_category", c.PSwitchCategory}, {"p_explore", c.PExplore}, {"p_session_revisit", c.PSessionRevisit},
 		{"p_replace", c.PReplace},
 	}
 	for _, p := range probs {
@@ -237,8 +240,8 @@ func (c Config) validateProbs(bad func(string, ...any)) {
 			bad("%s = %g, want a probability in [0, 1]", p.name, p.v)
 		}
 	}
-	if s := c.PFollow + c.PRevisit + c.PSameCategory + c.PSwitchCategory; s > 1+1e-9 {
-		bad("p_follow + p_revisit + p_same_category + p_switch_category = %g, want <= 1", s)
+	if s := c.PFollow + c.PRevisit + c.PSameCategory + c.PSwitchCategory + c.PExplore; s > 1+1e-9 {
+		bad("p_follow + p_revisit + p_same_category + p_switch_category + p_explore = %g, want <= 1", s)
 	}
 	if !(c.DriftSigma >= 0 && c.DriftSigma <= 5) || math.IsNaN(c.DriftSigma) {
 		bad("drift_sigma = %g, want 0..5", c.DriftSigma)

@@ -127,7 +127,7 @@ func TestGolden(t *testing.T) {
 	cfg.Users = 50
 	data, st := generate(t, cfg)
 	sum := fmt.Sprintf("%x", sha256.Sum256(data))
-	const want = "23a401a64d9f50225d8fdbdb9e455fecdad8cfdfd9a8158126ddbdfc5aa08e0e"
+	const want = "6f8262b2e55e5156e5a7a0a31bff4ebfb13f13a543211fdbbc52771371302989"
 	if sum != want {
 		t.Errorf("sha256 of tiny[users=50] = %s, want %s (%d rows)", sum, want, st.Rows)
 	}
@@ -259,5 +259,74 @@ func TestWriteError(t *testing.T) {
 	_, err := Generate(context.Background(), tiny(t), failWriter{})
 	if err == nil || !strings.Contains(err.Error(), "disk full") || !strings.Contains(err.Error(), "users 0..") {
 		t.Fatalf("err = %v, want the write error with the user range", err)
+	}
+}
+
+// drift measures how much users' category mix moves over the window: the
+// mean total-variation distance between the categories of a user's first
+// and last thirds of the window, over users active in both.
+func drift(t *testing.T, cfg Config) float64 {
+	data, _ := generate(t, cfg)
+	rows := parseRows(t, data)
+	third := (WindowEnd - WindowStart) / 3
+	sum, n := 0.0, 0
+	for lo := 0; lo < len(rows); {
+		hi := lo
+		for hi < len(rows) && rows[hi].user == rows[lo].user {
+			hi++
+		}
+		early, late := map[int64]float64{}, map[int64]float64{}
+		ne, nl := 0.0, 0.0
+		for _, r := range rows[lo:hi] {
+			switch {
+			case r.ts < WindowStart+third:
+				early[r.cat]++
+				ne++
+			case r.ts >= WindowEnd-third:
+				late[r.cat]++
+				nl++
+			}
+		}
+		if ne >= 20 && nl >= 20 {
+			tv := 0.0
+			for c, x := range early {
+				tv += max(0, x/ne-late[c]/nl)
+			}
+			sum += tv
+			n++
+		}
+		lo = hi
+	}
+	return sum / float64(n)
+}
+
+func TestInterestDrift(t *testing.T) {
+	cfg := tiny(t)
+	cfg.MeanEvents = 150
+	with := drift(t, cfg)
+	cfg.DriftSigma, cfg.PReplace = 0, 0
+	without := drift(t, cfg)
+	t.Logf("early/late category distance: %.3f with drift, %.3f without", with, without)
+	if with < without+0.05 {
+		t.Errorf("drift barely shows: %.3f with, %.3f without", with, without)
+	}
+}
+
+// TestDailyRhythm checks the diurnal profile (China time): nights are quiet.
+func TestDailyRhythm(t *testing.T) {
+	data, _ := generate(t, tiny(t))
+	var night, evening, n float64
+	for _, r := range parseRows(t, data) {
+		h := (r.ts - WindowStart) % 86400 / 3600
+		n++
+		if h >= 2 && h < 6 {
+			night++
+		}
+		if h >= 19 && h < 23 {
+			evening++
+		}
+	}
+	if night/n > 0.06 || evening/n < 0.2 {
+		t.Errorf("hour shares: 2-6h %.3f, 19-23h %.3f; want a quiet night and a busy evening", night/n, evening/n)
 	}
 }

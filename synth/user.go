@@ -239,6 +239,10 @@ func (g *userGen) step(x, sl, cat int, f float64) (int, bool, int, int) {
 	case u < cfg.PFollow+cfg.PRevisit+cfg.PSameCategory:
 	case u < cfg.PFollow+cfg.PRevisit+cfg.PSameCategory+cfg.PSwitchCategory:
 		cat = g.pickCat(sl)
+	case u >= 1-cfg.PExplore:
+		k := g.w.interestPop.draw(&g.r, 0, cfg.Interests)
+		lo, hi := g.w.intStart[k], g.w.intStart[k+1]
+		cat = int(g.w.intCats[int(lo)+cumPick(&g.r, g.w.intCatCum[lo:hi])])
 	default:
 		sl = g.pickSlot(f)
 		cat = g.pickCat(sl)

@@ -23,6 +23,7 @@ type world struct {
 	intStart    []int32   // categories of interest k: intCats[intStart[k]:intStart[k+1]]
 	intCats     []int32   //
 	intCatW     []float64 // base weight of each (interest, category) entry
+	intCatCum   []float64 // intCatW accumulated within each interest
 	interestPop alias     // one segment over all interests
 
 	itemID []int32 // public item ids
@@ -167,6 +168,11 @@ func (w *world) buildInterests(catW []float64) {
 			}
 		}
 		w.intStart[k+1] = int32(len(w.intCats))
+		t := 0.0
+		for _, x := range w.intCatW[w.intStart[k]:] {
+			t += x
+			w.intCatCum = append(w.intCatCum, t)
+		}
 	}
 	w.interestPop = newAlias(cfg.Interests)
 	wt := zipfWeights(&r, cfg.Interests, cfg.InterestZipf)
