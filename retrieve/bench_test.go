@@ -2,6 +2,7 @@ package retrieve
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -228,4 +229,31 @@ func BenchmarkBeamOverhead(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(scored), "ns/scored-item")
 	b.ReportMetric(float64(scored)/float64(b.N), "scored/op")
+}
+
+// BenchmarkExactParallel is BenchmarkExact split over GOMAXPROCS goroutines.
+func BenchmarkExactParallel(b *testing.B) {
+	bs := benchOnce()
+	parts := runtime.GOMAXPROCS(0)
+	e, err := NewExactParallel(benchN, parts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	qs := make([]QueryScorer[[]float32], parts)
+	scs := make([]Scorer, parts)
+	for i := range qs {
+		qs[i] = bs.m.NewScorer()
+		scs[i] = qs[i]
+	}
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		for _, sc := range qs {
+			if err := sc.Bind(bs.query(i)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := e.TopK(scs, 200); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -390,6 +390,23 @@ func TestExactEqualsSort(t *testing.T) {
 		if got.Stats.Total != n {
 			t.Fatalf("total %d, want %d", got.Stats.Total, n)
 		}
+		parts := 1 + rng.IntN(5)
+		par, err := NewExactParallel(n, parts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := NewL2(data, dim)
+		scs := make([]Scorer, parts)
+		for i := range scs {
+			s := m.NewScorer()
+			s.Bind(q)
+			scs[i] = s
+		}
+		got, err = par.TopK(scs, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkSame(t, fmt.Sprintf("parallel trial %d n=%d k=%d parts=%d", trial, n, k, parts), got, want, nil)
 	}
 }
 
