@@ -109,7 +109,7 @@ func (p *ServingParams) search(s *Searcher, sc Scorer) (Result, error) {
 	// Level 0: the results keep the best t[5] of everything scored (the answer);
 	// the candidates of each round are the best t[2+r] of that round's new items.
 	s.startLevel()
-	s.results = selectBest(s.results, t[5])
+	s.results = s.results[:min(t[5], len(s.results))] // sorted: keep the best t[5]
 	for r := range 3 {
 		if err := s.expand(0); err != nil {
 			return Result{}, err
