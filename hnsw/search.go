@@ -14,6 +14,10 @@ type worker struct {
 	cand minHeap
 	res  maxHeap
 	buf  []int32
+	// ids and dists hold one expansion's unvisited neighbours and their
+	// distances, computed in one batch.
+	ids   []int32
+	dists []float32
 	// cands, sel, sel2, tmp hold candidate lists during a build.
 	cands, sel, sel2, tmp []item
 	// nbrs fetches a neighbour list (copied under a lock while building).
@@ -31,39 +35,54 @@ func (w *worker) greedy(x []float32, d int, vq []float32, cur int32, curD float3
 	for changed := true; changed; {
 		changed = false
 		w.buf = w.nbrs(l, cur, w.buf)
-		for _, nb := range w.buf {
-			if dd := vec.L2Squared(vq, x[int(nb)*d:int(nb)*d+d]); dd < curD {
-				cur, curD, changed = nb, dd, true
+		dists := w.distances(x, vq, w.buf)
+		for i, nb := range w.buf {
+			if dists[i] < curD {
+				cur, curD, changed = nb, dists[i], true
 			}
 		}
 	}
 	return cur, curD
 }
 
-// searchLayer is the ef-bounded best-first search on level l from the
-// entry points already pushed with start; the ef closest found are left in
-// w.res.
+// distances computes the distances from vq to the rows ids in one batch.
+func (w *worker) distances(x, vq []float32, ids []int32) []float32 {
+	if cap(w.dists) < len(ids) {
+		w.dists = make([]float32, len(ids), 2*len(ids))
+	}
+	dists := w.dists[:len(ids)]
+	vec.L2SquaredBatch(vq, x, ids, dists)
+	return dists
+}
+
+// searchLayer is the ef-bounded best-first search on level l from ep; the
+// ef closest nodes found are left in w.res.
 func (w *worker) searchLayer(x []float32, d, n int, vq []float32, ep item, l, ef int) {
 	w.vis.reset(n)
 	w.cand, w.res = w.cand[:0], w.res[:0]
 	w.vis.visit(ep.id)
 	w.cand.push(ep)
 	w.res.push(ep)
-	w.expand(x, d, vq, l, ef)
+	w.expand(x, vq, l, ef)
 }
 
-func (w *worker) expand(x []float32, d int, vq []float32, l, ef int) {
+func (w *worker) expand(x []float32, vq []float32, l, ef int) {
 	for len(w.cand) > 0 {
 		c := w.cand.pop()
 		if len(w.res) >= ef && c.d > w.res[0].d {
 			break
 		}
 		w.buf = w.nbrs(l, c.id, w.buf)
+		ids := w.ids[:0]
 		for _, nb := range w.buf {
-			if !w.vis.visit(nb) {
-				continue
+			if w.vis.visit(nb) {
+				ids = append(ids, nb)
 			}
-			dd := vec.L2Squared(vq, x[int(nb)*d:int(nb)*d+d])
+		}
+		w.ids = ids
+		dists := w.distances(x, vq, ids)
+		for i, nb := range ids {
+			dd := dists[i]
 			if len(w.res) < ef || dd < w.res[0].d {
 				w.cand.push(item{dd, nb})
 				w.res.push(item{dd, nb})

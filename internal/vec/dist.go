@@ -28,14 +28,33 @@ func L2Squared(a, b []float32) float32 {
 }
 
 // L2SquaredBatch writes into out[i] the squared distance between q and row
-// ids[i] of data, a row-major matrix whose rows have len(q) elements. It
-// panics if out is shorter than ids or an id is out of range.
+// ids[i] of data, a row-major matrix whose rows have len(q) elements. The
+// assembly version prefetches the next rows while computing the current
+// one. It panics if out is shorter than ids or an id is out of range.
 func L2SquaredBatch(q, data []float32, ids []int32, out []float32) {
 	d := len(q)
 	out = out[:len(ids)]
+	if d == 0 {
+		clear(out)
+		return
+	}
+	rows := uint(len(data) / d)
+	for _, id := range ids {
+		if uint(id) >= rows {
+			panic("vec.L2SquaredBatch: row id out of range")
+		}
+	}
+	if useAVX2 && d >= 8 {
+		l2SquaredBatchAVX2(q, data, ids, out)
+		return
+	}
+	l2SquaredBatchGeneric(q, data, ids, out)
+}
+
+func l2SquaredBatchGeneric(q, data []float32, ids []int32, out []float32) {
+	d := len(q)
 	for i, id := range ids {
-		row := data[int(id)*d : int(id)*d+d]
-		out[i] = L2Squared(q, row)
+		out[i] = l2SquaredGeneric(q, data[int(id)*d:int(id)*d+d])
 	}
 }
 

@@ -10,3 +10,6 @@ func dotAVX2(a, b []float32) float32
 
 //go:noescape
 func l2SquaredAVX2(a, b []float32) float32
+
+//go:noescape
+func l2SquaredBatchAVX2(q, data []float32, ids []int32, out []float32)

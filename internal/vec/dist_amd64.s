@@ -129,3 +129,127 @@ l2done:
 	VZEROUPPER
 	MOVSS X0, ret+48(FP)
 	RET
+
+// func l2SquaredBatchAVX2(q, data []float32, ids []int32, out []float32)
+// out[i] = |q - data[ids[i]*d : ids[i]*d+d]|², d = len(q) >= 1. The rows of
+// the next two ids are prefetched while the current one is computed. Ids are
+// range-checked by the Go caller.
+TEXT ·l2SquaredBatchAVX2(SB), NOSPLIT, $0-96
+	MOVQ q_base+0(FP), R8
+	MOVQ q_len+8(FP), R9
+	MOVQ data_base+24(FP), R10
+	MOVQ ids_base+48(FP), R11
+	MOVQ ids_len+56(FP), R12
+	MOVQ out_base+72(FP), R13
+	MOVQ R9, R14
+	SHLQ $2, R14
+	XORQ BX, BX
+
+	// Prefetch the rows of ids 0 and 1.
+	XORQ AX, AX
+
+prelude:
+	CMPQ AX, $2
+	JGE  batchloop
+	CMPQ AX, R12
+	JGE  batchloop
+	MOVLQSX (R11)(AX*4), DX
+	IMULQ R14, DX
+	ADDQ R10, DX
+	XORQ CX, CX
+
+prepf:
+	PREFETCHT0 (DX)(CX*1)
+	ADDQ $64, CX
+	CMPQ CX, R14
+	JL   prepf
+	INCQ AX
+	JMP  prelude
+
+batchloop:
+	CMPQ BX, R12
+	JGE  batchdone
+	LEAQ 2(BX), AX
+	CMPQ AX, R12
+	JGE  compute
+	MOVLQSX (R11)(AX*4), DX
+	IMULQ R14, DX
+	ADDQ R10, DX
+	XORQ CX, CX
+
+pfloop:
+	PREFETCHT0 (DX)(CX*1)
+	ADDQ $64, CX
+	CMPQ CX, R14
+	JL   pfloop
+
+compute:
+	MOVLQSX (R11)(BX*4), DI
+	IMULQ R14, DI
+	ADDQ R10, DI
+	MOVQ R8, SI
+	MOVQ R9, CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+b32:
+	CMPQ CX, $32
+	JL   b8
+	VMOVUPS (SI), Y4
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 96(SI), Y7
+	VSUBPS (DI), Y4, Y4
+	VSUBPS 32(DI), Y5, Y5
+	VSUBPS 64(DI), Y6, Y6
+	VSUBPS 96(DI), Y7, Y7
+	VFMADD231PS Y4, Y4, Y0
+	VFMADD231PS Y5, Y5, Y1
+	VFMADD231PS Y6, Y6, Y2
+	VFMADD231PS Y7, Y7, Y3
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP  b32
+
+b8:
+	CMPQ CX, $8
+	JL   bsum
+	VMOVUPS (SI), Y4
+	VSUBPS (DI), Y4, Y4
+	VFMADD231PS Y4, Y4, Y0
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP  b8
+
+bsum:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+
+btail:
+	CMPQ CX, $0
+	JE   bstore
+	VMOVSS (SI), X1
+	VSUBSS (DI), X1, X1
+	VFMADD231SS X1, X1, X0
+	ADDQ $4, SI
+	ADDQ $4, DI
+	DECQ CX
+	JMP  btail
+
+bstore:
+	MOVSS X0, (R13)(BX*4)
+	INCQ BX
+	JMP  batchloop
+
+batchdone:
+	VZEROUPPER
+	RET

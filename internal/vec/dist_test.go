@@ -94,17 +94,59 @@ func TestLengthMismatchPanics(t *testing.T) {
 
 func TestL2SquaredBatch(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	const d, n = 19, 50
-	data := randVec(r, d*n)
-	q := randVec(r, d)
-	ids := []int32{0, 49, 7, 7, 23}
-	out := make([]float32, len(ids))
-	L2SquaredBatch(q, data, ids, out)
-	for i, id := range ids {
-		if want := l2SquaredGeneric(q, data[int(id)*d:int(id)*d+d]); !close32(out[i], float64(want), float64(want)) {
-			t.Fatalf("id %d: %v want %v", id, out[i], want)
+	for d := 1; d <= 67; d++ {
+		const n = 40
+		data := randVec(r, d*n)
+		q := randVec(r, d)
+		for _, ids := range [][]int32{nil, {0}, {39, 0}, {0, 39, 7, 7, 23}, {5, 6, 7, 8, 9, 10, 11}} {
+			out := make([]float32, len(ids))
+			got := make([]float32, len(ids))
+			L2SquaredBatch(q, data, ids, out)
+			if useAVX2 {
+				l2SquaredBatchAVX2(q, data, ids, got)
+			}
+			for i, id := range ids {
+				row := data[int(id)*d : int(id)*d+d]
+				want := exact64(q, row, true)
+				if !close32(out[i], want, want) || (useAVX2 && !close32(got[i], want, want)) {
+					t.Fatalf("d %d id %d: %v / %v, want %v", d, id, out[i], got[i], want)
+				}
+			}
 		}
 	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic on out-of-range id")
+		}
+	}()
+	L2SquaredBatch(make([]float32, 8), make([]float32, 16), []int32{2}, make([]float32, 1))
+}
+
+func BenchmarkL2SquaredBatch(b *testing.B) {
+	const d, n = 64, 200000
+	r := rand.New(rand.NewPCG(5, 6))
+	data := randVec(r, d*n)
+	q := randVec(r, d)
+	ids := make([]int32, 64)
+	out := make([]float32, 64)
+	b.Run("batch", func(b *testing.B) {
+		for b.Loop() {
+			for i := range ids {
+				ids[i] = int32(r.IntN(n))
+			}
+			L2SquaredBatch(q, data, ids, out)
+		}
+	})
+	b.Run("loop", func(b *testing.B) {
+		for b.Loop() {
+			for i := range ids {
+				ids[i] = int32(r.IntN(n))
+			}
+			for i, id := range ids {
+				out[i] = L2Squared(q, data[int(id)*d:int(id)*d+d])
+			}
+		}
+	})
 }
 
 func BenchmarkL2Squared(b *testing.B) {
