@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"nann/server"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+type stubServable struct{ closed chan struct{} }
+
+func (s *stubServable) Signature() server.Signature {
+	return server.Signature{SeqDim: 4, MaxLen: 3, K: 1, DefaultLevelTopN: [6]int32{1, 1, 1, 1, 1, 1}}
+}
+
+func (s *stubServable) Predict(ctx context.Context, r *server.Request) (*server.Response, error) {
+	return nil, errors.New("stub")
+}
+
+func (s *stubServable) Close() error { close(s.closed); return nil }
+
+// TestServeCommand runs `nann serve` with a registered loader, checks that
+// it becomes healthy, then sends SIGTERM and expects a clean exit.
+func TestServeCommand(t *testing.T) {
+	prev := server.DefaultLoader()
+	defer server.RegisterLoader(prev)
+	server.RegisterLoader(nil)
+	if code := Main([]string{"serve", "--model_base_path", t.TempDir()}, &bytes.Buffer{}, &bytes.Buffer{}); code == 0 {
+		t.Fatal("serve without a registered loader succeeded")
+	}
+	base := t.TempDir()
+	if err := os.Mkdir(filepath.Join(base, "1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stub := &stubServable{closed: make(chan struct{})}
+	server.RegisterLoader(func(ctx context.Context, dir string) (server.Servable, error) { return stub, nil })
+	var stderr lockedBuffer
+	exit := make(chan int, 1)
+	go func() {
+		exit <- Main([]string{"serve", "--host", "127.0.0.1", "--port", "0", "--rest_api_port", "0",
+			"--model_base_path", base, "--file_system_poll_wait_seconds", "0"}, &bytes.Buffer{}, &stderr)
+	}()
+	addrRE := regexp.MustCompile(`grpc=(127\.0\.0\.1:\d+)`)
+	var addr string
+	for deadline := time.Now().Add(10 * time.Second); addr == ""; time.Sleep(10 * time.Millisecond) {
+		if m := addrRE.FindStringSubmatch(stderr.String()); m != nil {
+			addr = m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("server did not start:\n%s", stderr.String())
+		}
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	h, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{})
+	if err != nil || h.Status != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health %v %v", h, err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-exit:
+		if code != 0 {
+			t.Fatalf("exit code %d:\n%s", code, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not exit after SIGTERM")
+	}
+	select {
+	case <-stub.closed:
+	default:
+		t.Fatal("model not closed on exit")
+	}
+}
