@@ -119,7 +119,7 @@ type fakeModel struct {
 	lateCalls atomic.Int64
 }
 
-func newFakeModel(t *testing.T, versions ...int64) *fakeModel {
+func newFakeModel(t testing.TB, versions ...int64) *fakeModel {
 	t.Helper()
 	m := &fakeModel{base: t.TempDir(), loaded: map[int64]*fakeServable{}}
 	for _, v := range versions {
@@ -128,7 +128,7 @@ func newFakeModel(t *testing.T, versions ...int64) *fakeModel {
 	return m
 }
 
-func (m *fakeModel) write(t *testing.T, version int64, content string) {
+func (m *fakeModel) write(t testing.TB, version int64, content string) {
 	t.Helper()
 	dir := filepath.Join(m.base, strconv.FormatInt(version, 10))
 	tmp := dir + ".tmp"
@@ -223,4 +223,12 @@ func (ts *testServer) stop() {
 	ts.conn.Close()
 	ts.cancel()
 	ts.Wait()
+}
+
+func dial(tb testing.TB, ts *testServer) *grpc.ClientConn {
+	conn, err := grpc.NewClient(ts.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return conn
 }
