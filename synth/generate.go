@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/bits"
 	"runtime"
 	"sync"
+	"time"
 )
 
 // BehaviorCounts counts rows per behaviour type.
@@ -52,7 +54,10 @@ func GenerateProgress(ctx context.Context, cfg Config, w io.Writer, progress Pro
 	if err := cfg.Validate(); err != nil {
 		return Stats{}, err
 	}
+	t0 := time.Now()
 	world := newWorld(cfg)
+	slog.Debug("synth world built", "items", cfg.Items, "categories", cfg.Categories,
+		"interests", cfg.Interests, "elapsed", time.Since(t0))
 	workers := cfg.Workers
 	if workers == 0 {
 		workers = runtime.GOMAXPROCS(0)

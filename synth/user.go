@@ -208,10 +208,10 @@ func (g *userGen) first(sl, cat int) (int, bool) {
 	if g.r.float() < g.w.cfg.PSessionRevisit {
 		skip := g.r.geometric(3) - 1
 		for i := len(g.hist) - 1; i >= 0 && i >= len(g.hist)-300; i-- {
-			if int(g.histSlot[i]) != sl {
+			if int(g.histSlot[i]) != sl || i == len(g.hist)-1 { // never the item just seen
 				continue
 			}
-			if skip == 0 && i < len(g.hist)-1 { // never the item just seen
+			if skip == 0 {
 				return int(g.hist[i]), true
 			}
 			skip--
