@@ -24,6 +24,7 @@ const (
 	kindCanceled
 	kindUnimplemented
 	kindTooLarge
+	kindBadMethod
 )
 
 // reqError is an error with a kind.
@@ -64,7 +65,7 @@ func kindOf(err error) kind {
 
 func (k kind) grpcCode() codes.Code {
 	switch k {
-	case kindInvalid:
+	case kindInvalid, kindBadMethod:
 		return codes.InvalidArgument
 	case kindNotFound:
 		return codes.NotFound
@@ -92,6 +93,8 @@ func (k kind) httpStatus() int {
 		return http.StatusTooManyRequests
 	case kindTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case kindBadMethod:
+		return http.StatusMethodNotAllowed
 	case kindUnavailable:
 		return http.StatusServiceUnavailable
 	case kindDeadline:

@@ -192,10 +192,10 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 			s.log.Error("panic in gRPC handler", "method", method, "panic", p, "stack", string(debug.Stack()))
 			resp, err = nil, grpcError(errorf(kindInternal, "internal error: panic: %v", p))
 		}
-		code := status.Code(err)
-		s.met.observe("grpc", method, code.String(), time.Since(start).Seconds())
+		st := status.Convert(err)
+		s.met.observe("grpc", method, st.Code().String(), time.Since(start).Seconds())
 		if err != nil {
-			s.log.Log(ctx, logLevel(code.String()), "request failed", "protocol", "grpc", "method", method, "code", code.String(), "err", err)
+			s.log.Log(ctx, logLevel(st.Code().String()), "request failed", "protocol", "grpc", "method", method, "code", st.Code().String(), "err", st.Message())
 		}
 	}()
 	return handler(ctx, req)

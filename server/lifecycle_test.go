@@ -215,7 +215,7 @@ func TestMalformedRequests(t *testing.T) {
 		{"unknown version", "GET", "/v1/models/nann/versions/7", ``, 404},
 		{"bad version", "GET", "/v1/models/nann/versions/x", ``, 400},
 		{"bad route", "GET", "/v1/models/nann/foo/bar/baz", ``, 404},
-		{"wrong method", "GET", "/v1/models/nann:predict", ``, 400},
+		{"wrong method", "GET", "/v1/models/nann:predict", ``, 405},
 		{"body too big", "POST", "/v1/models/nann:predict", `{"instances": [[` + strings.Repeat("0,", 200<<10) + `0]]}`, 413},
 		{"servable panics", "POST", "/v1/models/nann:predict", `{"inputs": {"item_ids": [[1]], "level_topn": [777,1,1,1,1,1]}}`, 500},
 	}

@@ -92,7 +92,7 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, route restRout
 	}
 	if r.Method != wantMethod {
 		w.Header().Set("Allow", wantMethod)
-		return route.action, nil, errorf(kindInvalid, "method %s not allowed on %s (use %s)", r.Method, r.URL.Path, wantMethod)
+		return route.action, nil, errorf(kindBadMethod, "method %s not allowed on %s (use %s)", r.Method, r.URL.Path, wantMethod)
 	}
 	switch route.action {
 	case "predict":

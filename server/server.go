@@ -67,6 +67,8 @@ func New(cfg Config, load Loader, log *slog.Logger) (*Server, error) {
 	s.httpSrv = &http.Server{
 		Handler:           s.restHandler(),
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       cfg.RequestTimeout,
+		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return s, nil
