@@ -22,15 +22,13 @@ type columns struct {
 
 func (c *columns) len() int { return len(c.user) }
 
-// parseChunk parses whole lines of b. lineBase is the number of lines
-// before b in the file (for error messages, computed lazily by the caller).
-func parseChunk(ctx context.Context, b []byte, skipBad bool, bar *progress.Bar) (*columns, int, error) {
-	est := len(b)/32 + 1
-	c := &columns{
-		user: make([]uint32, 0, est), item: make([]uint32, 0, est),
-		cate: make([]uint32, 0, est), time: make([]int64, 0, est),
-	}
-	off, reported := 0, 0
+// parseChunk parses whole lines of b into c's columns starting at row at
+// (c has room for every line of b). It returns the rows written and, on a
+// bad line, the byte offset of that line within b.
+func parseChunk(ctx context.Context, b []byte, c *columns, at int, skipBad bool, bar *progress.Bar) (int, int64, [userbehavior.NumBehaviors]int64, int, error) {
+	var behaviors [userbehavior.NumBehaviors]int64
+	var bad int64
+	off, reported, k := 0, 0, at
 	for off < len(b) {
 		end := bytes.IndexByte(b[off:], '\n')
 		if end < 0 {
@@ -41,30 +39,28 @@ func parseChunk(ctx context.Context, b []byte, skipBad bool, bar *progress.Bar) 
 		line := b[off:end]
 		if !userbehavior.IsBlank(line) {
 			r, field, err := userbehavior.ParseLine(line)
-			if err != nil {
-				if !skipBad {
-					return nil, off, badLine(field, err)
-				}
-				c.bad++
-			} else {
-				c.user = append(c.user, r.User)
-				c.item = append(c.item, r.Item)
-				c.cate = append(c.cate, r.Cate)
-				c.time = append(c.time, r.Time)
-				c.behaviors[r.Behavior]++
+			switch {
+			case err != nil && !skipBad:
+				return 0, 0, behaviors, off, badLine(field, err)
+			case err != nil:
+				bad++
+			default:
+				c.user[k], c.item[k], c.cate[k], c.time[k] = r.User, r.Item, r.Cate, r.Time
+				behaviors[r.Behavior]++
+				k++
 			}
 		}
 		off = end + 1
 		if off-reported >= 1<<22 {
 			if ctx.Err() != nil {
-				return nil, off, ctx.Err()
+				return 0, 0, behaviors, off, ctx.Err()
 			}
 			bar.Add(int64(off - reported))
 			reported = off
 		}
 	}
 	bar.Add(int64(min(off, len(b)) - reported))
-	return c, 0, nil
+	return k - at, bad, behaviors, 0, nil
 }
 
 type fieldError struct {
@@ -99,45 +95,90 @@ func splitChunks(b []byte, n int) [][]byte {
 	return out
 }
 
-// parseLog parses a whole log held in memory on all cores.
+// parseLog parses a whole log held in memory on all cores. The columns are
+// allocated once for the file's line count and each worker fills its own
+// window, so memory stays at one copy of the parsed rows.
 func parseLog(ctx context.Context, name string, b []byte, skipBad bool, workers int) (*columns, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	bar := progress.New("parse "+name, int64(len(b)))
 	chunks := splitChunks(b, workers)
-	parts := make([]*columns, len(chunks))
-	errs := make([]error, len(chunks))
-	var wg sync.WaitGroup
-	base := 0
-	for i, ch := range chunks {
-		wg.Add(1)
-		go func(i, base int, ch []byte) {
-			defer wg.Done()
-			c, off, err := parseChunk(ctx, ch, skipBad, bar)
-			if err != nil {
-				var fe *fieldError
-				if errors.As(err, &fe) {
-					line := int64(bytes.Count(b[:base+off], []byte{'\n'})) + 1
-					le := &userbehavior.LineError{File: name, Line: line, Err: fe.err}
-					if fe.field >= 0 {
-						le.Field = userbehavior.Fields[fe.field]
-					}
-					err = le
-				}
-				errs[i] = err
-				return
-			}
-			parts[i] = c
-		}(i, base, ch)
-		base += len(ch)
+	starts := make([]int, len(chunks)+1)
+	parallel(len(chunks), func(i int) { starts[i+1] = bytes.Count(chunks[i], []byte{'\n'}) + 1 })
+	for i := range chunks {
+		starts[i+1] += starts[i]
 	}
-	wg.Wait()
+	n := starts[len(chunks)]
+	c := &columns{user: make([]uint32, n), item: make([]uint32, n), cate: make([]uint32, n), time: make([]int64, n)}
+	bar := progress.New("parse "+name, int64(len(b)))
+	counts := make([]int, len(chunks))
+	errs := make([]error, len(chunks))
+	base := make([]int, len(chunks))
+	for i := 1; i < len(chunks); i++ {
+		base[i] = base[i-1] + len(chunks[i-1])
+	}
+	var mu sync.Mutex
+	parallel(len(chunks), func(i int) {
+		rows, bad, beh, off, err := parseChunk(ctx, chunks[i], c, starts[i], skipBad, bar)
+		if err != nil {
+			errs[i] = lineError(name, b, base[i]+off, err)
+			return
+		}
+		counts[i] = rows
+		mu.Lock()
+		defer mu.Unlock()
+		c.bad += bad
+		for k := range beh {
+			c.behaviors[k] += beh[k]
+		}
+	})
 	bar.Finish()
 	if err := firstError(errs); err != nil {
 		return nil, err
 	}
-	return concat(parts), nil
+	c.compact(starts, counts)
+	return c, nil
+}
+
+// compact moves each chunk's rows down so that the rows are contiguous.
+func (c *columns) compact(starts, counts []int) {
+	k := 0
+	for i, n := range counts {
+		from := starts[i]
+		copy(c.user[k:], c.user[from:from+n])
+		copy(c.item[k:], c.item[from:from+n])
+		copy(c.cate[k:], c.cate[from:from+n])
+		copy(c.time[k:], c.time[from:from+n])
+		k += n
+	}
+	c.user, c.item, c.cate, c.time = c.user[:k], c.item[:k], c.cate[:k], c.time[:k]
+}
+
+// lineError turns a parse error at byte offset off of the file into a
+// LineError naming the file, line and field.
+func lineError(name string, b []byte, off int, err error) error {
+	var fe *fieldError
+	if !errors.As(err, &fe) {
+		return err
+	}
+	line := int64(bytes.Count(b[:off], []byte{'\n'})) + 1
+	le := &userbehavior.LineError{File: name, Line: line, Err: fe.err}
+	if fe.field >= 0 {
+		le.Field = userbehavior.Fields[fe.field]
+	}
+	return le
+}
+
+func parallel(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(i)
+		}()
+	}
+	wg.Wait()
 }
 
 // firstError returns the error of the earliest chunk, so the line reported
@@ -149,29 +190,6 @@ func firstError(errs []error) error {
 		}
 	}
 	return nil
-}
-
-func concat(parts []*columns) *columns {
-	if len(parts) == 1 {
-		return parts[0]
-	}
-	n := 0
-	for _, p := range parts {
-		n += p.len()
-	}
-	c := &columns{user: make([]uint32, 0, n), item: make([]uint32, 0, n), cate: make([]uint32, 0, n), time: make([]int64, 0, n)}
-	for i, p := range parts {
-		c.user = append(c.user, p.user...)
-		c.item = append(c.item, p.item...)
-		c.cate = append(c.cate, p.cate...)
-		c.time = append(c.time, p.time...)
-		for b := range c.behaviors {
-			c.behaviors[b] += p.behaviors[b]
-		}
-		c.bad += p.bad
-		parts[i] = nil
-	}
-	return c
 }
 
 // denseMap replaces ids in place by dense ids 1..N in ascending order of
