@@ -7,17 +7,21 @@ import (
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
 
-// Histogram ranges: latencies in microseconds up to an hour, items scored
+// Histogram ranges: latencies in nanoseconds up to an hour, items scored
 // up to 10^10.
 const (
-	maxLatencyUS   = int64(time.Hour / time.Microsecond)
+	maxLatencyNS   = int64(time.Hour)
 	maxItemsScored = int64(1e10)
 	// maxSeriesPoints bounds the latency time series.
 	maxSeriesPoints = 400
 	minSeriesStep   = 50 * time.Millisecond
 )
 
-func newLatencyHist(sigFigs int) *hdr.Histogram { return hdr.New(1, maxLatencyUS, sigFigs) }
+// newLatencyHist returns a histogram of nanoseconds, resolving values
+// below lowest ns only coarsely.
+func newLatencyHist(lowest int64, sigFigs int) *hdr.Histogram {
+	return hdr.New(lowest, maxLatencyNS, sigFigs)
+}
 
 // Latency summarises a latency histogram, in milliseconds.
 type Latency struct {
@@ -30,15 +34,15 @@ type Latency struct {
 	Max   float64 `json:"max"`
 }
 
-// latencyOf reads a histogram of microseconds.
+// latencyOf reads a histogram of nanoseconds.
 func latencyOf(h *hdr.Histogram) Latency {
 	if h == nil || h.TotalCount() == 0 {
 		return Latency{}
 	}
-	ms := func(us int64) float64 { return float64(us) / 1e3 }
+	ms := func(ns int64) float64 { return float64(ns) / 1e6 }
 	return Latency{
 		Count: h.TotalCount(),
-		Mean:  h.Mean() / 1e3,
+		Mean:  h.Mean() / 1e6,
 		P50:   ms(h.ValueAtQuantile(50)),
 		P90:   ms(h.ValueAtQuantile(90)),
 		P99:   ms(h.ValueAtQuantile(99)),
@@ -47,9 +51,9 @@ func latencyOf(h *hdr.Histogram) Latency {
 	}
 }
 
-// durationUS converts d to whole microseconds within the histogram range.
-func durationUS(d time.Duration) int64 {
-	return min(max(d.Microseconds(), 0), maxLatencyUS)
+// durationNS clamps d to the histogram range.
+func durationNS(d time.Duration) int64 {
+	return min(max(int64(d), 0), maxLatencyNS)
 }
 
 // Dist summarises a distribution of counts.
@@ -137,9 +141,9 @@ func newRecorder(windowStart time.Time, duration, swapWindow time.Duration) *rec
 		windowEnd:   windowStart.Add(duration),
 		step:        step,
 		swapWindow:  swapWindow,
-		total:       newLatencyHist(3),
-		swapLat:     newLatencyHist(3),
-		iv:          newLatencyHist(3),
+		total:       newLatencyHist(1, 3),
+		swapLat:     newLatencyHist(1, 3),
+		iv:          newLatencyHist(1, 3),
 		items:       hdr.New(1, maxItemsScored, 3),
 		series:      make([]bucket, n),
 		errs:        map[string]int64{},
@@ -155,7 +159,7 @@ func (r *recorder) bucketOf(intended time.Time) *bucket {
 	}
 	b := &r.series[i]
 	if b.lat == nil {
-		b.lat = newLatencyHist(2)
+		b.lat = newLatencyHist(1000, 2)
 	}
 	return b
 }
@@ -182,19 +186,19 @@ func (r *recorder) record(intended, done time.Time, res Result, err error) {
 		}
 		return
 	}
-	us := durationUS(done.Sub(intended))
+	ns := durationNS(done.Sub(intended))
 	r.ok++
 	r.ivOK++
 	if !done.After(r.windowEnd) {
 		r.okInWindow++
 	}
-	r.total.RecordValue(us)
-	r.iv.RecordValue(us)
+	r.total.RecordValue(ns)
+	r.iv.RecordValue(ns)
 	if b != nil {
-		b.lat.RecordValue(us)
+		b.lat.RecordValue(ns)
 	}
 	if r.inSwapWindow(intended) {
-		r.swapLat.RecordValue(us)
+		r.swapLat.RecordValue(ns)
 	}
 	r.idsSum += int64(res.IDs)
 	if res.ItemsScored >= 0 {

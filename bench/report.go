@@ -105,7 +105,7 @@ func (rep *Report) String() string {
 		mode = fmt.Sprintf("open loop at %g QPS, %d workers, queue %s", rep.TargetQPS, rep.Concurrency, queueText(rep.MaxQueue))
 	}
 	fmt.Fprintf(&b, "%s: %s, %.1f s measured after %.1f s warm-up\n", rep.Target, mode, rep.MeasuredSec, rep.WarmupSec)
-	fmt.Fprintf(&b, "  throughput %.1f QPS; %d requests, %d ok, %d errors %s", rep.Throughput, rep.Requests, rep.OK, rep.ErrorCount(), errorsText(rep.Errors))
+	fmt.Fprintf(&b, "  throughput %.1f QPS; %d requests, %d ok, %d errors%s", rep.Throughput, rep.Requests, rep.OK, rep.ErrorCount(), errorsText(rep.Errors))
 	if rep.Mode == "open" {
 		fmt.Fprintf(&b, "; %d dropped, %d unsent", rep.Dropped, rep.Unsent)
 	}
@@ -147,7 +147,7 @@ func errorsText(errs map[string]int64) string {
 	for _, k := range slices.Sorted(maps.Keys(errs)) {
 		parts = append(parts, fmt.Sprintf("%s=%d", k, errs[k]))
 	}
-	return "(" + strings.Join(parts, ", ") + ")"
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 // String is a one-line progress report.
@@ -162,7 +162,7 @@ func (iv Interval) String() string {
 // concurrency and mode ("—" when there is none).
 func MarkdownTable(reps []*Report) string {
 	var b strings.Builder
-	b.WriteString("| target | mode | concurrency | QPS | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | items scored | QPS / in-process |\n")
+	b.WriteString("| target | mode | concurrency | QPS | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors + dropped | items scored | QPS / in-process |\n")
 	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range reps {
 		ratio := "—"

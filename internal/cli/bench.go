@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"strings"
 	"time"
@@ -207,8 +208,8 @@ func (c *BenchCmd) runTarget(ctx context.Context, spec targetSpec, inputs []benc
 		cfg := c.config(n)
 		label := fmt.Sprintf("%s c=%d", t.Name(), n)
 		cfg.OnInterval = func(iv bench.Interval) {
-			slog.Info("bench progress", "run", label, "t_s", iv.Elapsed.Round(time.Millisecond).Seconds(), "qps", fmt.Sprintf("%.1f", iv.QPS()),
-				"ok", iv.OK, "errors", iv.Errors, "dropped", iv.Dropped, "p50_ms", iv.Latency.P50, "p99_ms", iv.Latency.P99, "max_ms", iv.Latency.Max)
+			slog.Info("bench progress", "run", label, "t_s", iv.Elapsed.Round(time.Millisecond).Seconds(), "qps", math.Round(iv.QPS()*10)/10,
+				"ok", iv.OK, "errors", iv.Errors, "dropped", iv.Dropped, "p50_ms", ms3(iv.Latency.P50), "p99_ms", ms3(iv.Latency.P99), "max_ms", ms3(iv.Latency.Max))
 		}
 		if sw != nil && spec.kind != "inproc" {
 			cfg.SwitchEvery, cfg.Switch = c.SwitchEvery, sw.Switch
@@ -226,6 +227,9 @@ func (c *BenchCmd) runTarget(ctx context.Context, spec targetSpec, inputs []benc
 	}
 	return reps, nil
 }
+
+// ms3 rounds a latency in ms to the microsecond for log lines.
+func ms3(ms float64) float64 { return math.Round(ms*1e3) / 1e3 }
 
 // output prints the reports and writes the table and plots.
 func (c *BenchCmd) output(g *Globals, reps []*bench.Report) error {

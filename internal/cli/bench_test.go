@@ -1,0 +1,115 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"nann/bench"
+	"nann/server"
+)
+
+// echoServable answers K ids and scores LevelTopN[0] items, after 200 µs.
+type echoServable struct{}
+
+func (echoServable) Signature() server.Signature {
+	return server.Signature{SeqDim: 3200, MaxLen: 50, K: 10, DefaultLevelTopN: bench.DefaultLevelTopN}
+}
+
+func (echoServable) Predict(ctx context.Context, r *server.Request) (*server.Response, error) {
+	time.Sleep(200 * time.Microsecond)
+	k := int(r.LevelTopN[5])
+	ids, scores := make([]int64, k), make([]float32, k)
+	for i := range ids {
+		ids[i] = int64(i + 1)
+	}
+	return &server.Response{TopK: [][]int64{ids}, Scores: [][]float32{scores}, ItemsScored: []int{int(r.LevelTopN[0])}}, nil
+}
+
+func (echoServable) Close() error { return nil }
+
+// TestBenchCommandMatrix runs the in-process × gRPC × REST matrix at two
+// concurrencies in one command and checks the JSON, table and plots.
+func TestBenchCommandMatrix(t *testing.T) {
+	base := t.TempDir()
+	if err := os.Mkdir(filepath.Join(base, "1"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	load := func(ctx context.Context, dir string) (server.Servable, error) { return echoServable{}, nil }
+	prev := server.DefaultLoader()
+	defer server.RegisterLoader(prev)
+	server.RegisterLoader(load)
+	cfg := server.DefaultConfig()
+	cfg.BasePath, cfg.GRPCAddr, cfg.RESTAddr, cfg.PollInterval = base, "127.0.0.1:0", "127.0.0.1:0", 0
+	srv, err := server.New(cfg, load, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); srv.Wait() }()
+
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := Main([]string{"bench",
+		"--target", "inproc:" + base + ",grpc:" + srv.GRPCAddr() + ",rest:" + srv.RESTAddr(),
+		"--concurrency", "1,2", "--duration", "300ms", "--warmup", "50ms", "--report-every", "100ms",
+		"--input-count", "8", "--k", "7", "--json",
+		"--table", filepath.Join(out, "table.md"), "--plot", filepath.Join(out, "lat.png"),
+	}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	var doc struct {
+		Runs  []*bench.Report `json:"runs"`
+		Table string          `json:"table_markdown"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, stdout.String())
+	}
+	if len(doc.Runs) != 6 {
+		t.Fatalf("%d runs, want 6", len(doc.Runs))
+	}
+	for i, r := range doc.Runs {
+		if wantKind := []string{"inproc", "grpc", "rest"}[i/2]; r.Kind != wantKind || r.Concurrency != 1+i%2 {
+			t.Errorf("run %d is %s c=%d", i, r.Kind, r.Concurrency)
+		}
+		if r.OK == 0 || r.ErrorCount() != 0 || r.MeanIDs != 7 {
+			t.Errorf("run %d (%s): ok %d errors %v ids %.1f", i, r.Target, r.OK, r.Errors, r.MeanIDs)
+		}
+		png := filepath.Join(out, "lat-"+string(rune('1'+i))+"-"+r.Kind+"-c"+string(rune('0'+r.Concurrency))+".png")
+		if st, err := os.Stat(png); err != nil || st.Size() < 1000 {
+			t.Errorf("plot %s: %v", png, err)
+		}
+	}
+	table, err := os.ReadFile(filepath.Join(out, "table.md"))
+	if err != nil || string(table) != doc.Table || strings.Count(doc.Table, "\n") != 8 || strings.Contains(doc.Table, "| — |") {
+		t.Errorf("table (%v):\n%s", err, table)
+	}
+	t.Logf("\n%s", doc.Table)
+	if !strings.Contains(stderr.String(), "bench progress") {
+		t.Errorf("no progress lines on stderr:\n%s", stderr.String())
+	}
+}
+
+func TestBenchCommandRejectsBadFlags(t *testing.T) {
+	var stderr bytes.Buffer
+	code := Main([]string{"bench", "--target", "ftp:x,grpc:", "--level-topn", "1,2,3", "--concurrency", "0", "--switch-every", "1s"}, io.Discard, &stderr)
+	if code == 0 {
+		t.Fatal("bad flags accepted")
+	}
+	for _, want := range []string{`unknown kind "ftp"`, `target "grpc:"`, "--level-topn: 3 values", "concurrency 0", "--switch-base"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("error output lacks %q:\n%s", want, stderr.String())
+		}
+	}
+}
