@@ -1,0 +1,384 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+
+	"nann/internal/vec"
+)
+
+// Precision is the storage type of the per-item tables.
+type Precision int
+
+const (
+	// Float32 keeps the item tables in single precision (the engine then
+	// matches the plain forward to about 1e-6 relative).
+	Float32 Precision = iota
+	// Float16 keeps them in half precision: half the memory and bandwidth,
+	// at about 1e-3 relative error per stored value.
+	Float16
+)
+
+func (p Precision) String() string {
+	switch p {
+	case Float32:
+		return "float32"
+	case Float16:
+		return "float16"
+	}
+	return fmt.Sprintf("Precision(%d)", int(p))
+}
+
+// Options controls compilation.
+type Options struct {
+	// Table is the precision of the per-item tables (default Float32).
+	Table Precision
+	// Threads is the number of cores a large Score batch and compilation
+	// are split across (0: GOMAXPROCS).
+	Threads int
+}
+
+// Validate reports every problem with the options at once.
+func (o Options) Validate() error {
+	var errs []error
+	if o.Table != Float32 && o.Table != Float16 {
+		errs = append(errs, fmt.Errorf("engine options: table precision %d is neither float32 nor float16", int(o.Table)))
+	}
+	if o.Threads < 0 || o.Threads > 1024 {
+		errs = append(errs, fmt.Errorf("engine options: threads %d outside [0, 1024]", o.Threads))
+	}
+	return errors.Join(errs...)
+}
+
+func (o Options) threads() int {
+	if o.Threads > 0 {
+		return o.Threads
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// Engine is a compiled network over a fixed item corpus. It is read-only
+// after Compile or Load and safe for concurrent use; per-query state lives
+// in Scorers.
+type Engine struct {
+	cfg     Config
+	prec    Precision
+	threads int
+	lpad    int // SeqLen rounded up to the panel granularity (8)
+	width   int // one item-table row: h_q (AttnHidden) then U (MLP[0])
+
+	// Per-item table, NumItems rows of width values, in one precision.
+	t32 []float32
+	t16 []uint16
+
+	// User side (per query).
+	itemEmb, cateEmb []float32 // for building comm_seq from ids
+	k1W, k1B, kAct   []float32 // first key layer (SeqWidth×AttnHidden) and its PReLU
+	attM             []float32 // AttnHidden×AttnHidden: s·Wk2·Wq2ᵀ
+	attMB            []float32 // AttnHidden: s·Wq2·bk2
+	attCW            []float32 // AttnHidden: s·Wk2·bq2
+	attC0            []float32 // 1 value: s·bq2·bk2
+	w1a              []float32 // SeqWidth×MLP[0]: the attention half of the first score layer, BN folded
+
+	// Pair side: the rest of the score network, BN folded.
+	a1         []float32 // MLP[0] PReLU alphas of the first score layer
+	w2, b2, a2 []float32 // MLP[0]×MLP[1]
+	w3, b3, a3 []float32 // MLP[1]×MLP[2]
+	w4         []float32 // MLP[2]
+	w2p, w3p   []float32 // w2, w3 packed into panels
+
+	poolOnce sync.Once
+	jobs     chan job
+}
+
+// Config returns the network sizes.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Precision returns the storage precision of the item tables.
+func (e *Engine) Precision() Precision { return e.prec }
+
+// NumItems is the corpus size (item rows 0..NumItems-1 are ids 1..NumItems).
+func (e *Engine) NumItems() int { return e.cfg.NumItems }
+
+// TableBytes is the memory held by the per-item table.
+func (e *Engine) TableBytes() int64 { return int64(len(e.t32))*4 + int64(len(e.t16))*2 }
+
+// Compile folds and precomputes w into an Engine. itemCates[r] is the
+// category id of item row r (item id r+1), as in the dataset's item table;
+// it has NumItems entries in [0, NumCates].
+func Compile(w *Weights, itemCates []int32, opt Options) (*Engine, error) {
+	if err := errors.Join(w.Validate(), opt.Validate()); err != nil {
+		return nil, err
+	}
+	c := w.Config
+	if len(itemCates) != c.NumItems {
+		return nil, fmt.Errorf("engine: %d item categories for %d items", len(itemCates), c.NumItems)
+	}
+	for r, ct := range itemCates {
+		if ct < 0 || int(ct) > c.NumCates {
+			return nil, fmt.Errorf("engine: item row %d (id %d) has category %d outside [0, %d]", r, r+1, ct, c.NumCates)
+		}
+	}
+	e := newEngine(c, opt.Table, opt.threads())
+	e.itemEmb, e.cateEmb = w.ItemEmb, w.CateEmb
+	e.foldUserSide(w)
+	e.foldPairSide(w)
+	e.pack()
+	e.buildItemTable(w, itemCates)
+	return e, nil
+}
+
+func newEngine(c Config, p Precision, threads int) *Engine {
+	return &Engine{cfg: c, prec: p, threads: threads, lpad: roundUp(c.SeqLen, 8), width: c.AttnHidden + c.MLP[0]}
+}
+
+func roundUp(n, m int) int { return (n + m - 1) / m * m }
+
+// foldBN returns W·diag(s) and b·s + t for the BatchNorm y = x·s + t that
+// follows the Dense (W, b), computed in float64.
+func foldBN(d Dense, bn BatchNorm, eps float32) (w, b []float32) {
+	w, b = make([]float32, len(d.W)), make([]float32, d.Out)
+	for j := 0; j < d.Out; j++ {
+		s := float64(bn.Gamma[j]) / math.Sqrt(float64(bn.Var[j])+float64(eps))
+		t := float64(bn.Beta[j]) - float64(bn.Mean[j])*s
+		for i := 0; i < d.In; i++ {
+			w[i*d.Out+j] = float32(float64(d.W[i*d.Out+j]) * s)
+		}
+		b[j] = float32(float64(d.B[j])*s + t)
+	}
+	return w, b
+}
+
+// foldUserSide precomputes the key-side and value-side weights (see the
+// package comment), with the 1/sqrt(AttnDim) scale folded in.
+func (e *Engine) foldUserSide(w *Weights) {
+	c := e.cfg
+	h, dim := c.AttnHidden, c.AttnDim
+	scale := 1 / math.Sqrt(float64(dim))
+	e.k1W, e.k1B, e.kAct = w.Key[0].W, w.Key[0].B, w.KeyAct
+	wq2, bq2, wk2, bk2 := w.Query[1].W, w.Query[1].B, w.Key[1].W, w.Key[1].B
+	e.attM = make([]float32, h*h)
+	e.attMB, e.attCW = make([]float32, h), make([]float32, h)
+	for i := 0; i < h; i++ { // key hidden unit
+		ki := wk2[i*dim : (i+1)*dim]
+		var cw float64
+		for d := 0; d < dim; d++ {
+			cw += float64(ki[d]) * float64(bq2[d])
+		}
+		e.attCW[i] = float32(cw * scale)
+		for j := 0; j < h; j++ { // query hidden unit
+			qj := wq2[j*dim : (j+1)*dim]
+			var s float64
+			for d := 0; d < dim; d++ {
+				s += float64(ki[d]) * float64(qj[d])
+			}
+			e.attM[i*h+j] = float32(s * scale)
+		}
+	}
+	var c0 float64
+	for j := 0; j < h; j++ {
+		qj := wq2[j*dim : (j+1)*dim]
+		var s float64
+		for d := 0; d < dim; d++ {
+			s += float64(qj[d]) * float64(bk2[d])
+		}
+		e.attMB[j] = float32(s * scale)
+	}
+	for d := 0; d < dim; d++ {
+		c0 += float64(bq2[d]) * float64(bk2[d])
+	}
+	e.attC0 = []float32{float32(c0 * scale)}
+	w1, _ := foldBN(w.Score[0], w.ScoreBN[0], c.Eps)
+	e.w1a = w1[:c.SeqWidth()*c.MLP[0]]
+}
+
+// foldPairSide folds the BatchNorms of the score network's last layers.
+func (e *Engine) foldPairSide(w *Weights) {
+	c := e.cfg
+	e.a1 = w.ScoreAct[0]
+	e.w2, e.b2 = foldBN(w.Score[1], w.ScoreBN[1], c.Eps)
+	e.a2 = w.ScoreAct[1]
+	e.w3, e.b3 = foldBN(w.Score[2], w.ScoreBN[2], c.Eps)
+	e.a3 = w.ScoreAct[2]
+	e.w4 = w.Score[3].W
+}
+
+// pack lays the pair-side weight matrices out as kernel panels.
+func (e *Engine) pack() {
+	c := e.cfg
+	e.w2p = packPanels(nil, e.w2, c.MLP[0], c.MLP[1], c.MLP[1], false)
+	e.w3p = packPanels(nil, e.w3, c.MLP[1], c.MLP[2], c.MLP[2], false)
+}
+
+// packPanels lays out the k×n matrix B (element (p, j) at src[p*ld+j], or
+// at src[j*ld+p] if trans) as panels of 16 columns and, if n is not a
+// multiple of 16, a last panel of 8; columns past n are zero. Panel q starts
+// at 16·q·k. dst is reused if large enough.
+func packPanels(dst, src []float32, k, n, ld int, trans bool) []float32 {
+	npad := roundUp(n, 8)
+	if cap(dst) < k*npad {
+		dst = make([]float32, k*npad)
+	}
+	dst = dst[:k*npad]
+	for j0 := 0; j0 < npad; j0 += 16 {
+		pw := min(16, npad-j0)
+		panel := dst[j0*k : j0*k+pw*k]
+		for p := 0; p < k; p++ {
+			out := panel[p*pw : p*pw+pw]
+			for j := range out {
+				col := j0 + j
+				switch {
+				case col >= n:
+					out[j] = 0
+				case trans:
+					out[j] = src[col*ld+p]
+				default:
+					out[j] = src[p*ld+col]
+				}
+			}
+		}
+	}
+	return dst
+}
+
+// compileChunk is the number of items one compile step handles.
+const compileChunk = 1024
+
+// buildItemTable runs the item network and the item-only parts of the
+// attention query and the first score layer over every item, in parallel.
+func (e *Engine) buildItemTable(w *Weights, itemCates []int32) {
+	c := e.cfg
+	n := c.NumItems
+	if e.prec == Float16 {
+		e.t16 = make([]uint16, n*e.width)
+	} else {
+		e.t32 = make([]float32, n*e.width)
+	}
+	net := newItemNet(w)
+	chunks := (n + compileChunk - 1) / compileChunk
+	var next sync.Mutex
+	todo := 0
+	var wg sync.WaitGroup
+	for t := 0; t < min(e.threads, chunks); t++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := net.newScratch(compileChunk)
+			for {
+				next.Lock()
+				i := todo
+				todo++
+				next.Unlock()
+				if i >= chunks {
+					return
+				}
+				lo := i * compileChunk
+				hi := min(lo+compileChunk, n)
+				net.run(s, lo, itemCates[lo:hi])
+				e.storeRows(lo, s.out[:(hi-lo)*e.width])
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// storeRows writes rows of the item table starting at row lo.
+func (e *Engine) storeRows(lo int, rows []float32) {
+	off := lo * e.width
+	if e.t16 != nil {
+		vec.F32ToF16(e.t16[off:off+len(rows)], rows)
+		return
+	}
+	copy(e.t32[off:], rows)
+}
+
+// itemNet is the folded item-side computation used at compile time.
+type itemNet struct {
+	c                Config
+	itemEmb, cateEmb []float32
+	w0, b0, w1, b1   []float32
+	a0, a1           []float32
+	w2, b2           []float32
+	wq, bq, aq       []float32
+	w1e, b1e         []float32 // e_v half of the first score layer and its bias, BN folded
+}
+
+type itemScratch struct {
+	gw            vec.GemmWork
+	x, h0, h1, ev []float32
+	out           []float32
+}
+
+func newItemNet(w *Weights) *itemNet {
+	c := w.Config
+	n := &itemNet{c: c, itemEmb: w.ItemEmb, cateEmb: w.CateEmb}
+	n.w0, n.b0 = foldBN(w.Item[0], w.ItemBN[0], c.Eps)
+	n.w1, n.b1 = foldBN(w.Item[1], w.ItemBN[1], c.Eps)
+	n.a0, n.a1 = w.ItemAct[0], w.ItemAct[1]
+	n.w2, n.b2 = w.Item[2].W, w.Item[2].B
+	n.wq, n.bq, n.aq = w.Query[0].W, w.Query[0].B, w.QueryAct
+	w1, b1 := foldBN(w.Score[0], w.ScoreBN[0], c.Eps)
+	n.w1e, n.b1e = w1[c.SeqWidth()*c.MLP[0]:], b1
+	return n
+}
+
+func (n *itemNet) newScratch(rows int) *itemScratch {
+	c := n.c
+	return &itemScratch{x: make([]float32, rows*2*c.EmbDim), h0: make([]float32, rows*c.ItemDim),
+		h1: make([]float32, rows*c.ItemDim), ev: make([]float32, rows*c.ItemDim),
+		out: make([]float32, rows*(c.AttnHidden+c.MLP[0]))}
+}
+
+// run computes the table rows [h_q | U] of items lo.. with the given
+// categories into s.out.
+func (n *itemNet) run(s *itemScratch, lo int, cates []int32) {
+	c := n.c
+	m, d, id := len(cates), c.EmbDim, c.ItemDim
+	for i, ct := range cates {
+		row := s.x[i*2*d : (i+1)*2*d]
+		copy(row[:d], n.itemEmb[(lo+i+1)*d:(lo+i+2)*d])
+		lookup(row[d:], n.cateEmb, ct, d)
+	}
+	width := c.AttnHidden + c.MLP[0]
+	dense(&s.gw, s.x, 2*d, m, n.w0, n.b0, id, s.h0, id)
+	prelu(s.h0, m, id, id, n.a0)
+	dense(&s.gw, s.h0, id, m, n.w1, n.b1, id, s.h1, id)
+	prelu(s.h1, m, id, id, n.a1)
+	dense(&s.gw, s.h1, id, m, n.w2, n.b2, id, s.ev, id)
+	dense(&s.gw, s.ev, id, m, n.wq, n.bq, c.AttnHidden, s.out, width)
+	prelu(s.out, m, c.AttnHidden, width, n.aq)
+	dense(&s.gw, s.ev, id, m, n.w1e, n.b1e, c.MLP[0], s.out[c.AttnHidden:], width)
+}
+
+// lookup copies embedding row id of table into dst (zeros for id 0).
+func lookup(dst, table []float32, id int32, d int) {
+	if id == 0 {
+		clear(dst)
+		return
+	}
+	copy(dst, table[int(id)*d:int(id+1)*d])
+}
+
+// dense writes y = x·W + b for m rows (x: ldx, y: ldy; W in×out).
+func dense(gw *vec.GemmWork, x []float32, ldx, m int, w, b []float32, out int, y []float32, ldy int) {
+	in := len(w) / out
+	for i := 0; i < m; i++ {
+		copy(y[i*ldy:i*ldy+out], b)
+	}
+	vec.Gemm(gw, false, false, m, out, in, 1, x, ldx, w, out, 1, y, ldy)
+}
+
+// prelu applies PReLU in place to m rows of n values (leading dimension ld).
+func prelu(x []float32, m, n, ld int, alpha []float32) {
+	for i := 0; i < m; i++ {
+		row := x[i*ld : i*ld+n]
+		for j, v := range row {
+			if v <= 0 {
+				row[j] = v * alpha[j]
+			}
+		}
+	}
+}

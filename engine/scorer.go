@@ -1,0 +1,268 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+
+	"nann/internal/vec"
+	"nann/retrieve"
+)
+
+// blockRows is the number of candidates scored together: a multiple of the
+// kernels' 6-row tile, small enough that a block's activations stay in L1/L2.
+const blockRows = 48
+
+// minParallel is the smallest part of a batch worth handing to another core.
+const minParallel = 256
+
+// Scorer scores items for one user. Bind (or BindIDs) does the per-user work
+// once; Score then scores any number of item rows. A Scorer is used by one
+// goroutine at a time and does not allocate after its first Bind.
+type Scorer struct {
+	e     *Engine
+	bound bool
+
+	// Per-user state, read by Score (and by pool workers during Score).
+	kp []float32 // packed K'ᵀ: AttnHidden × lpad panels
+	cb []float32 // lpad: c_l, −Inf past SeqLen
+	vp []float32 // packed V: SeqLen × MLP[0] panels
+
+	// Bind scratch.
+	seq, p, kq, v []float32
+	gw            vec.GemmWork
+
+	blk *block
+	wg  sync.WaitGroup
+}
+
+// block is the scratch of one scoring block.
+type block struct {
+	x  []float32 // blockRows × width: gathered [h_q | U], U then becomes z1
+	s  []float32 // blockRows × lpad: logits, then attention weights
+	z2 []float32 // blockRows × MLP[1]
+	z3 []float32 // blockRows × MLP[2]
+}
+
+func newBlock(c Config, width, lpad int) *block {
+	return &block{x: make([]float32, blockRows*width), s: make([]float32, blockRows*lpad),
+		z2: make([]float32, blockRows*c.MLP[1]), z3: make([]float32, blockRows*c.MLP[2])}
+}
+
+// NewScorer returns an unbound scorer as a retrieve.QueryScorer whose query
+// is comm_seq (see Scorer.Bind).
+func (e *Engine) NewScorer() retrieve.QueryScorer[[]float32] { return e.NewEngineScorer() }
+
+// NewEngineScorer returns an unbound *Scorer.
+func (e *Engine) NewEngineScorer() *Scorer {
+	c := e.cfg
+	l, h, m0 := c.SeqLen, c.AttnHidden, c.MLP[0]
+	return &Scorer{e: e,
+		kp: make([]float32, h*e.lpad), cb: make([]float32, e.lpad), vp: make([]float32, l*roundUp(m0, 8)),
+		seq: make([]float32, c.CommSeqLen()), p: make([]float32, l*h), kq: make([]float32, l*h),
+		v: make([]float32, l*m0), blk: newBlock(c, e.width, e.lpad)}
+}
+
+var errUnbound = errors.New("engine: scorer used before Bind")
+
+// Bind sets the user: commSeq is the behaviour-sequence embedding, SeqLen
+// rows of concat(item emb, cate emb) (zero rows for padding), flattened to
+// SeqLen·2·EmbDim values. Values must be finite.
+func (s *Scorer) Bind(commSeq []float32) error {
+	c := s.e.cfg
+	if len(commSeq) != c.CommSeqLen() {
+		return fmt.Errorf("engine: comm_seq has %d values, want %d (%d positions × %d)", len(commSeq), c.CommSeqLen(), c.SeqLen, c.SeqWidth())
+	}
+	if i := firstNonFinite(commSeq); i >= 0 {
+		return fmt.Errorf("engine: comm_seq[%d] (position %d, column %d) = %v is not finite", i, i/c.SeqWidth(), i%c.SeqWidth(), commSeq[i])
+	}
+	copy(s.seq, commSeq)
+	s.bindSeq()
+	return nil
+}
+
+// BindIDs sets the user from raw history ids: items[i] and cates[i] are the
+// dense ids of the i-th behaviour (chronological, at most SeqLen; id 0 is
+// padding), as the server receives them; the rest is zero-padded.
+func (s *Scorer) BindIDs(items, cates []int32) error {
+	if err := s.e.CommSeq(items, cates, s.seq); err != nil {
+		return err
+	}
+	s.bindSeq()
+	return nil
+}
+
+// CommSeq writes the comm_seq of a history (see BindIDs) into dst, which
+// must hold CommSeqLen values.
+func (e *Engine) CommSeq(items, cates []int32, dst []float32) error {
+	c := e.cfg
+	if len(items) != len(cates) {
+		return fmt.Errorf("engine: history has %d item ids but %d category ids", len(items), len(cates))
+	}
+	if len(items) > c.SeqLen {
+		return fmt.Errorf("engine: history has %d behaviours, more than seq_len %d", len(items), c.SeqLen)
+	}
+	if len(dst) != c.CommSeqLen() {
+		return fmt.Errorf("engine: comm_seq buffer has %d values, want %d", len(dst), c.CommSeqLen())
+	}
+	for i := range items {
+		if items[i] < 0 || int(items[i]) > c.NumItems {
+			return fmt.Errorf("engine: history position %d: item id %d outside [0, %d]", i, items[i], c.NumItems)
+		}
+		if cates[i] < 0 || int(cates[i]) > c.NumCates {
+			return fmt.Errorf("engine: history position %d: category id %d outside [0, %d]", i, cates[i], c.NumCates)
+		}
+	}
+	d, sw := c.EmbDim, c.SeqWidth()
+	for i := range items {
+		lookup(dst[i*sw:i*sw+d], e.itemEmb, items[i], d)
+		lookup(dst[i*sw+d:(i+1)*sw], e.cateEmb, cates[i], d)
+	}
+	clear(dst[len(items)*sw:])
+	return nil
+}
+
+// bindSeq computes the per-user state from s.seq.
+func (s *Scorer) bindSeq() {
+	e := s.e
+	c := e.cfg
+	l, h, sw, m0 := c.SeqLen, c.AttnHidden, c.SeqWidth(), c.MLP[0]
+	dense(&s.gw, s.seq, sw, l, e.k1W, e.k1B, h, s.p, h)
+	prelu(s.p, l, h, h, e.kAct)
+	dense(&s.gw, s.p, h, l, e.attM, e.attMB, h, s.kq, h)
+	for i := 0; i < l; i++ {
+		s.cb[i] = vec.Dot(s.p[i*h:(i+1)*h], e.attCW) + e.attC0[0]
+	}
+	for i := l; i < e.lpad; i++ {
+		s.cb[i] = float32(math.Inf(-1))
+	}
+	vec.Gemm(&s.gw, false, false, l, m0, sw, 1, s.seq, sw, e.w1a, m0, 0, s.v, m0)
+	s.kp = packPanels(s.kp, s.kq, h, l, h, true)
+	s.vp = packPanels(s.vp, s.v, l, m0, m0, false)
+	s.bound = true
+}
+
+// Score writes the logit of each item row into out (len(out) ≥ len(rows);
+// rows must lie in [0, NumItems)). Large batches are split across the
+// engine's threads. It panics if called before Bind.
+func (s *Scorer) Score(rows []int32, out []float32) {
+	if !s.bound {
+		panic(errUnbound)
+	}
+	n := len(rows)
+	out = out[:n]
+	e := s.e
+	parts := 1
+	if e.threads > 1 && n >= 2*minParallel {
+		parts = min(e.threads, n/minParallel)
+	}
+	if parts == 1 {
+		s.scoreSerial(s.blk, rows, out)
+		return
+	}
+	e.poolOnce.Do(e.startPool)
+	chunk := roundUp((n+parts-1)/parts, blockRows)
+	for lo := chunk; lo < n; lo += chunk {
+		hi := min(lo+chunk, n)
+		s.wg.Add(1)
+		e.jobs <- job{s: s, rows: rows[lo:hi], out: out[lo:hi], wg: &s.wg}
+	}
+	s.scoreSerial(s.blk, rows[:chunk], out[:chunk])
+	s.wg.Wait()
+}
+
+// job is a part of a Score batch handed to a pool worker.
+type job struct {
+	s    *Scorer
+	rows []int32
+	out  []float32
+	wg   *sync.WaitGroup
+}
+
+// startPool starts threads−1 workers, each with its own block scratch.
+// They hold no reference to the engine, only the job channel, which a
+// cleanup closes once the engine is unreachable.
+func (e *Engine) startPool() {
+	e.jobs = make(chan job, 4*e.threads)
+	c, width, lpad := e.cfg, e.width, e.lpad
+	for i := 0; i < e.threads-1; i++ {
+		go func(jobs <-chan job) {
+			b := newBlock(c, width, lpad)
+			for j := range jobs {
+				j.s.scoreSerial(b, j.rows, j.out)
+				j.wg.Done()
+			}
+		}(e.jobs)
+	}
+	runtime.AddCleanup(e, func(ch chan job) { close(ch) }, e.jobs)
+}
+
+// scoreSerial scores rows block by block on the calling goroutine.
+func (s *Scorer) scoreSerial(b *block, rows []int32, out []float32) {
+	for lo := 0; lo < len(rows); lo += blockRows {
+		hi := min(lo+blockRows, len(rows))
+		s.scoreBlock(b, rows[lo:hi], out[lo:hi])
+	}
+}
+
+// scoreBlock scores at most blockRows rows.
+func (s *Scorer) scoreBlock(b *block, rows []int32, out []float32) {
+	e := s.e
+	c := e.cfg
+	n, w, h, lp := len(rows), e.width, c.AttnHidden, e.lpad
+	np := roundUp(n, vec.TileRows)
+	e.gather(b.x, rows)
+	clear(b.x[n*w : np*w])
+	// Attention logits: h_q·K'_l + c_l.
+	tiles(np, h, b.x, w, s.kp, lp, b.s, lp, vec.TileBias, s.cb, nil)
+	vec.SoftmaxRows(b.s, np, lp, lp)
+	// z1 = U + Σ_l a_l V_l, PReLU, in place over U.
+	tiles(np, c.SeqLen, b.s, lp, s.vp, c.MLP[0], b.x[h:], w, vec.TileAccumulate|vec.TilePReLU, nil, e.a1)
+	tiles(np, c.MLP[0], b.x[h:], w, e.w2p, c.MLP[1], b.z2, c.MLP[1], vec.TileBias|vec.TilePReLU, e.b2, e.a2)
+	tiles(np, c.MLP[1], b.z2, c.MLP[1], e.w3p, c.MLP[2], b.z3, c.MLP[2], vec.TileBias|vec.TilePReLU, e.b3, e.a3)
+	m2 := c.MLP[2]
+	for i := range out {
+		out[i] = vec.Dot(b.z3[i*m2:(i+1)*m2], e.w4)
+	}
+}
+
+// gather widens the table rows of rows into x (width values each).
+func (e *Engine) gather(x []float32, rows []int32) {
+	w := e.width
+	if e.t16 != nil {
+		for i, r := range rows {
+			vec.F16ToF32(x[i*w:(i+1)*w], e.t16[int(r)*w:int(r+1)*w])
+		}
+		return
+	}
+	for i, r := range rows {
+		copy(x[i*w:(i+1)*w], e.t32[int(r)*w:int(r+1)*w])
+	}
+}
+
+// tiles computes C (np×n, ldc) = epilogue(A (np×k, lda) · B) for B packed
+// by packPanels, one 6-row tile and one panel at a time.
+func tiles(np, k int, a []float32, lda int, bp []float32, n int, c []float32, ldc int, f vec.TileFlags, bias, alpha []float32) {
+	npad := roundUp(n, 8)
+	for t := 0; t < np; t += vec.TileRows {
+		at := a[t*lda:]
+		ct := c[t*ldc:]
+		for j0 := 0; j0 < npad; j0 += 16 {
+			var bj, aj []float32
+			if bias != nil {
+				bj = bias[j0:]
+			}
+			if alpha != nil {
+				aj = alpha[j0:]
+			}
+			panel := bp[j0*k:]
+			if npad-j0 >= 16 {
+				vec.Tile6x16(k, at, lda, panel, ct[j0:], ldc, f, bj, aj)
+			} else {
+				vec.Tile6x8(k, at, lda, panel, ct[j0:], ldc, f, bj, aj)
+			}
+		}
+	}
+}

@@ -1,0 +1,10 @@
+package vec
+
+//go:noescape
+func tile6x16Asm(k int, a *float32, lda int, b *float32, c *float32, ldc int, flags int, bias, alpha *float32)
+
+//go:noescape
+func tile6x8Asm(k int, a *float32, lda int, b *float32, c *float32, ldc int, flags int, bias, alpha *float32)
+
+//go:noescape
+func softmaxRowsAsm(x *float32, rows, cols, ld int)

@@ -1,0 +1,15 @@
+//go:build !amd64
+
+package vec
+
+func tile6x16Asm(k int, a *float32, lda int, b *float32, c *float32, ldc int, flags int, bias, alpha *float32) {
+	panic("vec: no assembly engine kernels on this architecture")
+}
+
+func tile6x8Asm(k int, a *float32, lda int, b *float32, c *float32, ldc int, flags int, bias, alpha *float32) {
+	panic("vec: no assembly engine kernels on this architecture")
+}
+
+func softmaxRowsAsm(x *float32, rows, cols, ld int) {
+	panic("vec: no assembly engine kernels on this architecture")
+}
