@@ -33,6 +33,7 @@ type IndexCmd struct {
 	Workers        int    `help:"Inserting goroutines (0: all cores)."`
 	CheckQueries   int    `name:"check-queries" help:"Measure recall@10 vs exact search on this many noisy base-point queries (0: skip)."`
 	CheckEf        []int  `name:"check-ef" help:"Beam widths for --check-queries." default:"16,32,64,128"`
+	Queries        string `help:"With --check-queries: take the queries from this float32 nq×d .npy (first N rows) instead of generating them." type:"existingfile"`
 	JSON           bool   `name:"json" help:"Print the report as JSON."`
 }
 
@@ -171,6 +172,16 @@ func (c *IndexCmd) check(gr *hnsw.Graph, x []float32, dim, workers int) ([]efChe
 		return nil, err
 	}
 	q := hnsw.NoisyQueries(x, dim, c.CheckQueries, 0.1, 0)
+	if c.Queries != "" {
+		var shape []int
+		if q, shape, err = npy.Read[float32](c.Queries); err != nil {
+			return nil, fmt.Errorf("--queries: %w", err)
+		}
+		if len(shape) != 2 || shape[1] != dim {
+			return nil, fmt.Errorf("--queries %s: shape %v, want (nq, %d)", c.Queries, shape, dim)
+		}
+		q = q[:min(len(q), c.CheckQueries*dim)]
+	}
 	truth := hnsw.ExactKNN(x, dim, q, 10, workers)
 	var out []efCheck
 	for _, ef := range c.CheckEf {
