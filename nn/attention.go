@@ -96,21 +96,24 @@ func (a *Attention) Forward(gw *vec.GemmWork, ev []float32, ldev, c int, kc *Att
 		qu := qc.Q[u*c*dim : (u+1)*c*dim]
 		ku := kc.K[u*l*dim : (u+1)*l*dim]
 		au := qc.A[u*c*l : (u+1)*c*l]
-		vec.Gemm(gw, false, true, c, l, dim, scale, qu, dim, ku, dim, 0, au, l)
+		vec.Gemm(gw, false, true, c, l, dim, 1, qu, dim, ku, dim, 0, au, l)
 		var valid []bool
 		if a.Mask && kc.Valid != nil {
 			valid = kc.Valid[u*l : (u+1)*l]
 		}
 		for i := 0; i < c; i++ {
-			softmaxRow(au[i*l:i*l+l], valid)
+			softmaxRow(au[i*l:i*l+l], scale, valid)
 		}
 		vec.Gemm(gw, false, false, c, v, l, 1, au, l, kc.Seq[u*l*v:(u+1)*l*v], v, 0, out[u*c*ldOut:], ldOut)
 	}
 }
 
-// softmaxRow replaces x by softmax(x), giving zero weight to positions with
-// valid[i] false (all zeros if none is valid).
-func softmaxRow(x []float32, valid []bool) {
+// softmaxRow replaces x by softmax(scale·x), giving zero weight to positions
+// with valid[i] false (all zeros if none is valid).
+func softmaxRow(x []float32, scale float32, valid []bool) {
+	for i := range x {
+		x[i] *= scale
+	}
 	m := float32(math.Inf(-1))
 	for i, v := range x {
 		if (valid == nil || valid[i]) && v > m {
@@ -157,25 +160,26 @@ func (a *Attention) Backward(gw *vec.GemmWork, g Grads, ev []float32, ldev, c in
 		vec.Gemm(gw, false, true, c, l, v, 1, du, ldDout, su, v, 0, dau, l)
 		vec.Gemm(gw, true, false, l, v, c, 1, au, l, du, ldDout, 1, dSeq[u*l*v:(u+1)*l*v], v)
 		for i := 0; i < c; i++ {
-			softmaxBackwardRow(au[i*l:i*l+l], dau[i*l:i*l+l])
+			softmaxBackwardRow(au[i*l:i*l+l], dau[i*l:i*l+l], scale)
 		}
 		ku := kc.K[u*l*dim : (u+1)*l*dim]
-		vec.Gemm(gw, false, false, c, dim, l, scale, dau, l, ku, dim, 0, qc.dQ[u*c*dim:(u+1)*c*dim], dim)
-		vec.Gemm(gw, true, false, l, dim, c, scale, dau, l, qc.Q[u*c*dim:(u+1)*c*dim], dim, 1, dK[u*l*dim:(u+1)*l*dim], dim)
+		vec.Gemm(gw, false, false, c, dim, l, 1, dau, l, ku, dim, 0, qc.dQ[u*c*dim:(u+1)*c*dim], dim)
+		vec.Gemm(gw, true, false, l, dim, c, 1, dau, l, qc.Q[u*c*dim:(u+1)*c*dim], dim, 1, dK[u*l*dim:(u+1)*l*dim], dim)
 	}
 	a.Q2.Backward(gw, g, qc.P, h, qc.dQ, dim, n, qc.dP, h, false)
 	a.QAct.Backward(g, qc.H, qc.dP, n, qc.dP)
 	a.Q1.Backward(gw, g, ev, ldev, qc.dP, h, n, dev, lddev, accDev)
 }
 
-// softmaxBackwardRow turns the gradient d with respect to y = softmax(x)
-// into the gradient with respect to x: y ⊙ (d − Σ y·d).
-func softmaxBackwardRow(y, d []float32) {
+// softmaxBackwardRow turns the gradient d with respect to y =
+// softmax(scale·x) into the gradient with respect to x:
+// scale·y ⊙ (d − Σ y·d).
+func softmaxBackwardRow(y, d []float32, scale float32) {
 	var s float32
 	for i, v := range y {
 		s += v * d[i]
 	}
 	for i, v := range y {
-		d[i] = v * (d[i] - s)
+		d[i] = scale * v * (d[i] - s)
 	}
 }

@@ -1,5 +1,7 @@
 package nn
 
+import "nann/internal/vec"
+
 // PReLU is y = x for x > 0 and alpha_c·x otherwise, one alpha per channel
 // (initialised to 0.25 by NewPReLU, as the reference does).
 type PReLU struct {
@@ -17,38 +19,11 @@ func NewPReLU(s *ParamSet, name string, c int, init float32) *PReLU {
 // Forward writes y for n rows of x (both n×C, contiguous). y may alias x
 // only if the caller does not need x for Backward.
 func (p *PReLU) Forward(x []float32, n int, y []float32) {
-	alpha := p.Alpha.W[:p.C]
-	for i := 0; i < n; i++ {
-		xr := x[i*p.C : i*p.C+p.C]
-		yr := y[i*p.C : i*p.C+p.C]
-		for j, v := range xr {
-			if v <= 0 {
-				v *= alpha[j]
-			}
-			yr[j] = v
-		}
-	}
+	vec.PReLUForward(x, p.Alpha.W[:p.C], y, n)
 }
 
 // Backward adds dAlpha to g and writes dx (which may alias dy) for input x
-// and upstream gradient dy.
+// and upstream gradient dy. At x = 0 it uses TensorFlow's subgradient 0.
 func (p *PReLU) Backward(g Grads, x, dy []float32, n int, dx []float32) {
-	alpha := p.Alpha.W[:p.C]
-	ga := g.Of(p.Alpha)[:p.C]
-	for i := 0; i < n; i++ {
-		xr := x[i*p.C : i*p.C+p.C]
-		dyr := dy[i*p.C : i*p.C+p.C]
-		dxr := dx[i*p.C : i*p.C+p.C]
-		for j, v := range xr {
-			d := dyr[j]
-			switch {
-			case v < 0:
-				ga[j] += d * v
-				d *= alpha[j]
-			case v == 0:
-				d = 0 // TensorFlow's subgradient: relu'(0) = 0 on both sides
-			}
-			dxr[j] = d
-		}
-	}
+	vec.PReLUBackward(x, p.Alpha.W[:p.C], dy, dx, g.Of(p.Alpha)[:p.C], n)
 }

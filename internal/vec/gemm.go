@@ -102,20 +102,28 @@ func (w *GemmWork) packBBlock(transB bool, b []float32, ldb, p0, kb, j0, nb int,
 		jq := j0 + q*nr
 		cols := min(nr, j0+nb-jq)
 		panel := dst[q*kb*nr : (q+1)*kb*nr]
+		if transB {
+			// Read each source row contiguously; the strided writes stay
+			// within the panel, which is small enough for L1.
+			if cols < nr {
+				clear(panel)
+			}
+			for j := 0; j < cols; j++ {
+				src := b[(jq+j)*ldb+p0 : (jq+j)*ldb+p0+kb]
+				for p, v := range src {
+					panel[p*nr+j] = alpha * v
+				}
+			}
+			continue
+		}
 		for p := 0; p < kb; p++ {
 			out := panel[p*nr : p*nr+nr]
-			if transB {
-				for j := 0; j < cols; j++ {
-					out[j] = alpha * b[(jq+j)*ldb+p0+p]
-				}
+			src := b[(p0+p)*ldb+jq : (p0+p)*ldb+jq+cols]
+			if alpha == 1 {
+				copy(out, src)
 			} else {
-				src := b[(p0+p)*ldb+jq : (p0+p)*ldb+jq+cols]
-				if alpha == 1 {
-					copy(out, src)
-				} else {
-					for j, v := range src {
-						out[j] = alpha * v
-					}
+				for j, v := range src {
+					out[j] = alpha * v
 				}
 			}
 			clear(out[cols:])
