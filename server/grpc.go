@@ -187,7 +187,9 @@ func (st *versionState) proto(num int64) *servingpb.ModelVersionStatus {
 func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 	start := time.Now()
 	method := path.Base(info.FullMethod)
+	s.unaryActive.Add(1)
 	defer func() {
+		s.unaryActive.Add(-1)
 		if p := recover(); p != nil {
 			s.log.Error("panic in gRPC handler", "method", method, "panic", p, "stack", string(debug.Stack()))
 			resp, err = nil, grpcError(errorf(kindInternal, "internal error: panic: %v", p))

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
 	"nann/tfserving/servingpb"
@@ -314,12 +315,20 @@ func TestShutdownDrainsWithoutLeaks(t *testing.T) {
 	m := newFakeModel(t, 1)
 	m.delay = 300 * time.Millisecond
 	ts := startServer(t, testConfig(m.base), m.load)
+	watch, err := healthpb.NewHealthClient(ts.conn).Watch(context.Background(), &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := watch.Recv(); err != nil || st.Status != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health watch: %v %v", st, err)
+	}
 	done := make(chan error, 1)
 	go func() {
 		_, err := ts.predict.Predict(context.Background(), seqRequest(0))
 		done <- err
 	}()
 	waitFor(t, "request in flight", 2*time.Second, func() bool { return ts.lim.inFlight() == 1 })
+	stopStart := time.Now()
 	ts.cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("in-flight request failed during shutdown: %v", err)
@@ -327,6 +336,10 @@ func TestShutdownDrainsWithoutLeaks(t *testing.T) {
 	if err := ts.Wait(); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
+	if d := time.Since(stopStart); d > 2*time.Second {
+		t.Fatalf("shutdown took %v with an open health watch", d)
+	}
+	t.Logf("shutdown with a slow in-flight request and a health watch took %v", time.Since(stopStart))
 	if !m.servable(1).closed.Load() {
 		t.Fatal("model not closed after shutdown")
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc"
@@ -31,6 +32,7 @@ type Server struct {
 	grpcSrv          *grpc.Server
 	httpSrv          *http.Server
 	grpcLis, restLis net.Listener
+	unaryActive      atomic.Int64   // unary gRPC calls in progress
 	wg               sync.WaitGroup // serving goroutines
 	done             chan struct{}
 	errMu            sync.Mutex
@@ -180,12 +182,24 @@ func (s *Server) shutdown(stopPoll context.CancelFunc) {
 		defer wg.Done()
 		stopped := make(chan struct{})
 		go func() { s.grpcSrv.GracefulStop(); close(stopped) }()
-		select {
-		case <-stopped:
-		case <-ctx.Done():
-			s.addErr(errors.New("gRPC shutdown: in-flight requests did not finish in time"))
-			s.grpcSrv.Stop()
-			<-stopped
+		// GracefulStop also waits for streams (health Watch) that never
+		// end by themselves; once the unary calls are done, cut them.
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopped:
+				return
+			case <-t.C:
+				if s.unaryActive.Load() == 0 {
+					s.grpcSrv.Stop()
+				}
+			case <-ctx.Done():
+				s.addErr(errors.New("gRPC shutdown: in-flight requests did not finish in time"))
+				s.grpcSrv.Stop()
+				<-stopped
+				return
+			}
 		}
 	}()
 	wg.Wait()
