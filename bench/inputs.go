@@ -1,9 +1,11 @@
 package bench
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 
 	"github.com/x448/float16"
 
@@ -106,6 +108,29 @@ type Embedder interface {
 	Embed(items, cates []int32, dst []float32) error
 }
 
+// EmbedderLoader builds the Embedder of the model bundle in dir.
+type EmbedderLoader func(ctx context.Context, dir string) (Embedder, error)
+
+var (
+	embedMu     sync.Mutex
+	embedLoader EmbedderLoader
+)
+
+// RegisterEmbedderLoader sets the loader `nann bench --embed-with` uses;
+// the bundle package registers it from an init function.
+func RegisterEmbedderLoader(l EmbedderLoader) {
+	embedMu.Lock()
+	defer embedMu.Unlock()
+	embedLoader = l
+}
+
+// DefaultEmbedderLoader returns the registered loader, or nil.
+func DefaultEmbedderLoader() EmbedderLoader {
+	embedMu.Lock()
+	defer embedMu.Unlock()
+	return embedLoader
+}
+
 // EmbeddedInputs returns up to n real test users of ds as comm_seq inputs
 // computed by e and rounded to float16, the form a stock TF Serving client
 // sends.
@@ -117,12 +142,15 @@ func EmbeddedInputs(ds *dataset.Dataset, e Embedder, n int, topn [6]int32, seed 
 	if err != nil {
 		return nil, err
 	}
-	ml := ds.Meta.MaxLength
+	ml, dim := ds.Meta.MaxLength, e.SeqDim()
+	if ml < 1 || ml > MaxLen || dim < 1 || dim > 1<<20 {
+		return nil, fmt.Errorf("dataset %s max_length %d or embedder width %d out of range", ds.Dir, ml, dim)
+	}
 	items, cates := make([]int32, ml), make([]int32, ml)
 	out := make([]Input, len(tests))
 	for i, s := range tests {
 		ds.Fill(s, items, cates)
-		v := make([]float32, e.SeqDim())
+		v := make([]float32, dim)
 		if err := e.Embed(items, cates, v); err != nil {
 			return nil, fmt.Errorf("embed test user row %d: %w", s.User, err)
 		}
