@@ -327,8 +327,8 @@ func newItemNet(w *Weights) *itemNet {
 
 func (n *itemNet) newScratch(rows int) *itemScratch {
 	c := n.c
-	return &itemScratch{x: make([]float32, rows*2*c.EmbDim), h0: make([]float32, rows*c.ItemDim),
-		h1: make([]float32, rows*c.ItemDim), ev: make([]float32, rows*c.ItemDim),
+	return &itemScratch{x: make([]float32, rows*2*c.EmbDim), h0: make([]float32, rows*c.ItemHidden[0]),
+		h1: make([]float32, rows*c.ItemHidden[1]), ev: make([]float32, rows*c.ItemDim),
 		out: make([]float32, rows*(c.AttnHidden+c.MLP[0]))}
 }
 
@@ -337,17 +337,18 @@ func (n *itemNet) newScratch(rows int) *itemScratch {
 func (n *itemNet) run(s *itemScratch, lo int, cates []int32) {
 	c := n.c
 	m, d, id := len(cates), c.EmbDim, c.ItemDim
+	h0, h1 := c.ItemHidden[0], c.ItemHidden[1]
 	for i, ct := range cates {
 		row := s.x[i*2*d : (i+1)*2*d]
 		copy(row[:d], n.itemEmb[(lo+i+1)*d:(lo+i+2)*d])
 		lookup(row[d:], n.cateEmb, ct, d)
 	}
 	width := c.AttnHidden + c.MLP[0]
-	dense(&s.gw, s.x, 2*d, m, n.w0, n.b0, id, s.h0, id)
-	prelu(s.h0, m, id, id, n.a0)
-	dense(&s.gw, s.h0, id, m, n.w1, n.b1, id, s.h1, id)
-	prelu(s.h1, m, id, id, n.a1)
-	dense(&s.gw, s.h1, id, m, n.w2, n.b2, id, s.ev, id)
+	dense(&s.gw, s.x, 2*d, m, n.w0, n.b0, h0, s.h0, h0)
+	prelu(s.h0, m, h0, h0, n.a0)
+	dense(&s.gw, s.h0, h0, m, n.w1, n.b1, h1, s.h1, h1)
+	prelu(s.h1, m, h1, h1, n.a1)
+	dense(&s.gw, s.h1, h1, m, n.w2, n.b2, id, s.ev, id)
 	dense(&s.gw, s.ev, id, m, n.wq, n.bq, c.AttnHidden, s.out, width)
 	prelu(s.out, m, c.AttnHidden, width, n.aq)
 	dense(&s.gw, s.ev, id, m, n.w1e, n.b1e, c.MLP[0], s.out[c.AttnHidden:], width)

@@ -32,6 +32,7 @@ type Scorer struct {
 
 	// Bind scratch.
 	seq, p, kq, v []float32
+	valid         []bool // per position, with MaskPadding
 	gw            vec.GemmWork
 
 	blk *block
@@ -62,7 +63,7 @@ func (e *Engine) NewEngineScorer() *Scorer {
 	return &Scorer{e: e,
 		kp: make([]float32, h*e.lpad), cb: make([]float32, e.lpad), vp: make([]float32, l*roundUp(m0, 8)),
 		seq: make([]float32, c.CommSeqLen()), p: make([]float32, l*h), kq: make([]float32, l*h),
-		v: make([]float32, l*m0), blk: newBlock(c, e.width, e.lpad)}
+		v: make([]float32, l*m0), valid: make([]bool, l), blk: newBlock(c, e.width, e.lpad)}
 }
 
 var errUnbound = errors.New("engine: scorer used before Bind")
@@ -79,6 +80,16 @@ func (s *Scorer) Bind(commSeq []float32) error {
 		return fmt.Errorf("engine: comm_seq[%d] (position %d, column %d) = %v is not finite", i, i/c.SeqWidth(), i%c.SeqWidth(), commSeq[i])
 	}
 	copy(s.seq, commSeq)
+	sw := c.SeqWidth()
+	for i := range s.valid {
+		s.valid[i] = false
+		for _, v := range s.seq[i*sw : (i+1)*sw] {
+			if v != 0 {
+				s.valid[i] = true
+				break
+			}
+		}
+	}
 	s.bindSeq()
 	return nil
 }
@@ -89,6 +100,9 @@ func (s *Scorer) Bind(commSeq []float32) error {
 func (s *Scorer) BindIDs(items, cates []int32) error {
 	if err := s.e.CommSeq(items, cates, s.seq); err != nil {
 		return err
+	}
+	for i := range s.valid {
+		s.valid[i] = i < len(items) && items[i] != 0
 	}
 	s.bindSeq()
 	return nil
@@ -139,9 +153,29 @@ func (s *Scorer) bindSeq() {
 		s.cb[i] = float32(math.Inf(-1))
 	}
 	vec.Gemm(&s.gw, false, false, l, m0, sw, 1, s.seq, sw, e.w1a, m0, 0, s.v, m0)
+	if c.MaskPadding {
+		s.mask()
+	}
 	s.kp = packPanels(s.kp, s.kq, h, l, h, true)
 	s.vp = packPanels(s.vp, s.v, l, m0, m0, false)
 	s.bound = true
+}
+
+// mask gives invalid positions no attention weight; with no valid position
+// the attention output is zero, as in the plain forward.
+func (s *Scorer) mask() {
+	l := s.e.cfg.SeqLen
+	any := false
+	for i, ok := range s.valid[:l] {
+		if !ok {
+			s.cb[i] = float32(math.Inf(-1))
+		}
+		any = any || ok
+	}
+	if !any {
+		clear(s.cb[:l])
+		clear(s.v)
+	}
 }
 
 // Score writes the logit of each item row into out (len(out) ≥ len(rows);

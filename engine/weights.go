@@ -36,16 +36,20 @@ type Config struct {
 	NumCates   int     // categories, dense ids 1..NumCates
 	EmbDim     int     // d: item and category embedding width (32)
 	SeqLen     int     // positions of the behaviour sequence (50)
-	ItemDim    int     // width of the item network's layers and of e_v (64)
+	ItemHidden [2]int  // widths of the item network's hidden layers (64, 64)
+	ItemDim    int     // width of the item network's output e_v (64)
 	AttnHidden int     // hidden width of the attention projections (128)
 	AttnDim    int     // width of queries and keys (256)
 	MLP        [3]int  // widths of the score network's hidden layers (128, 64, 32)
 	Eps        float32 // BatchNorm epsilon (1e-3)
+	// MaskPadding gives padded history positions (all-zero comm_seq rows,
+	// or id 0 in BindIDs) no attention weight. The reference does not mask.
+	MaskPadding bool
 }
 
 // DefaultConfig returns the reference sizes for a corpus of the given size.
 func DefaultConfig(numItems, numCates int) Config {
-	return Config{NumItems: numItems, NumCates: numCates, EmbDim: 32, SeqLen: 50, ItemDim: 64,
+	return Config{NumItems: numItems, NumCates: numCates, EmbDim: 32, SeqLen: 50, ItemHidden: [2]int{64, 64}, ItemDim: 64,
 		AttnHidden: 128, AttnDim: 256, MLP: [3]int{128, 64, 32}, Eps: 1e-3}
 }
 
@@ -60,6 +64,9 @@ func (c Config) withDefaults() Config {
 	setInt(&c.EmbDim, d.EmbDim)
 	setInt(&c.SeqLen, d.SeqLen)
 	setInt(&c.ItemDim, d.ItemDim)
+	for i := range c.ItemHidden {
+		setInt(&c.ItemHidden[i], d.ItemHidden[i])
+	}
 	setInt(&c.AttnHidden, d.AttnHidden)
 	setInt(&c.AttnDim, d.AttnDim)
 	for i := range c.MLP {
@@ -89,7 +96,8 @@ func (c Config) Validate() error {
 		name string
 		v    int
 	}{{"emb_dim", c.EmbDim}, {"seq_len", c.SeqLen}, {"item_dim", c.ItemDim},
-		{"attn_hidden", c.AttnHidden}, {"attn_dim", c.AttnDim}} {
+		{"attn_hidden", c.AttnHidden}, {"attn_dim", c.AttnDim},
+		{"item_hidden[0]", c.ItemHidden[0]}, {"item_hidden[1]", c.ItemHidden[1]}} {
 		if f.v < 1 || f.v > maxDim {
 			errs = append(errs, fmt.Errorf("engine config: %s %d outside [1, %d]", f.name, f.v, maxDim))
 		}
@@ -193,14 +201,13 @@ func (w *Weights) Validate() error {
 	check("item_emb", w.ItemEmb, (c.NumItems+1)*c.EmbDim)
 	check("cate_emb", w.CateEmb, (c.NumCates+1)*c.EmbDim)
 	in := 2 * c.EmbDim
-	for i := range w.Item {
-		dense(fmt.Sprintf("item_net/dense%d", i), w.Item[i], in, c.ItemDim, true)
-		in = c.ItemDim
-	}
 	for i := range w.ItemBN {
-		bn(fmt.Sprintf("item_net/bn%d", i), w.ItemBN[i], c.ItemDim)
-		check(fmt.Sprintf("item_net/prelu%d/alpha", i), w.ItemAct[i], c.ItemDim)
+		dense(fmt.Sprintf("item_net/dense%d", i), w.Item[i], in, c.ItemHidden[i], true)
+		bn(fmt.Sprintf("item_net/bn%d", i), w.ItemBN[i], c.ItemHidden[i])
+		check(fmt.Sprintf("item_net/prelu%d/alpha", i), w.ItemAct[i], c.ItemHidden[i])
+		in = c.ItemHidden[i]
 	}
+	dense("item_net/dense2", w.Item[2], in, c.ItemDim, true)
 	dense("attention/query_dense0", w.Query[0], c.ItemDim, c.AttnHidden, true)
 	dense("attention/query_dense1", w.Query[1], c.AttnHidden, c.AttnDim, true)
 	check("attention/query_prelu/alpha", w.QueryAct, c.AttnHidden)
@@ -241,14 +248,13 @@ func RandomWeights(cfg Config, seed uint64) (*Weights, error) {
 	w.ItemEmb = normal(r, (c.NumItems+1)*c.EmbDim, 1/math.Sqrt(float64(c.EmbDim)))
 	w.CateEmb = normal(r, (c.NumCates+1)*c.EmbDim, 1/math.Sqrt(float64(c.EmbDim)))
 	in := 2 * c.EmbDim
-	for i := range w.Item {
-		w.Item[i] = randDense(r, in, c.ItemDim, true, false)
-		in = c.ItemDim
-	}
 	for i := range w.ItemBN {
-		w.ItemBN[i] = randBN(r, c.ItemDim)
-		w.ItemAct[i] = randAlpha(r, c.ItemDim)
+		w.Item[i] = randDense(r, in, c.ItemHidden[i], true, false)
+		w.ItemBN[i] = randBN(r, c.ItemHidden[i])
+		w.ItemAct[i] = randAlpha(r, c.ItemHidden[i])
+		in = c.ItemHidden[i]
 	}
+	w.Item[2] = randDense(r, in, c.ItemDim, true, false)
 	w.Query = [2]Dense{randDense(r, c.ItemDim, c.AttnHidden, true, true), randDense(r, c.AttnHidden, c.AttnDim, true, true)}
 	w.Key = [2]Dense{randDense(r, c.SeqWidth(), c.AttnHidden, true, true), randDense(r, c.AttnHidden, c.AttnDim, true, true)}
 	// Freshly initialised attention is almost uniform; a trained one is
