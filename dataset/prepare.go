@@ -27,13 +27,17 @@ type Options struct {
 	NumTest        int    // test users drawn (10,000)
 	NumValid       int    // validation users drawn (10,000)
 	Seed           uint64 // seed of the test/validation draw (1)
-	SkipBad        bool   // count and skip malformed lines instead of failing
-	Workers        int    // parser goroutines (0 = all cores)
+	// MaxHeldOut caps test + validation users at this fraction of the
+	// eligible users (0.2), so a small world keeps most users for training;
+	// the full data set (988 K users) is far from the cap.
+	MaxHeldOut float64
+	SkipBad    bool // count and skip malformed lines instead of failing
+	Workers    int  // parser goroutines (0 = all cores)
 }
 
 // DefaultOptions are the reference's settings (SPEC §1).
 func DefaultOptions() Options {
-	return Options{MaxLength: 50, TrainMinLength: 10, TestMinLength: 7, NumTest: 10000, NumValid: 10000, Seed: 1}
+	return Options{MaxLength: 50, TrainMinLength: 10, TestMinLength: 7, NumTest: 10000, NumValid: 10000, Seed: 1, MaxHeldOut: 0.2}
 }
 
 // Validate reports every problem with the options at once.
@@ -50,6 +54,9 @@ func (o Options) Validate() error {
 	}
 	if o.NumTest < 0 || o.NumValid < 0 {
 		errs = append(errs, fmt.Errorf("test users %d and validation users %d must not be negative", o.NumTest, o.NumValid))
+	}
+	if o.MaxHeldOut <= 0 || o.MaxHeldOut > 1 {
+		errs = append(errs, fmt.Errorf("max held-out fraction %g outside (0, 1]", o.MaxHeldOut))
 	}
 	if o.Workers < 0 {
 		errs = append(errs, fmt.Errorf("workers %d must not be negative", o.Workers))
@@ -193,7 +200,7 @@ func (b *built) split(opt Options) {
 			eligible = append(eligible, uint32(u))
 		}
 	}
-	nt, nv := heldOut(len(eligible), opt.NumTest, opt.NumValid)
+	nt, nv := heldOut(len(eligible), opt.NumTest, opt.NumValid, opt.MaxHeldOut)
 	if nt < opt.NumTest || nv < opt.NumValid {
 		slog.Warn("fewer eligible users than requested test+validation users; drawing fewer",
 			"eligible", len(eligible), "test", nt, "valid", nv, "requested_test", opt.NumTest, "requested_valid", opt.NumValid)
@@ -228,12 +235,12 @@ func (b *built) split(opt Options) {
 }
 
 // heldOut caps the test and validation draws so that together they take at
-// most half of the eligible users, keeping their ratio.
-func heldOut(eligible, nt, nv int) (int, int) {
-	if nt+nv <= eligible/2 {
+// most the fraction frac of the eligible users, keeping their ratio.
+func heldOut(eligible, nt, nv int, frac float64) (int, int) {
+	budget := int(float64(eligible) * frac)
+	if nt+nv <= budget {
 		return nt, nv
 	}
-	budget := eligible / 2
 	t := budget * nt / max(1, nt+nv)
 	return t, min(nv, budget-t)
 }

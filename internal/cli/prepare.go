@@ -11,18 +11,19 @@ import (
 
 // PrepareCmd converts a UserBehavior CSV into a prepared dataset.
 type PrepareCmd struct {
-	Input          string `arg:"" help:"UserBehavior CSV (user,item,category,behavior,timestamp)." type:"existingfile"`
-	Out            string `short:"o" required:"" help:"Output dataset directory (replaced atomically when complete)."`
-	MaxLength      int    `default:"50" help:"History length per sample."`
-	TrainMinLength int    `default:"10" help:"First training position: samples at positions [train-min-length, len-1)."`
-	TestMinLength  int    `default:"7" help:"Users with more events are eligible for test/validation; test position = this + floor((len-this)/2)."`
-	NumTest        int    `default:"10000" help:"Test users to draw (fewer if fewer are eligible)."`
-	NumValid       int    `default:"10000" help:"Validation users to draw (fewer if fewer are eligible)."`
-	Seed           uint64 `default:"1" help:"Seed of the test/validation draw."`
-	SkipBad        bool   `help:"Count and skip malformed lines instead of stopping at the first."`
-	Workers        int    `default:"0" help:"Parser goroutines (0 = all cores)."`
-	TFRecord       string `name:"tfrecord" help:"Also write the samples and items as TFRecord tf.train.Example files (reference feature names) into this directory."`
-	JSON           bool   `help:"Print the dataset's meta.json and timing as JSON."`
+	Input          string  `arg:"" help:"UserBehavior CSV (user,item,category,behavior,timestamp)." type:"existingfile"`
+	Out            string  `short:"o" required:"" help:"Output dataset directory (replaced atomically when complete)."`
+	MaxLength      int     `default:"50" help:"History length per sample."`
+	TrainMinLength int     `default:"10" help:"First training position: samples at positions [train-min-length, len-1)."`
+	TestMinLength  int     `default:"7" help:"Users with more events are eligible for test/validation; test position = this + floor((len-this)/2)."`
+	NumTest        int     `default:"10000" help:"Test users to draw (fewer if fewer are eligible)."`
+	NumValid       int     `default:"10000" help:"Validation users to draw (fewer if fewer are eligible)."`
+	Seed           uint64  `default:"1" help:"Seed of the test/validation draw."`
+	MaxHeldOut     float64 `name:"max-heldout" default:"0.2" help:"Cap on test+validation users as a fraction of the eligible users."`
+	SkipBad        bool    `help:"Count and skip malformed lines instead of stopping at the first."`
+	Workers        int     `default:"0" help:"Parser goroutines (0 = all cores)."`
+	TFRecord       string  `name:"tfrecord" help:"Also write the samples and items as TFRecord tf.train.Example files (reference feature names) into this directory."`
+	JSON           bool    `help:"Print the dataset's meta.json and timing as JSON."`
 }
 
 func init() {
@@ -33,7 +34,7 @@ func init() {
 func (c *PrepareCmd) Run(g *Globals) error {
 	opt := dataset.Options{
 		MaxLength: c.MaxLength, TrainMinLength: c.TrainMinLength, TestMinLength: c.TestMinLength,
-		NumTest: c.NumTest, NumValid: c.NumValid, Seed: c.Seed, SkipBad: c.SkipBad, Workers: c.Workers,
+		NumTest: c.NumTest, NumValid: c.NumValid, Seed: c.Seed, MaxHeldOut: c.MaxHeldOut, SkipBad: c.SkipBad, Workers: c.Workers,
 	}
 	start := time.Now()
 	m, err := dataset.Prepare(g.Context(), c.Input, c.Out, opt)

@@ -1,0 +1,244 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gonum.org/v1/plot/vg"
+
+	"nann/dataset"
+	"nann/eval"
+	"nann/hnsw"
+	"nann/internal/npy"
+	"nann/retrieve"
+	"nann/train"
+)
+
+// EvalCmd measures Recall@K of beam retrieval against brute force.
+type EvalCmd struct {
+	RunDir   string `name:"run" required:"" help:"Trained run directory (nann train)."`
+	Index    string `required:"" help:"Index directory (nann index)." type:"existingdir"`
+	Embs     string `help:"Item embeddings .npy (default RUN/item_embs.npy, from nann extract)."`
+	Data     string `help:"Prepared dataset (default: the run's)."`
+	Split    string `default:"test" enum:"test,valid" help:"Which held-out users: test or valid."`
+	Users    int    `help:"Evaluate at most this many users (0: all)."`
+	Ks       []int  `name:"k" default:"50,100,200" help:"Recall cut-offs."`
+	Beam     string `default:"eval:2:400,200,100:3,1,1:200" help:"Beam settings: eval:START:TOPK,..:NSCORING,..:K or serving:T0,T1,T2,T3,T4,T5."`
+	Scorer   string `default:"plain" enum:"engine,plain" help:"engine: the compiled fast scorer; plain: the model's inference forward."`
+	NoExact  bool   `name:"no-exact" help:"Skip brute force (no ceiling)."`
+	Sweep    bool   `help:"Run a grid of beam settings and write the recall-vs-items-scored curve."`
+	SweepOut string `name:"sweep-out" help:"Directory for sweep.csv and sweep.png (default RUN/sweep)."`
+	Workers  int    `help:"Queries evaluated at once (0: all cores)."`
+	JSON     bool   `name:"json" help:"Print the report as JSON."`
+}
+
+func init() {
+	register("eval", "Recall@K of beam retrieval vs brute force under the neural score, with items scored and latency.", &EvalCmd{})
+}
+
+// evalSetup is what an evaluation needs, loaded once.
+type evalSetup struct {
+	ds      *dataset.Dataset
+	graph   *hnsw.Graph
+	model   retrieve.Model[History]
+	queries []eval.Query[History]
+}
+
+// Run evaluates and prints the report.
+func (c *EvalCmd) Run(g *Globals) error {
+	s, err := c.load()
+	if err != nil {
+		return err
+	}
+	defer s.ds.Close()
+	cfg := eval.DefaultConfig()
+	cfg.Ks, cfg.Workers, cfg.SkipExact, cfg.Progress = c.Ks, c.Workers, c.NoExact, "eval"
+	if c.Sweep {
+		return c.sweep(g, s, cfg)
+	}
+	beam, err := retrieve.ParseBeam(c.Beam)
+	if err != nil {
+		return fmt.Errorf("--beam: %w", err)
+	}
+	rep, err := eval.Run(g.Context(), cfg, s.queries, s.graph, s.model, beam)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		return writeJSON(g.Stdout(), rep)
+	}
+	printEvalReport(g.Stdout(), rep)
+	return nil
+}
+
+func (c *EvalCmd) load() (*evalSetup, error) {
+	_, tc, err := train.ReadRunConfig(c.RunDir)
+	if err != nil {
+		return nil, err
+	}
+	data := c.Data
+	if data == "" {
+		data = tc.Data
+	}
+	ds, err := dataset.Open(data, dataset.OpenOptions{})
+	if err != nil {
+		return nil, err
+	}
+	s := &evalSetup{ds: ds}
+	if err := c.loadRest(s); err != nil {
+		ds.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (c *EvalCmd) loadRest(s *evalSetup) error {
+	var err error
+	if s.graph, err = hnsw.Read(filepath.Join(c.Index, "graph.hnsw")); err != nil {
+		return err
+	}
+	embs := c.Embs
+	if embs == "" {
+		embs = filepath.Join(c.RunDir, "item_embs.npy")
+	}
+	if s.model, err = loadScorerModel(c.RunDir, embs, c.Scorer); err != nil {
+		return err
+	}
+	if s.graph.Len() != s.model.NumItems() {
+		return fmt.Errorf("index %s has %d nodes, the model scores %d items", c.Index, s.graph.Len(), s.model.NumItems())
+	}
+	samples := s.ds.Test
+	if c.Split == "valid" {
+		samples = s.ds.Valid
+	}
+	if c.Users > 0 && c.Users < len(samples) {
+		samples = samples[:c.Users]
+	}
+	if len(samples) == 0 {
+		return fmt.Errorf("dataset %s has no %s users", s.ds.Dir, c.Split)
+	}
+	s.queries = historyQueries(s.ds, samples)
+	return nil
+}
+
+// historyQueries turns held-out samples into queries: the history and the
+// target's item row (dense id − 1).
+func historyQueries(ds *dataset.Dataset, samples []dataset.Sample) []eval.Query[History] {
+	q := make([]eval.Query[History], len(samples))
+	for i, s := range samples {
+		items, cates := ds.History(s)
+		target, _ := ds.Target(s)
+		q[i] = eval.Query[History]{Input: History{Items: items, Cates: cates}, Truth: target - 1}
+	}
+	return q
+}
+
+// loadItemEmbs reads a float32 N×d item_embs.npy.
+func loadItemEmbs(path string) ([]float32, []int, error) {
+	v, shape, err := npy.Read[float32](path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(shape) != 2 {
+		return nil, nil, fmt.Errorf("%s: shape %v, want N×d", path, shape)
+	}
+	return v, shape, nil
+}
+
+// defaultSweep is a grid from narrow to wide beams in both forms; every
+// answer holds at least 200 items.
+func defaultSweep(maxK int) []retrieve.Beam {
+	var beams []retrieve.Beam
+	for _, w := range []int{25, 50, 100, 200, 400, 800} {
+		sp := &retrieve.ServingParams{LevelTopN: [6]int{100, 200, w, w, w, max(maxK, w)}}
+		beams = append(beams, sp)
+	}
+	for _, s := range []int{1, 2, 4} {
+		for _, ns := range [][]int{{1, 1, 1}, {3, 1, 1}, {6, 2, 1}} {
+			p := retrieve.DefaultParams()
+			p.TopK = []int{max(maxK, 200*s), 200 * s, 100 * s}
+			p.NumScoring = ns
+			p.K = maxK
+			beams = append(beams, p)
+		}
+	}
+	return beams
+}
+
+func (c *EvalCmd) sweep(g *Globals, s *evalSetup, cfg eval.Config) error {
+	maxK := c.Ks[len(c.Ks)-1]
+	res, err := eval.Sweep(g.Context(), cfg, s.queries, s.graph, s.model, defaultSweep(maxK))
+	if err != nil {
+		return err
+	}
+	out := c.SweepOut
+	if out == "" {
+		out = filepath.Join(c.RunDir, "sweep")
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	if err := res.SaveCSV(filepath.Join(out, "sweep.csv")); err != nil {
+		return err
+	}
+	if err := res.SavePNG(filepath.Join(out, "sweep.png"), 8*vg.Inch, 5*vg.Inch); err != nil {
+		return err
+	}
+	if c.JSON {
+		return writeJSON(g.Stdout(), res)
+	}
+	w := g.Stdout()
+	fmt.Fprintf(w, "sweep over %d beam settings, %d users; wrote %s and %s\n", len(res.Reports), len(s.queries),
+		filepath.Join(out, "sweep.csv"), filepath.Join(out, "sweep.png"))
+	for i := range res.Reports {
+		printRecallLine(w, &res.Reports[i])
+	}
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func printRecallLine(w io.Writer, r *eval.Report) {
+	var parts []string
+	for _, rc := range r.Recall {
+		parts = append(parts, fmt.Sprintf("R@%d %.4f/%s", rc.K, rc.Beam, optional(rc.Exact)))
+	}
+	fmt.Fprintf(w, "  %-40s items %7.0f (%.2f%%)  %s  (beam/brute)\n", r.Beam, r.Scored.Mean, 100*r.ScoredFraction, strings.Join(parts, "  "))
+}
+
+func printEvalReport(w io.Writer, r *eval.Report) {
+	fmt.Fprintf(w, "beam %s over %d users, %d items\n", r.Beam, r.Queries, r.Items)
+	fmt.Fprintf(w, "  %-6s %10s %10s %8s\n", "K", "beam", "brute", "ratio")
+	for _, rc := range r.Recall {
+		ratio := "-"
+		if rc.Exact != nil && *rc.Exact > 0 {
+			ratio = fmt.Sprintf("%.3f", rc.Beam / *rc.Exact)
+		}
+		fmt.Fprintf(w, "  %-6d %10.4f %10s %8s\n", rc.K, rc.Beam, optional(rc.Exact), ratio)
+	}
+	fmt.Fprintf(w, "  items scored per query: mean %.0f, p50 %.0f, p99 %.0f (%.2f%% of the corpus)\n",
+		r.Scored.Mean, r.Scored.P50, r.Scored.P99, 100*r.ScoredFraction)
+	for _, rd := range r.Rounds {
+		fmt.Fprintf(w, "    round %d (level %d): mean %.0f\n", rd.Round, rd.Level, rd.Scored.Mean)
+	}
+	fmt.Fprintf(w, "  latency per query: bind p50 %.2f ms; beam p50 %.2f ms p99 %.2f ms", r.BindLatency.P50, r.BeamLatency.P50, r.BeamLatency.P99)
+	if r.ExactLatency != nil {
+		fmt.Fprintf(w, "; brute force p50 %.2f ms p99 %.2f ms", r.ExactLatency.P50, r.ExactLatency.P99)
+	}
+	fmt.Fprintln(w)
+}
+
+func optional(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.4f", *v)
+}
