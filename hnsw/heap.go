@@ -74,10 +74,22 @@ func (h *maxHeap) pop() item {
 	s := *h
 	top := s[0]
 	last := s[len(s)-1]
-	s = s[:len(s)-1]
+	*h = s[:len(s)-1]
+	if len(s) > 1 {
+		h.siftDown(last)
+	}
+	return top
+}
+
+// replaceTop swaps the farthest item for x: a pop and a push in one sift.
+func (h *maxHeap) replaceTop(x item) { h.siftDown(x) }
+
+// siftDown places x at the root and restores the heap order.
+func (h *maxHeap) siftDown(x item) {
+	s := *h
 	n := len(s)
 	i := 0
-	for n > 0 {
+	for {
 		c := 2*i + 1
 		if c >= n {
 			break
@@ -85,17 +97,13 @@ func (h *maxHeap) pop() item {
 		if c+1 < n && s[c+1].d > s[c].d {
 			c++
 		}
-		if last.d >= s[c].d {
+		if x.d >= s[c].d {
 			break
 		}
 		s[i] = s[c]
 		i = c
 	}
-	if n > 0 {
-		s[i] = last
-	}
-	*h = s
-	return top
+	s[i] = x
 }
 
 // drainAscending empties h into out, closest first.

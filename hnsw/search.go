@@ -83,13 +83,15 @@ func (w *worker) expand(x []float32, vq []float32, l, ef int) {
 		dists := w.distances(x, vq, ids)
 		for i, nb := range ids {
 			dd := dists[i]
-			if len(w.res) < ef || dd < w.res[0].d {
-				w.cand.push(item{dd, nb})
+			switch {
+			case len(w.res) < ef:
 				w.res.push(item{dd, nb})
-				if len(w.res) > ef {
-					w.res.pop()
-				}
+			case dd < w.res[0].d:
+				w.res.replaceTop(item{dd, nb})
+			default:
+				continue
 			}
+			w.cand.push(item{dd, nb})
 		}
 	}
 }

@@ -74,8 +74,7 @@ func ExactKNN(x []float32, dim int, queries []float32, k, workers int) [][]int32
 					if len(h) < k {
 						h.push(item{d, int32(i)})
 					} else if d < h[0].d {
-						h.pop()
-						h.push(item{d, int32(i)})
+						h.replaceTop(item{d, int32(i)})
 					}
 				}
 				items := h.drainAscending(nil)
