@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"nann/hnsw"
+	"nann/internal/npy"
+)
+
+func TestIndexBuildAndImport(t *testing.T) {
+	dir := t.TempDir()
+	const n, d = 3000, 16
+	x := hnsw.Clustered(n, d, 30, 0.5, 1)
+	embs := filepath.Join(dir, "embs.npy")
+	if err := npy.Write(embs, x, n, d); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "idx")
+	var stdout, stderr bytes.Buffer
+	if code := Main([]string{"index", "--embs", embs, "--out", out, "--json", "--check-queries", "100", "--check-ef", "32"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var rep indexReport
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("bad --json output %q: %v", stdout.String(), err)
+	}
+	if rep.N != n || rep.Dim != d || len(rep.Check) != 1 || rep.Check[0].Recall10 < 0.9 || rep.BytesPerNode <= 0 {
+		t.Fatalf("report %+v", rep)
+	}
+	for _, f := range []string{"graph.hnsw", hnsw.EnterPointsFile, hnsw.ValuesFile(0), hnsw.SplitsFile(1)} {
+		if rep.Files[f] == 0 {
+			t.Errorf("index directory lacks %s: %v", f, rep.Files)
+		}
+	}
+	built, err := hnsw.Read(filepath.Join(out, "graph.hnsw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Import the NumPy layout just written into a second directory.
+	out2 := filepath.Join(dir, "idx2")
+	stdout.Reset()
+	if code := Main([]string{"index", "--embs", embs, "--out", out2, "--import-npy", out}, &stdout, &stderr); code != 0 {
+		t.Fatalf("import exit %d: %s", code, stderr.String())
+	}
+	imp, err := hnsw.Read(filepath.Join(out2, "graph.hnsw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range int32(n) {
+		if !slices.Equal(built.Neighbors(0, i), imp.Neighbors(0, i)) {
+			t.Fatalf("node %d: level-0 lists differ after import", i)
+		}
+	}
+	// Vectors that do not match the imported graph: a clear error.
+	small := filepath.Join(dir, "small.npy")
+	npy.Write(small, x[:100*d], 100, d)
+	stderr.Reset()
+	if code := Main([]string{"index", "--embs", small, "--out", filepath.Join(dir, "idx3"), "--import-npy", out}, &stdout, &stderr); code == 0 ||
+		!strings.Contains(stderr.String(), hnsw.SplitsFile(0)) {
+		t.Fatalf("size mismatch: exit %d, %s", code, stderr.String())
+	}
+}
