@@ -37,6 +37,7 @@ type BenchCmd struct {
 	ReportEvery time.Duration `help:"Progress report period (0: none)." default:"5s"`
 
 	Inputs     string  `help:"Request source: mock (random float16 comm_seq) or dataset:DIR (real test users of a prepared dataset, sent as item_ids/cate_ids)." default:"mock"`
+	EmbedWith  string  `help:"With dataset inputs: send comm_seq computed with the embedding tables of the bundle in this directory (needs a registered embedder loader) instead of raw ids." type:"path"`
 	InputCount int     `help:"Distinct inputs, sent in turn." default:"1000"`
 	Seed       uint64  `help:"Seed for mock inputs and the choice of test users." default:"1"`
 	SeqDim     int     `help:"comm_seq width of mock inputs." default:"3200"`
@@ -134,9 +135,12 @@ func (c *BenchCmd) levelTopN() [6]int32 {
 }
 
 // inputs builds the request pool.
-func (c *BenchCmd) inputs() ([]bench.Input, error) {
+func (c *BenchCmd) inputs(ctx context.Context) ([]bench.Input, error) {
 	topn := c.levelTopN()
 	if c.Inputs == "mock" {
+		if c.EmbedWith != "" {
+			return nil, errors.New("--embed-with needs --inputs dataset:DIR")
+		}
 		return bench.MockInputs(c.InputCount, c.SeqDim, topn, c.Seed)
 	}
 	dir, ok := strings.CutPrefix(c.Inputs, "dataset:")
@@ -148,7 +152,18 @@ func (c *BenchCmd) inputs() ([]bench.Input, error) {
 		return nil, fmt.Errorf("--inputs: %w", err)
 	}
 	defer ds.Close()
-	return bench.DatasetInputs(ds, c.InputCount, topn, c.Seed)
+	if c.EmbedWith == "" {
+		return bench.DatasetInputs(ds, c.InputCount, topn, c.Seed)
+	}
+	load := bench.DefaultEmbedderLoader()
+	if load == nil {
+		return nil, errors.New("--embed-with: no embedder loader is registered in this build (the bundle package registers one with bench.RegisterEmbedderLoader)")
+	}
+	e, err := load(ctx, c.EmbedWith)
+	if err != nil {
+		return nil, fmt.Errorf("--embed-with %s: %w", c.EmbedWith, err)
+	}
+	return bench.EmbeddedInputs(ds, e, c.InputCount, topn, c.Seed)
 }
 
 // Run benchmarks every target at every concurrency.
@@ -157,7 +172,7 @@ func (c *BenchCmd) Run(g *Globals) error {
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
-	inputs, err := c.inputs()
+	inputs, err := c.inputs(g.Context())
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}

@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"nann/bench"
+	"nann/dataset"
 	"nann/server"
 )
 
@@ -113,3 +116,55 @@ func TestBenchCommandRejectsBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// Real test users of a prepared dataset, sent in process as raw ids.
+func TestBenchCommandDatasetInputs(t *testing.T) {
+	src := "/work/shared/data/userbehavior_histories_4k.csv"
+	if _, err := os.Stat(src); err != nil {
+		t.Skipf("shared data: %v", err)
+	}
+	ds := filepath.Join(t.TempDir(), "ds")
+	opt := dataset.DefaultOptions()
+	opt.NumTest, opt.NumValid = 8, 4
+	if _, err := dataset.Prepare(context.Background(), src, ds, opt); err != nil {
+		t.Fatal(err)
+	}
+	var rows atomic.Int64
+	prev := server.DefaultLoader()
+	defer server.RegisterLoader(prev)
+	server.RegisterLoader(func(ctx context.Context, dir string) (server.Servable, error) {
+		return countingServable{rows: &rows}, nil
+	})
+	var stdout, stderr bytes.Buffer
+	args := []string{"bench", "--target", "inproc:" + t.TempDir(), "--inputs", "dataset:" + ds,
+		"--duration", "200ms", "--warmup", "0s", "--json"}
+	if code := Main(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	var doc struct{ Runs []*bench.Report }
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil || len(doc.Runs) != 1 {
+		t.Fatalf("%v\n%s", err, stdout.String())
+	}
+	if r := doc.Runs[0]; r.OK == 0 || r.ErrorCount() != 0 || rows.Load() < r.OK {
+		t.Errorf("ok %d errors %v, %d id rows seen", r.OK, r.Errors, rows.Load())
+	}
+	stderr.Reset()
+	if code := Main(append(args, "--embed-with", t.TempDir()), io.Discard, &stderr); code == 0 || !strings.Contains(stderr.String(), "no embedder loader") {
+		t.Errorf("--embed-with without a registered loader: exit %d\n%s", code, stderr.String())
+	}
+}
+
+// countingServable accepts raw-id requests only and counts them.
+type countingServable struct{ rows *atomic.Int64 }
+
+func (countingServable) Signature() server.Signature { return echoServable{}.Signature() }
+
+func (c countingServable) Predict(ctx context.Context, r *server.Request) (*server.Response, error) {
+	if len(r.ItemIDs) != 1 || len(r.ItemIDs[0]) == 0 || len(r.CateIDs) != 1 || r.CommSeq != nil {
+		return nil, errors.New("want one row of item and category ids")
+	}
+	c.rows.Add(1)
+	return &server.Response{TopK: [][]int64{{1}}, Scores: [][]float32{{1}}}, nil
+}
+
+func (countingServable) Close() error { return nil }
