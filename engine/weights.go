@@ -32,19 +32,19 @@ import (
 // Config gives the sizes of the network. The zero value of a field means
 // its default (DefaultConfig), except NumItems and NumCates.
 type Config struct {
-	NumItems   int     // items, with dense ids 1..NumItems (item row r is id r+1)
-	NumCates   int     // categories, dense ids 1..NumCates
-	EmbDim     int     // d: item and category embedding width (32)
-	SeqLen     int     // positions of the behaviour sequence (50)
-	ItemHidden [2]int  // widths of the item network's hidden layers (64, 64)
-	ItemDim    int     // width of the item network's output e_v (64)
-	AttnHidden int     // hidden width of the attention projections (128)
-	AttnDim    int     // width of queries and keys (256)
-	MLP        [3]int  // widths of the score network's hidden layers (128, 64, 32)
-	Eps        float32 // BatchNorm epsilon (1e-3)
+	NumItems   int     `json:"num_items"`   // items, with dense ids 1..NumItems (item row r is id r+1)
+	NumCates   int     `json:"num_cates"`   // categories, dense ids 1..NumCates
+	EmbDim     int     `json:"emb_dim"`     // d: item and category embedding width (32)
+	SeqLen     int     `json:"seq_len"`     // positions of the behaviour sequence (50)
+	ItemHidden [2]int  `json:"item_hidden"` // widths of the item network's hidden layers (64, 64)
+	ItemDim    int     `json:"item_dim"`    // width of the item network's output e_v (64)
+	AttnHidden int     `json:"attn_hidden"` // hidden width of the attention projections (128)
+	AttnDim    int     `json:"attn_dim"`    // width of queries and keys (256)
+	MLP        [3]int  `json:"mlp"`         // widths of the score network's hidden layers (128, 64, 32)
+	Eps        float32 `json:"eps"`         // BatchNorm epsilon (1e-3)
 	// MaskPadding gives padded history positions (all-zero comm_seq rows,
 	// or id 0 in BindIDs) no attention weight. The reference does not mask.
-	MaskPadding bool
+	MaskPadding bool `json:"mask_padding"`
 }
 
 // DefaultConfig returns the reference sizes for a corpus of the given size.
