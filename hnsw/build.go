@@ -123,7 +123,7 @@ func (b *builder) insertAll(ctx context.Context, workers int, progress func(int)
 		go func() {
 			defer wg.Done()
 			w := newWorker(b.n)
-			w.nbrs = b.copyNeighbors
+			w.b = b
 			for ctx.Err() == nil {
 				s := int(next.Add(chunk)) - chunk
 				if s >= b.n {
@@ -233,10 +233,11 @@ func (b *builder) addLink(w *worker, s int32, q item, level, maxDeg int) {
 
 // selectHeuristic is the neighbour-selection heuristic of hnswlib and Faiss:
 // scanning candidates closest first, keep one unless it is closer to an
-// already kept neighbour than to the base. With at most max candidates all
-// are kept. cands must be sorted by ascending distance to the base.
+// already kept neighbour than to the base. With fewer than maxN candidates
+// all are kept, as in both libraries. cands must be sorted by ascending
+// distance to the base.
 func selectHeuristic(x []float32, d int, cands []item, maxN int, out []item) []item {
-	if len(cands) <= maxN {
+	if len(cands) < maxN {
 		return append(out, cands...)
 	}
 	for _, c := range cands {

@@ -3,6 +3,7 @@ package hnsw
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"nann/internal/vec"
 )
@@ -20,8 +21,10 @@ type worker struct {
 	dists []float32
 	// cands, sel, sel2, tmp hold candidate lists during a build.
 	cands, sel, sel2, tmp []item
-	// nbrs fetches a neighbour list (copied under a lock while building).
-	nbrs func(level int, node int32, buf []int32) []int32
+	// Neighbour lists come from adj (a frozen graph) or, while building,
+	// from b's lists read with atomic loads.
+	adj []adjacency
+	b   *builder
 }
 
 func newWorker(n int) *worker {
@@ -34,7 +37,7 @@ func newWorker(n int) *worker {
 func (w *worker) greedy(x []float32, d int, vq []float32, cur int32, curD float32, l int) (int32, float32) {
 	for changed := true; changed; {
 		changed = false
-		w.buf = w.nbrs(l, cur, w.buf)
+		w.buf = w.neighbors(l, cur, w.buf)
 		dists := w.distances(x, vq, w.buf)
 		for i, nb := range w.buf {
 			if dists[i] < curD {
@@ -43,6 +46,37 @@ func (w *worker) greedy(x []float32, d int, vq []float32, cur int32, curD float3
 		}
 	}
 	return cur, curD
+}
+
+// neighbors copies node's list on level l into buf.
+func (w *worker) neighbors(l int, node int32, buf []int32) []int32 {
+	if w.adj != nil {
+		return append(buf[:0], w.adj[l].row(node)...)
+	}
+	return w.b.copyNeighbors(l, node, buf)
+}
+
+// unvisited marks node's neighbours on level l visited and returns, in
+// w.ids, those that were not.
+func (w *worker) unvisited(l int, node int32) []int32 {
+	ids := w.ids[:0]
+	if w.adj != nil {
+		for _, nb := range w.adj[l].row(node) {
+			if w.vis.visit(nb) {
+				ids = append(ids, nb)
+			}
+		}
+	} else {
+		lst := w.b.list(l, node)
+		cnt := int(atomic.LoadInt32(&lst[0]))
+		for i := 1; i <= cnt; i++ {
+			if nb := atomic.LoadInt32(&lst[i]); w.vis.visit(nb) {
+				ids = append(ids, nb)
+			}
+		}
+	}
+	w.ids = ids
+	return ids
 }
 
 // distances computes the distances from vq to the rows ids in one batch.
@@ -72,14 +106,7 @@ func (w *worker) expand(x []float32, vq []float32, l, ef int) {
 		if len(w.res) >= ef && c.d > w.res[0].d {
 			break
 		}
-		w.buf = w.nbrs(l, c.id, w.buf)
-		ids := w.ids[:0]
-		for _, nb := range w.buf {
-			if w.vis.visit(nb) {
-				ids = append(ids, nb)
-			}
-		}
-		w.ids = ids
+		ids := w.unvisited(l, c.id)
 		dists := w.distances(x, vq, ids)
 		for i, nb := range ids {
 			dd := dists[i]
@@ -134,7 +161,7 @@ type Searcher struct {
 func (ix *Index) NewSearcher() *Searcher {
 	w := newWorker(ix.g.n)
 	g := ix.g
-	w.nbrs = func(level int, node int32, _ []int32) []int32 { return g.adj[level].row(node) }
+	w.adj = g.adj
 	return &Searcher{ix: ix, w: w}
 }
 
