@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"math"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -54,7 +55,7 @@ func latencyPlot(rep *Report) (*plot.Plot, error) {
 		{"p99", func(pt Point) float64 { return pt.P99 }, color.RGBA{R: 230, G: 120, A: 255}},
 		{"max", func(pt Point) float64 { return pt.Max }, color.RGBA{R: 200, A: 255}},
 	}
-	top := minPlotMs
+	lo, top := math.Inf(1), minPlotMs
 	for _, s := range series {
 		var xys plotter.XYs
 		for _, pt := range rep.Series {
@@ -62,7 +63,7 @@ func latencyPlot(rep *Report) (*plot.Plot, error) {
 				continue
 			}
 			y := max(s.get(pt), minPlotMs)
-			top = max(top, y)
+			lo, top = min(lo, y), max(top, y)
 			xys = append(xys, plotter.XY{X: pt.T + rep.SeriesStep/2, Y: y})
 		}
 		if len(xys) == 0 {
@@ -77,8 +78,11 @@ func latencyPlot(rep *Report) (*plot.Plot, error) {
 		p.Add(l)
 		p.Legend.Add(s.name, l)
 	}
+	// Room below the lowest line and above the highest, for the legend.
+	p.Y.Min, p.Y.Max = max(lo/2, minPlotMs), top*4
+	p.X.Min, p.X.Max = 0, max(rep.MeasuredSec, rep.SeriesStep*float64(len(rep.Series)))
 	for i, sw := range rep.Swaps {
-		l, err := plotter.NewLine(plotter.XYs{{X: sw.At, Y: minPlotMs}, {X: sw.At, Y: top}})
+		l, err := plotter.NewLine(plotter.XYs{{X: sw.At, Y: p.Y.Min}, {X: sw.At, Y: top}})
 		if err != nil {
 			return nil, err
 		}
