@@ -68,7 +68,9 @@ func (b *Batch) Validate(cfg Config) error {
 }
 
 // TrainFLOPs counts the floating-point operations (2 per multiply-add) of
-// the matrix products in one Worker.Step on a batch of these sizes: the
+// the matrix products of one training step in the reference's formulation
+// (SPEC §2: 256-wide queries and keys per pair; this code's attention
+// rewrite executes fewer, see nn.Attention) on a batch of these sizes: the
 // forward and backward (parameter and input gradients, 3× the forward) of
 // the item network, query and score paths per candidate and of the key path
 // per positive, plus, with the adversarial term, forward and backward of the

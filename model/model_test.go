@@ -214,7 +214,10 @@ func checkGrad(t *testing.T, name string, r *rand.Rand, w, grad []float32, loss 
 	for _, v := range grad {
 		maxG = math.Max(maxG, math.Abs(float64(v)))
 	}
-	if maxG == 0 {
+	// The key projection's bias shifts every q·k_l of a candidate alike,
+	// which the softmax cancels: its gradient is exactly zero (and the
+	// finite differences below must agree).
+	if maxG == 0 && name != "attention/key_dense1/bias" {
 		t.Errorf("%s: all gradients are zero", name)
 	}
 	bad := 0

@@ -49,7 +49,6 @@ type Worker struct {
 	evAdv       []float32
 	sign        []float32 // the FGSM direction used by the last Step
 	kc          nn.AttnKeys
-	dK          []float32
 	clean, adv  pass
 	labels      []float32
 	bnStats     [][]float32
@@ -195,8 +194,6 @@ func (w *Worker) Step(b *Batch, o LossOptions) StepStats {
 	w.ev, w.dev = grow(w.ev, n*eo), grow(w.dev, n*eo)
 	m.ItemNet.Forward(&w.gw, w.x0, sd, n, true, &w.ic, w.ev, eo)
 	m.Att.Keys(&w.gw, w.seq, valid, b.B, b.L, &w.kc)
-	w.dK = grow(w.dK, u*cfg.AttDim)
-	clear(w.dK)
 	clear(w.dSeq)
 
 	// Clean pass, loss and its backward: w.dev = g = ∂LossXE/∂e_v.
@@ -222,7 +219,7 @@ func (w *Worker) Step(b *Batch, o LossOptions) StepStats {
 
 	// Item network, keys and embeddings get the summed gradients.
 	m.ItemNet.Backward(&w.gw, w.grads, w.x0, sd, n, &w.ic, w.dev, eo, w.dx0, sd, false)
-	m.Att.KeysBackward(&w.gw, w.grads, &w.kc, w.dK, w.dSeq)
+	m.Att.KeysBackward(&w.gw, w.grads, &w.kc, w.dSeq)
 	m.ItemEmb.Backward(w.grads, b.CandItems, w.dx0, sd, 0)
 	m.CateEmb.Backward(w.grads, b.CandCates, w.dx0, sd, cfg.EmbDim)
 	m.ItemEmb.Backward(w.grads, b.HistItems, w.dSeq, sd, 0)
@@ -283,7 +280,7 @@ func (w *Worker) backwardPass(p *pass, ev []float32, b *Batch, acc bool) {
 	n, sd, eo := b.B*b.C, cfg.SeqDim(), cfg.ItemOut
 	zd := sd + eo
 	m.ScoreNet.Backward(&w.gw, w.grads, p.z, zd, n, &p.sc, p.dlogits, 1, p.dz, zd, false)
-	m.Att.Backward(&w.gw, w.grads, ev, eo, b.C, &w.kc, &p.qc, p.dz, zd, w.dK, w.dSeq, w.dev, eo, acc)
+	m.Att.Backward(&w.gw, w.grads, ev, eo, b.C, &w.kc, &p.qc, p.dz, zd, w.dSeq, w.dev, eo, acc)
 	for i := 0; i < n; i++ {
 		d := w.dev[i*eo : (i+1)*eo]
 		for j, v := range p.dz[i*zd+sd : (i+1)*zd] {

@@ -13,10 +13,21 @@ import (
 //	q = Q2(PReLU(Q1(e))), k_l = K2(PReLU(K1(seq_l))),
 //	a = softmax_l(q·k_l / sqrt(Dim)), out = Σ_l a_l·seq_l.
 //
-// The keys depend on the user only and are computed once per user (Keys);
-// Forward then serves C candidates per user. With Mask set, positions marked
-// invalid get no weight (a user with no valid position attends to nothing);
-// the reference does not mask.
+// With Mask set, positions marked invalid get no weight (a user with no
+// valid position attends to nothing); the reference does not mask.
+//
+// Computation. Q2 and K2 are linear, so with p = PReLU(Q1(e)) and
+// r_l = PReLU(K1(seq_l)) (rows of Hidden values),
+//
+//	q·k_l = p·(r_l·Mᵀ) + r_l·v + (terms independent of l),
+//	M = Wq2·Wk2ᵀ (Hidden×Hidden), v = Wk2·bq2,
+//
+// and the terms independent of l cancel in the softmax. The layer therefore
+// computes, once per user, the projected keys K̃_l = r_l·Mᵀ and offsets
+// β_l = r_l·v, and per candidate only p (Q1) and the L dot products p·K̃_l:
+// no 256-wide query or key is ever formed. This is exact algebra (floating
+// point rounding aside); gradients flow to Wq2, Wk2 and bq2 through M and v,
+// and bk2's gradient is exactly zero, as the mathematics says it is.
 type Attention struct {
 	Q1, Q2, K1, K2 *Dense
 	QAct, KAct     *PReLU
@@ -38,33 +49,61 @@ func NewAttention(s *ParamSet, r *rand.Rand, name string, qIn, valDim, hidden, d
 	}
 }
 
-// AttnKeys is the user side of the attention for B users of L positions.
+// Hidden is the width of the query and key hidden layers.
+func (a *Attention) Hidden() int { return a.Q1.Out }
+
+// AttnKeys is the user side of the attention for B users of L positions:
+// the projected keys and offsets, and the accumulators of their gradients
+// (summed over every Forward/Backward pass until KeysBackward).
 type AttnKeys struct {
-	B, L    int
-	Seq     []float32 // B·L×ValDim, owned by the caller
-	Valid   []bool    // B·L, consulted only with Mask
-	H, P, K []float32 // key pre-activation, activation (B·L×hidden), keys (B·L×Dim)
-	dP      []float32
+	B, L  int
+	Seq   []float32 // B·L×ValDim, owned by the caller
+	Valid []bool    // B·L, consulted only with Mask
+	H, P  []float32 // key pre-activation and activation, B·L×Hidden
+	Kt    []float32 // projected keys P·Mᵀ, B·L×Hidden
+	Beta  []float32 // offsets P·v, B·L
+	M, V  []float32 // Wq2·Wk2ᵀ (Hidden×Hidden) and Wk2·bq2 (Hidden)
+
+	dKt, dBeta, dP []float32
+	dM, dV         []float32
 }
 
-// Keys computes the keys of B users' sequences (B·L rows of seq).
+// Keys computes the projected keys of B users' sequences (B·L rows of seq)
+// and clears the gradient accumulators.
 func (a *Attention) Keys(gw *vec.GemmWork, seq []float32, valid []bool, b, l int, kc *AttnKeys) {
-	n, h := b*l, a.K1.Out
+	n, h := b*l, a.Hidden()
 	kc.B, kc.L, kc.Seq, kc.Valid = b, l, seq, valid
-	kc.H = grow(kc.H, n*h)
-	kc.P = grow(kc.P, n*h)
-	kc.K = grow(kc.K, n*a.Dim)
+	kc.M, kc.V = grow(kc.M, h*h), grow(kc.V, h)
+	vec.Gemm(gw, false, true, h, h, a.Dim, 1, a.Q2.W.W, a.Dim, a.K2.W.W, a.Dim, 0, kc.M, h)
+	vec.Gemm(gw, false, true, h, 1, a.Dim, 1, a.K2.W.W, a.Dim, a.Q2.B.W, a.Dim, 0, kc.V, 1)
+	kc.H, kc.P, kc.Kt = grow(kc.H, n*h), grow(kc.P, n*h), grow(kc.Kt, n*h)
+	kc.Beta = grow(kc.Beta, n)
 	a.K1.Forward(gw, seq, a.ValDim, n, kc.H, h)
 	a.KAct.Forward(kc.H, n, kc.P)
-	a.K2.Forward(gw, kc.P, h, n, kc.K, a.Dim)
+	vec.Gemm(gw, false, true, n, h, h, 1, kc.P, h, kc.M, h, 0, kc.Kt, h)
+	vec.Gemm(gw, false, false, n, 1, h, 1, kc.P, h, kc.V, 1, 0, kc.Beta, 1)
+	kc.dKt, kc.dBeta = grow(kc.dKt, n*h), grow(kc.dBeta, n)
+	clear(kc.dKt)
+	clear(kc.dBeta)
 }
 
-// KeysBackward adds the key-side parameter gradients for dK (B·L×Dim) to g
-// and adds the gradient with respect to the sequence to dSeq.
-func (a *Attention) KeysBackward(gw *vec.GemmWork, g Grads, kc *AttnKeys, dK, dSeq []float32) {
-	n, h := kc.B*kc.L, a.K1.Out
-	kc.dP = grow(kc.dP, n*h)
-	a.K2.Backward(gw, g, kc.P, h, dK, a.Dim, n, kc.dP, h, false)
+// KeysBackward adds the gradients accumulated by Backward calls to the key
+// side and to Q2/K2 in g, and adds the gradient with respect to the
+// sequence to dSeq.
+func (a *Attention) KeysBackward(gw *vec.GemmWork, g Grads, kc *AttnKeys, dSeq []float32) {
+	n, h, dim := kc.B*kc.L, a.Hidden(), a.Dim
+	kc.dP, kc.dM, kc.dV = grow(kc.dP, n*h), grow(kc.dM, h*h), grow(kc.dV, h)
+	// Kt = P·Mᵀ, Beta = P·v.
+	vec.Gemm(gw, false, false, n, h, h, 1, kc.dKt, h, kc.M, h, 0, kc.dP, h)
+	vec.Gemm(gw, false, false, n, h, 1, 1, kc.dBeta, 1, kc.V, h, 1, kc.dP, h)
+	vec.Gemm(gw, true, false, h, h, n, 1, kc.dKt, h, kc.P, h, 0, kc.dM, h)
+	vec.Gemm(gw, true, false, h, 1, n, 1, kc.P, h, kc.dBeta, 1, 0, kc.dV, 1)
+	// M = Wq2·Wk2ᵀ, v = Wk2·bq2.
+	wq, wk, bq := a.Q2.W.W, a.K2.W.W, a.Q2.B.W
+	vec.Gemm(gw, false, false, h, dim, h, 1, kc.dM, h, wk, dim, 1, g.Of(a.Q2.W), dim)
+	vec.Gemm(gw, true, false, h, dim, h, 1, kc.dM, h, wq, dim, 1, g.Of(a.K2.W), dim)
+	vec.Gemm(gw, false, false, h, dim, 1, 1, kc.dV, 1, bq, dim, 1, g.Of(a.K2.W), dim)
+	vec.Gemm(gw, true, false, dim, 1, h, 1, wk, dim, kc.dV, 1, 1, g.Of(a.Q2.B), 1)
 	a.KAct.Backward(g, kc.H, kc.dP, n, kc.dP)
 	a.K1.Backward(gw, g, kc.Seq, a.ValDim, kc.dP, h, n, dSeq, a.ValDim, true)
 }
@@ -72,52 +111,45 @@ func (a *Attention) KeysBackward(gw *vec.GemmWork, g Grads, kc *AttnKeys, dK, dS
 // AttnQueries is the candidate side of one attention pass over B·C
 // candidates (C per user), with its backward scratch.
 type AttnQueries struct {
-	H, P, Q []float32 // query pre-activation, activation, queries
-	A       []float32 // B·C×L attention weights
-	dA, dQ  []float32
-	dP      []float32
+	H, P   []float32 // query pre-activation and activation, B·C×Hidden
+	A      []float32 // B·C×L attention weights
+	dA, dP []float32
 }
 
 // Forward attends from B·C candidate embeddings ev (leading dimension ldev;
 // rows b·C..b·C+C belong to user b) over the users' sequences and writes the
 // B·C×ValDim result to out (leading dimension ldOut).
 func (a *Attention) Forward(gw *vec.GemmWork, ev []float32, ldev, c int, kc *AttnKeys, qc *AttnQueries, out []float32, ldOut int) {
-	b, l, h, dim, v := kc.B, kc.L, a.Q1.Out, a.Dim, a.ValDim
+	b, l, h, v := kc.B, kc.L, a.Hidden(), a.ValDim
 	n := b * c
-	qc.H = grow(qc.H, n*h)
-	qc.P = grow(qc.P, n*h)
-	qc.Q = grow(qc.Q, n*dim)
-	qc.A = grow(qc.A, n*l)
+	qc.H, qc.P, qc.A = grow(qc.H, n*h), grow(qc.P, n*h), grow(qc.A, n*l)
 	a.Q1.Forward(gw, ev, ldev, n, qc.H, h)
 	a.QAct.Forward(qc.H, n, qc.P)
-	a.Q2.Forward(gw, qc.P, h, n, qc.Q, dim)
-	scale := float32(1 / math.Sqrt(float64(dim)))
+	scale := float32(1 / math.Sqrt(float64(a.Dim)))
 	for u := 0; u < b; u++ {
-		qu := qc.Q[u*c*dim : (u+1)*c*dim]
-		ku := kc.K[u*l*dim : (u+1)*l*dim]
 		au := qc.A[u*c*l : (u+1)*c*l]
-		vec.Gemm(gw, false, true, c, l, dim, 1, qu, dim, ku, dim, 0, au, l)
+		vec.Gemm(gw, false, true, c, l, h, 1, qc.P[u*c*h:(u+1)*c*h], h, kc.Kt[u*l*h:(u+1)*l*h], h, 0, au, l)
+		beta := kc.Beta[u*l : (u+1)*l]
 		var valid []bool
 		if a.Mask && kc.Valid != nil {
 			valid = kc.Valid[u*l : (u+1)*l]
 		}
 		for i := 0; i < c; i++ {
-			softmaxRow(au[i*l:i*l+l], scale, valid)
+			softmaxRow(au[i*l:i*l+l], beta, scale, valid)
 		}
 		vec.Gemm(gw, false, false, c, v, l, 1, au, l, kc.Seq[u*l*v:(u+1)*l*v], v, 0, out[u*c*ldOut:], ldOut)
 	}
 }
 
-// softmaxRow replaces x by softmax(scale·x), giving zero weight to positions
-// with valid[i] false (all zeros if none is valid).
-func softmaxRow(x []float32, scale float32, valid []bool) {
-	for i := range x {
-		x[i] *= scale
-	}
+// softmaxRow replaces x by softmax(scale·(x+beta)), giving zero weight to
+// positions with valid[i] false (all zeros if none is valid).
+func softmaxRow(x, beta []float32, scale float32, valid []bool) {
+	beta = beta[:len(x)]
 	m := float32(math.Inf(-1))
-	for i, v := range x {
-		if (valid == nil || valid[i]) && v > m {
-			m = v
+	for i := range x {
+		x[i] = scale * (x[i] + beta[i])
+		if (valid == nil || valid[i]) && x[i] > m {
+			m = x[i]
 		}
 	}
 	if math.IsInf(float64(m), -1) {
@@ -140,18 +172,17 @@ func softmaxRow(x []float32, scale float32, valid []bool) {
 	}
 }
 
-// Backward takes dout (B·C×ValDim, leading dimension ldDout), adds the query
-// side parameter gradients to g, adds the gradients with respect to the keys
-// and the sequence to dK and dSeq, and writes (accDev false) or adds (accDev
-// true) the gradient with respect to the candidate embeddings to dev.
+// Backward takes dout (B·C×ValDim, leading dimension ldDout), adds the
+// query-side parameter gradients to g, adds the gradient with respect to
+// the sequence values to dSeq, accumulates the key-side gradients in kc for
+// KeysBackward, and writes (accDev false) or adds (accDev true) the
+// gradient with respect to the candidate embeddings to dev.
 func (a *Attention) Backward(gw *vec.GemmWork, g Grads, ev []float32, ldev, c int, kc *AttnKeys, qc *AttnQueries,
-	dout []float32, ldDout int, dK, dSeq []float32, dev []float32, lddev int, accDev bool) {
-	b, l, h, dim, v := kc.B, kc.L, a.Q1.Out, a.Dim, a.ValDim
+	dout []float32, ldDout int, dSeq []float32, dev []float32, lddev int, accDev bool) {
+	b, l, h, v := kc.B, kc.L, a.Hidden(), a.ValDim
 	n := b * c
-	qc.dA = grow(qc.dA, n*l)
-	qc.dQ = grow(qc.dQ, n*dim)
-	qc.dP = grow(qc.dP, n*h)
-	scale := float32(1 / math.Sqrt(float64(dim)))
+	qc.dA, qc.dP = grow(qc.dA, n*l), grow(qc.dP, n*h)
+	scale := float32(1 / math.Sqrt(float64(a.Dim)))
 	for u := 0; u < b; u++ {
 		du := dout[u*c*ldDout:]
 		au := qc.A[u*c*l : (u+1)*c*l]
@@ -159,27 +190,32 @@ func (a *Attention) Backward(gw *vec.GemmWork, g Grads, ev []float32, ldev, c in
 		su := kc.Seq[u*l*v : (u+1)*l*v]
 		vec.Gemm(gw, false, true, c, l, v, 1, du, ldDout, su, v, 0, dau, l)
 		vec.Gemm(gw, true, false, l, v, c, 1, au, l, du, ldDout, 1, dSeq[u*l*v:(u+1)*l*v], v)
+		dBeta := kc.dBeta[u*l : (u+1)*l]
 		for i := 0; i < c; i++ {
-			softmaxBackwardRow(au[i*l:i*l+l], dau[i*l:i*l+l], scale)
+			softmaxBackwardRow(au[i*l:i*l+l], dau[i*l:i*l+l], scale, dBeta)
 		}
-		ku := kc.K[u*l*dim : (u+1)*l*dim]
-		vec.Gemm(gw, false, false, c, dim, l, 1, dau, l, ku, dim, 0, qc.dQ[u*c*dim:(u+1)*c*dim], dim)
-		vec.Gemm(gw, true, false, l, dim, c, 1, dau, l, qc.Q[u*c*dim:(u+1)*c*dim], dim, 1, dK[u*l*dim:(u+1)*l*dim], dim)
+		ktu := kc.Kt[u*l*h : (u+1)*l*h]
+		pu := qc.P[u*c*h : (u+1)*c*h]
+		vec.Gemm(gw, false, false, c, h, l, 1, dau, l, ktu, h, 0, qc.dP[u*c*h:(u+1)*c*h], h)
+		vec.Gemm(gw, true, false, l, h, c, 1, dau, l, pu, h, 1, kc.dKt[u*l*h:(u+1)*l*h], h)
 	}
-	a.Q2.Backward(gw, g, qc.P, h, qc.dQ, dim, n, qc.dP, h, false)
 	a.QAct.Backward(g, qc.H, qc.dP, n, qc.dP)
 	a.Q1.Backward(gw, g, ev, ldev, qc.dP, h, n, dev, lddev, accDev)
 }
 
 // softmaxBackwardRow turns the gradient d with respect to y =
-// softmax(scale·x) into the gradient with respect to x:
+// softmax(scale·(x+beta)) into the gradient with respect to x (which is also
+// the one with respect to beta, added to dBeta):
 // scale·y ⊙ (d − Σ y·d).
-func softmaxBackwardRow(y, d []float32, scale float32) {
+func softmaxBackwardRow(y, d []float32, scale float32, dBeta []float32) {
 	var s float32
 	for i, v := range y {
 		s += v * d[i]
 	}
+	dBeta = dBeta[:len(y)]
 	for i, v := range y {
-		d[i] = scale * v * (d[i] - s)
+		g := scale * v * (d[i] - s)
+		d[i] = g
+		dBeta[i] += g
 	}
 }

@@ -267,11 +267,10 @@ func TestAttentionGrad(t *testing.T) {
 			}
 		}
 		g := NewGrads(&ps)
-		dK := make([]float32, b*l*dim)
 		dSeq := make([]float32, b*l*v)
 		dev := make([]float32, b*c*ldev)
-		a.Backward(&gw, g, ev, ldev, c, &kc, &qc, rw, ldOut, dK, dSeq, dev, ldev, false)
-		a.KeysBackward(&gw, g, &kc, dK, dSeq)
+		a.Backward(&gw, g, ev, ldev, c, &kc, &qc, rw, ldOut, dSeq, dev, ldev, false)
+		a.KeysBackward(&gw, g, &kc, dSeq)
 		for _, p := range ps.List {
 			checkGrad(t, p.Name, r, p.W, g.Of(p), loss)
 		}

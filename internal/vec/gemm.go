@@ -20,6 +20,9 @@ const (
 // GemmWork is reusable scratch for Gemm. The zero value is ready to use; a
 // GemmWork must not be shared by concurrent calls.
 type GemmWork struct {
+	// FLOPs counts 2·m·n·k over the calls made with this GemmWork.
+	FLOPs float64
+
 	packB []float32
 	packA []float32
 	tile  [mr * nr]float32
@@ -43,6 +46,7 @@ func Gemm(w *GemmWork, transA, transB bool, m, n, k int, alpha float32,
 	if w == nil {
 		w = new(GemmWork)
 	}
+	w.FLOPs += 2 * float64(m) * float64(n) * float64(k)
 	for j0 := 0; j0 < n; j0 += nc {
 		nb := min(nc, n-j0)
 		for p0 := 0; p0 < k; p0 += kc {
