@@ -263,3 +263,57 @@ func TestWritePlot(t *testing.T) {
 		t.Error("an empty report was plotted")
 	}
 }
+
+// BenchmarkTargets measures the per-request cost of each transport with a
+// servable that does no work (K = 200 ids, 3200-wide float16 comm_seq),
+// one request at a time: the overhead gRPC and REST add to the model.
+//
+//	go test ./bench -run '^$' -bench Targets
+func BenchmarkTargets(b *testing.B) {
+	base := b.TempDir()
+	if err := os.MkdirAll(filepath.Join(base, "1"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(base, "1", "model.bin"), nil, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	l := &versionLoader{}
+	cfg := server.DefaultConfig()
+	cfg.BasePath, cfg.GRPCAddr, cfg.RESTAddr, cfg.PollInterval = base, "127.0.0.1:0", "127.0.0.1:0", 0
+	srv, err := server.New(cfg, l.load, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := srv.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { cancel(); srv.Wait() }()
+	inputs, err := MockInputs(1, SeqDim, DefaultLevelTopN, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	open := map[string]func() (Target, error){
+		"inproc": func() (Target, error) { return OpenBundle(ctx, base, l.load) },
+		"grpc":   func() (Target, error) { return DialGRPC(ServerConfig{Addr: srv.GRPCAddr()}) },
+		"rest":   func() (Target, error) { return DialREST(ServerConfig{Addr: "http://" + srv.RESTAddr()}) },
+	}
+	for _, name := range []string{"inproc", "grpc", "rest"} {
+		b.Run(name, func(b *testing.B) {
+			tg, err := open[name]()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer tg.Close()
+			p, err := tg.Prepare(&inputs[0])
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if res, err := tg.Do(ctx, p); err != nil || res.IDs != 200 {
+					b.Fatalf("%v, %d ids", err, res.IDs)
+				}
+			}
+		})
+	}
+}
