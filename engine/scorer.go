@@ -18,6 +18,10 @@ const blockRows = 48
 // minParallel is the smallest part of a batch worth handing to another core.
 const minParallel = 256
 
+// prefetchOn enables software prefetching of the next block (benchmarks
+// switch it off to measure its effect).
+var prefetchOn = true
+
 // Scorer scores items for one user. Bind (or BindIDs) does the per-user work
 // once; Score then scores any number of item rows. A Scorer is used by one
 // goroutine at a time and does not allocate after its first Bind.
@@ -235,8 +239,10 @@ func (e *Engine) startPool() {
 
 // scoreSerial scores rows block by block on the calling goroutine.
 func (s *Scorer) scoreSerial(b *block, rows []int32, out []float32) {
+	s.e.prefetch(rows[:min(blockRows, len(rows))])
 	for lo := 0; lo < len(rows); lo += blockRows {
 		hi := min(lo+blockRows, len(rows))
+		s.e.prefetch(rows[hi:min(hi+blockRows, len(rows))])
 		s.scoreBlock(b, rows[lo:hi], out[lo:hi])
 	}
 }
@@ -259,6 +265,19 @@ func (s *Scorer) scoreBlock(b *block, rows []int32, out []float32) {
 	m2 := c.MLP[2]
 	for i := range out {
 		out[i] = vec.Dot(b.z3[i*m2:(i+1)*m2], e.w4)
+	}
+}
+
+// prefetch asks for the table rows of the next block to be brought into
+// cache while the current block is computed.
+func (e *Engine) prefetch(rows []int32) {
+	if !prefetchOn {
+		return
+	}
+	if e.t16 != nil {
+		vec.PrefetchRows(e.t16, e.width, rows)
+	} else {
+		vec.PrefetchRows(e.t32, e.width, rows)
 	}
 }
 

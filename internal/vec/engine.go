@@ -12,6 +12,7 @@ package vec
 
 import (
 	"math"
+	"unsafe"
 
 	"golang.org/x/sys/cpu"
 )
@@ -192,4 +193,20 @@ func ExpPoly(x float32) float32 {
 	y = y*x + expP5
 	y = y*(x*x) + x + 1
 	return y * math.Float32frombits(uint32(int32(fx)+127)<<23)
+}
+
+// PrefetchRows hints the CPU to bring rows rows (each rowBytes long, the
+// first at table) of a row-major table into the L2 cache, so that a later
+// gather of them does not wait on memory. It has no effect on results; the
+// plain-Go twin does nothing. Rows must be valid row indices of the table.
+func PrefetchRows[T float32 | uint16](table []T, width int, rows []int32) {
+	if !useEngineAsm || len(rows) == 0 || width <= 0 {
+		return
+	}
+	var z T
+	rowBytes := width * int(unsafe.Sizeof(z))
+	for _, r := range rows {
+		_ = table[int(r)*width+width-1]
+	}
+	prefetchRowsAsm(unsafe.Pointer(&table[0]), rowBytes, &rows[0], len(rows))
 }

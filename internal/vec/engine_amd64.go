@@ -1,5 +1,7 @@
 package vec
 
+import "unsafe"
+
 //go:noescape
 func tile6x16Asm(k int, a *float32, lda int, b *float32, c *float32, ldc int, flags int, bias, alpha *float32)
 
@@ -8,3 +10,6 @@ func tile6x8Asm(k int, a *float32, lda int, b *float32, c *float32, ldc int, fla
 
 //go:noescape
 func softmaxRowsAsm(x *float32, rows, cols, ld int)
+
+//go:noescape
+func prefetchRowsAsm(table unsafe.Pointer, rowBytes int, rows *int32, n int)

@@ -2,6 +2,8 @@
 
 package vec
 
+import "unsafe"
+
 func tile6x16Asm(k int, a *float32, lda int, b *float32, c *float32, ldc int, flags int, bias, alpha *float32) {
 	panic("vec: no assembly engine kernels on this architecture")
 }
@@ -13,3 +15,5 @@ func tile6x8Asm(k int, a *float32, lda int, b *float32, c *float32, ldc int, fla
 func softmaxRowsAsm(x *float32, rows, cols, ld int) {
 	panic("vec: no assembly engine kernels on this architecture")
 }
+
+func prefetchRowsAsm(table unsafe.Pointer, rowBytes int, rows *int32, n int) {}

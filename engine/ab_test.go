@@ -1,0 +1,43 @@
+package engine
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// BenchmarkPrefetch alternates scoring random rows with and without
+// software prefetching of the next block and reports the speed-up.
+func BenchmarkPrefetch(b *testing.B) {
+	bm, err := benchModelOnce()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range []Precision{Float32, Float16} {
+		b.Run(p.String(), func(b *testing.B) {
+			e, err := Compile(bm.w, bm.cates, Options{Table: p, Threads: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			s := e.NewEngineScorer()
+			if err := s.Bind(bm.seqs[0]); err != nil {
+				b.Fatal(err)
+			}
+			rows := randRows(rand.New(rand.NewPCG(4, 4)), 4096, e.NumItems())
+			out := make([]float32, len(rows))
+			var on, off time.Duration
+			defer func() { prefetchOn = true }()
+			for b.Loop() {
+				prefetchOn = true
+				t0 := time.Now()
+				s.Score(rows, out)
+				t1 := time.Now()
+				prefetchOn = false
+				s.Score(rows, out)
+				on += t1.Sub(t0)
+				off += time.Since(t1)
+			}
+			b.ReportMetric(off.Seconds()/on.Seconds(), "x_speedup")
+		})
+	}
+}

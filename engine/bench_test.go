@@ -1,0 +1,225 @@
+package engine
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"nann/model"
+	"nann/retrieve"
+)
+
+// Benchmarks. Each reports ratios measured in the same run (the machine is
+// shared and noisy), alternating the contenders inside one loop:
+//
+//	go test ./engine -run '^$' -bench . -benchtime 20x
+//
+// BenchmarkVsPlain: the engine (one core) against the model's plain
+// inference Scorer (one core, GEMM-based, e_v precomputed) and against the
+// float64 reference forward of the tests, on random rows of a 20 K corpus.
+// BenchmarkPerCore: items/s and GFLOP/s of one core, float32 and float16.
+// BenchmarkBruteForce1M: exact top-200 over 1 M random items on all cores.
+
+// pairFLOPs is the arithmetic of one (user, item) pair after the rewrite:
+// 2·(H·L + L·M0 + M0·M1 + M1·M2 + M2) with the reference sizes.
+func pairFLOPs(c Config) float64 {
+	return 2 * float64(c.AttnHidden*c.SeqLen+c.SeqLen*c.MLP[0]+c.MLP[0]*c.MLP[1]+c.MLP[1]*c.MLP[2]+c.MLP[2])
+}
+
+// corePeak is the float32 FMA peak of one core: 32 FLOP/cycle at 2.6 GHz.
+const corePeak = 32 * 2.6e9
+
+type benchModel struct {
+	m     *model.Model
+	w     *Weights
+	cates []int32
+	table []float32
+	seqs  [][]float32
+}
+
+var benchModelOnce = sync.OnceValues(func() (*benchModel, error) {
+	const numItems, numCates = 20000, 500
+	cfg := model.Default()
+	cfg.NumItem, cfg.NumCate = numItems, numCates
+	m, err := model.New(cfg, 3)
+	if err != nil {
+		return nil, err
+	}
+	w, err := FromModel(m)
+	if err != nil {
+		return nil, err
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	bm := &benchModel{m: m, w: w, cates: make([]int32, numItems)}
+	for i := range bm.cates {
+		bm.cates[i] = int32(1 + r.IntN(numCates))
+	}
+	if bm.table, err = m.AllItemEmbeddings(bm.cates); err != nil {
+		return nil, err
+	}
+	for u := 0; u < 8; u++ {
+		items, hc := make([]int32, 50), make([]int32, 50)
+		for i := range items {
+			row := r.IntN(numItems)
+			items[i], hc[i] = int32(row+1), bm.cates[row]
+		}
+		seq := make([]float32, w.CommSeqLen())
+		if err := m.SequenceEmbedding(items, hc, seq); err != nil {
+			return nil, err
+		}
+		bm.seqs = append(bm.seqs, seq)
+	}
+	return bm, nil
+})
+
+func randRows(r *rand.Rand, n, numItems int) []int32 {
+	rows := make([]int32, n)
+	for i := range rows {
+		rows[i] = int32(r.IntN(numItems))
+	}
+	return rows
+}
+
+// BenchmarkVsPlain alternates the engine and the model's plain Scorer on the
+// same user and the same 4096 random rows (a beam-search-sized batch is a
+// few hundred; brute force uses 4096), and every 8th iteration scores 64 of
+// them with the float64 reference.
+func BenchmarkVsPlain(b *testing.B) {
+	bm, err := benchModelOnce()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, batch := range []int{256, 4096} {
+		for _, p := range []Precision{Float32, Float16} {
+			b.Run(fmt.Sprintf("batch=%d/%v", batch, p), func(b *testing.B) {
+				e, err := Compile(bm.w, bm.cates, Options{Table: p, Threads: 1})
+				if err != nil {
+					b.Fatal(err)
+				}
+				es := e.NewEngineScorer()
+				ms, err := bm.m.NewScorer(bm.table)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ref := newRef(bm.w, bm.cates)
+				rows := randRows(rand.New(rand.NewPCG(2, 2)), batch, e.NumItems())
+				out := make([]float32, batch)
+				var tEng, tPlain, tRef time.Duration
+				var nRef int
+				i := 0
+				for b.Loop() {
+					seq := bm.seqs[i%len(bm.seqs)]
+					t0 := time.Now()
+					if err := es.Bind(seq); err != nil {
+						b.Fatal(err)
+					}
+					es.Score(rows, out)
+					t1 := time.Now()
+					if err := ms.BindEmbedded(seq); err != nil {
+						b.Fatal(err)
+					}
+					ms.Score(rows, out)
+					t2 := time.Now()
+					tEng += t1.Sub(t0)
+					tPlain += t2.Sub(t1)
+					if i%8 == 0 {
+						ref.bind(seq)
+						for _, r := range rows[:64] {
+							ref.score(int(r))
+						}
+						tRef += time.Since(t2)
+						nRef += 64
+					}
+					i++
+				}
+				engRate := float64(i*batch) / tEng.Seconds()
+				plainRate := float64(i*batch) / tPlain.Seconds()
+				refRate := float64(nRef) / tRef.Seconds()
+				b.ReportMetric(engRate, "engine_items/s")
+				b.ReportMetric(plainRate, "plain_items/s")
+				b.ReportMetric(engRate/plainRate, "x_vs_plain")
+				b.ReportMetric(engRate/refRate, "x_vs_ref64")
+			})
+		}
+	}
+}
+
+// BenchmarkPerCore scores 4096 random rows per iteration on one core and
+// reports items/s, GFLOP/s of the rewritten arithmetic and its fraction of
+// the core's FMA peak.
+func BenchmarkPerCore(b *testing.B) {
+	bm, err := benchModelOnce()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range []Precision{Float32, Float16} {
+		b.Run(p.String(), func(b *testing.B) {
+			e, err := Compile(bm.w, bm.cates, Options{Table: p, Threads: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			s := e.NewEngineScorer()
+			if err := s.Bind(bm.seqs[0]); err != nil {
+				b.Fatal(err)
+			}
+			rows := randRows(rand.New(rand.NewPCG(4, 4)), 4096, e.NumItems())
+			out := make([]float32, len(rows))
+			for b.Loop() {
+				s.Score(rows, out)
+			}
+			rate := float64(b.N*len(rows)) / b.Elapsed().Seconds()
+			b.ReportMetric(rate, "items/s")
+			b.ReportMetric(rate*pairFLOPs(e.cfg)/1e9, "GFLOP/s")
+			b.ReportMetric(rate*pairFLOPs(e.cfg)/corePeak*100, "%peak")
+		})
+	}
+}
+
+// BenchmarkBruteForce1M compiles random weights over 1 M items and runs
+// exact top-200 brute force (retrieve.Exact, 4096-row chunks split across
+// all cores) for one user per iteration. Needs about 1.5 GB.
+func BenchmarkBruteForce1M(b *testing.B) {
+	const numItems, numCates = 1_000_000, 10_000
+	w, err := RandomWeights(DefaultConfig(numItems, numCates), 8)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(8, 8))
+	cates := make([]int32, numItems)
+	for i := range cates {
+		cates[i] = int32(1 + r.IntN(numCates))
+	}
+	seq := make([]float32, w.CommSeqLen())
+	for i := range seq {
+		seq[i] = float32(r.NormFloat64() * 0.2)
+	}
+	for _, p := range []Precision{Float32, Float16} {
+		b.Run(p.String(), func(b *testing.B) {
+			t0 := time.Now()
+			e, err := Compile(w, cates, Options{Table: p})
+			if err != nil {
+				b.Fatal(err)
+			}
+			compile := time.Since(t0)
+			s := e.NewEngineScorer()
+			x := retrieve.NewExact(numItems)
+			if err := s.Bind(seq); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := x.TopK(s, 200); err != nil {
+					b.Fatal(err)
+				}
+			}
+			rate := float64(b.N*numItems) / b.Elapsed().Seconds()
+			b.ReportMetric(rate, "items/s")
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/query")
+			b.ReportMetric(rate*pairFLOPs(e.cfg)/1e9, "GFLOP/s")
+			b.ReportMetric(compile.Seconds(), "compile_s")
+			b.ReportMetric(float64(e.TableBytes())/(1<<20), "table_MiB")
+		})
+	}
+}
