@@ -11,9 +11,11 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"nann/dataset"
+	"nann/engine"
 	"nann/eval"
 	"nann/hnsw"
 	"nann/internal/npy"
+	"nann/query"
 	"nann/retrieve"
 	"nann/train"
 )
@@ -28,7 +30,8 @@ type EvalCmd struct {
 	Users    int    `help:"Evaluate at most this many users (0: all)."`
 	Ks       []int  `name:"k" default:"50,100,200" help:"Recall cut-offs."`
 	Beam     string `default:"eval:2:400,200,100:3,1,1:200" help:"Beam settings: eval:START:TOPK,..:NSCORING,..:K or serving:T0,T1,T2,T3,T4,T5."`
-	Scorer   string `default:"plain" enum:"engine,plain" help:"engine: the compiled fast scorer; plain: the model's inference forward."`
+	Scorer   string `default:"engine" enum:"engine,plain" help:"engine: the compiled fast scorer; plain: the model's inference forward."`
+	Float16  bool   `name:"float16" help:"Engine item tables in float16."`
 	NoExact  bool   `name:"no-exact" help:"Skip brute force (no ceiling)."`
 	Sweep    bool   `help:"Run a grid of beam settings and write the recall-vs-items-scored curve."`
 	SweepOut string `name:"sweep-out" help:"Directory for sweep.csv and sweep.png (default RUN/sweep)."`
@@ -44,8 +47,8 @@ func init() {
 type evalSetup struct {
 	ds      *dataset.Dataset
 	graph   *hnsw.Graph
-	model   retrieve.Model[History]
-	queries []eval.Query[History]
+	model   retrieve.Model[query.History]
+	queries []eval.Query[query.History]
 }
 
 // Run evaluates and prints the report.
@@ -105,7 +108,7 @@ func (c *EvalCmd) loadRest(s *evalSetup) error {
 	if embs == "" {
 		embs = filepath.Join(c.RunDir, "item_embs.npy")
 	}
-	if s.model, err = loadScorerModel(c.RunDir, embs, c.Scorer); err != nil {
+	if s.model, err = c.scorerModel(s.ds, embs); err != nil {
 		return err
 	}
 	if s.graph.Len() != s.model.NumItems() {
@@ -121,20 +124,39 @@ func (c *EvalCmd) loadRest(s *evalSetup) error {
 	if len(samples) == 0 {
 		return fmt.Errorf("dataset %s has no %s users", s.ds.Dir, c.Split)
 	}
-	s.queries = historyQueries(s.ds, samples)
+	s.queries = query.FromSamples(s.ds, samples)
 	return nil
 }
 
-// historyQueries turns held-out samples into queries: the history and the
-// target's item row (dense id − 1).
-func historyQueries(ds *dataset.Dataset, samples []dataset.Sample) []eval.Query[History] {
-	q := make([]eval.Query[History], len(samples))
-	for i, s := range samples {
-		items, cates := ds.History(s)
-		target, _ := ds.Target(s)
-		q[i] = eval.Query[History]{Input: History{Items: items, Cates: cates}, Truth: target - 1}
+// scorerModel loads the trained model as the chosen scorer.
+func (c *EvalCmd) scorerModel(ds *dataset.Dataset, embsPath string) (retrieve.Model[query.History], error) {
+	m, err := train.LoadModel(c.RunDir)
+	if err != nil {
+		return nil, err
 	}
-	return q
+	if c.Scorer == "engine" {
+		w, err := engine.FromModel(m)
+		if err != nil {
+			return nil, err
+		}
+		opt := engine.Options{}
+		if c.Float16 {
+			opt.Table = engine.Float16
+		}
+		e, err := engine.Compile(w, ds.ItemCate[1:], opt)
+		if err != nil {
+			return nil, err
+		}
+		return query.Engine(e), nil
+	}
+	embs, shape, err := loadItemEmbs(embsPath)
+	if err != nil {
+		return nil, err
+	}
+	if shape[0] != m.Cfg.NumItem || shape[1] != m.Cfg.ItemOut {
+		return nil, fmt.Errorf("%s: shape %v, the model wants %d×%d", embsPath, shape, m.Cfg.NumItem, m.Cfg.ItemOut)
+	}
+	return query.Plain(m, embs)
 }
 
 // loadItemEmbs reads a float32 N×d item_embs.npy.

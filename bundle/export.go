@@ -1,0 +1,230 @@
+package bundle
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"nann/dataset"
+	"nann/engine"
+	"nann/hnsw"
+	"nann/internal/npy"
+	"nann/internal/safefile"
+	"nann/train"
+)
+
+// ExportOptions controls Export. Start from DefaultExportOptions.
+type ExportOptions struct {
+	RunDir   string // trained run (nann train)
+	IndexDir string // index directory (nann index)
+	Data     string // prepared dataset (default: the run's)
+	Base     string // bundles go to Base/Name/Version
+	Name     string // model name ("nann")
+	// Version is the model version; 0 means one above the newest present.
+	Version   int64
+	Precision engine.Precision // item-table precision (float32)
+	K         int              // default answer size (200)
+	LevelTopN [6]int32         // default level_topn ([100, 200, 200, 200, 200, 200])
+}
+
+// DefaultExportOptions are the reference's serving defaults.
+func DefaultExportOptions() ExportOptions {
+	return ExportOptions{Name: "nann", K: 200, LevelTopN: [6]int32{100, 200, 200, 200, 200, 200}}
+}
+
+// Validate reports every problem at once.
+func (o ExportOptions) Validate() error {
+	var errs []error
+	if o.RunDir == "" {
+		errs = append(errs, errors.New("run directory is empty"))
+	}
+	if o.IndexDir == "" {
+		errs = append(errs, errors.New("index directory is empty"))
+	}
+	if o.Base == "" {
+		errs = append(errs, errors.New("base path is empty"))
+	}
+	if o.Name == "" || o.Name != filepath.Base(o.Name) || o.Name[0] == '.' {
+		errs = append(errs, fmt.Errorf("model name %q must be a plain directory name", o.Name))
+	}
+	if o.Version < 0 {
+		errs = append(errs, fmt.Errorf("version %d must not be negative", o.Version))
+	}
+	if o.K < 1 {
+		errs = append(errs, fmt.Errorf("k %d must be positive", o.K))
+	}
+	for i, v := range o.LevelTopN {
+		if v < 1 {
+			errs = append(errs, fmt.Errorf("level_topn[%d] = %d must be positive", i, v))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Export compiles a trained run into a serving bundle and returns its
+// directory.
+func Export(ctx context.Context, o ExportOptions) (string, *Manifest, error) {
+	if err := o.Validate(); err != nil {
+		return "", nil, fmt.Errorf("export: %w", err)
+	}
+	modelDir := filepath.Join(o.Base, o.Name)
+	if err := os.MkdirAll(modelDir, 0o755); err != nil {
+		return "", nil, fmt.Errorf("export: %w", err)
+	}
+	if o.Version == 0 {
+		v, err := newestVersion(modelDir)
+		if err != nil {
+			return "", nil, fmt.Errorf("export: %w", err)
+		}
+		o.Version = v + 1
+	}
+	final := filepath.Join(modelDir, strconv.FormatInt(o.Version, 10))
+	if _, err := os.Stat(final); err == nil {
+		return "", nil, fmt.Errorf("export: %s already exists; versions are immutable, pick another --version", final)
+	}
+	staging, err := os.MkdirTemp(modelDir, ".export-*")
+	if err != nil {
+		return "", nil, fmt.Errorf("export: %w", err)
+	}
+	m, err := build(ctx, o, staging)
+	if err == nil {
+		err = safefile.ReplaceDir(staging, final)
+	}
+	if err != nil {
+		os.RemoveAll(staging)
+		return "", nil, fmt.Errorf("export: %w", err)
+	}
+	return final, m, nil
+}
+
+// newestVersion is the largest numeric directory name in dir (0 if none).
+func newestVersion(dir string) (int64, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, err
+	}
+	var best int64
+	for _, e := range entries {
+		if v, err := strconv.ParseInt(e.Name(), 10, 64); err == nil && e.IsDir() && v > best {
+			best = v
+		}
+	}
+	return best, nil
+}
+
+func build(ctx context.Context, o ExportOptions, dir string) (*Manifest, error) {
+	start := time.Now()
+	_, tc, err := train.ReadRunConfig(o.RunDir)
+	if err != nil {
+		return nil, err
+	}
+	if o.Data == "" {
+		o.Data = tc.Data
+	}
+	ds, err := dataset.Open(o.Data, dataset.OpenOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer ds.Close()
+	mdl, err := train.LoadModel(o.RunDir)
+	if err != nil {
+		return nil, err
+	}
+	w, err := engine.FromModel(mdl)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := engine.Compile(w, ds.ItemCate[1:], engine.Options{Table: o.Precision})
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := eng.Save(filepath.Join(dir, "engine")); err != nil {
+		return nil, err
+	}
+	if err := copyIndex(o.IndexDir, filepath.Join(dir, "index"), eng.NumItems()); err != nil {
+		return nil, err
+	}
+	if err := writeTables(dir, ds); err != nil {
+		return nil, err
+	}
+	c := eng.Config()
+	m := &Manifest{
+		Format: formatName, Version: formatVersion, Name: o.Name, ModelVer: o.Version, Created: time.Now().UTC(),
+		Signature: Signature{Name: "serving_default", Aliases: []string{"predict"}, SeqLen: c.SeqLen, SeqWidth: c.SeqWidth(),
+			K: o.K, DefaultLevelTopN: o.LevelTopN},
+		Precision: eng.Precision().String(), NumItems: eng.NumItems(),
+		Source: Source{Run: o.RunDir, Index: o.IndexDir, Dataset: o.Data},
+	}
+	if err := checksums(dir, m); err != nil {
+		return nil, err
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := safefile.WriteBytes(filepath.Join(dir, manifestFile), append(b, '\n')); err != nil {
+		return nil, err
+	}
+	slog.Info("exported", "version", o.Version, "items", m.NumItems, "precision", m.Precision, "secs", time.Since(start).Seconds())
+	return m, nil
+}
+
+// copyIndex copies the graph (checking it) and its NumPy layout.
+func copyIndex(src, dst string, numItems int) error {
+	g, err := hnsw.Read(filepath.Join(src, "graph.hnsw"))
+	if err != nil {
+		return err
+	}
+	if g.Len() != numItems {
+		return fmt.Errorf("index %s has %d nodes, the model has %d items", src, g.Len(), numItems)
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() && (e.Name() == "graph.hnsw" || filepath.Ext(e.Name()) == ".npy") {
+			if err := copyFile(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	return safefile.Write(dst, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
+		return err
+	})
+}
+
+// writeTables writes the id maps the server needs for raw-id requests and
+// answers.
+func writeTables(dir string, ds *dataset.Dataset) error {
+	if err := npy.Write(filepath.Join(dir, "item_raw_ids.npy"), ds.ItemRaw[1:]); err != nil {
+		return err
+	}
+	if err := npy.Write(filepath.Join(dir, "cate_raw_ids.npy"), ds.CateRaw); err != nil {
+		return err
+	}
+	return npy.Write(filepath.Join(dir, "item_cate.npy"), ds.ItemCate[1:])
+}

@@ -1,0 +1,225 @@
+package bundle
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+
+	"nann/engine"
+	"nann/hnsw"
+	"nann/internal/npy"
+	"nann/retrieve"
+	"nann/server"
+)
+
+func init() {
+	server.RegisterLoader(func(ctx context.Context, dir string) (server.Servable, error) {
+		return Load(ctx, dir)
+	})
+}
+
+// Bundle is a loaded serving bundle: the engine, the graph and the id maps.
+// It is safe for concurrent use.
+type Bundle struct {
+	Manifest *Manifest
+	Dir      string
+
+	eng      *engine.Engine
+	graph    *hnsw.Graph
+	itemRaw  []int64 // item row → original id (ascending)
+	cateRaw  []int64 // dense category → original id ([0] = 0, then ascending)
+	itemCate []int32 // item row → dense category
+	pool     *retrieve.Pool[[]float32]
+	seqs     sync.Pool // *[]float32 comm_seq buffers
+}
+
+// Load opens the bundle in dir after verifying every checksum.
+func Load(ctx context.Context, dir string) (*Bundle, error) {
+	m, err := ReadManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := Verify(dir, m); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b := &Bundle{Manifest: m, Dir: dir}
+	if err := b.load(); err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", dir, err)
+	}
+	return b, nil
+}
+
+func (b *Bundle) load() error {
+	var err error
+	if b.eng, err = engine.Load(filepath.Join(b.Dir, "engine"), 0); err != nil {
+		return err
+	}
+	if b.graph, err = hnsw.Read(filepath.Join(b.Dir, "index", "graph.hnsw")); err != nil {
+		return err
+	}
+	n := b.eng.NumItems()
+	if b.graph.Len() != n || b.Manifest.NumItems != n {
+		return fmt.Errorf("graph has %d nodes, engine %d items, manifest %d", b.graph.Len(), n, b.Manifest.NumItems)
+	}
+	if b.itemRaw, _, err = npy.Read[int64](filepath.Join(b.Dir, "item_raw_ids.npy")); err != nil {
+		return err
+	}
+	if b.cateRaw, _, err = npy.Read[int64](filepath.Join(b.Dir, "cate_raw_ids.npy")); err != nil {
+		return err
+	}
+	if b.itemCate, _, err = npy.Read[int32](filepath.Join(b.Dir, "item_cate.npy")); err != nil {
+		return err
+	}
+	if err := b.checkTables(); err != nil {
+		return err
+	}
+	c := b.eng.Config()
+	if sig := b.Manifest.Signature; sig.SeqLen != c.SeqLen || sig.SeqWidth != c.SeqWidth() {
+		return fmt.Errorf("manifest signature %d×%d does not match the engine's %d×%d", sig.SeqLen, sig.SeqWidth, c.SeqLen, c.SeqWidth())
+	}
+	if b.pool, err = retrieve.NewPool[[]float32](b.graph, b.eng); err != nil {
+		return err
+	}
+	b.seqs.New = func() any { s := make([]float32, c.CommSeqLen()); return &s }
+	return nil
+}
+
+func (b *Bundle) checkTables() error {
+	n, c := b.eng.NumItems(), b.eng.Config().NumCates
+	switch {
+	case len(b.itemRaw) != n:
+		return fmt.Errorf("item_raw_ids.npy has %d ids, want %d", len(b.itemRaw), n)
+	case len(b.itemCate) != n:
+		return fmt.Errorf("item_cate.npy has %d entries, want %d", len(b.itemCate), n)
+	case len(b.cateRaw) != c+1:
+		return fmt.Errorf("cate_raw_ids.npy has %d ids, want %d", len(b.cateRaw), c+1)
+	case !slices.IsSorted(b.itemRaw) || !slices.IsSorted(b.cateRaw[1:]):
+		return fmt.Errorf("item_raw_ids.npy or cate_raw_ids.npy is not in ascending order")
+	}
+	for i, cat := range b.itemCate {
+		if cat < 1 || int(cat) > c {
+			return fmt.Errorf("item_cate.npy: item row %d has category %d outside 1..%d", i, cat, c)
+		}
+	}
+	return nil
+}
+
+// Engine is the bundle's scoring engine.
+func (b *Bundle) Engine() *engine.Engine { return b.eng }
+
+// Graph is the bundle's HNSW graph.
+func (b *Bundle) Graph() *hnsw.Graph { return b.graph }
+
+// NumItems is the corpus size.
+func (b *Bundle) NumItems() int { return b.eng.NumItems() }
+
+// ItemID maps an item row to its original id.
+func (b *Bundle) ItemID(row int32) int64 { return b.itemRaw[row] }
+
+// Signature is the served signature.
+func (b *Bundle) Signature() server.Signature {
+	s := b.Manifest.Signature
+	return server.Signature{SeqDim: s.SeqLen * s.SeqWidth, MaxLen: s.SeqLen, K: s.K, DefaultLevelTopN: s.DefaultLevelTopN}
+}
+
+// Close releases the bundle. In-memory only: nothing to release.
+func (b *Bundle) Close() error { return nil }
+
+// denseItem maps an original item id to its dense id (row + 1); unknown
+// ids map to 0, the padding id: an item the model never saw contributes
+// nothing, as in the reference's zero-masked lookup.
+func (b *Bundle) denseItem(raw int64) int32 {
+	i, ok := slices.BinarySearch(b.itemRaw, raw)
+	if !ok {
+		return 0
+	}
+	return int32(i + 1)
+}
+
+func (b *Bundle) denseCate(raw int64) int32 {
+	i, ok := slices.BinarySearch(b.cateRaw[1:], raw)
+	if !ok {
+		return 0
+	}
+	return int32(i + 1)
+}
+
+// CommSeqFromRaw builds the comm_seq of a history given by original ids
+// (0 = padding). cates may be nil: each item's own category is used.
+func (b *Bundle) CommSeqFromRaw(items, cates []int64, dst []float32) error {
+	if cates != nil && len(cates) != len(items) {
+		return fmt.Errorf("%d item ids but %d category ids: %w", len(items), len(cates), server.ErrInvalidInput)
+	}
+	var di, dc [512]int32
+	if len(items) > len(di) {
+		return fmt.Errorf("history of %d behaviours is too long: %w", len(items), server.ErrInvalidInput)
+	}
+	for i, raw := range items {
+		if raw < 0 || (cates != nil && cates[i] < 0) {
+			return fmt.Errorf("history position %d: negative id: %w", i, server.ErrInvalidInput)
+		}
+		if raw == 0 {
+			continue
+		}
+		di[i] = b.denseItem(raw)
+		switch {
+		case cates != nil:
+			dc[i] = b.denseCate(cates[i])
+		case di[i] != 0:
+			dc[i] = b.itemCate[di[i]-1]
+		}
+	}
+	return b.eng.CommSeq(di[:len(items)], dc[:len(items)], dst)
+}
+
+// Retrieve runs serving-form beam retrieval for one comm_seq.
+func (b *Bundle) Retrieve(commSeq []float32, levelTopN [6]int32, ans *retrieve.Answer) error {
+	p := &retrieve.ServingParams{}
+	for i, v := range levelTopN {
+		p.LevelTopN[i] = int(v)
+	}
+	if err := p.ValidateFor(b.NumItems()); err != nil {
+		return fmt.Errorf("level_topn: %v: %w", err, server.ErrInvalidInput)
+	}
+	return b.pool.Search(commSeq, p, ans)
+}
+
+// Predict answers one served request.
+func (b *Bundle) Predict(ctx context.Context, r *server.Request) (*server.Response, error) {
+	resp := &server.Response{TopK: make([][]int64, r.Batch), Scores: make([][]float32, r.Batch), ItemsScored: make([]int, r.Batch)}
+	bufp := b.seqs.Get().(*[]float32)
+	defer b.seqs.Put(bufp)
+	dim := len(*bufp)
+	var ans retrieve.Answer
+	for row := 0; row < r.Batch; row++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		seq := *bufp
+		if r.CommSeq != nil {
+			seq = r.CommSeq[row*dim : (row+1)*dim]
+		} else {
+			var cates []int64
+			if r.CateIDs != nil {
+				cates = r.CateIDs[row]
+			}
+			if err := b.CommSeqFromRaw(r.ItemIDs[row], cates, seq); err != nil {
+				return nil, fmt.Errorf("row %d: %w", row, err)
+			}
+		}
+		if err := b.Retrieve(seq, r.LevelTopN, &ans); err != nil {
+			return nil, fmt.Errorf("row %d: %w", row, err)
+		}
+		ids := make([]int64, len(ans.Rows))
+		for i, rw := range ans.Rows {
+			ids[i] = b.itemRaw[rw]
+		}
+		resp.TopK[row], resp.Scores[row], resp.ItemsScored[row] = ids, slices.Clone(ans.Scores), ans.Total
+	}
+	return resp, nil
+}

@@ -1,0 +1,60 @@
+package cli
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"nann/bundle"
+	"nann/engine"
+)
+
+// ExportCmd compiles a trained run and its index into a serving bundle.
+type ExportCmd struct {
+	RunDir    string  `name:"run" required:"" help:"Trained run directory (nann train)."`
+	Index     string  `required:"" help:"Index directory (nann index)." type:"existingdir"`
+	Data      string  `help:"Prepared dataset (default: the run's)."`
+	Base      string  `required:"" help:"Base path: the bundle goes to BASE/NAME/VERSION."`
+	Name      string  `default:"nann" help:"Model name."`
+	Version   int64   `help:"Model version (0: one above the newest present)."`
+	Precision string  `default:"float32" enum:"float32,float16" help:"Item-table precision of the engine."`
+	K         int     `default:"200" help:"Default answer size."`
+	LevelTopN []int32 `name:"level-topn" default:"100,200,200,200,200,200" help:"Default level_topn (6 values)."`
+	JSON      bool    `name:"json" help:"Print the manifest as JSON."`
+}
+
+func init() {
+	register("export", "Compile a trained run and its index into a versioned, checksummed serving bundle.", &ExportCmd{})
+}
+
+// Run exports the bundle.
+func (c *ExportCmd) Run(g *Globals) error {
+	o := bundle.DefaultExportOptions()
+	o.RunDir, o.IndexDir, o.Data, o.Base, o.Name, o.Version, o.K = c.RunDir, c.Index, c.Data, c.Base, c.Name, c.Version, c.K
+	if len(c.LevelTopN) != 6 {
+		return fmt.Errorf("--level-topn has %d values, want 6", len(c.LevelTopN))
+	}
+	copy(o.LevelTopN[:], c.LevelTopN)
+	if c.Precision == "float16" {
+		o.Precision = engine.Float16
+	}
+	dir, m, err := bundle.Export(g.Context(), o)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		return writeJSON(g.Stdout(), struct {
+			Dir      string           `json:"dir"`
+			Manifest *bundle.Manifest `json:"manifest"`
+		}{dir, m})
+	}
+	var bytes int64
+	for _, f := range m.Files {
+		bytes += f.Bytes
+	}
+	fmt.Fprintf(g.Stdout(), "exported %s: model %s version %d, %d items, %s tables, %d files, %.1f MB\n",
+		dir, m.Name, m.ModelVer, m.NumItems, m.Precision, len(m.Files), float64(bytes)/1e6)
+	fmt.Fprintf(g.Stdout(), "serve it with: nann serve --model_name %s --model_base_path %s\n", m.Name, dirOf(dir))
+	return nil
+}
+
+func dirOf(versionDir string) string { return filepath.Dir(versionDir) }

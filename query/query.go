@@ -1,0 +1,77 @@
+// Package query is what one retrieval request is made of in offline
+// evaluation and tools: a user's behaviour history, and the adapters that
+// turn a trained model or a compiled engine into a retrieve.Model over
+// histories, so evaluation code never knows which scorer it has.
+package query
+
+import (
+	"fmt"
+
+	"nann/dataset"
+	"nann/engine"
+	"nann/eval"
+	"nann/model"
+	"nann/retrieve"
+)
+
+// History is one user's behaviour history: dense item and category ids,
+// chronological, at most MaxLen long (shorter, or right-padded with 0).
+type History struct {
+	Items, Cates []int32
+}
+
+// FromSamples turns held-out samples into evaluation queries: the history
+// before each sample and the target's item row (dense id − 1). The
+// histories alias the dataset's memory.
+func FromSamples(ds *dataset.Dataset, samples []dataset.Sample) []eval.Query[History] {
+	q := make([]eval.Query[History], len(samples))
+	for i, s := range samples {
+		items, cates := ds.History(s)
+		target, _ := ds.Target(s)
+		q[i] = eval.Query[History]{Input: History{Items: items, Cates: cates}, Truth: target - 1}
+	}
+	return q
+}
+
+// Plain scores histories with the model's plain inference forward over the
+// item embeddings in table (NumItem × ItemOut, as nann extract writes).
+func Plain(m *model.Model, table []float32) (retrieve.Model[History], error) {
+	if want := m.Cfg.NumItem * m.Cfg.ItemOut; len(table) != want {
+		return nil, fmt.Errorf("query: item table has %d values, the model wants %d×%d", len(table), m.Cfg.NumItem, m.Cfg.ItemOut)
+	}
+	return &plainModel{m: m, table: table}, nil
+}
+
+type plainModel struct {
+	m     *model.Model
+	table []float32
+}
+
+func (p *plainModel) NumItems() int { return p.m.Cfg.NumItem }
+
+func (p *plainModel) NewScorer() retrieve.QueryScorer[History] {
+	s, err := p.m.NewScorer(p.table)
+	if err != nil {
+		panic(err) // unreachable: Plain checked the table's size
+	}
+	return plainScorer{s}
+}
+
+type plainScorer struct{ *model.Scorer }
+
+func (s plainScorer) Bind(h History) error { return s.Scorer.Bind(h.Items, h.Cates) }
+
+// Engine scores histories with a compiled engine.
+func Engine(e *engine.Engine) retrieve.Model[History] { return engineModel{e} }
+
+type engineModel struct{ e *engine.Engine }
+
+func (m engineModel) NumItems() int { return m.e.NumItems() }
+
+func (m engineModel) NewScorer() retrieve.QueryScorer[History] {
+	return engineScorer{m.e.NewEngineScorer()}
+}
+
+type engineScorer struct{ *engine.Scorer }
+
+func (s engineScorer) Bind(h History) error { return s.Scorer.BindIDs(h.Items, h.Cates) }
