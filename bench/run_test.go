@@ -242,7 +242,7 @@ func TestRunStopsOnCancel(t *testing.T) {
 
 func TestVersionSwitchCallback(t *testing.T) {
 	var n atomic.Int64
-	cfg := quickConfig(2, 700*time.Millisecond)
+	cfg := quickConfig(2, 800*time.Millisecond)
 	cfg.SwitchEvery, cfg.SwapWindow = 200*time.Millisecond, 100*time.Millisecond
 	cfg.Switch = func(ctx context.Context, i int) error {
 		if int64(i) != n.Add(1) {
@@ -261,14 +261,14 @@ func TestVersionSwitchCallback(t *testing.T) {
 		t.Fatalf("swaps %+v, want 3 with the second failed", rep.Swaps)
 	}
 	for i, s := range rep.Swaps {
-		if want := 0.2 * float64(i+1); math.Abs(s.At-want) > 0.08 {
+		if want := 0.2 * float64(i+1); s.At < want || s.At > want+0.1 {
 			t.Errorf("switch %d at %.3f s, want %.1f", i+1, s.At, want)
 		}
 	}
-	// Two good switches × 100 ms windows out of 700 ms: about 2/7 of the answers.
+	// Two good switches × 100 ms windows out of 800 ms: about 1/4 of the answers.
 	frac := float64(rep.SwapLatency.Count) / float64(rep.OK)
-	if frac < 0.15 || frac > 0.45 {
-		t.Errorf("%.2f of the answers fall in swap windows, want about 0.29", frac)
+	if frac < 0.15 || frac > 0.4 {
+		t.Errorf("%.2f of the answers fall in swap windows, want about 0.25", frac)
 	}
 }
 
