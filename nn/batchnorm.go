@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"nann/internal/vec"
+)
 
 // BatchNorm normalises each channel: with batch statistics in training
 // (biased variance, as the normalisation itself uses), with the moving
@@ -48,6 +52,28 @@ func grow(s []float32, n int) []float32 {
 	return s[:n]
 }
 
+// bnChunk bounds the rows whose sums accumulate in float32 before they are
+// added in float64.
+const bnChunk = 512
+
+// colSums64 returns per-column float64 sums of f applied to chunks of rows.
+func colSums64(n, ch int, out []float64, f func(s, cnt int, part []float32)) {
+	var buf [512]float32
+	part := buf[:0]
+	if ch > len(buf) {
+		part = make([]float32, ch)
+	} else {
+		part = buf[:ch]
+	}
+	for s := 0; s < n; s += bnChunk {
+		clear(part)
+		f(s, min(bnChunk, n-s), part)
+		for j, v := range part {
+			out[j] += float64(v)
+		}
+	}
+}
+
 // ForwardTrain normalises n rows of x with their own statistics and writes y
 // (which may alias x). n must be at least 1.
 func (bn *BatchNorm) ForwardTrain(x []float32, n int, y []float32, c *BNCache) {
@@ -60,50 +86,35 @@ func (bn *BatchNorm) ForwardTrain(x []float32, n int, y []float32, c *BNCache) {
 	} else {
 		s, q = sum[:ch], sq[:ch]
 	}
-	for i := 0; i < n; i++ {
-		for j, v := range x[i*ch : i*ch+ch] {
-			s[j] += float64(v)
-		}
-	}
+	colSums64(n, ch, s, func(r, cnt int, part []float32) { vec.ColSums(x[r*ch:(r+cnt)*ch], cnt, part) })
 	for j := range s {
 		c.Mean[j] = float32(s[j] / float64(n))
 	}
-	for i := 0; i < n; i++ {
-		for j, v := range x[i*ch : i*ch+ch] {
-			d := float64(v - c.Mean[j])
-			q[j] += d * d
-		}
+	colSums64(n, ch, q, func(r, cnt int, part []float32) {
+		vec.ColSumSqDiff(x[r*ch:(r+cnt)*ch], c.Mean, cnt, part)
+	})
+	var kb [512]float32
+	shift := kb[:0]
+	if ch > len(kb) {
+		shift = make([]float32, ch)
+	} else {
+		shift = kb[:ch]
 	}
 	for j := range q {
 		v := q[j] / float64(n)
 		c.Var[j] = float32(v)
-		c.InvStd[j] = float32(1 / math.Sqrt(v+float64(bn.Eps)))
+		inv := 1 / math.Sqrt(v+float64(bn.Eps))
+		c.InvStd[j] = float32(inv)
+		shift[j] = float32(-float64(c.Mean[j]) * inv)
 	}
-	gamma, beta := bn.Gamma.W[:ch], bn.Beta.W[:ch]
-	mean, inv := c.Mean[:ch], c.InvStd[:ch]
-	for i := 0; i < n; i++ {
-		xr := x[i*ch : i*ch+ch]
-		hr := c.Xhat[i*ch : i*ch+ch]
-		yr := y[i*ch : i*ch+ch]
-		for j, v := range xr {
-			h := (v - mean[j]) * inv[j]
-			hr[j] = h
-			yr[j] = gamma[j]*h + beta[j]
-		}
-	}
+	vec.ColAffine(x, c.InvStd, shift, c.Xhat, n)
+	vec.ColAffine(c.Xhat, bn.Gamma.W[:ch], bn.Beta.W[:ch], y, n)
 }
 
 // ForwardInfer normalises n rows of x with the moving averages; y may alias x.
 func (bn *BatchNorm) ForwardInfer(x []float32, n int, y []float32) {
-	ch := bn.C
 	scale, shift := bn.Folded()
-	for i := 0; i < n; i++ {
-		xr := x[i*ch : i*ch+ch]
-		yr := y[i*ch : i*ch+ch]
-		for j, v := range xr {
-			yr[j] = v*scale[j] + shift[j]
-		}
-	}
+	vec.ColAffine(x, scale, shift, y, n)
 }
 
 // Folded returns the inference-mode affine map y = x·scale + shift.
@@ -118,7 +129,8 @@ func (bn *BatchNorm) Folded() (scale, shift []float32) {
 }
 
 // Backward adds dGamma and dBeta to g and writes dx (which may alias dy),
-// differentiating through the batch statistics.
+// differentiating through the batch statistics:
+// dx = gamma·inv·(dy − mean(dy) − xhat·mean(dy·xhat)).
 func (bn *BatchNorm) Backward(g Grads, c *BNCache, dy []float32, n int, dx []float32) {
 	ch := bn.C
 	var sb, sg [512]float64
@@ -128,35 +140,25 @@ func (bn *BatchNorm) Backward(g Grads, c *BNCache, dy []float32, n int, dx []flo
 	} else {
 		dbeta, dgamma = sb[:ch], sg[:ch]
 	}
-	for i := 0; i < n; i++ {
-		hr := c.Xhat[i*ch : i*ch+ch]
-		for j, d := range dy[i*ch : i*ch+ch] {
-			dbeta[j] += float64(d)
-			dgamma[j] += float64(d * hr[j])
-		}
-	}
+	colSums64(n, ch, dbeta, func(r, cnt int, part []float32) { vec.ColSums(dy[r*ch:(r+cnt)*ch], cnt, part) })
+	colSums64(n, ch, dgamma, func(r, cnt int, part []float32) {
+		vec.ColDotSums(dy[r*ch:(r+cnt)*ch], c.Xhat[r*ch:(r+cnt)*ch], cnt, part)
+	})
 	gg, gb := g.Of(bn.Gamma)[:ch], g.Of(bn.Beta)[:ch]
 	var ka, kb, kc [512]float32
-	a, b, m := ka[:0], kb[:0], kc[:0]
+	a, b, k := ka[:0], kb[:0], kc[:0]
 	if ch > len(ka) {
-		a, b, m = make([]float32, ch), make([]float32, ch), make([]float32, ch)
+		a, b, k = make([]float32, ch), make([]float32, ch), make([]float32, ch)
 	} else {
-		a, b, m = ka[:ch], kb[:ch], kc[:ch]
+		a, b, k = ka[:ch], kb[:ch], kc[:ch]
 	}
 	for j := 0; j < ch; j++ {
 		gg[j] += float32(dgamma[j])
 		gb[j] += float32(dbeta[j])
-		// dx = gamma·inv·(dy − mean(dy) − xhat·mean(dy·xhat))
-		a[j] = bn.Gamma.W[j] * c.InvStd[j]
-		m[j] = float32(dbeta[j] / float64(n))
-		b[j] = float32(dgamma[j] / float64(n))
+		gi := float64(bn.Gamma.W[j]) * float64(c.InvStd[j])
+		a[j] = float32(gi)
+		b[j] = float32(-gi * dgamma[j] / float64(n))
+		k[j] = float32(-gi * dbeta[j] / float64(n))
 	}
-	for i := 0; i < n; i++ {
-		hr := c.Xhat[i*ch : i*ch+ch]
-		dyr := dy[i*ch : i*ch+ch]
-		dxr := dx[i*ch : i*ch+ch]
-		for j, d := range dyr {
-			dxr[j] = a[j] * (d - m[j] - hr[j]*b[j])
-		}
-	}
+	vec.ColAffine2(dy, c.Xhat, a, b, k, dx, n)
 }

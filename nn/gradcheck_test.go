@@ -139,40 +139,47 @@ func TestPReLUGrad(t *testing.T) {
 }
 
 func TestBatchNormGrad(t *testing.T) {
-	r := rand.New(rand.NewPCG(3, 1))
+	for _, ch := range []int{16, 5} { // the assembly path (multiple of 8) and the Go twin
+		testBatchNormGrad(t, ch)
+	}
+}
+
+func testBatchNormGrad(t *testing.T, ch int) {
+	r := rand.New(rand.NewPCG(3, uint64(ch)))
 	var ps, st ParamSet
-	bn := NewBatchNorm(&ps, &st, "bn", 5, 0.99, 1e-3)
-	copy(bn.Gamma.W, randSlice(r, 5, 1))
-	copy(bn.Beta.W, randSlice(r, 5, 1))
+	bn := NewBatchNorm(&ps, &st, "bn", ch, 0.99, 1e-3)
+	copy(bn.Gamma.W, randSlice(r, ch, 1))
+	copy(bn.Beta.W, randSlice(r, ch, 1))
 	n := 9
-	x := randSlice(r, n*5, 2)
-	rw := randSlice(r, n*5, 1)
-	y := make([]float32, n*5)
+	x := randSlice(r, n*ch, 2)
+	rw := randSlice(r, n*ch, 1)
+	y := make([]float32, n*ch)
 	var c BNCache
 	loss := func() float64 { bn.ForwardTrain(x, n, y, &c); return dot64(y, rw) }
 	loss()
 	g := NewGrads(&ps)
-	dx := make([]float32, n*5)
+	dx := make([]float32, n*ch)
 	bn.Backward(g, &c, rw, n, dx)
 	checkGrad(t, "bn gamma", r, bn.Gamma.W, g.Of(bn.Gamma), loss)
 	checkGrad(t, "bn beta", r, bn.Beta.W, g.Of(bn.Beta), loss)
 	checkGrad(t, "bn input", r, x, dx, loss)
 	// Training output is normalised: each channel has mean beta, std |gamma|.
-	for j := 0; j < 5; j++ {
+	for j := 0; j < ch; j++ {
 		m := 0.0
 		for i := 0; i < n; i++ {
-			m += float64(y[i*5+j])
+			m += float64(y[i*ch+j])
 		}
 		if math.Abs(m/float64(n)-float64(bn.Beta.W[j])) > 1e-5 {
 			t.Errorf("channel %d mean %v, want beta %v", j, m/float64(n), bn.Beta.W[j])
 		}
 	}
 	// Inference uses the moving statistics.
-	copy(bn.MovingMean.W, []float32{1, 2, 3, 4, 5})
-	copy(bn.MovingVar.W, []float32{4, 4, 4, 4, 4})
+	for j := 0; j < ch; j++ {
+		bn.MovingMean.W[j], bn.MovingVar.W[j] = float32(j+1), 4
+	}
 	bn.ForwardInfer(x, n, y)
-	for i := 0; i < n*5; i++ {
-		j := i % 5
+	for i := 0; i < n*ch; i++ {
+		j := i % ch
 		want := float64(bn.Gamma.W[j])*(float64(x[i])-float64(j+1))/math.Sqrt(4+1e-3) + float64(bn.Beta.W[j])
 		if math.Abs(float64(y[i])-want) > 1e-5*(1+math.Abs(want)) {
 			t.Fatalf("inference y[%d]=%v want %v", i, y[i], want)

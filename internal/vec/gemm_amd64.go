@@ -19,3 +19,20 @@ func preluFwdAsm(x, alpha, y *float32, n, c int)
 
 //go:noescape
 func preluBwdAsm(x, alpha, dy, dx, galpha *float32, n, c int)
+
+// Column kernels for cols.go; c is a positive multiple of 8, n ≥ 1.
+
+//go:noescape
+func colSumsAsm(x, s *float32, n, c int)
+
+//go:noescape
+func colSumSqDiffAsm(x, mean, s *float32, n, c int)
+
+//go:noescape
+func colDotSumsAsm(a, b, s *float32, n, c int)
+
+//go:noescape
+func colAffineAsm(x, a, b, y *float32, n, c int)
+
+//go:noescape
+func colAffine2Asm(x1, x2, a, b, k, y *float32, n, c int)

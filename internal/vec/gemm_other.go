@@ -15,3 +15,9 @@ func preluFwdAsm(x, alpha, y *float32, n, c int) {
 func preluBwdAsm(x, alpha, dy, dx, galpha *float32, n, c int) {
 	panic("vec: no assembly PReLU on this architecture")
 }
+
+func colSumsAsm(x, s *float32, n, c int)                  { panic("vec: no assembly") }
+func colSumSqDiffAsm(x, mean, s *float32, n, c int)       { panic("vec: no assembly") }
+func colDotSumsAsm(a, b, s *float32, n, c int)            { panic("vec: no assembly") }
+func colAffineAsm(x, a, b, y *float32, n, c int)          { panic("vec: no assembly") }
+func colAffine2Asm(x1, x2, a, b, k, y *float32, n, c int) { panic("vec: no assembly") }
