@@ -103,3 +103,24 @@ func TestMatchesReference(t *testing.T) {
 		vec.SetEngineAsm(prev)
 	}
 }
+
+// TestPlainBaseline checks the benchmarks' plain forward against the
+// float64 reference, so that the speed comparison is between equals.
+func TestPlainBaseline(t *testing.T) {
+	ts := newSetup(t, 300, 20, 2, 31)
+	p := newPlain(ts.w, ts.cates)
+	ref := newRef(ts.w, ts.cates)
+	rows := allRows(300)
+	out := make([]float32, len(rows))
+	for _, seq := range ts.users {
+		p.bind(seq)
+		p.score(rows, out)
+		ref.bind(seq)
+		for i, r := range rows {
+			want := ref.score(int(r))
+			if d := math.Abs(float64(out[i]) - want); d > 1e-4*math.Max(1, math.Abs(want)) {
+				t.Fatalf("row %d: plain %v, reference %v", r, out[i], want)
+			}
+		}
+	}
+}

@@ -296,12 +296,12 @@ func (e *Engine) gather(x []float32, rows []int32) {
 }
 
 // tiles computes C (np×n, ldc) = epilogue(A (np×k, lda) · B) for B packed
-// by packPanels, one 6-row tile and one panel at a time.
+// by packPanels, one 6-row tile and one panel at a time (the A sliver stays
+// in L1 while the panels stream past it).
 func tiles(np, k int, a []float32, lda int, bp []float32, n int, c []float32, ldc int, f vec.TileFlags, bias, alpha []float32) {
 	npad := roundUp(n, 8)
 	for t := 0; t < np; t += vec.TileRows {
-		at := a[t*lda:]
-		ct := c[t*ldc:]
+		at, ct := a[t*lda:], c[t*ldc:]
 		for j0 := 0; j0 < npad; j0 += 16 {
 			var bj, aj []float32
 			if bias != nil {

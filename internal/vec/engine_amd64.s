@@ -498,3 +498,4 @@ pfline:
 	DECQ       CX
 	JNZ        pfrow
 	RET
+
