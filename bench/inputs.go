@@ -1,11 +1,9 @@
 package bench
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 
 	"github.com/x448/float16"
 
@@ -69,8 +67,9 @@ func pickTests(ds *dataset.Dataset, n int, seed uint64) ([]dataset.Sample, error
 }
 
 // DatasetInputs returns up to n real test users of ds as raw-id inputs:
-// item_ids and cate_ids [1, len] holding the history (dense ids, at most
-// 50, oldest first, no padding), which the server embeds itself.
+// item_ids and cate_ids [1, len] holding the history as original (Taobao)
+// ids, the form the server maps through the bundle's id tables (at most
+// 50, oldest first, no padding).
 func DatasetInputs(ds *dataset.Dataset, n int, topn [6]int32, seed uint64) ([]Input, error) {
 	tests, err := pickTests(ds, n, seed)
 	if err != nil {
@@ -80,18 +79,20 @@ func DatasetInputs(ds *dataset.Dataset, n int, topn [6]int32, seed uint64) ([]In
 	if ml < 1 || ml > MaxLen {
 		return nil, fmt.Errorf("dataset %s: max_length %d outside [1, %d]", ds.Dir, ml, MaxLen)
 	}
-	items, cates := make([]int32, ml), make([]int32, ml)
 	out := make([]Input, 0, len(tests))
 	for _, s := range tests {
-		k := ds.Fill(s, items, cates)
+		items, cates, err := rawHistory(ds, s, ml)
+		if err != nil {
+			return nil, err
+		}
+		k := 0
+		for k < len(items) && items[k] != 0 {
+			k++
+		}
 		if k == 0 {
 			continue
 		}
-		in := Input{ItemIDs: make([]int64, k), CateIDs: make([]int64, k), LevelTopN: topn}
-		for j := range k {
-			in.ItemIDs[j], in.CateIDs[j] = int64(items[j]), int64(cates[j])
-		}
-		out = append(out, in)
+		out = append(out, Input{ItemIDs: items[:k:k], CateIDs: cates[:k:k], LevelTopN: topn})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("dataset %s: the test samples have no history", ds.Dir)
@@ -99,36 +100,29 @@ func DatasetInputs(ds *dataset.Dataset, n int, topn [6]int32, seed uint64) ([]In
 	return out, nil
 }
 
-// Embedder computes a user's comm_seq from the history (right-padded with
-// 0 to the dataset's max length), as the model's embedding tables do.
+// rawHistory returns the sample's history as original ids, right-padded
+// with 0 to ml.
+func rawHistory(ds *dataset.Dataset, s dataset.Sample, ml int) (items, cates []int64, err error) {
+	di, dc := make([]int32, ml), make([]int32, ml)
+	k := ds.Fill(s, di, dc)
+	items, cates = make([]int64, ml), make([]int64, ml)
+	for j := range k {
+		d, c := int(di[j]), int(dc[j])
+		if d < 1 || d >= len(ds.ItemRaw) || c < 1 || c >= len(ds.CateRaw) {
+			return nil, nil, fmt.Errorf("dataset %s: user row %d position %d: item %d / category %d outside the id tables", ds.Dir, s.User, j, d, c)
+		}
+		items[j], cates[j] = ds.ItemRaw[d], ds.CateRaw[c]
+	}
+	return items, cates, nil
+}
+
+// Embedder computes a user's comm_seq, as the model's embedding tables
+// do, from the history given by original ids right-padded with 0.
 type Embedder interface {
 	// SeqDim is the comm_seq width (3200).
 	SeqDim() int
 	// Embed writes the embedding of the history into dst (len SeqDim).
-	Embed(items, cates []int32, dst []float32) error
-}
-
-// EmbedderLoader builds the Embedder of the model bundle in dir.
-type EmbedderLoader func(ctx context.Context, dir string) (Embedder, error)
-
-var (
-	embedMu     sync.Mutex
-	embedLoader EmbedderLoader
-)
-
-// RegisterEmbedderLoader sets the loader `nann bench --embed-with` uses;
-// the bundle package registers it from an init function.
-func RegisterEmbedderLoader(l EmbedderLoader) {
-	embedMu.Lock()
-	defer embedMu.Unlock()
-	embedLoader = l
-}
-
-// DefaultEmbedderLoader returns the registered loader, or nil.
-func DefaultEmbedderLoader() EmbedderLoader {
-	embedMu.Lock()
-	defer embedMu.Unlock()
-	return embedLoader
+	Embed(items, cates []int64, dst []float32) error
 }
 
 // EmbeddedInputs returns up to n real test users of ds as comm_seq inputs
@@ -146,10 +140,12 @@ func EmbeddedInputs(ds *dataset.Dataset, e Embedder, n int, topn [6]int32, seed 
 	if ml < 1 || ml > MaxLen || dim < 1 || dim > 1<<20 {
 		return nil, fmt.Errorf("dataset %s max_length %d or embedder width %d out of range", ds.Dir, ml, dim)
 	}
-	items, cates := make([]int32, ml), make([]int32, ml)
 	out := make([]Input, len(tests))
 	for i, s := range tests {
-		ds.Fill(s, items, cates)
+		items, cates, err := rawHistory(ds, s, ml)
+		if err != nil {
+			return nil, err
+		}
 		v := make([]float32, dim)
 		if err := e.Embed(items, cates, v); err != nil {
 			return nil, fmt.Errorf("embed test user row %d: %w", s.User, err)

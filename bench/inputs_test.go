@@ -2,9 +2,11 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/x448/float16"
@@ -12,11 +14,13 @@ import (
 	"nann/dataset"
 )
 
+const histories = "/work/shared/data/userbehavior_histories_4k.csv"
+
 // prepared builds a dataset from the real 43-user slice (SPEC §1
 // conversion, up to 8 test users).
 func prepared(t *testing.T) *dataset.Dataset {
 	t.Helper()
-	src := "/work/shared/data/userbehavior_histories_4k.csv"
+	src := histories
 	if _, err := os.Stat(src); err != nil {
 		t.Skipf("shared data: %v", err)
 	}
@@ -53,7 +57,7 @@ func TestDatasetInputsAreTestHistories(t *testing.T) {
 	for _, s := range ds.Test {
 		hi, hc := ds.History(s)
 		for _, x := range in {
-			if len(x.ItemIDs) == len(hi) && slices.Equal(x.ItemIDs, widen(hi)) && slices.Equal(x.CateIDs, widen(hc)) {
+			if slices.Equal(x.ItemIDs, rawIDs(ds.ItemRaw, hi)) && slices.Equal(x.CateIDs, rawIDs(ds.CateRaw, hc)) {
 				matched++
 				break
 			}
@@ -61,6 +65,19 @@ func TestDatasetInputsAreTestHistories(t *testing.T) {
 	}
 	if matched != nt {
 		t.Errorf("%d of %d test histories found among the inputs", matched, nt)
+	}
+	// Independently of the dataset's tables: every (item, category) pair
+	// sent is a row of the original file.
+	csv, err := os.ReadFile(histories)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range in {
+		for j := range x.ItemIDs {
+			if pair := fmt.Sprintf(",%d,%d,", x.ItemIDs[j], x.CateIDs[j]); !strings.Contains(string(csv), pair) {
+				t.Fatalf("item %d with category %d is not in %s", x.ItemIDs[j], x.CateIDs[j], histories)
+			}
+		}
 	}
 	for i, x := range in {
 		if err := x.Check(); err != nil || x.LevelTopN != topn || len(x.ItemIDs) > MaxLen || x.CommSeq != nil {
@@ -76,10 +93,11 @@ func TestDatasetInputsAreTestHistories(t *testing.T) {
 	}
 }
 
-func widen(v []int32) []int64 {
-	out := make([]int64, len(v))
-	for i, x := range v {
-		out[i] = int64(x)
+// rawIDs maps dense ids to original ones through a dataset table.
+func rawIDs(table []int64, dense []int32) []int64 {
+	out := make([]int64, len(dense))
+	for i, d := range dense {
+		out[i] = table[d]
 	}
 	return out
 }
@@ -89,8 +107,11 @@ type sumEmbedder struct{ calls int }
 
 func (*sumEmbedder) SeqDim() int { return 100 }
 
-func (e *sumEmbedder) Embed(items, cates []int32, dst []float32) error {
+func (e *sumEmbedder) Embed(items, cates []int64, dst []float32) error {
 	e.calls++
+	if len(items) != MaxLen || items[0] == 0 || items[MaxLen-1] != 0 && cates[MaxLen-1] == 0 {
+		return fmt.Errorf("history %v… is not right-padded original ids", items[:3])
+	}
 	for j := range dst {
 		p := j % len(items)
 		dst[j] = float32(items[p]) + float32(cates[p])/1000

@@ -198,7 +198,7 @@ func OpenBundle(ctx context.Context, dir string, load server.Loader) (Target, er
 	if load == nil {
 		return nil, errors.New("in-process target: no model loader is registered in this build (the bundle package registers one with server.RegisterLoader)")
 	}
-	vdir, err := versionDir(dir)
+	vdir, err := VersionDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("in-process target %s: %w", dir, err)
 	}
@@ -209,9 +209,9 @@ func OpenBundle(ctx context.Context, dir string, load server.Loader) (Target, er
 	return NewServableTarget("inproc "+dir, sv), nil
 }
 
-// versionDir returns the newest numeric subdirectory of dir, or dir itself
-// when it has none.
-func versionDir(dir string) (string, error) {
+// VersionDir returns the newest numeric subdirectory of dir (a model base
+// path), or dir itself when it has none (a version directory).
+func VersionDir(dir string) (string, error) {
 	vs, err := listVersions(dir)
 	if err != nil {
 		return "", err

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"nann/bench"
+	"nann/bundle"
 	"nann/dataset"
 	"nann/internal/safefile"
 )
@@ -36,8 +37,8 @@ type BenchCmd struct {
 	Timeout     time.Duration `help:"Per-request timeout." default:"10s"`
 	ReportEvery time.Duration `help:"Progress report period (0: none)." default:"5s"`
 
-	Inputs     string  `help:"Request source: mock (random float16 comm_seq) or dataset:DIR (real test users of a prepared dataset, sent as item_ids/cate_ids)." default:"mock"`
-	EmbedWith  string  `help:"With dataset inputs: send comm_seq computed with the embedding tables of the bundle in this directory (needs a registered embedder loader) instead of raw ids." type:"path"`
+	Inputs     string  `help:"Request source: mock (random float16 comm_seq) or dataset:DIR (real test users of a prepared dataset, sent as original item_ids/cate_ids, or as comm_seq with --embed-with)." default:"mock"`
+	EmbedWith  string  `help:"With dataset inputs: send comm_seq computed with the embedding tables of the bundle in this directory (a version directory or a model base path) instead of raw ids." type:"path"`
 	InputCount int     `help:"Distinct inputs, sent in turn." default:"1000"`
 	Seed       uint64  `help:"Seed for mock inputs and the choice of test users." default:"1"`
 	SeqDim     int     `help:"comm_seq width of mock inputs." default:"3200"`
@@ -155,14 +156,16 @@ func (c *BenchCmd) inputs(ctx context.Context) ([]bench.Input, error) {
 	if c.EmbedWith == "" {
 		return bench.DatasetInputs(ds, c.InputCount, topn, c.Seed)
 	}
-	load := bench.DefaultEmbedderLoader()
-	if load == nil {
-		return nil, errors.New("--embed-with: no embedder loader is registered in this build (the bundle package registers one with bench.RegisterEmbedderLoader)")
-	}
-	e, err := load(ctx, c.EmbedWith)
+	vdir, err := bench.VersionDir(c.EmbedWith)
 	if err != nil {
-		return nil, fmt.Errorf("--embed-with %s: %w", c.EmbedWith, err)
+		return nil, fmt.Errorf("--embed-with: %w", err)
 	}
+	b, err := bundle.Load(ctx, vdir)
+	if err != nil {
+		return nil, fmt.Errorf("--embed-with: %w", err)
+	}
+	defer b.Close()
+	e := bundleEmbedder{b}
 	return bench.EmbeddedInputs(ds, e, c.InputCount, topn, c.Seed)
 }
 
@@ -241,6 +244,15 @@ func (c *BenchCmd) runTarget(ctx context.Context, spec targetSpec, inputs []benc
 		}
 	}
 	return reps, nil
+}
+
+// bundleEmbedder computes comm_seq with a bundle's embedding tables.
+type bundleEmbedder struct{ b *bundle.Bundle }
+
+func (e bundleEmbedder) SeqDim() int { return e.b.Signature().SeqDim }
+
+func (e bundleEmbedder) Embed(items, cates []int64, dst []float32) error {
+	return e.b.CommSeqFromRaw(items, cates, dst)
 }
 
 // ms3 rounds a latency in ms to the microsecond for log lines.

@@ -149,8 +149,8 @@ func TestBenchCommandDatasetInputs(t *testing.T) {
 		t.Errorf("ok %d errors %v, %d id rows seen", r.OK, r.Errors, rows.Load())
 	}
 	stderr.Reset()
-	if code := Main(append(args, "--embed-with", t.TempDir()), io.Discard, &stderr); code == 0 || !strings.Contains(stderr.String(), "no embedder loader") {
-		t.Errorf("--embed-with without a registered loader: exit %d\n%s", code, stderr.String())
+	if code := Main(append(args, "--embed-with", t.TempDir()), io.Discard, &stderr); code == 0 || !strings.Contains(stderr.String(), "--embed-with") {
+		t.Errorf("--embed-with an empty directory: exit %d\n%s", code, stderr.String())
 	}
 }
 
