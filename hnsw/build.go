@@ -35,6 +35,7 @@ type builder struct {
 	n      int
 	m, m0  int // max degree on levels >= 1 and on level 0
 	efc    int
+	faiss  bool
 	level  []uint8
 	l0     []int32 // n lists of 1+m0 int32
 	upOff  []int   // start in up of the node's level-1 list, -1 if none
@@ -80,7 +81,7 @@ func Build(ctx context.Context, x []float32, dim int, cfg Config, progress func(
 }
 
 func newBuilder(x []float32, dim, n int, cfg Config) *builder {
-	b := &builder{x: x, d: dim, n: n, m: cfg.M, m0: 2 * cfg.M, efc: cfg.EfConstruction}
+	b := &builder{x: x, d: dim, n: n, m: cfg.M, m0: 2 * cfg.M, efc: cfg.EfConstruction, faiss: cfg.FaissLinks}
 	b.level = AssignLevels(n, cfg.levelMult(), cfg.Seed)
 	b.l0 = make([]int32, n*(1+b.m0))
 	b.upOff = make([]int, n)
@@ -187,7 +188,11 @@ func (b *builder) insert(w *worker, q int32) {
 		w.searchLayer(b.x, b.d, b.n, vq, item{curD, cur}, l, b.efc)
 		w.cands = w.res.drainAscending(w.cands)
 		cur, curD = w.cands[0].id, w.cands[0].d
-		w.sel = selectHeuristic(b.x, b.d, w.cands, b.m, w.sel[:0])
+		nsel := b.m
+		if l == 0 && b.faiss {
+			nsel = b.m0
+		}
+		w.sel = selectHeuristic(b.x, b.d, w.cands, nsel, w.sel[:0])
 		b.locks[q].Lock()
 		setList(b.list(l, q), w.sel)
 		b.locks[q].Unlock()

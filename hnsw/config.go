@@ -28,6 +28,11 @@ type Config struct {
 	// Seed drives level assignment. With Workers = 1 a build is fully
 	// deterministic; with more workers only the levels are.
 	Seed uint64
+	// FaissLinks makes a new node select up to 2·M links on level 0, as
+	// Faiss IndexHNSWFlat does (with efConstruction < 2·M it then keeps all
+	// candidates: a denser level 0, slower to build). Default false: M
+	// links on every level, as hnswlib does.
+	FaissLinks bool
 	// Workers is the number of goroutines inserting nodes; 0 means
 	// GOMAXPROCS.
 	Workers int

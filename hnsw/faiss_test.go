@@ -67,6 +67,7 @@ func TestImportFaiss(t *testing.T) {
 	if st.Levels[0].MaxDegree > 64 || st.Levels[1].MaxDegree > 32 || st.Levels[0].Reachable < n*99/100 {
 		t.Errorf("imported Faiss graph looks wrong: %+v", st.Levels[:2])
 	}
+	t.Logf("imported Faiss graph: level 0 mean degree %.1f, level 1 %.1f, %d enter points", st.Levels[0].MeanDeg, st.Levels[1].MeanDeg, len(g.EnterPoints(StartLevel)))
 	if len(g.EnterPoints(StartLevel)) == 0 {
 		t.Fatal("no enter points imported")
 	}

@@ -161,16 +161,19 @@ func TestLongRecall200K(t *testing.T) {
 	}
 	const n, dim = 200000, 64
 	x := Clustered(n, dim, 1000, 0.5, 42)
+	cfg := DefaultConfig()
+	cfg.FaissLinks = os.Getenv("NANN_FAISS_LINKS") != ""
 	if p := os.Getenv("NANN_EMBS_OUT"); p != "" {
 		if err := npy.Write(p, x, n, dim); err != nil {
 			t.Fatal(err)
 		}
 	}
 	start := time.Now()
-	g, err := Build(context.Background(), x, dim, DefaultConfig(), nil)
+	g, err := Build(context.Background(), x, dim, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("level-0 mean degree %.1f", g.Analyze().Levels[0].MeanDeg)
 	t.Logf("build %.2fs, %.1f graph bytes/node, levels %d", time.Since(start).Seconds(), g.BytesPerNode(), g.Levels())
 	ix, _ := NewIndex(g, x, dim)
 	for _, ef := range []int{16, 32, 64, 128} {

@@ -30,6 +30,7 @@ type IndexCmd struct {
 	M              int    `help:"Links per node on levels >= 1 (2·M on level 0)." default:"32"`
 	EfConstruction int    `name:"ef-construction" help:"Beam width while building." default:"40"`
 	Seed           uint64 `help:"Seed of the level assignment." default:"1"`
+	FaissLinks     bool   `name:"faiss-links" help:"New nodes select up to 2·M links on level 0 as Faiss does (default: M, as hnswlib)."`
 	Workers        int    `help:"Inserting goroutines (0: all cores)."`
 	CheckQueries   int    `name:"check-queries" help:"Measure recall@10 vs exact search on this many noisy base-point queries (0: skip)."`
 	CheckEf        []int  `name:"check-ef" help:"Beam widths for --check-queries." default:"16,32,64,128"`
@@ -65,6 +66,7 @@ type efCheck struct {
 func (c *IndexCmd) config() (hnsw.Config, error) {
 	cfg := hnsw.DefaultConfig()
 	cfg.M, cfg.EfConstruction, cfg.Seed, cfg.Workers = c.M, c.EfConstruction, c.Seed, c.Workers
+	cfg.FaissLinks = c.FaissLinks
 	errs := []error{cfg.Validate()}
 	if c.CheckQueries < 0 {
 		errs = append(errs, fmt.Errorf("--check-queries %d is negative", c.CheckQueries))
