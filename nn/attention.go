@@ -156,15 +156,17 @@ func softmaxRow(x, beta []float32, scale float32, valid []bool) {
 		clear(x)
 		return
 	}
+	for i := range x {
+		x[i] -= m
+	}
+	vec.Exp(x, x)
 	var s float32
 	for i, v := range x {
 		if valid != nil && !valid[i] {
 			x[i] = 0
 			continue
 		}
-		e := float32(math.Exp(float64(v - m)))
-		x[i] = e
-		s += e
+		s += v
 	}
 	inv := 1 / s
 	for i := range x {

@@ -36,3 +36,8 @@ func colAffineAsm(x, a, b, y *float32, n, c int)
 
 //go:noescape
 func colAffine2Asm(x1, x2, a, b, k, y *float32, n, c int)
+
+// expAsm writes exp of n (a multiple of 8) values; see Exp.
+//
+//go:noescape
+func expAsm(x, y *float32, n int, c *[10]float32)

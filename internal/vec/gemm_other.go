@@ -21,3 +21,5 @@ func colSumSqDiffAsm(x, mean, s *float32, n, c int)       { panic("vec: no assem
 func colDotSumsAsm(a, b, s *float32, n, c int)            { panic("vec: no assembly") }
 func colAffineAsm(x, a, b, y *float32, n, c int)          { panic("vec: no assembly") }
 func colAffine2Asm(x1, x2, a, b, k, y *float32, n, c int) { panic("vec: no assembly") }
+
+func expAsm(x, y *float32, n int, c *[10]float32) { panic("vec: no assembly") }
