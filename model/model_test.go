@@ -190,6 +190,21 @@ func TestStepGradient(t *testing.T) {
 	}
 }
 
+// TestFGSMDirection checks g = ∂LossXE/∂e_v, whose sign is the FGSM
+// direction, against finite differences in e_v itself.
+func TestFGSMDirection(t *testing.T) {
+	cfg := smallConfig()
+	m, _ := New(cfg, 13)
+	r := rand.New(rand.NewPCG(13, 13))
+	b := randBatch(r, cfg, 3, cfg.MaxLen, 4)
+	w := m.NewWorker()
+	w.evDelta = make([]float32, b.B*b.C*cfg.ItemOut)
+	w.Step(b, LossOptions{})
+	g := append([]float32(nil), w.dev...)
+	loss := func() float64 { return w.Step(b, LossOptions{}).LossXE }
+	checkGrad(t, "dLossXE/de_v", r, w.evDelta, g, loss)
+}
+
 const (
 	fdStep   = 1e-3
 	fdRelTol = 2e-2

@@ -55,9 +55,10 @@ type Worker struct {
 	touchedItem rowSet
 	touchedCate rowSet
 
-	// Test hooks: when set, fixedSign replaces sign(∂loss/∂e_v) and
-	// fixedTarget replaces the stop-gradient logits of the KL term.
-	fixedSign, fixedTarget []float32
+	// Test hooks: when set, fixedSign replaces sign(∂loss/∂e_v),
+	// fixedTarget replaces the stop-gradient logits of the KL term and
+	// evDelta is added to e_v after the item network.
+	fixedSign, fixedTarget, evDelta []float32
 }
 
 // NewWorker allocates a worker with zeroed gradient buffers.
@@ -193,6 +194,9 @@ func (w *Worker) Step(b *Batch, o LossOptions) StepStats {
 	// Item network and keys, shared by both passes.
 	w.ev, w.dev = grow(w.ev, n*eo), grow(w.dev, n*eo)
 	m.ItemNet.Forward(&w.gw, w.x0, sd, n, true, &w.ic, w.ev, eo)
+	for i, d := range w.evDelta {
+		w.ev[i] += d
+	}
 	m.Att.Keys(&w.gw, w.seq, valid, b.B, b.L, &w.kc)
 	clear(w.dSeq)
 
