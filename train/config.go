@@ -83,9 +83,9 @@ var profiles = map[string]func(*Config){
 	"reference": func(*Config) {},
 	"demo": func(c *Config) {
 		c.Epochs, c.Batch, c.Negatives = 1, 256, 20
-		c.MaxSamples = 400_000
+		c.MaxSamples = 300_000
 		c.CheckpointEvery, c.LogEvery = 500, 50
-		c.EvalUsers = 2000
+		c.EvalUsers = 1000
 	},
 }
 

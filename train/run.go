@@ -421,7 +421,7 @@ func (t *trainer) train(ctx context.Context) error {
 			if err := t.checkpoint(); err != nil {
 				return err
 			}
-			return ctx.Err()
+			return fmt.Errorf("interrupted at step %d, checkpoint written (resume with `nann train --run %s`): %w", t.pos.Step, t.cfg.RunDir, ctx.Err())
 		}
 		s, err := t.step()
 		if err != nil {
@@ -513,14 +513,24 @@ type TrainingSummary struct {
 	SessionSteps   int64   `json:"session_steps"`
 	SessionSeconds float64 `json:"session_seconds"`
 	SamplesPerS    float64 `json:"samples_per_s"`
-	Config         Config  `json:"config"`
+	// GFLOPPerStep is the model's count of the matrix-product FLOPs of one
+	// step (model.Config.TrainFLOPs); GFLOPs the rate achieved this
+	// session; PeakGFLOPs this machine's float32 FMA peak (NumCPU × 32
+	// FLOP/cycle × the clock in /proc/cpuinfo; 0 if unknown).
+	GFLOPPerStep float64 `json:"gflop_per_step"`
+	GFLOPs       float64 `json:"gflops"`
+	PeakGFLOPs   float64 `json:"peak_gflops"`
+	Config       Config  `json:"config"`
 }
 
 func (t *trainer) summary() TrainingSummary {
 	s := TrainingSummary{Steps: t.pos.Step, TotalSteps: t.totalSteps, StepsPerEpoch: t.stepsPerEpoch, Samples: t.pos.Samples,
 		SessionSteps: t.pos.Step - t.startStep, SessionSeconds: t.trainTime.Seconds(), Config: t.cfg}
+	s.GFLOPPerStep = t.rf.Model.TrainFLOPs(t.cfg.Batch, t.batch.L, t.batch.C, t.cfg.AdvEps > 0 && t.cfg.AdvWeight > 0) / 1e9
 	if s.SessionSeconds > 0 {
 		s.SamplesPerS = float64(s.SessionSteps*int64(t.cfg.Batch)) / s.SessionSeconds
+		s.GFLOPs = s.GFLOPPerStep * float64(s.SessionSteps) / s.SessionSeconds
 	}
+	s.PeakGFLOPs = PeakGFLOPs()
 	return s
 }
