@@ -39,9 +39,13 @@ func Gemm(w *GemmWork, transA, transB bool, m, n, k int, alpha float32,
 		return
 	}
 	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
-	scaleC(m, n, beta, c, ldc)
 	if k <= 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
 		return
+	}
+	// With beta 0 the first depth block overwrites C instead of adding.
+	if beta != 0 {
+		scaleC(m, n, beta, c, ldc)
 	}
 	if w == nil {
 		w = new(GemmWork)
@@ -52,7 +56,7 @@ func Gemm(w *GemmWork, transA, transB bool, m, n, k int, alpha float32,
 		for p0 := 0; p0 < k; p0 += kc {
 			kb := min(kc, k-p0)
 			w.packBBlock(transB, b, ldb, p0, kb, j0, nb, alpha)
-			w.macroKernel(transA, a, lda, m, p0, kb, j0, nb, c, ldc)
+			w.macroKernel(transA, a, lda, m, p0, kb, j0, nb, c, ldc, beta == 0 && p0 == 0)
 		}
 	}
 }
@@ -136,8 +140,8 @@ func (w *GemmWork) packBBlock(transB bool, b []float32, ldb, p0, kb, j0, nb int,
 }
 
 // macroKernel multiplies all of op(A)[:, p0:p0+kb] by the packed B block and
-// adds the product into C[:, j0:j0+nb].
-func (w *GemmWork) macroKernel(transA bool, a []float32, lda, m, p0, kb, j0, nb int, c []float32, ldc int) {
+// adds the product into C[:, j0:j0+nb], or stores it there if overwrite.
+func (w *GemmWork) macroKernel(transA bool, a []float32, lda, m, p0, kb, j0, nb int, c []float32, ldc int, overwrite bool) {
 	panels := (nb + nr - 1) / nr
 	for i0 := 0; i0 < m; i0 += mr {
 		rows := min(mr, m-i0)
@@ -157,14 +161,17 @@ func (w *GemmWork) macroKernel(transA bool, a []float32, lda, m, p0, kb, j0, nb 
 			cols := min(nr, j0+nb-jq)
 			bp := w.packB[q*kb*nr : (q+1)*kb*nr]
 			if rows == mr && cols == nr {
-				kernel(kb, sliver, rs, cs, bp, c[i0*ldc+jq:], ldc)
+				kernel(kb, sliver, rs, cs, bp, c[i0*ldc+jq:], ldc, overwrite)
 				continue
 			}
 			t := w.tile[:]
-			clear(t)
-			kernel(kb, sliver, rs, cs, bp, t, nr)
+			kernel(kb, sliver, rs, cs, bp, t, nr, true)
 			for i := 0; i < rows; i++ {
 				dst := c[(i0+i)*ldc+jq : (i0+i)*ldc+jq+cols]
+				if overwrite {
+					copy(dst, t[i*nr:i*nr+cols])
+					continue
+				}
 				for j := range dst {
 					dst[j] += t[i*nr+j]
 				}
@@ -195,21 +202,26 @@ func (w *GemmWork) packASliver(transA bool, a []float32, lda, i0, rows, p0, kb i
 }
 
 // kernel adds the product of a 6×kb sliver of A (element (i, p) at
-// a[i*rs+p*cs]) and a packed kb×16 panel of B to the 6×16 tile at c.
-func kernel(kb int, a []float32, rs, cs int, b []float32, c []float32, ldc int) {
+// a[i*rs+p*cs]) and a packed kb×16 panel of B to the 6×16 tile at c, or
+// stores it there if overwrite.
+func kernel(kb int, a []float32, rs, cs int, b []float32, c []float32, ldc int, overwrite bool) {
 	// The assembly reads exactly these extents; check them once here.
 	_ = a[(mr-1)*rs+(kb-1)*cs]
 	_ = b[kb*nr-1]
 	_ = c[(mr-1)*ldc+nr-1]
 	if useGemmAsm {
-		kernelAsm(kb, &a[0], rs, cs, &b[0], &c[0], ldc)
+		ow := 0
+		if overwrite {
+			ow = 1
+		}
+		kernelAsm(kb, &a[0], rs, cs, &b[0], &c[0], ldc, ow)
 		return
 	}
-	kernelGeneric(kb, a, rs, cs, b, c, ldc)
+	kernelGeneric(kb, a, rs, cs, b, c, ldc, overwrite)
 }
 
 // kernelGeneric is the plain-Go twin of the assembly micro-kernel.
-func kernelGeneric(kb int, a []float32, rs, cs int, b []float32, c []float32, ldc int) {
+func kernelGeneric(kb int, a []float32, rs, cs int, b []float32, c []float32, ldc int, overwrite bool) {
 	var acc [mr][nr]float32
 	for p := 0; p < kb; p++ {
 		bp := (*[nr]float32)(b[p*nr : p*nr+nr])
@@ -223,6 +235,10 @@ func kernelGeneric(kb int, a []float32, rs, cs int, b []float32, c []float32, ld
 	}
 	for i := 0; i < mr; i++ {
 		dst := c[i*ldc : i*ldc+nr]
+		if overwrite {
+			copy(dst, acc[i][:])
+			continue
+		}
 		for j := range dst {
 			dst[j] += acc[i][j]
 		}

@@ -6,10 +6,11 @@ import "golang.org/x/sys/cpu"
 // compare the twins.
 var useGemmAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// kernelAsm is the assembly micro-kernel; see kernel for the contract.
+// kernelAsm is the assembly micro-kernel; see kernel for the contract
+// (overwrite is 0 or 1).
 //
 //go:noescape
-func kernelAsm(kb int, a *float32, rs, cs int, b *float32, c *float32, ldc int)
+func kernelAsm(kb int, a *float32, rs, cs int, b *float32, c *float32, ldc int, overwrite int)
 
 // preluFwdAsm and preluBwdAsm implement PReLUForward and PReLUBackward for
 // c a positive multiple of 8.

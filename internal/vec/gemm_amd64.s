@@ -1,12 +1,12 @@
 #include "textflag.h"
 
-// func kernelAsm(kb int, a *float32, rs, cs int, b *float32, c *float32, ldc int)
+// func kernelAsm(kb int, a *float32, rs, cs int, b *float32, c *float32, ldc int, overwrite int)
 //
-// C[0:6, 0:16] += A·B for a 6×kb sliver of A whose element (i, p) is at
+// C[0:6, 0:16] += A·B (or = A·B if overwrite is 1) for a 6×kb sliver of A whose element (i, p) is at
 // a + 4*(i*rs + p*cs) and a packed kb×16 panel of B. The tile lives in
 // Y4..Y15 (two registers per row); Y0, Y1 hold a row of B and Y2, Y3 the
 // broadcast A values.
-TEXT ·kernelAsm(SB), NOSPLIT, $0-56
+TEXT ·kernelAsm(SB), NOSPLIT, $0-64
 	MOVQ kb+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ rs+16(FP), R9
@@ -62,6 +62,10 @@ loop:
 	JNZ          loop
 
 store:
+	MOVQ overwrite+56(FP), AX
+	TESTQ AX, AX
+	JNZ   overwrite
+
 	VADDPS  (DX), Y4, Y4
 	VMOVUPS Y4, (DX)
 	VADDPS  32(DX), Y5, Y5
@@ -90,6 +94,27 @@ store:
 	VADDPS  (DX), Y14, Y14
 	VMOVUPS Y14, (DX)
 	VADDPS  32(DX), Y15, Y15
+	VMOVUPS Y15, 32(DX)
+	VZEROUPPER
+	RET
+
+overwrite:
+	VMOVUPS Y4, (DX)
+	VMOVUPS Y5, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y6, (DX)
+	VMOVUPS Y7, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y8, (DX)
+	VMOVUPS Y9, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y10, (DX)
+	VMOVUPS Y11, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y12, (DX)
+	VMOVUPS Y13, 32(DX)
+	ADDQ    R8, DX
+	VMOVUPS Y14, (DX)
 	VMOVUPS Y15, 32(DX)
 	VZEROUPPER
 	RET

@@ -4,7 +4,7 @@ package vec
 
 var useGemmAsm = false
 
-func kernelAsm(kb int, a *float32, rs, cs int, b *float32, c *float32, ldc int) {
+func kernelAsm(kb int, a *float32, rs, cs int, b *float32, c *float32, ldc int, overwrite int) {
 	panic("vec: no assembly GEMM kernel on this architecture")
 }
 
