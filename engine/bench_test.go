@@ -184,49 +184,114 @@ func BenchmarkPerCore(b *testing.B) {
 	}
 }
 
-// BenchmarkBruteForce1M compiles random weights over 1 M items and runs
-// exact top-200 brute force (retrieve.Exact, 4096-row chunks split across
-// all cores) for one user per iteration. Needs about 1.5 GB.
-func BenchmarkBruteForce1M(b *testing.B) {
+// bigSet is 1 M items with random weights compiled in three variants.
+type bigSet struct {
+	seq     []float32
+	engines []*Engine // float32/hu, float16/hu, float16/ev
+	compile []time.Duration
+}
+
+var bigOnce = sync.OnceValues(func() (*bigSet, error) {
 	const numItems, numCates = 1_000_000, 10_000
 	w, err := RandomWeights(DefaultConfig(numItems, numCates), 8)
 	if err != nil {
-		b.Fatal(err)
+		return nil, err
 	}
 	r := rand.New(rand.NewPCG(8, 8))
 	cates := make([]int32, numItems)
 	for i := range cates {
 		cates[i] = int32(1 + r.IntN(numCates))
 	}
-	seq := make([]float32, w.CommSeqLen())
-	for i := range seq {
-		seq[i] = float32(r.NormFloat64() * 0.2)
+	bs := &bigSet{seq: make([]float32, w.CommSeqLen())}
+	items, hc := make([]int32, w.SeqLen), make([]int32, w.SeqLen)
+	for i := range items {
+		row := r.IntN(numItems)
+		items[i], hc[i] = int32(row+1), cates[row]
 	}
-	for _, p := range []Precision{Float32, Float16} {
-		b.Run(p.String(), func(b *testing.B) {
-			t0 := time.Now()
-			e, err := Compile(w, cates, Options{Table: p})
-			if err != nil {
-				b.Fatal(err)
-			}
-			compile := time.Since(t0)
+	for _, o := range []Options{{Table: Float32}, {Table: Float16}, {Table: Float16, Store: StoreEV}} {
+		t0 := time.Now()
+		e, err := Compile(w, cates, o)
+		if err != nil {
+			return nil, err
+		}
+		bs.compile = append(bs.compile, time.Since(t0))
+		bs.engines = append(bs.engines, e)
+	}
+	if err := bs.engines[0].CommSeq(items, hc, bs.seq); err != nil {
+		return nil, err
+	}
+	return bs, nil
+})
+
+func engineName(e *Engine) string { return e.Precision().String() + "_" + e.Layout().String() }
+
+// BenchmarkBruteForce1M runs exact top-200 brute force over 1 M random items
+// (retrieve.Exact: 4096-row chunks, each split across all cores) for one
+// user per iteration, for each table variant. Needs about 2.5 GB.
+func BenchmarkBruteForce1M(b *testing.B) {
+	bs, err := bigOnce()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i, e := range bs.engines {
+		b.Run(engineName(e), func(b *testing.B) {
 			s := e.NewEngineScorer()
-			x := retrieve.NewExact(numItems)
-			if err := s.Bind(seq); err != nil {
+			x := retrieve.NewExact(e.NumItems())
+			if err := s.Bind(bs.seq); err != nil {
 				b.Fatal(err)
 			}
-			b.ResetTimer()
 			for b.Loop() {
 				if _, err := x.TopK(s, 200); err != nil {
 					b.Fatal(err)
 				}
 			}
-			rate := float64(b.N*numItems) / b.Elapsed().Seconds()
+			rate := float64(b.N*e.NumItems()) / b.Elapsed().Seconds()
 			b.ReportMetric(rate, "items/s")
 			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/query")
 			b.ReportMetric(rate*pairFLOPs(e.cfg)/1e9, "GFLOP/s")
-			b.ReportMetric(compile.Seconds(), "compile_s")
+			b.ReportMetric(bs.compile[i].Seconds(), "compile_s")
 			b.ReportMetric(float64(e.TableBytes())/(1<<20), "table_MiB")
 		})
+	}
+}
+
+// BenchmarkLayouts1M alternates the three table variants on the same
+// batches of 384 random rows of the 1 M corpus (the access pattern of beam
+// retrieval), one core, and reports each one's items/s and its speed
+// relative to float16/hu.
+func BenchmarkLayouts1M(b *testing.B) {
+	bs, err := bigOnce()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var scorers []*Scorer
+	for _, e := range bs.engines {
+		s := e.NewEngineScorer()
+		if err := s.Bind(bs.seq); err != nil {
+			b.Fatal(err)
+		}
+		scorers = append(scorers, s)
+	}
+	r := rand.New(rand.NewPCG(9, 9))
+	const batch = 384 // below 2·minParallel: scored serially on one core
+	rows, out := make([]int32, batch), make([]float32, batch)
+	took := make([]time.Duration, len(scorers))
+	n := 0
+	for b.Loop() {
+		for i := range rows {
+			rows[i] = int32(r.IntN(bs.engines[0].NumItems()))
+		}
+		for i, s := range scorers {
+			t0 := time.Now()
+			s.Score(rows, out)
+			took[i] += time.Since(t0)
+		}
+		n += batch
+	}
+	for i, e := range bs.engines {
+		b.ReportMetric(float64(n)/took[i].Seconds(), engineName(e)+"_items/s")
+		if i != 1 {
+			b.ReportMetric(took[1].Seconds()/took[i].Seconds(), engineName(e)+"_x_vs_float16_hu")
+		}
 	}
 }

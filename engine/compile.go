@@ -32,10 +32,36 @@ func (p Precision) String() string {
 	return fmt.Sprintf("Precision(%d)", int(p))
 }
 
+// Layout says what the per-item table holds.
+type Layout int
+
+const (
+	// StoreHU keeps per item the attention query's hidden state h_q
+	// (AttnHidden) and the item's share U of the first score layer (MLP[0]):
+	// the fastest scoring, AttnHidden+MLP[0] values per item.
+	StoreHU Layout = iota
+	// StoreEV keeps only e_v (ItemDim values per item, a quarter of StoreHU
+	// with the reference sizes) and recomputes h_q and U per pair, which
+	// costs ItemDim·(AttnHidden+MLP[0]) more multiply-adds (16 K, +70%).
+	StoreEV
+)
+
+func (l Layout) String() string {
+	switch l {
+	case StoreHU:
+		return "hu"
+	case StoreEV:
+		return "ev"
+	}
+	return fmt.Sprintf("Layout(%d)", int(l))
+}
+
 // Options controls compilation.
 type Options struct {
 	// Table is the precision of the per-item tables (default Float32).
 	Table Precision
+	// Store is what the per-item table holds (default StoreHU).
+	Store Layout
 	// Threads is the number of cores a large Score batch and compilation
 	// are split across (0: GOMAXPROCS).
 	Threads int
@@ -46,6 +72,9 @@ func (o Options) Validate() error {
 	var errs []error
 	if o.Table != Float32 && o.Table != Float16 {
 		errs = append(errs, fmt.Errorf("engine options: table precision %d is neither float32 nor float16", int(o.Table)))
+	}
+	if o.Store != StoreHU && o.Store != StoreEV {
+		errs = append(errs, fmt.Errorf("engine options: store layout %d is neither hu nor ev", int(o.Store)))
 	}
 	if o.Threads < 0 || o.Threads > 1024 {
 		errs = append(errs, fmt.Errorf("engine options: threads %d outside [0, 1024]", o.Threads))
@@ -66,13 +95,21 @@ func (o Options) threads() int {
 type Engine struct {
 	cfg     Config
 	prec    Precision
+	store   Layout
 	threads int
 	lpad    int // SeqLen rounded up to the panel granularity (8)
-	width   int // one item-table row: h_q (AttnHidden) then U (MLP[0])
+	width   int // a block row: h_q (AttnHidden) then U (MLP[0])
+	tw      int // a stored table row: width (StoreHU) or ItemDim (StoreEV)
 
-	// Per-item table, NumItems rows of width values, in one precision.
+	// Per-item table, NumItems rows of tw values, in one precision.
 	t32 []float32
 	t16 []uint16
+
+	// StoreEV only: the item-side layers applied per pair, biases and
+	// alphas padded to a multiple of 8.
+	wq1, bq1, aq  []float32 // ItemDim×AttnHidden, query hidden layer
+	w1e, b1e      []float32 // ItemDim×MLP[0], e_v half of the first score layer
+	wq1p, w1ep    []float32 // packed
 
 	// User side (per query).
 	itemEmb, cateEmb []float32 // for building comm_seq from ids
@@ -96,6 +133,9 @@ type Engine struct {
 
 // Config returns the network sizes.
 func (e *Engine) Config() Config { return e.cfg }
+
+// Layout returns what the item table holds.
+func (e *Engine) Layout() Layout { return e.store }
 
 // Precision returns the storage precision of the item tables.
 func (e *Engine) Precision() Precision { return e.prec }
@@ -122,17 +162,26 @@ func Compile(w *Weights, itemCates []int32, opt Options) (*Engine, error) {
 			return nil, fmt.Errorf("engine: item row %d (id %d) has category %d outside [0, %d]", r, r+1, ct, c.NumCates)
 		}
 	}
-	e := newEngine(c, opt.Table, opt.threads())
+	e := newEngine(c, opt.Table, opt.Store, opt.threads())
 	e.itemEmb, e.cateEmb = w.ItemEmb, w.CateEmb
 	e.foldUserSide(w)
 	e.foldPairSide(w)
+	net := newItemNet(w)
+	if e.store == StoreEV {
+		e.wq1, e.bq1, e.aq, e.w1e, e.b1e = net.wq, net.bq, net.aq, net.w1e, net.b1e
+	}
 	e.pack()
-	e.buildItemTable(w, itemCates)
+	e.buildItemTable(net, itemCates)
 	return e, nil
 }
 
-func newEngine(c Config, p Precision, threads int) *Engine {
-	return &Engine{cfg: c, prec: p, threads: threads, lpad: roundUp(c.SeqLen, 8), width: c.AttnHidden + c.MLP[0]}
+func newEngine(c Config, p Precision, store Layout, threads int) *Engine {
+	e := &Engine{cfg: c, prec: p, store: store, threads: threads, lpad: roundUp(c.SeqLen, 8), width: c.AttnHidden + c.MLP[0]}
+	e.tw = e.width
+	if store == StoreEV {
+		e.tw = c.ItemDim
+	}
+	return e
 }
 
 func roundUp(n, m int) int { return (n + m - 1) / m * m }
@@ -211,6 +260,21 @@ func (e *Engine) pack() {
 	c := e.cfg
 	e.w2p = packPanels(nil, e.w2, c.MLP[0], c.MLP[1], c.MLP[1], false)
 	e.w3p = packPanels(nil, e.w3, c.MLP[1], c.MLP[2], c.MLP[2], false)
+	if e.store == StoreEV {
+		h := c.AttnHidden
+		e.wq1p = packPanels(nil, e.wq1, c.ItemDim, h, h, false)
+		e.w1ep = packPanels(nil, e.w1e, c.ItemDim, c.MLP[0], c.MLP[0], false)
+		e.bq1 = padTo(e.bq1, roundUp(h, 8))
+		e.aq = padTo(e.aq, roundUp(h, 8))
+	}
+}
+
+// padTo returns v extended with zeros to n values (v itself if long enough).
+func padTo(v []float32, n int) []float32 {
+	if len(v) >= n {
+		return v
+	}
+	return append(append(make([]float32, 0, n), v...), make([]float32, n-len(v))...)
 }
 
 // packPanels lays out the k×n matrix B (element (p, j) at src[p*ld+j], or
@@ -249,15 +313,14 @@ const compileChunk = 1024
 
 // buildItemTable runs the item network and the item-only parts of the
 // attention query and the first score layer over every item, in parallel.
-func (e *Engine) buildItemTable(w *Weights, itemCates []int32) {
+func (e *Engine) buildItemTable(net *itemNet, itemCates []int32) {
 	c := e.cfg
 	n := c.NumItems
 	if e.prec == Float16 {
-		e.t16 = make([]uint16, n*e.width)
+		e.t16 = make([]uint16, n*e.tw)
 	} else {
-		e.t32 = make([]float32, n*e.width)
+		e.t32 = make([]float32, n*e.tw)
 	}
-	net := newItemNet(w)
 	chunks := (n + compileChunk - 1) / compileChunk
 	var next sync.Mutex
 	todo := 0
@@ -278,7 +341,11 @@ func (e *Engine) buildItemTable(w *Weights, itemCates []int32) {
 				lo := i * compileChunk
 				hi := min(lo+compileChunk, n)
 				net.run(s, lo, itemCates[lo:hi])
-				e.storeRows(lo, s.out[:(hi-lo)*e.width])
+				if e.store == StoreEV {
+					e.storeRows(lo, s.ev[:(hi-lo)*c.ItemDim])
+				} else {
+					e.storeRows(lo, s.out[:(hi-lo)*e.width])
+				}
 			}
 		}()
 	}
@@ -287,7 +354,7 @@ func (e *Engine) buildItemTable(w *Weights, itemCates []int32) {
 
 // storeRows writes rows of the item table starting at row lo.
 func (e *Engine) storeRows(lo int, rows []float32) {
-	off := lo * e.width
+	off := lo * e.tw
 	if e.t16 != nil {
 		vec.F32ToF16(e.t16[off:off+len(rows)], rows)
 		return

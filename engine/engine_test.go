@@ -27,7 +27,7 @@ func newSetup(t testing.TB, numItems, numCates, numUsers int, seed uint64) *test
 	for i := range ts.cates {
 		ts.cates[i] = int32(1 + r.IntN(numCates))
 	}
-	e := newEngine(w.Config, Float32, 1)
+	e := newEngine(w.Config, Float32, StoreHU, 1)
 	e.itemEmb, e.cateEmb = w.ItemEmb, w.CateEmb
 	for u := 0; u < numUsers; u++ {
 		n := 1 + r.IntN(w.SeqLen) // some users have a full history, most are padded
@@ -66,7 +66,8 @@ func TestMatchesReference(t *testing.T) {
 	for _, asm := range []bool{true, false} {
 		prev := vec.SetEngineAsm(asm)
 		for _, threads := range []int{1, 2} {
-			e, err := Compile(ts.w, ts.cates, Options{Threads: threads})
+			store := Layout(threads - 1) // hu with one thread, ev with two
+			e, err := Compile(ts.w, ts.cates, Options{Threads: threads, Store: store})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,11 +93,11 @@ func TestMatchesReference(t *testing.T) {
 					rel := math.Abs(float64(out[i])-want[i]) / math.Max(math.Abs(want[i]), 0.1*rms)
 					worst = math.Max(worst, rel)
 					if rel > 1e-4 {
-						t.Fatalf("asm=%v threads=%d user %d row %d: engine %v, reference %v (rel %.2g)", asm, threads, u, rows[i], out[i], want[i], rel)
+						t.Fatalf("asm=%v threads=%d store=%v user %d row %d: engine %v, reference %v (rel %.2g)", asm, threads, store, u, rows[i], out[i], want[i], rel)
 					}
 				}
 				if u == 0 {
-					t.Logf("asm=%v threads=%d: worst relative error %.2g (score rms %.3g)", asm, threads, worst, rms)
+					t.Logf("asm=%v threads=%d store=%v: worst relative error %.2g (score rms %.3g)", asm, threads, store, worst, rms)
 				}
 			}
 		}

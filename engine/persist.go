@@ -32,6 +32,7 @@ type meta struct {
 	Version int              `json:"version"`
 	Config  Config           `json:"config"`
 	Table   string           `json:"table"` // "float16" or "float32"
+	Store   string           `json:"store"` // "hu" or "ev" (see Layout)
 	Tensors map[string][]int `json:"tensors"`
 }
 
@@ -47,7 +48,18 @@ type tensor struct {
 func (e *Engine) tensors() []tensor {
 	c := e.cfg
 	h, sw, m := c.AttnHidden, c.SeqWidth(), c.MLP
-	return []tensor{
+	var ev []tensor
+	if e.store == StoreEV {
+		hp := roundUp(h, 8)
+		ev = []tensor{
+			{"query_dense0_kernel", []int{c.ItemDim, h}, &e.wq1},
+			{"query_dense0_bias", []int{hp}, &e.bq1},
+			{"query_prelu_alpha", []int{hp}, &e.aq},
+			{"score_w1_ev", []int{c.ItemDim, m[0]}, &e.w1e},
+			{"score_b1", []int{m[0]}, &e.b1e},
+		}
+	}
+	return append(ev, []tensor{
 		{"item_emb", []int{c.NumItems + 1, c.EmbDim}, &e.itemEmb},
 		{"cate_emb", []int{c.NumCates + 1, c.EmbDim}, &e.cateEmb},
 		{"key_dense0_kernel", []int{sw, h}, &e.k1W},
@@ -66,7 +78,7 @@ func (e *Engine) tensors() []tensor {
 		{"score_b3", []int{m[2]}, &e.b3},
 		{"score_alpha2", []int{m[2]}, &e.a3},
 		{"score_w4", []int{m[2]}, &e.w4},
-	}
+	}...)
 }
 
 // Save writes the engine into dir atomically: everything goes to a staging
@@ -90,14 +102,15 @@ func (e *Engine) Save(dir string) error {
 }
 
 func (e *Engine) writeFiles(dir string) error {
-	m := meta{Format: formatName, Version: formatVersion, Config: e.cfg, Table: e.prec.String(), Tensors: map[string][]int{}}
+	m := meta{Format: formatName, Version: formatVersion, Config: e.cfg, Table: e.prec.String(), Store: e.store.String(),
+		Tensors: map[string][]int{}}
 	for _, t := range e.tensors() {
 		if err := npy.Write(filepath.Join(dir, t.name+".npy"), *t.v, t.shape...); err != nil {
 			return err
 		}
 		m.Tensors[t.name] = t.shape
 	}
-	shape := []int{e.cfg.NumItems, e.width}
+	shape := []int{e.cfg.NumItems, e.tw}
 	m.Tensors["item_table"] = shape
 	var err error
 	if e.prec == Float16 {
@@ -135,11 +148,20 @@ func Load(dir string, threads int) (*Engine, error) {
 	default:
 		return nil, fmt.Errorf("engine: %s: table precision %q is neither float32 nor float16", filepath.Join(dir, metaFile), m.Table)
 	}
-	opt := Options{Table: prec, Threads: threads}
+	var store Layout
+	switch m.Store {
+	case "hu":
+		store = StoreHU
+	case "ev":
+		store = StoreEV
+	default:
+		return nil, fmt.Errorf("engine: %s: store layout %q is neither hu nor ev", filepath.Join(dir, metaFile), m.Store)
+	}
+	opt := Options{Table: prec, Store: store, Threads: threads}
 	if err := opt.Validate(); err != nil {
 		return nil, err
 	}
-	e := newEngine(m.Config, prec, opt.threads())
+	e := newEngine(m.Config, prec, store, opt.threads())
 	var errs []error
 	for _, t := range e.tensors() {
 		if got, ok := m.Tensors[t.name]; !ok || !slices.Equal(got, t.shape) {
@@ -191,7 +213,7 @@ func readMeta(path string) (meta, error) {
 // loadTable reads item_table.npy in the precision engine.json states.
 func (e *Engine) loadTable(dir string) error {
 	path := filepath.Join(dir, tableFile)
-	shape := []int{e.cfg.NumItems, e.width}
+	shape := []int{e.cfg.NumItems, e.tw}
 	var err error
 	if e.prec == Float16 {
 		e.t16, err = readTensor[uint16](path, shape, 2)

@@ -15,8 +15,8 @@ import (
 // loaded engine scores bit for bit like the saved one.
 func TestSaveLoad(t *testing.T) {
 	ts := newSetup(t, 300, 20, 2, 21)
-	for _, p := range []Precision{Float32, Float16} {
-		e, err := Compile(ts.w, ts.cates, Options{Table: p})
+	for i, p := range []Precision{Float32, Float16, Float16} {
+		e, err := Compile(ts.w, ts.cates, Options{Table: p, Store: Layout(i / 2)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -31,7 +31,7 @@ func TestSaveLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if l.Precision() != p || l.Config() != e.Config() {
+		if l.Precision() != p || l.Config() != e.Config() || l.Layout() != e.Layout() {
 			t.Fatalf("loaded %v %+v, saved %v %+v", l.Precision(), l.Config(), p, e.Config())
 		}
 		rows := allRows(300)

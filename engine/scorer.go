@@ -49,11 +49,13 @@ type block struct {
 	s  []float32 // blockRows × lpad: logits, then attention weights
 	z2 []float32 // blockRows × MLP[1]
 	z3 []float32 // blockRows × MLP[2]
+	ev []float32 // blockRows × ItemDim, StoreEV only
 }
 
 func newBlock(c Config, width, lpad int) *block {
 	return &block{x: make([]float32, blockRows*width), s: make([]float32, blockRows*lpad),
-		z2: make([]float32, blockRows*c.MLP[1]), z3: make([]float32, blockRows*c.MLP[2])}
+		z2: make([]float32, blockRows*c.MLP[1]), z3: make([]float32, blockRows*c.MLP[2]),
+		ev: make([]float32, blockRows*c.ItemDim)}
 }
 
 // NewScorer returns an unbound scorer as a retrieve.QueryScorer whose query
@@ -253,8 +255,16 @@ func (s *Scorer) scoreBlock(b *block, rows []int32, out []float32) {
 	c := e.cfg
 	n, w, h, lp := len(rows), e.width, c.AttnHidden, e.lpad
 	np := roundUp(n, vec.TileRows)
-	e.gather(b.x, rows)
-	clear(b.x[n*w : np*w])
+	if e.store == StoreEV {
+		id := c.ItemDim
+		e.gather(b.ev, rows)
+		clear(b.ev[n*id : np*id])
+		tiles(np, id, b.ev, id, e.wq1p, h, b.x, w, vec.TileBias|vec.TilePReLU, e.bq1, e.aq)
+		tiles(np, id, b.ev, id, e.w1ep, c.MLP[0], b.x[h:], w, vec.TileBias, e.b1e, nil)
+	} else {
+		e.gather(b.x, rows)
+		clear(b.x[n*w : np*w])
+	}
 	// Attention logits: h_q·K'_l + c_l.
 	tiles(np, h, b.x, w, s.kp, lp, b.s, lp, vec.TileBias, s.cb, nil)
 	vec.SoftmaxRows(b.s, np, lp, lp)
@@ -275,15 +285,15 @@ func (e *Engine) prefetch(rows []int32) {
 		return
 	}
 	if e.t16 != nil {
-		vec.PrefetchRows(e.t16, e.width, rows)
+		vec.PrefetchRows(e.t16, e.tw, rows)
 	} else {
-		vec.PrefetchRows(e.t32, e.width, rows)
+		vec.PrefetchRows(e.t32, e.tw, rows)
 	}
 }
 
-// gather widens the table rows of rows into x (width values each).
+// gather widens the table rows of rows into x (tw values each).
 func (e *Engine) gather(x []float32, rows []int32) {
-	w := e.width
+	w := e.tw
 	if e.t16 != nil {
 		for i, r := range rows {
 			vec.F16ToF32(x[i*w:(i+1)*w], e.t16[int(r)*w:int(r+1)*w])
