@@ -107,9 +107,9 @@ type Engine struct {
 
 	// StoreEV only: the item-side layers applied per pair, biases and
 	// alphas padded to a multiple of 8.
-	wq1, bq1, aq  []float32 // ItemDim×AttnHidden, query hidden layer
-	w1e, b1e      []float32 // ItemDim×MLP[0], e_v half of the first score layer
-	wq1p, w1ep    []float32 // packed
+	wq1, bq1, aq []float32 // ItemDim×AttnHidden, query hidden layer
+	w1e, b1e     []float32 // ItemDim×MLP[0], e_v half of the first score layer
+	wq1p, w1ep   []float32 // packed
 
 	// User side (per query).
 	itemEmb, cateEmb []float32 // for building comm_seq from ids
