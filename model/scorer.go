@@ -20,6 +20,7 @@ type Scorer struct {
 	gw    vec.GemmWork
 	seq   []float32 // MaxLen×SeqDim
 	valid []bool
+	pad   []bool
 	bound bool
 	kc    nn.AttnKeys
 	qc    nn.AttnQueries
@@ -38,7 +39,7 @@ func (m *Model) NewScorer(table []float32) (*Scorer, error) {
 		return nil, fmt.Errorf("model: item table has %d values, want %d×%d", len(table), m.Cfg.NumItem, m.Cfg.ItemOut)
 	}
 	l, sd := m.Cfg.MaxLen, m.Cfg.SeqDim()
-	return &Scorer{m: m, table: table, seq: make([]float32, l*sd), valid: make([]bool, l)}, nil
+	return &Scorer{m: m, table: table, seq: make([]float32, l*sd), valid: make([]bool, l), pad: make([]bool, l)}, nil
 }
 
 // Bind sets the user: a history of at most MaxLen item and category ids
@@ -46,6 +47,9 @@ func (m *Model) NewScorer(table []float32) (*Scorer, error) {
 func (s *Scorer) Bind(histItems, histCates []int32) error {
 	if err := s.m.SequenceEmbedding(histItems, histCates, s.seq); err != nil {
 		return err
+	}
+	for i := range s.pad {
+		s.pad[i] = i >= len(histItems) || histItems[i] == 0 && histCates[i] == 0
 	}
 	return s.bindSeq(func(i int) bool { return i < len(histItems) && histItems[i] != 0 })
 }
@@ -59,14 +63,16 @@ func (s *Scorer) BindEmbedded(commSeq []float32) error {
 	}
 	copy(s.seq, commSeq)
 	sd := s.m.Cfg.SeqDim()
-	return s.bindSeq(func(i int) bool {
+	for i := range s.pad {
+		s.pad[i] = true
 		for _, v := range s.seq[i*sd : (i+1)*sd] {
 			if v != 0 {
-				return true
+				s.pad[i] = false
+				break
 			}
 		}
-		return false
-	})
+	}
+	return s.bindSeq(func(i int) bool { return !s.pad[i] })
 }
 
 func (s *Scorer) bindSeq(isValid func(i int) bool) error {
@@ -77,7 +83,7 @@ func (s *Scorer) bindSeq(isValid func(i int) bool) error {
 		}
 		valid = s.valid
 	}
-	s.m.Att.Keys(&s.gw, s.seq, valid, 1, s.m.Cfg.MaxLen, &s.kc)
+	s.m.Att.Keys(&s.gw, s.seq, valid, s.pad, 1, s.m.Cfg.MaxLen, &s.kc)
 	s.bound = true
 	return nil
 }

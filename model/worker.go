@@ -43,7 +43,7 @@ type Worker struct {
 
 	x0, dx0     []float32 // candidate inputs concat(item, cate emb), B·C × SeqDim
 	seq, dSeq   []float32 // histories, B·L × SeqDim
-	valid       []bool
+	valid, pad  []bool
 	ic          nn.MLPCache
 	ev, dev     []float32 // e_v and ∂loss/∂e_v, B·C × ItemOut
 	evAdv       []float32
@@ -182,11 +182,17 @@ func (w *Worker) Step(b *Batch, o LossOptions) StepStats {
 	m.CateEmb.Lookup(b.CandCates, w.x0, sd, cfg.EmbDim)
 	m.ItemEmb.Lookup(b.HistItems, w.seq, sd, 0)
 	m.CateEmb.Lookup(b.HistCates, w.seq, sd, cfg.EmbDim)
+	// Padding positions (item and category 0) share one key computation;
+	// with MaskPadding, positions with item 0 get no attention.
+	w.pad = w.pad[:0]
+	for i, id := range b.HistItems {
+		w.pad = append(w.pad, id == 0 && b.HistCates[i] == 0)
+	}
 	var valid []bool
 	if cfg.MaskPadding {
-		w.valid = append(w.valid[:0], make([]bool, u)...)
-		for i, id := range b.HistItems {
-			w.valid[i] = id != 0
+		w.valid = w.valid[:0]
+		for _, id := range b.HistItems {
+			w.valid = append(w.valid, id != 0)
 		}
 		valid = w.valid
 	}
@@ -197,7 +203,7 @@ func (w *Worker) Step(b *Batch, o LossOptions) StepStats {
 	for i, d := range w.evDelta {
 		w.ev[i] += d
 	}
-	m.Att.Keys(&w.gw, w.seq, valid, b.B, b.L, &w.kc)
+	m.Att.Keys(&w.gw, w.seq, valid, w.pad, b.B, b.L, &w.kc)
 	clear(w.dSeq)
 
 	// Clean pass, loss and its backward: w.dev = g = ∂LossXE/∂e_v.

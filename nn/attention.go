@@ -55,57 +55,153 @@ func (a *Attention) Hidden() int { return a.Q1.Out }
 // AttnKeys is the user side of the attention for B users of L positions:
 // the projected keys and offsets, and the accumulators of their gradients
 // (summed over every Forward/Backward pass until KeysBackward).
+//
+// Padding positions (marked by Keys's pad argument) all have the same
+// all-zero input and hence the same key; the key path runs once for all of
+// them, on a compacted set of rows.
 type AttnKeys struct {
 	B, L  int
 	Seq   []float32 // B·L×ValDim, owned by the caller
 	Valid []bool    // B·L, consulted only with Mask
-	H, P  []float32 // key pre-activation and activation, B·L×Hidden
 	Kt    []float32 // projected keys P·Mᵀ, B·L×Hidden
 	Beta  []float32 // offsets P·v, B·L
 	M, V  []float32 // Wq2·Wk2ᵀ (Hidden×Hidden) and Wk2·bq2 (Hidden)
 
-	dKt, dBeta, dP []float32
-	dM, dV         []float32
+	// Compacted key path: row r of Sc is row src[r] of Seq; full row i
+	// uses compact row idx[i]. identity means no compaction (Sc = Seq,
+	// Ktc = Kt, ...).
+	identity  bool
+	nc        int
+	idx, src  []int32
+	padRow    int // compact row shared by the padding positions, or −1
+	Sc        []float32
+	H, P      []float32 // key pre-activation and activation, nc×Hidden
+	Ktc, Betc []float32
+
+	dKt, dBeta  []float32
+	dKtc, dBetc []float32
+	dP, dSc     []float32
+	dM, dV      []float32
 }
 
 // Keys computes the projected keys of B users' sequences (B·L rows of seq)
-// and clears the gradient accumulators.
-func (a *Attention) Keys(gw *vec.GemmWork, seq []float32, valid []bool, b, l int, kc *AttnKeys) {
-	n, h := b*l, a.Hidden()
+// and clears the gradient accumulators. pad (nil for none) marks padding
+// positions, whose seq rows must be zero; valid is used only with Mask.
+func (a *Attention) Keys(gw *vec.GemmWork, seq []float32, valid, pad []bool, b, l int, kc *AttnKeys) {
+	n, h, v := b*l, a.Hidden(), a.ValDim
 	kc.B, kc.L, kc.Seq, kc.Valid = b, l, seq, valid
 	kc.M, kc.V = grow(kc.M, h*h), grow(kc.V, h)
 	vec.Gemm(gw, false, true, h, h, a.Dim, 1, a.Q2.W.W, a.Dim, a.K2.W.W, a.Dim, 0, kc.M, h)
 	vec.Gemm(gw, false, true, h, 1, a.Dim, 1, a.K2.W.W, a.Dim, a.Q2.B.W, a.Dim, 0, kc.V, 1)
-	kc.H, kc.P, kc.Kt = grow(kc.H, n*h), grow(kc.P, n*h), grow(kc.Kt, n*h)
-	kc.Beta = grow(kc.Beta, n)
-	a.K1.Forward(gw, seq, a.ValDim, n, kc.H, h)
-	a.KAct.Forward(kc.H, n, kc.P)
-	vec.Gemm(gw, false, true, n, h, h, 1, kc.P, h, kc.M, h, 0, kc.Kt, h)
-	vec.Gemm(gw, false, false, n, 1, h, 1, kc.P, h, kc.V, 1, 0, kc.Beta, 1)
+	kc.Kt, kc.Beta = grow(kc.Kt, n*h), grow(kc.Beta, n)
+	kc.compact(pad, n)
+	nc := kc.nc
+	if kc.identity {
+		kc.Sc, kc.Ktc, kc.Betc = seq, kc.Kt, kc.Beta
+	} else {
+		kc.Sc = grow(kc.Sc, nc*v)
+		for r, i := range kc.src {
+			copy(kc.Sc[r*v:(r+1)*v], seq[int(i)*v:int(i+1)*v])
+		}
+		kc.Ktc, kc.Betc = grow(kc.Ktc, nc*h), grow(kc.Betc, nc)
+	}
+	kc.H, kc.P = grow(kc.H, nc*h), grow(kc.P, nc*h)
+	a.K1.Forward(gw, kc.Sc, v, nc, kc.H, h)
+	a.KAct.Forward(kc.H, nc, kc.P)
+	vec.Gemm(gw, false, true, nc, h, h, 1, kc.P, h, kc.M, h, 0, kc.Ktc, h)
+	vec.Gemm(gw, false, false, nc, 1, h, 1, kc.P, h, kc.V, 1, 0, kc.Betc, 1)
+	if !kc.identity {
+		for i, r := range kc.idx[:n] {
+			copy(kc.Kt[i*h:(i+1)*h], kc.Ktc[int(r)*h:int(r+1)*h])
+			kc.Beta[i] = kc.Betc[r]
+		}
+	}
 	kc.dKt, kc.dBeta = grow(kc.dKt, n*h), grow(kc.dBeta, n)
 	clear(kc.dKt)
 	clear(kc.dBeta)
 }
 
+// compact maps the n positions to compact rows: every non-padding position
+// its own, all padding positions one shared row.
+func (kc *AttnKeys) compact(pad []bool, n int) {
+	kc.padRow = -1
+	kc.identity = true
+	for _, p := range pad[:min(len(pad), n)] {
+		if p {
+			kc.identity = false
+			break
+		}
+	}
+	if kc.identity {
+		kc.nc = n
+		return
+	}
+	if cap(kc.idx) < n {
+		kc.idx = make([]int32, n)
+	}
+	kc.idx, kc.src = kc.idx[:n], kc.src[:0]
+	for i := 0; i < n; i++ {
+		if pad[i] {
+			if kc.padRow < 0 {
+				kc.padRow = len(kc.src)
+				kc.src = append(kc.src, int32(i))
+			}
+			kc.idx[i] = int32(kc.padRow)
+			continue
+		}
+		kc.idx[i] = int32(len(kc.src))
+		kc.src = append(kc.src, int32(i))
+	}
+	kc.nc = len(kc.src)
+}
+
 // KeysBackward adds the gradients accumulated by Backward calls to the key
 // side and to Q2/K2 in g, and adds the gradient with respect to the
-// sequence to dSeq.
+// sequence to dSeq (except at padding positions, which get none).
 func (a *Attention) KeysBackward(gw *vec.GemmWork, g Grads, kc *AttnKeys, dSeq []float32) {
-	n, h, dim := kc.B*kc.L, a.Hidden(), a.Dim
-	kc.dP, kc.dM, kc.dV = grow(kc.dP, n*h), grow(kc.dM, h*h), grow(kc.dV, h)
+	nc, h, dim, v := kc.nc, a.Hidden(), a.Dim, a.ValDim
+	if kc.identity {
+		kc.dKtc, kc.dBetc = kc.dKt, kc.dBeta
+	} else {
+		kc.dKtc, kc.dBetc = grow(kc.dKtc, nc*h), grow(kc.dBetc, nc)
+		clear(kc.dKtc)
+		clear(kc.dBetc)
+		for i, r := range kc.idx {
+			dst := kc.dKtc[int(r)*h : int(r+1)*h]
+			for j, x := range kc.dKt[i*h : (i+1)*h] {
+				dst[j] += x
+			}
+			kc.dBetc[r] += kc.dBeta[i]
+		}
+	}
+	kc.dP, kc.dM, kc.dV = grow(kc.dP, nc*h), grow(kc.dM, h*h), grow(kc.dV, h)
 	// Kt = P·Mᵀ, Beta = P·v.
-	vec.Gemm(gw, false, false, n, h, h, 1, kc.dKt, h, kc.M, h, 0, kc.dP, h)
-	vec.Gemm(gw, false, false, n, h, 1, 1, kc.dBeta, 1, kc.V, h, 1, kc.dP, h)
-	vec.Gemm(gw, true, false, h, h, n, 1, kc.dKt, h, kc.P, h, 0, kc.dM, h)
-	vec.Gemm(gw, true, false, h, 1, n, 1, kc.P, h, kc.dBeta, 1, 0, kc.dV, 1)
+	vec.Gemm(gw, false, false, nc, h, h, 1, kc.dKtc, h, kc.M, h, 0, kc.dP, h)
+	vec.Gemm(gw, false, false, nc, h, 1, 1, kc.dBetc, 1, kc.V, h, 1, kc.dP, h)
+	vec.Gemm(gw, true, false, h, h, nc, 1, kc.dKtc, h, kc.P, h, 0, kc.dM, h)
+	vec.Gemm(gw, true, false, h, 1, nc, 1, kc.P, h, kc.dBetc, 1, 0, kc.dV, 1)
 	// M = Wq2·Wk2ᵀ, v = Wk2·bq2.
 	wq, wk, bq := a.Q2.W.W, a.K2.W.W, a.Q2.B.W
 	vec.Gemm(gw, false, false, h, dim, h, 1, kc.dM, h, wk, dim, 1, g.Of(a.Q2.W), dim)
 	vec.Gemm(gw, true, false, h, dim, h, 1, kc.dM, h, wq, dim, 1, g.Of(a.K2.W), dim)
 	vec.Gemm(gw, false, false, h, dim, 1, 1, kc.dV, 1, bq, dim, 1, g.Of(a.K2.W), dim)
 	vec.Gemm(gw, true, false, dim, 1, h, 1, wk, dim, kc.dV, 1, 1, g.Of(a.Q2.B), 1)
-	a.KAct.Backward(g, kc.H, kc.dP, n, kc.dP)
-	a.K1.Backward(gw, g, kc.Seq, a.ValDim, kc.dP, h, n, dSeq, a.ValDim, true)
+	a.KAct.Backward(g, kc.H, kc.dP, nc, kc.dP)
+	if kc.identity {
+		a.K1.Backward(gw, g, kc.Sc, v, kc.dP, h, nc, dSeq, v, true)
+		return
+	}
+	kc.dSc = grow(kc.dSc, nc*v)
+	a.K1.Backward(gw, g, kc.Sc, v, kc.dP, h, nc, kc.dSc, v, false)
+	for r, i := range kc.src {
+		if r == kc.padRow {
+			continue
+		}
+		dst := dSeq[int(i)*v : int(i+1)*v]
+		for j, x := range kc.dSc[r*v : (r+1)*v] {
+			dst[j] += x
+		}
+	}
 }
 
 // AttnQueries is the candidate side of one attention pass over B·C

@@ -232,7 +232,8 @@ func TestEmbeddingMaskAndGrad(t *testing.T) {
 }
 
 func TestAttentionGrad(t *testing.T) {
-	for _, mask := range []bool{false, true} {
+	for _, mode := range []struct{ mask, dedup bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		mask := mode.mask
 		r := rand.New(rand.NewPCG(5, 1))
 		var ps ParamSet
 		const b, c, l, v, qin, h, dim = 2, 3, 4, 6, 5, 7, 8
@@ -249,6 +250,16 @@ func TestAttentionGrad(t *testing.T) {
 		// User 1's last position is padding: zero values, invalid.
 		clear(seq[(b*l-1)*v:])
 		valid[b*l-1] = false
+		var pad []bool
+		if mode.dedup {
+			// User 0's position 2 is padding too, so two rows share a key.
+			clear(seq[2*v : 3*v])
+			valid[2] = false
+			pad = make([]bool, b*l)
+			for i := range pad {
+				pad[i] = !valid[i]
+			}
+		}
 		ldev, ldOut := qin+1, v+2
 		ev := randSlice(r, b*c*ldev, 1)
 		rw := randSlice(r, b*c*ldOut, 1)
@@ -257,7 +268,7 @@ func TestAttentionGrad(t *testing.T) {
 		var kc AttnKeys
 		var qc AttnQueries
 		loss := func() float64 {
-			a.Keys(&gw, seq, valid, b, l, &kc)
+			a.Keys(&gw, seq, valid, pad, b, l, &kc)
 			a.Forward(&gw, ev, ldev, c, &kc, &qc, out, ldOut)
 			s := 0.0
 			for i := 0; i < b*c; i++ {
@@ -282,7 +293,23 @@ func TestAttentionGrad(t *testing.T) {
 			checkGrad(t, p.Name, r, p.W, g.Of(p), loss)
 		}
 		checkGrad(t, "attention query input", r, ev, dev, loss)
-		checkGrad(t, "attention sequence input", r, seq, dSeq, loss)
+		if !mode.dedup {
+			checkGrad(t, "attention sequence input", r, seq, dSeq, loss)
+			continue
+		}
+		// Padding positions get no sequence gradient; check the others.
+		checkGrad(t, "attention sequence input", r, seq[3*v:(b*l-1)*v], dSeq[3*v:(b*l-1)*v], loss)
+		checkGrad(t, "attention sequence input", r, seq[:2*v], dSeq[:2*v], loss)
+		// The compacted key path gives the same output as the full one.
+		loss()
+		want := append([]float32(nil), out...)
+		a.Keys(&gw, seq, valid, nil, b, l, &kc)
+		a.Forward(&gw, ev, ldev, c, &kc, &qc, out, ldOut)
+		for i := range out {
+			if math.Abs(float64(out[i]-want[i])) > 1e-6*(1+math.Abs(float64(want[i]))) {
+				t.Fatalf("output %d: compacted %v, full %v", i, want[i], out[i])
+			}
+		}
 	}
 }
 
