@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"sync/atomic"
 
 	"github.com/x448/float16"
@@ -38,6 +39,10 @@ type ServerConfig struct {
 	Conns int
 	// MaxMessageBytes bounds an answer (default 64 MiB).
 	MaxMessageBytes int
+	// MetricsURL is the server's Prometheus endpoint, read before and
+	// after each run for its CPU time and items scored. REST targets
+	// default to Addr + "/metrics"; gRPC targets have none by default.
+	MetricsURL string
 }
 
 func (c *ServerConfig) defaults() {
@@ -75,6 +80,7 @@ func (c ServerConfig) Validate() error {
 
 type grpcTarget struct {
 	cfg     ServerConfig
+	metrics *http.Client
 	conns   []*grpc.ClientConn
 	clients []servingpb.PredictionServiceClient
 	next    atomic.Uint64
@@ -90,7 +96,7 @@ func DialGRPC(cfg ServerConfig) (Target, error) {
 	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
 		return nil, fmt.Errorf("gRPC target: address %q is not host:port: %w", cfg.Addr, err)
 	}
-	t := &grpcTarget{cfg: cfg}
+	t := &grpcTarget{cfg: cfg, metrics: &http.Client{Transport: &http.Transport{Proxy: nil}}}
 	for range cfg.Conns {
 		cc, err := grpc.NewClient("passthrough:///"+cfg.Addr,
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
@@ -108,7 +114,16 @@ func DialGRPC(cfg ServerConfig) (Target, error) {
 func (t *grpcTarget) Name() string { return "grpc " + t.cfg.Addr }
 func (t *grpcTarget) Kind() string { return "grpc" }
 
+// ServerSample reads the server's metrics, if a URL was given.
+func (t *grpcTarget) ServerSample(ctx context.Context) (ServerSample, error) {
+	if t.cfg.MetricsURL == "" {
+		return ServerSample{}, errNoStats
+	}
+	return scrapeMetrics(ctx, t.metrics, t.cfg.MetricsURL)
+}
+
 func (t *grpcTarget) Close() error {
+	t.metrics.CloseIdleConnections()
 	var errs []error
 	for _, cc := range t.conns {
 		errs = append(errs, cc.Close())

@@ -56,13 +56,14 @@ func durationNS(d time.Duration) int64 {
 	return min(max(int64(d), 0), maxLatencyNS)
 }
 
-// Dist summarises a distribution of counts.
+// Dist summarises a distribution of counts. P50, P99 and Max are absent
+// when only the mean is known (from a server's metrics).
 type Dist struct {
 	Count int64   `json:"count"`
 	Mean  float64 `json:"mean"`
-	P50   int64   `json:"p50"`
-	P99   int64   `json:"p99"`
-	Max   int64   `json:"max"`
+	P50   int64   `json:"p50,omitempty"`
+	P99   int64   `json:"p99,omitempty"`
+	Max   int64   `json:"max,omitempty"`
 }
 
 // bucket is one step of the latency time series.

@@ -39,8 +39,13 @@ type Report struct {
 	// Throughput is successful answers received in the window per second.
 	Throughput float64 `json:"throughput_qps"`
 	Latency    Latency `json:"latency_ms"`
-	// ItemsScored per request, nil when the target does not report it.
+	// ItemsScored per request, nil when neither the answers nor the
+	// server's metrics report it.
 	ItemsScored *Dist `json:"items_scored"`
+	// ItemsScoredFrom is "response" or "server metrics" (mean only).
+	ItemsScoredFrom string `json:"items_scored_from,omitempty"`
+	// Usage is the CPU time spent in the measured window.
+	Usage *Usage `json:"usage,omitempty"`
 	// MeanIDs is the mean number of item ids answered.
 	MeanIDs float64 `json:"mean_ids"`
 
@@ -88,6 +93,7 @@ func (r *runner) report(finished time.Time) *Report {
 	}
 	if h := rec.items; h.TotalCount() > 0 {
 		rep.ItemsScored = &Dist{Count: h.TotalCount(), Mean: h.Mean(), P50: h.ValueAtQuantile(50), P99: h.ValueAtQuantile(99), Max: h.Max()}
+		rep.ItemsScoredFrom = "response"
 	}
 	if r.cfg.SwitchEvery > 0 {
 		rep.Swaps = slices.Clone(rec.swaps)
@@ -111,11 +117,20 @@ func (rep *Report) String() string {
 	}
 	b.WriteString("\n")
 	fmt.Fprintf(&b, "  latency ms: %s\n", latencyText(rep.Latency))
-	items := "unknown (the target does not report items_scored)"
-	if d := rep.ItemsScored; d != nil {
+	items := "unknown (neither the answers nor the server's metrics report it)"
+	if d := rep.ItemsScored; d != nil && rep.ItemsScoredFrom == "response" {
 		items = fmt.Sprintf("mean %.0f, p50 %d, p99 %d, max %d", d.Mean, d.P50, d.P99, d.Max)
+	} else if d != nil {
+		items = fmt.Sprintf("mean %.0f (from the server's metrics)", d.Mean)
 	}
 	fmt.Fprintf(&b, "  items scored per request: %s; ids answered: mean %.1f\n", items, rep.MeanIDs)
+	if u := rep.Usage; u != nil {
+		server := "server unknown"
+		if u.ServerCPUSec != nil {
+			server = fmt.Sprintf("server %.2f s", *u.ServerCPUSec)
+		}
+		fmt.Fprintf(&b, "  CPU: client %.2f s, %s; %.3f ms per request\n", u.ClientCPUSec, server, u.CPUPerRequestMs)
+	}
 	if rep.SwapLatency != nil {
 		failed := 0
 		for _, s := range rep.Swaps {
@@ -162,8 +177,8 @@ func (iv Interval) String() string {
 // concurrency and mode ("—" when there is none).
 func MarkdownTable(reps []*Report) string {
 	var b strings.Builder
-	b.WriteString("| target | mode | concurrency | QPS | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors + dropped | items scored | QPS / in-process |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| target | mode | concurrency | QPS | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors + dropped | items scored | CPU ms / request | QPS / in-process |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range reps {
 		ratio := "—"
 		if base := inprocBaseline(reps, r); base != nil && base.Throughput > 0 {
@@ -173,13 +188,17 @@ func MarkdownTable(reps []*Report) string {
 		if r.ItemsScored != nil {
 			items = fmt.Sprintf("%.0f", r.ItemsScored.Mean)
 		}
+		cpu := "unknown"
+		if u := r.Usage; u != nil && (u.ServerCPUSec != nil || r.Kind == "inproc") {
+			cpu = fmt.Sprintf("%.3f", u.CPUPerRequestMs)
+		}
 		mode := r.Mode
 		if mode == "open" {
 			mode = fmt.Sprintf("open %g QPS", r.TargetQPS)
 		}
 		l := r.Latency
-		fmt.Fprintf(&b, "| %s | %s | %d | %.1f | %.3f | %.3f | %.3f | %.3f | %.3f | %d | %s | %s |\n",
-			r.Target, mode, r.Concurrency, r.Throughput, l.P50, l.P90, l.P99, l.P999, l.Max, r.ErrorCount()+r.Dropped, items, ratio)
+		fmt.Fprintf(&b, "| %s | %s | %d | %.1f | %.3f | %.3f | %.3f | %.3f | %.3f | %d | %s | %s | %s |\n",
+			r.Target, mode, r.Concurrency, r.Throughput, l.P50, l.P90, l.P99, l.P999, l.Max, r.ErrorCount()+r.Dropped, items, cpu, ratio)
 	}
 	return b.String()
 }

@@ -33,6 +33,9 @@ func DialREST(cfg ServerConfig) (Target, error) {
 	tr.MaxIdleConns = 1024
 	tr.MaxIdleConnsPerHost = 1024
 	tr.Proxy = nil // a benchmark talks to the given address, never a proxy
+	if cfg.MetricsURL == "" {
+		cfg.MetricsURL = strings.TrimRight(cfg.Addr, "/") + "/metrics"
+	}
 	return &restTarget{
 		cfg:    cfg,
 		url:    strings.TrimRight(cfg.Addr, "/") + "/v1/models/" + url.PathEscape(cfg.Model) + ":predict",
@@ -42,6 +45,11 @@ func DialREST(cfg ServerConfig) (Target, error) {
 
 func (t *restTarget) Name() string { return "rest " + t.cfg.Addr }
 func (t *restTarget) Kind() string { return "rest" }
+
+// ServerSample reads the server's metrics.
+func (t *restTarget) ServerSample(ctx context.Context) (ServerSample, error) {
+	return scrapeMetrics(ctx, t.client, t.cfg.MetricsURL)
+}
 
 func (t *restTarget) Close() error {
 	t.client.CloseIdleConnections()

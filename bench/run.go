@@ -136,6 +136,11 @@ func Run(ctx context.Context, cfg Config, t Target, inputs []Input) (*Report, er
 
 	stop := make(chan struct{})
 	var bg sync.WaitGroup
+	if cfg.Warmup == 0 {
+		r.startMark = r.mark(runCtx)
+	} else {
+		bg.Go(func() { r.markAtWindowStart(runCtx, stop) })
+	}
 	if cfg.ReportEvery > 0 && cfg.OnInterval != nil {
 		bg.Go(func() { r.reportLoop(stop) })
 	}
@@ -150,7 +155,9 @@ func Run(ctx context.Context, cfg Config, t Target, inputs []Input) (*Report, er
 	finished := time.Now()
 	close(stop)
 	bg.Wait()
+	endMark := r.mark(context.WithoutCancel(ctx))
 	rep := r.report(finished)
+	fillUsage(rep, r.startMark, endMark)
 	if err := ctx.Err(); err != nil {
 		return rep, fmt.Errorf("benchmark %s interrupted: %w", t.Name(), err)
 	}
@@ -164,6 +171,19 @@ type runner struct {
 	rec                     *recorder
 	start, windowStart, end time.Time
 	seq                     atomic.Int64
+	startMark               usageMark // CPU and server counters at the window start
+}
+
+// markAtWindowStart takes the start usage mark when the warm-up ends.
+func (r *runner) markAtWindowStart(ctx context.Context, stop <-chan struct{}) {
+	t := time.NewTimer(time.Until(r.windowStart))
+	defer t.Stop()
+	select {
+	case <-stop:
+	case <-ctx.Done():
+	case <-t.C:
+		r.startMark = r.mark(ctx)
+	}
 }
 
 // send runs request i, due at intended, and records it.

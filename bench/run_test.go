@@ -290,8 +290,8 @@ func TestConfigValidateReportsAll(t *testing.T) {
 
 func TestMarkdownTableRatio(t *testing.T) {
 	reps := []*Report{
-		{Target: "inproc", Kind: "inproc", Mode: "closed", Concurrency: 1, Throughput: 1000},
-		{Target: "grpc a", Kind: "grpc", Mode: "closed", Concurrency: 1, Throughput: 500, ItemsScored: &Dist{Mean: 17000}},
+		{Target: "inproc", Kind: "inproc", Mode: "closed", Concurrency: 1, Throughput: 1000, Usage: &Usage{CPUPerRequestMs: 1.5}},
+		{Target: "grpc a", Kind: "grpc", Mode: "closed", Concurrency: 1, Throughput: 500, ItemsScored: &Dist{Mean: 17000}, Usage: &Usage{CPUPerRequestMs: 2.25, ServerCPUSec: new(1.0)}},
 		{Target: "grpc a", Kind: "grpc", Mode: "closed", Concurrency: 2, Throughput: 900, Errors: map[string]int64{"Unavailable": 3}},
 	}
 	tab := MarkdownTable(reps)
@@ -299,7 +299,7 @@ func TestMarkdownTableRatio(t *testing.T) {
 	if len(lines) != 5 {
 		t.Fatalf("table:\n%s", tab)
 	}
-	for i, want := range []string{"| 1.000 |", "| 17000 | 0.500 |", "| 3 | unknown | — |"} {
+	for i, want := range []string{"| 1.500 | 1.000 |", "| 17000 | 2.250 | 0.500 |", "| 3 | unknown | unknown | — |"} {
 		if !strings.HasSuffix(lines[2+i], want) {
 			t.Errorf("row %d %q does not end with %q", i, lines[2+i], want)
 		}

@@ -131,7 +131,7 @@ func TestTargetsAgainstServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	grpcT, err := DialGRPC(ServerConfig{Addr: srv.GRPCAddr()})
+	grpcT, err := DialGRPC(ServerConfig{Addr: srv.GRPCAddr(), MetricsURL: "http://" + srv.RESTAddr() + "/metrics"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,10 +145,15 @@ func TestTargetsAgainstServer(t *testing.T) {
 		if rep.OK != 50 || rep.MeanIDs != 10 {
 			t.Errorf("%s: ok %d errors %v mean ids %.1f; want 50 ok, 10 ids", tg.Name(), rep.OK, rep.Errors, rep.MeanIDs)
 		}
-		// The server sends no items_scored output (yet): unknown over the
-		// wire, read from the servable in process.
-		if is := rep.ItemsScored; (is == nil && tg.Kind() == "inproc") || (is != nil && is.Mean != 301) {
-			t.Errorf("%s: items scored %+v, want mean 301 (or unknown over the wire)", tg.Name(), is)
+		// In process the servable's count is read directly; the server
+		// sends no items_scored output, so over the wire the mean comes
+		// from its metrics (as does its CPU time).
+		wantFrom := map[string]string{"inproc": "response", "grpc": "server metrics", "rest": "server metrics"}[tg.Kind()]
+		if is := rep.ItemsScored; is == nil || is.Mean != 301 || rep.ItemsScoredFrom != wantFrom {
+			t.Errorf("%s: items scored %+v from %q, want mean 301 from %s", tg.Name(), is, rep.ItemsScoredFrom, wantFrom)
+		}
+		if u := rep.Usage; u == nil || (u.ServerCPUSec == nil) != (tg.Kind() == "inproc") || u.CPUPerRequestMs < 0 {
+			t.Errorf("%s: usage %+v", tg.Name(), u)
 		}
 		reps = append(reps, rep)
 		if err := tg.Close(); err != nil {

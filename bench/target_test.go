@@ -5,10 +5,12 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -167,7 +169,14 @@ func TestGRPCTargetBadAddress(t *testing.T) {
 // restHandler checks the request like fakePrediction and answers in TF
 // Serving's columnar format.
 func restHandler(t *testing.T, want []Input, calls *atomic.Int64) http.HandlerFunc {
+	var items atomic.Int64
 	return func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" {
+			// 1 ms of server CPU per predict call so far.
+			n := calls.Load()
+			fmt.Fprintf(w, "# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total %g\nnann_serve_items_scored_sum %d\nnann_serve_items_scored_count %d\n", 5+float64(n)/1000, items.Load(), n)
+			return
+		}
 		calls.Add(1)
 		if r.Method != http.MethodPost || r.URL.Path != "/v1/models/nann:predict" {
 			t.Errorf("%s %s", r.Method, r.URL.Path)
@@ -205,6 +214,7 @@ func restHandler(t *testing.T, want []Input, calls *atomic.Int64) http.HandlerFu
 		for i := range k - 1 {
 			ids[i] = int64(100 + i)
 		}
+		items.Add(int64(in.LevelTopN[0]) * 3)
 		json.NewEncoder(w).Encode(map[string]any{"outputs": map[string]any{"top_k": [][]int64{ids}, "items_scored": []int{int(in.LevelTopN[0]) * 3}}})
 	}
 }
@@ -227,8 +237,11 @@ func TestRESTTarget(t *testing.T) {
 	if rep.OK != 40 || calls.Load() != 40 {
 		t.Fatalf("ok %d errors %v calls %d", rep.OK, rep.Errors, calls.Load())
 	}
-	if rep.MeanIDs != 7 || rep.ItemsScored == nil || rep.ItemsScored.Mean != 240 {
-		t.Errorf("mean ids %.2f (want 7), items scored %+v (want mean (3×300+60)/4 = 240)", rep.MeanIDs, rep.ItemsScored)
+	if rep.MeanIDs != 7 || rep.ItemsScored == nil || rep.ItemsScored.Mean != 240 || rep.ItemsScoredFrom != "response" {
+		t.Errorf("mean ids %.2f (want 7), items scored %+v from %q (want mean (3×300+60)/4 = 240 from the response)", rep.MeanIDs, rep.ItemsScored, rep.ItemsScoredFrom)
+	}
+	if u := rep.Usage; u == nil || u.ServerCPUSec == nil || math.Abs(*u.ServerCPUSec-0.040) > 1e-9 || u.CPUPerRequestMs < 1 {
+		t.Errorf("usage %+v, want 40 ms of server CPU, over 1 ms per request", u)
 	}
 	rep = countRun(t, tg, []Input{{ItemIDs: []int64{1}, LevelTopN: [6]int32{7, 1, 1, 1, 1, 1}}}, 5)
 	if rep.Errors["HTTP 429"] != 5 {
@@ -257,6 +270,27 @@ func TestRESTBadAnswers(t *testing.T) {
 			t.Errorf("%s: error %v, want BadResponse", name, err)
 		}
 		srv.Close()
+	}
+}
+
+func TestParseMetrics(t *testing.T) {
+	text := `# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.
+# TYPE process_cpu_seconds_total counter
+process_cpu_seconds_total 34.11
+nann_serve_items_scored_bucket{le="100"} 3
+nann_serve_items_scored_sum 5.9600279e+07
+nann_serve_items_scored_count 28869
+go_goroutines 12
+`
+	s, err := parseMetrics(strings.NewReader(text))
+	if err != nil || s != (ServerSample{CPUSeconds: 34.11, ItemsScoredSum: 5.9600279e+07, ItemsScoredCount: 28869}) {
+		t.Errorf("%+v, %v", s, err)
+	}
+	if _, err := parseMetrics(strings.NewReader("go_goroutines 3\n")); err == nil {
+		t.Error("metrics without CPU time accepted")
+	}
+	if _, err := parseMetrics(strings.NewReader("process_cpu_seconds_total lots\n")); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("bad value: %v", err)
 	}
 }
 
