@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -166,6 +167,16 @@ func decodeCheckpoint(b []byte) (*Checkpoint, error) {
 	if got := sha256.Sum256(body); !bytes.Equal(got[:], sum) {
 		return nil, errors.New("SHA-256 mismatch (truncated or corrupt file)")
 	}
+	return parseCheckpoint(body)
+}
+
+// parseCheckpoint decodes a checkpoint whose checksum has been verified
+// (body excludes the trailing SHA-256).
+func parseCheckpoint(b []byte) (*Checkpoint, error) {
+	if len(b) < ckptFixed || string(b[:8]) != ckptMagic {
+		return nil, errors.New("not a checkpoint")
+	}
+	body := b
 	if v := binary.LittleEndian.Uint32(b[8:]); v != ckptVersion {
 		return nil, fmt.Errorf("format version %d, this nann reads version %d", v, ckptVersion)
 	}
@@ -184,7 +195,7 @@ func decodeCheckpoint(b []byte) (*Checkpoint, error) {
 	for _, t := range meta.Tensors {
 		n := int64(1)
 		for _, d := range t.Shape {
-			if d < 0 {
+			if d < 0 || (d > 0 && n > math.MaxInt64/int64(d)) {
 				n = -1
 				break
 			}

@@ -138,3 +138,28 @@ func TestNewestCheckpointFallsBack(t *testing.T) {
 		t.Errorf("after prune: %v", files)
 	}
 }
+
+// FuzzParseCheckpoint feeds arbitrary bodies (the part a valid checksum
+// covers) to the parser: it must return an error or a checkpoint whose
+// tensors lie inside the payload, never panic.
+func FuzzParseCheckpoint(f *testing.F) {
+	params, state := testParams()
+	path := filepath.Join(f.TempDir(), "x.ckpt")
+	if err := writeCheckpoint(path, ckptMeta{Position: Position{Step: 3}, RNG: []byte{1, 2}}, modelTensors(params, state, NewAdamW(Default(), params))); err != nil {
+		f.Fatal(err)
+	}
+	good, _ := os.ReadFile(path)
+	f.Add(good[:len(good)-32])
+	f.Add(good[:ckptFixed])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := parseCheckpoint(b)
+		if err != nil {
+			return
+		}
+		for k, e := range c.tensors {
+			if e.Offset < 0 || e.Len < 0 || e.Offset+e.Len > int64(len(c.payload)) {
+				t.Fatalf("tensor %s outside the payload: %+v", k, e)
+			}
+		}
+	})
+}
