@@ -50,6 +50,7 @@ type BenchCmd struct {
 	SwapWindow  time.Duration `help:"Requests due within this time after a switch are summarised separately." default:"2s"`
 
 	GRPCConns int    `name:"grpc-conns" help:"gRPC connections per target." default:"1"`
+	Metrics   string `help:"Prometheus endpoint of the gRPC targets' server (e.g. http://127.0.0.1:8501/metrics), read for its CPU time and items scored; REST targets use their own /metrics."`
 	JSON      bool   `help:"Print the reports as one JSON document."`
 	Table     string `help:"Also write the markdown table to this file." type:"path"`
 	Plot      string `help:"Write a PNG of latency over time to this file (suffixed -RUN-KIND-cN when there are several runs)." type:"path"`
@@ -207,6 +208,7 @@ func (c *BenchCmd) openTarget(ctx context.Context, spec targetSpec) (bench.Targe
 	sc := bench.ServerConfig{Addr: spec.addr, Model: c.Model, Signature: c.Signature, Conns: c.GRPCConns}
 	switch spec.kind {
 	case "grpc":
+		sc.MetricsURL = c.Metrics
 		return bench.DialGRPC(sc)
 	case "rest":
 		return bench.DialREST(sc)
