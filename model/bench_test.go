@@ -124,3 +124,52 @@ func BenchmarkScorer(b *testing.B) {
 	b.ReportMetric(float64(len(rows)*b.N)/scoreTime.Seconds(), "items/s")
 	b.ReportMetric(probe.gflops(), "gemm_GFLOP/s")
 }
+
+// BenchmarkStepParallel runs two workers concurrently, each on its own
+// batch of B positives (as the trainer's data-parallel step does on the two
+// cores), and reports the combined samples/s and executed GFLOP/s, beside
+// two GEMM probes run concurrently between steps (gemm_GFLOP/s, both
+// cores) and their ratio.
+func BenchmarkStepParallel(b *testing.B) {
+	cfg := Default()
+	cfg.NumItem, cfg.NumCate = 100000, 1000
+	m, err := New(cfg, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, s := range []struct{ B, C int }{{32, 21}, {64, 51}, {8, 201}} {
+		b.Run(fmt.Sprintf("2x/B=%d/C=%d/adv=true", s.B, s.C), func(b *testing.B) {
+			o := LossOptions{AdvEps: 3e-5, AdvWeight: 1}
+			ws := []*Worker{m.NewWorker(), m.NewWorker()}
+			bts := []*Batch{randBatch(rand.New(rand.NewPCG(1, 2)), cfg, s.B, cfg.MaxLen, s.C),
+				randBatch(rand.New(rand.NewPCG(3, 4)), cfg, s.B, cfg.MaxLen, s.C)}
+			probes := []*gemmProbe{newGemmProbe(), newGemmProbe()}
+			both := func(f func(i int)) time.Duration {
+				t := time.Now()
+				done := make(chan struct{})
+				go func() { f(1); close(done) }()
+				f(0)
+				<-done
+				return time.Since(t)
+			}
+			both(func(i int) { ws[i].Step(bts[i], o) })
+			for _, w := range ws {
+				w.gw.FLOPs = 0
+			}
+			var stepTime, probeTime time.Duration
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				stepTime += both(func(i int) { ws[i].Step(bts[i], o) })
+				probeTime += both(func(i int) { probes[i].run() })
+			}
+			sec := stepTime.Seconds()
+			exec := (ws[0].gw.FLOPs + ws[1].gw.FLOPs) / sec / 1e9
+			gemm := (probes[0].flops + probes[1].flops) / probeTime.Seconds() / 1e9
+			b.ReportMetric(float64(2*s.B*b.N)/sec, "samples/s")
+			b.ReportMetric(2*cfg.TrainFLOPs(s.B, cfg.MaxLen, s.C, true)*float64(b.N)/sec/1e9, "model_GFLOP/s")
+			b.ReportMetric(exec, "exec_GFLOP/s")
+			b.ReportMetric(gemm, "gemm_GFLOP/s")
+			b.ReportMetric(exec/gemm, "exec/gemm")
+		})
+	}
+}
