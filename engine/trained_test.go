@@ -1,0 +1,138 @@
+package engine_test
+
+import (
+	"math"
+	"os"
+	"testing"
+
+	"nann/dataset"
+	"nann/engine"
+	"nann/retrieve"
+	"nann/train"
+)
+
+// TestTrainedModel checks the precision contract on a trained model. It
+// needs a training run directory (config.json + model.ckpt, with its
+// prepared dataset where the run config says) and runs only when
+// NANN_ENGINE_RUN names one:
+//
+//	NANN_ENGINE_RUN=/path/to/run go test ./engine -run TrainedModel -v
+//
+// On up to 300 test users: the float32 engine against the model's plain
+// Scorer on every item of the first 5 users (1e-4 relative), float16 tables
+// against float32 on the brute-force top-200 (≥ 99% mean overlap), and the
+// Recall@200 of brute force with each.
+func TestTrainedModel(t *testing.T) {
+	run := os.Getenv("NANN_ENGINE_RUN")
+	if run == "" {
+		t.Skip("set NANN_ENGINE_RUN to a training run directory")
+	}
+	_, tc, err := train.ReadRunConfig(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := train.LoadModel(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := dataset.Open(tc.Data, dataset.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	w, err := engine.FromModel(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cates := ds.ItemCate[1:]
+	e32, err := engine.Compile(w, cates, engine.Options{Table: engine.Float32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e16, err := engine.Compile(w, cates, engine.Options{Table: engine.Float16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, err := m.AllItemEmbeddings(cates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := m.NewScorer(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := e32.NumItems()
+	rows := make([]int32, n)
+	for i := range rows {
+		rows[i] = int32(i)
+	}
+	got, want := make([]float32, n), make([]float32, n)
+	s32, s16 := e32.NewEngineScorer(), e16.NewEngineScorer()
+	x32, x16 := retrieve.NewExact(n), retrieve.NewExact(n)
+	const k = 200
+	users := min(300, len(ds.Test))
+	var overlap, hit32, hit16 float64
+	worstRel, worstOverlap := 0.0, 1.0
+	for u, smp := range ds.Test[:users] {
+		items, hc := ds.History(smp)
+		target, _ := ds.Target(smp)
+		if err := s32.BindIDs(items, hc); err != nil {
+			t.Fatal(err)
+		}
+		if err := s16.BindIDs(items, hc); err != nil {
+			t.Fatal(err)
+		}
+		if u < 5 {
+			if err := ms.Bind(items, hc); err != nil {
+				t.Fatal(err)
+			}
+			s32.Score(rows, got)
+			ms.Score(rows, want)
+			var rms float64
+			for _, v := range want {
+				rms += float64(v) * float64(v)
+			}
+			rms = math.Sqrt(rms / float64(n))
+			for i := range got {
+				rel := math.Abs(float64(got[i]-want[i])) / math.Max(math.Abs(float64(want[i])), 0.1*rms)
+				worstRel = math.Max(worstRel, rel)
+				if rel > 1e-4 {
+					t.Fatalf("user %d item row %d: engine %v, model %v", u, i, got[i], want[i])
+				}
+			}
+		}
+		r32, err := x32.TopK(s32, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r16, err := x16.TopK(s16, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := map[int32]bool{}
+		for _, r := range r32.Rows {
+			in[r] = true
+			if r+1 == target {
+				hit32++
+			}
+		}
+		h := 0
+		for _, r := range r16.Rows {
+			if in[r] {
+				h++
+			}
+			if r+1 == target {
+				hit16++
+			}
+		}
+		o := float64(h) / k
+		overlap += o
+		worstOverlap = min(worstOverlap, o)
+	}
+	overlap /= float64(users)
+	t.Logf("%d items, %d test users: float32 vs model worst rel %.2g; float16 top-%d overlap mean %.4f worst %.3f; Recall@%d float32 %.4f float16 %.4f",
+		n, users, worstRel, k, overlap, worstOverlap, k, hit32/float64(users), hit16/float64(users))
+	if overlap < 0.99 {
+		t.Fatalf("float16 top-%d overlap %.4f < 0.99", k, overlap)
+	}
+}
