@@ -173,34 +173,48 @@ func (iv Interval) String() string {
 }
 
 // MarkdownTable renders reports as a markdown table, one row per run, with
-// each run's throughput as a ratio of the in-process run at the same
-// concurrency and mode ("—" when there is none).
+// each run's throughput and CPU time per request as ratios of the
+// in-process run at the same concurrency and mode ("—" when there is
+// none). On a shared machine the CPU ratio is the steadier of the two.
 func MarkdownTable(reps []*Report) string {
 	var b strings.Builder
-	b.WriteString("| target | mode | concurrency | QPS | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors + dropped | items scored | CPU ms / request | QPS / in-process |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| target | mode | concurrency | QPS | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors + dropped | items scored | CPU ms / request | QPS / in-process | CPU / in-process |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range reps {
-		ratio := "—"
-		if base := inprocBaseline(reps, r); base != nil && base.Throughput > 0 {
+		ratio, cpuRatio := "—", "—"
+		base := inprocBaseline(reps, r)
+		if base != nil && base.Throughput > 0 {
 			ratio = fmt.Sprintf("%.3f", r.Throughput/base.Throughput)
+		}
+		if c, bc := cpuPerRequest(r), cpuPerRequest(base); c > 0 && bc > 0 {
+			cpuRatio = fmt.Sprintf("%.3f", c/bc)
 		}
 		items := "unknown"
 		if r.ItemsScored != nil {
 			items = fmt.Sprintf("%.0f", r.ItemsScored.Mean)
 		}
 		cpu := "unknown"
-		if u := r.Usage; u != nil && (u.ServerCPUSec != nil || r.Kind == "inproc") {
-			cpu = fmt.Sprintf("%.3f", u.CPUPerRequestMs)
+		if c := cpuPerRequest(r); c > 0 {
+			cpu = fmt.Sprintf("%.3f", c)
 		}
 		mode := r.Mode
 		if mode == "open" {
 			mode = fmt.Sprintf("open %g QPS", r.TargetQPS)
 		}
 		l := r.Latency
-		fmt.Fprintf(&b, "| %s | %s | %d | %.1f | %.3f | %.3f | %.3f | %.3f | %.3f | %d | %s | %s | %s |\n",
-			r.Target, mode, r.Concurrency, r.Throughput, l.P50, l.P90, l.P99, l.P999, l.Max, r.ErrorCount()+r.Dropped, items, cpu, ratio)
+		fmt.Fprintf(&b, "| %s | %s | %d | %.1f | %.3f | %.3f | %.3f | %.3f | %.3f | %d | %s | %s | %s | %s |\n",
+			r.Target, mode, r.Concurrency, r.Throughput, l.P50, l.P90, l.P99, l.P999, l.Max, r.ErrorCount()+r.Dropped, items, cpu, ratio, cpuRatio)
 	}
 	return b.String()
+}
+
+// cpuPerRequest is a run's whole CPU cost per request in ms, or 0 when
+// unknown (a remote run whose server's CPU time could not be read).
+func cpuPerRequest(r *Report) float64 {
+	if r == nil || r.Usage == nil || (r.Usage.ServerCPUSec == nil && r.Kind != "inproc") {
+		return 0
+	}
+	return r.Usage.CPUPerRequestMs
 }
 
 // inprocBaseline finds the in-process report matching r's load.

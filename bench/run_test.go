@@ -299,7 +299,7 @@ func TestMarkdownTableRatio(t *testing.T) {
 	if len(lines) != 5 {
 		t.Fatalf("table:\n%s", tab)
 	}
-	for i, want := range []string{"| 1.500 | 1.000 |", "| 17000 | 2.250 | 0.500 |", "| 3 | unknown | unknown | — |"} {
+	for i, want := range []string{"| 1.500 | 1.000 | 1.000 |", "| 17000 | 2.250 | 0.500 | 1.500 |", "| 3 | unknown | unknown | — | — |"} {
 		if !strings.HasSuffix(lines[2+i], want) {
 			t.Errorf("row %d %q does not end with %q", i, lines[2+i], want)
 		}
