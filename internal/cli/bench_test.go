@@ -66,7 +66,7 @@ func TestBenchCommandMatrix(t *testing.T) {
 	code := Main([]string{"bench",
 		"--target", "inproc:" + base + ",grpc:" + srv.GRPCAddr() + ",rest:" + srv.RESTAddr(),
 		"--concurrency", "1,2", "--duration", "300ms", "--warmup", "50ms", "--report-every", "100ms",
-		"--input-count", "8", "--k", "7", "--json",
+		"--input-count", "8", "--k", "7", "--json", "--metrics", "http://" + srv.RESTAddr() + "/metrics",
 		"--table", filepath.Join(out, "table.md"), "--plot", filepath.Join(out, "lat.png"),
 	}, &stdout, &stderr)
 	if code != 0 {
@@ -88,6 +88,11 @@ func TestBenchCommandMatrix(t *testing.T) {
 		}
 		if r.OK == 0 || r.ErrorCount() != 0 || r.MeanIDs != 7 {
 			t.Errorf("run %d (%s): ok %d errors %v ids %.1f", i, r.Target, r.OK, r.Errors, r.MeanIDs)
+		}
+		// Items scored: from the servable in process, from the server's
+		// metrics over the wire.
+		if r.ItemsScored == nil || r.ItemsScored.Mean != 100 || r.Usage == nil {
+			t.Errorf("run %d (%s): items scored %+v, usage %+v", i, r.Target, r.ItemsScored, r.Usage)
 		}
 		png := filepath.Join(out, "lat-"+string(rune('1'+i))+"-"+r.Kind+"-c"+string(rune('0'+r.Concurrency))+".png")
 		if st, err := os.Stat(png); err != nil || st.Size() < 1000 {
