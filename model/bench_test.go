@@ -173,3 +173,37 @@ func BenchmarkStepParallel(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkStepKernels interleaves steps with the AVX-512 and the AVX2 GEMM
+// kernel (B = 32, C = 21, adversarial term on) and reports each one's
+// samples/s and their ratio, which is robust to the shared machine's load.
+func BenchmarkStepKernels(b *testing.B) {
+	cfg := Default()
+	cfg.NumItem, cfg.NumCate = 100000, 1000
+	m, _ := New(cfg, 1)
+	for _, s := range []struct{ B, C int }{{32, 21}, {64, 51}} {
+		b.Run(fmt.Sprintf("B=%d/C=%d", s.B, s.C), func(b *testing.B) {
+			bt := randBatch(rand.New(rand.NewPCG(1, 2)), cfg, s.B, cfg.MaxLen, s.C)
+			o := LossOptions{AdvEps: 3e-5, AdvWeight: 1}
+			w := m.NewWorker()
+			prev := vec.SetAVX512(true)
+			defer vec.SetAVX512(prev)
+			w.Step(bt, o)
+			var t512, t256 time.Duration
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				vec.SetAVX512(true)
+				t := time.Now()
+				w.Step(bt, o)
+				t512 += time.Since(t)
+				vec.SetAVX512(false)
+				t = time.Now()
+				w.Step(bt, o)
+				t256 += time.Since(t)
+			}
+			b.ReportMetric(float64(s.B*b.N)/t512.Seconds(), "avx512_samples/s")
+			b.ReportMetric(float64(s.B*b.N)/t256.Seconds(), "avx2_samples/s")
+			b.ReportMetric(t256.Seconds()/t512.Seconds(), "speedup")
+		})
+	}
+}

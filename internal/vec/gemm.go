@@ -1,20 +1,22 @@
 package vec
 
 // This file: single-precision matrix multiplication (SGEMM) for the model's
-// training and inference. The work is cut into 6×16 tiles of C, each computed
-// by a micro-kernel that keeps the tile in 12 AVX2 registers and streams a
-// strided 6-row sliver of A and a packed 16-column panel of B; the assembly
-// kernel has a plain-Go twin with the same interface, chosen at run time.
+// training and inference. The work is cut into tiles of C, each computed by
+// a micro-kernel that keeps the tile in registers and streams a strided
+// sliver of A and a packed 16-column panel of B: 6×16 tiles in 12 AVX2
+// registers, or, where AVX-512 is available, 12×16 tiles in 12 ZMM
+// registers (twice the FLOPs per instruction). The assembly kernels have a
+// plain-Go twin with the same interface, chosen at run time.
 //
 // Matrices are row-major float32 slices with a leading dimension (elements
 // between consecutive rows). A transposed operand is read in place through
 // strides, so only B is copied (packed into 16-column panels, zero-padded).
 
 const (
-	mr = 6   // rows of a C tile
-	nr = 16  // columns of a C tile
-	kc = 256 // depth of one packed B block
-	nc = 512 // columns of one packed B block
+	maxMR = 12  // rows of a C tile, at most (AVX-512 kernel)
+	nr    = 16  // columns of a C tile
+	kc    = 256 // depth of one packed B block
+	nc    = 512 // columns of one packed B block
 )
 
 // GemmWork is reusable scratch for Gemm. The zero value is ready to use; a
@@ -25,7 +27,7 @@ type GemmWork struct {
 
 	packB []float32
 	packA []float32
-	tile  [mr * nr]float32
+	tile  [maxMR * nr]float32
 }
 
 // Gemm computes C = alpha·op(A)·op(B) + beta·C, where op(X) is X or its
@@ -143,6 +145,7 @@ func (w *GemmWork) packBBlock(transB bool, b []float32, ldb, p0, kb, j0, nb int,
 // adds the product into C[:, j0:j0+nb], or stores it there if overwrite.
 func (w *GemmWork) macroKernel(transA bool, a []float32, lda, m, p0, kb, j0, nb int, c []float32, ldc int, overwrite bool) {
 	panels := (nb + nr - 1) / nr
+	mr := tileRows()
 	for i0 := 0; i0 < m; i0 += mr {
 		rows := min(mr, m-i0)
 		// Strides of the A sliver: element (i, p) is at base + i*rs + p*cs.
@@ -150,7 +153,7 @@ func (w *GemmWork) macroKernel(transA bool, a []float32, lda, m, p0, kb, j0, nb 
 		var rs, cs int
 		switch {
 		case rows < mr:
-			sliver, rs, cs = w.packASliver(transA, a, lda, i0, rows, p0, kb), 1, mr
+			sliver, rs, cs = w.packASliver(transA, a, lda, i0, rows, p0, kb, mr), 1, mr
 		case transA:
 			sliver, rs, cs = a[p0*lda+i0:], 1, lda
 		default:
@@ -161,11 +164,11 @@ func (w *GemmWork) macroKernel(transA bool, a []float32, lda, m, p0, kb, j0, nb 
 			cols := min(nr, j0+nb-jq)
 			bp := w.packB[q*kb*nr : (q+1)*kb*nr]
 			if rows == mr && cols == nr {
-				kernel(kb, sliver, rs, cs, bp, c[i0*ldc+jq:], ldc, overwrite)
+				kernel(kb, mr, sliver, rs, cs, bp, c[i0*ldc+jq:], ldc, overwrite)
 				continue
 			}
 			t := w.tile[:]
-			kernel(kb, sliver, rs, cs, bp, t, nr, true)
+			kernel(kb, mr, sliver, rs, cs, bp, t, nr, true)
 			for i := 0; i < rows; i++ {
 				dst := c[(i0+i)*ldc+jq : (i0+i)*ldc+jq+cols]
 				if overwrite {
@@ -182,7 +185,7 @@ func (w *GemmWork) macroKernel(transA bool, a []float32, lda, m, p0, kb, j0, nb 
 
 // packASliver copies rows i0..i0+rows of op(A)[:, p0:p0+kb] into a
 // zero-padded mr-row sliver laid out as kb groups of mr values.
-func (w *GemmWork) packASliver(transA bool, a []float32, lda, i0, rows, p0, kb int) []float32 {
+func (w *GemmWork) packASliver(transA bool, a []float32, lda, i0, rows, p0, kb, mr int) []float32 {
 	need := kb * mr
 	if cap(w.packA) < need {
 		w.packA = make([]float32, need)
@@ -201,28 +204,39 @@ func (w *GemmWork) packASliver(transA bool, a []float32, lda, i0, rows, p0, kb i
 	return dst
 }
 
-// kernel adds the product of a 6×kb sliver of A (element (i, p) at
-// a[i*rs+p*cs]) and a packed kb×16 panel of B to the 6×16 tile at c, or
-// stores it there if overwrite.
-func kernel(kb int, a []float32, rs, cs int, b []float32, c []float32, ldc int, overwrite bool) {
+// tileRows is the number of rows of a C tile for the selected kernel.
+func tileRows() int {
+	if useGemmAsm && useAVX512 {
+		return 12
+	}
+	return 6
+}
+
+// kernel adds the product of an mr×kb sliver of A (element (i, p) at
+// a[i*rs+p*cs]) and a packed kb×16 panel of B to the mr×16 tile at c, or
+// stores it there if overwrite. mr is tileRows().
+func kernel(kb, mr int, a []float32, rs, cs int, b []float32, c []float32, ldc int, overwrite bool) {
 	// The assembly reads exactly these extents; check them once here.
 	_ = a[(mr-1)*rs+(kb-1)*cs]
 	_ = b[kb*nr-1]
 	_ = c[(mr-1)*ldc+nr-1]
-	if useGemmAsm {
-		ow := 0
-		if overwrite {
-			ow = 1
-		}
-		kernelAsm(kb, &a[0], rs, cs, &b[0], &c[0], ldc, ow)
-		return
+	ow := 0
+	if overwrite {
+		ow = 1
 	}
-	kernelGeneric(kb, a, rs, cs, b, c, ldc, overwrite)
+	switch {
+	case useGemmAsm && mr == 12:
+		kernel512Asm(kb, &a[0], rs, cs, &b[0], &c[0], ldc, ow)
+	case useGemmAsm && mr == 6:
+		kernelAsm(kb, &a[0], rs, cs, &b[0], &c[0], ldc, ow)
+	default:
+		kernelGeneric(kb, mr, a, rs, cs, b, c, ldc, overwrite)
+	}
 }
 
-// kernelGeneric is the plain-Go twin of the assembly micro-kernel.
-func kernelGeneric(kb int, a []float32, rs, cs int, b []float32, c []float32, ldc int, overwrite bool) {
-	var acc [mr][nr]float32
+// kernelGeneric is the plain-Go twin of the assembly micro-kernels.
+func kernelGeneric(kb, mr int, a []float32, rs, cs int, b []float32, c []float32, ldc int, overwrite bool) {
+	var acc [maxMR][nr]float32
 	for p := 0; p < kb; p++ {
 		bp := (*[nr]float32)(b[p*nr : p*nr+nr])
 		for i := 0; i < mr; i++ {

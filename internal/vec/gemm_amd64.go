@@ -6,11 +6,20 @@ import "golang.org/x/sys/cpu"
 // compare the twins.
 var useGemmAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// useAVX512 selects the 12×16 AVX-512 GEMM kernel over the 6×16 AVX2 one
+// (with useGemmAsm); tests flip it to compare the kernels.
+var useAVX512 = cpu.X86.HasAVX512F
+
 // kernelAsm is the assembly micro-kernel; see kernel for the contract
 // (overwrite is 0 or 1).
 //
 //go:noescape
 func kernelAsm(kb int, a *float32, rs, cs int, b *float32, c *float32, ldc int, overwrite int)
+
+// kernel512Asm is the 12-row AVX-512 micro-kernel, same contract.
+//
+//go:noescape
+func kernel512Asm(kb int, a *float32, rs, cs int, b *float32, c *float32, ldc int, overwrite int)
 
 // preluFwdAsm and preluBwdAsm implement PReLUForward and PReLUBackward for
 // c a positive multiple of 8.
@@ -42,3 +51,12 @@ func colAffine2Asm(x1, x2, a, b, k, y *float32, n, c int)
 //
 //go:noescape
 func expAsm(x, y *float32, n int, c *[10]float32)
+
+// SetAVX512 enables or disables the AVX-512 GEMM kernel (where the CPU has
+// it) and returns the previous setting. It is for benchmarks and tests that
+// compare kernels; call it only while no GEMM is running.
+func SetAVX512(on bool) bool {
+	prev := useAVX512
+	useAVX512 = on && cpu.X86.HasAVX512F
+	return prev
+}

@@ -4,6 +4,8 @@ package vec
 
 var useGemmAsm = false
 
+var useAVX512 = false
+
 func kernelAsm(kb int, a *float32, rs, cs int, b *float32, c *float32, ldc int, overwrite int) {
 	panic("vec: no assembly GEMM kernel on this architecture")
 }
@@ -23,3 +25,10 @@ func colAffineAsm(x, a, b, y *float32, n, c int)          { panic("vec: no assem
 func colAffine2Asm(x1, x2, a, b, k, y *float32, n, c int) { panic("vec: no assembly") }
 
 func expAsm(x, y *float32, n int, c *[10]float32) { panic("vec: no assembly") }
+
+func kernel512Asm(kb int, a *float32, rs, cs int, b *float32, c *float32, ldc int, overwrite int) {
+	panic("vec: no assembly GEMM kernel on this architecture")
+}
+
+// SetAVX512 has no effect on this architecture; it returns false.
+func SetAVX512(on bool) bool { return false }

@@ -42,12 +42,38 @@ func withGemmAsm(t testing.TB, on bool, f func()) {
 	f()
 }
 
+// gemmVariant selects one GEMM kernel: the Go twin, AVX2 or AVX-512.
+type gemmVariant struct {
+	name        string
+	asm, avx512 bool
+}
+
+// gemmVariants lists the kernels this machine can run.
+func gemmVariants() []gemmVariant {
+	v := []gemmVariant{{"go", false, false}}
+	if useGemmAsm {
+		v = append(v, gemmVariant{"avx2", true, false})
+		if useAVX512 {
+			v = append(v, gemmVariant{"avx512", true, true})
+		}
+	}
+	return v
+}
+
+func withVariant(t testing.TB, v gemmVariant, f func()) {
+	t.Helper()
+	saved := useAVX512
+	useAVX512 = v.avx512
+	defer func() { useAVX512 = saved }()
+	withGemmAsm(t, v.asm, f)
+}
+
 func TestGemmTwinsAgree(t *testing.T) {
 	if !useGemmAsm {
 		t.Log("no AVX2/FMA: only the generic kernel is tested")
 	}
 	r := rand.New(rand.NewPCG(3, 4))
-	sizes := []int{1, 2, 5, 6, 7, 15, 16, 17, 31, 33, 50, 64}
+	sizes := []int{1, 2, 5, 6, 7, 11, 12, 13, 15, 16, 17, 25, 31, 33, 50, 64}
 	type shape struct{ m, n, k int }
 	var shapes []shape
 	for _, m := range sizes {
@@ -77,12 +103,10 @@ func TestGemmTwinsAgree(t *testing.T) {
 			alpha := []float32{1, 0.5, -2}[r.IntN(3)]
 			beta := []float32{0, 1, 0.25}[r.IntN(3)]
 			want := naiveGemm(ta, tb, s.m, s.n, s.k, alpha, a, lda, b, ldb, beta, c0, ldc)
-			for _, asm := range []bool{false, true} {
-				if asm && !useGemmAsm {
-					continue
-				}
+			for _, v := range gemmVariants() {
+				asm := v.name
 				c := append([]float32(nil), c0...)
-				withGemmAsm(t, asm, func() {
+				withVariant(t, v, func() {
 					Gemm(&w, ta, tb, s.m, s.n, s.k, alpha, a, lda, b, ldb, beta, c, ldc)
 				})
 				for i := 0; i < s.m; i++ {
@@ -90,13 +114,13 @@ func TestGemmTwinsAgree(t *testing.T) {
 						got := float64(c[i*ldc+j])
 						if j >= s.n {
 							if c[i*ldc+j] != c0[i*ldc+j] {
-								t.Fatalf("asm=%v %v trans=%v: padding C[%d,%d] changed", asm, s, tr, i, j)
+								t.Fatalf("kernel=%v %v trans=%v: padding C[%d,%d] changed", asm, s, tr, i, j)
 							}
 							continue
 						}
 						tol := 1e-5 * (math.Sqrt(float64(s.k))*4 + 1) * 4
 						if d := math.Abs(got - want[i*s.n+j]); d > tol {
-							t.Fatalf("asm=%v %+v trans=%v alpha=%v beta=%v: C[%d,%d]=%v want %v",
+							t.Fatalf("kernel=%v %+v trans=%v alpha=%v beta=%v: C[%d,%d]=%v want %v",
 								asm, s, tr, alpha, beta, i, j, got, want[i*s.n+j])
 						}
 					}
@@ -120,11 +144,8 @@ func BenchmarkGemm(b *testing.B) {
 		{"dW_128x256x4096_TN", true, false, 128, 256, 4096},
 	}
 	for _, s := range shapes {
-		for _, asm := range []bool{true, false} {
-			if asm && !useGemmAsm {
-				continue
-			}
-			name := fmt.Sprintf("%s/asm=%v", s.name, asm)
+		for _, v := range gemmVariants() {
+			name := fmt.Sprintf("%s/kernel=%s", s.name, v.name)
 			b.Run(name, func(b *testing.B) {
 				r := rand.New(rand.NewPCG(1, 1))
 				a := randVec(r, s.m*s.k)
@@ -138,7 +159,7 @@ func BenchmarkGemm(b *testing.B) {
 					ldb = s.k
 				}
 				var w GemmWork
-				withGemmAsm(b, asm, func() {
+				withVariant(b, v, func() {
 					b.ResetTimer()
 					for i := 0; i < b.N; i++ {
 						Gemm(&w, s.ta, s.tb, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)

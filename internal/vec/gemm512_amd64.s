@@ -1,0 +1,143 @@
+#include "textflag.h"
+
+// func kernel512Asm(kb int, a *float32, rs, cs int, b *float32, c *float32, ldc int, overwrite int)
+//
+// C[0:12, 0:16] += A·B (or = A·B if overwrite is 1) for a 12×kb sliver of A
+// whose element (i, p) is at a + 4*(i*rs + p*cs) and a packed kb×16 panel
+// of B. The tile lives in Z4..Z15 (one 16-wide register per row); Z0 holds
+// a row of B, the others the broadcast A values. Rows 0-2, 3-5, 6-8, 9-11
+// are addressed from SI, R10, R12, R13 with row stride R9.
+TEXT ·kernel512Asm(SB), NOSPLIT, $0-64
+	MOVQ kb+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ rs+16(FP), R9
+	MOVQ cs+24(FP), R11
+	MOVQ b+32(FP), DI
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
+	SHLQ $2, R9
+	SHLQ $2, R11
+	SHLQ $2, R8
+	LEAQ (SI)(R9*2), R10
+	ADDQ R9, R10
+	LEAQ (R10)(R9*2), R12
+	ADDQ R9, R12
+	LEAQ (R12)(R9*2), R13
+	ADDQ R9, R13
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	TESTQ CX, CX
+	JZ    store
+
+loop:
+	VMOVUPS (DI), Z0
+	VBROADCASTSS (SI), Z1
+	VFMADD231PS  Z0, Z1, Z4
+	VBROADCASTSS (SI)(R9*1), Z2
+	VFMADD231PS  Z0, Z2, Z5
+	VBROADCASTSS (SI)(R9*2), Z3
+	VFMADD231PS  Z0, Z3, Z6
+	VBROADCASTSS (R10), Z16
+	VFMADD231PS  Z0, Z16, Z7
+	VBROADCASTSS (R10)(R9*1), Z17
+	VFMADD231PS  Z0, Z17, Z8
+	VBROADCASTSS (R10)(R9*2), Z18
+	VFMADD231PS  Z0, Z18, Z9
+	VBROADCASTSS (R12), Z1
+	VFMADD231PS  Z0, Z1, Z10
+	VBROADCASTSS (R12)(R9*1), Z2
+	VFMADD231PS  Z0, Z2, Z11
+	VBROADCASTSS (R12)(R9*2), Z3
+	VFMADD231PS  Z0, Z3, Z12
+	VBROADCASTSS (R13), Z16
+	VFMADD231PS  Z0, Z16, Z13
+	VBROADCASTSS (R13)(R9*1), Z17
+	VFMADD231PS  Z0, Z17, Z14
+	VBROADCASTSS (R13)(R9*2), Z18
+	VFMADD231PS  Z0, Z18, Z15
+	ADDQ R11, SI
+	ADDQ R11, R10
+	ADDQ R11, R12
+	ADDQ R11, R13
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  loop
+
+store:
+	MOVQ  overwrite+56(FP), AX
+	TESTQ AX, AX
+	JNZ   overwrite
+	VADDPS  (DX), Z4, Z4
+	VMOVUPS Z4, (DX)
+	ADDQ    R8, DX
+	VADDPS  (DX), Z5, Z5
+	VMOVUPS Z5, (DX)
+	ADDQ    R8, DX
+	VADDPS  (DX), Z6, Z6
+	VMOVUPS Z6, (DX)
+	ADDQ    R8, DX
+	VADDPS  (DX), Z7, Z7
+	VMOVUPS Z7, (DX)
+	ADDQ    R8, DX
+	VADDPS  (DX), Z8, Z8
+	VMOVUPS Z8, (DX)
+	ADDQ    R8, DX
+	VADDPS  (DX), Z9, Z9
+	VMOVUPS Z9, (DX)
+	ADDQ    R8, DX
+	VADDPS  (DX), Z10, Z10
+	VMOVUPS Z10, (DX)
+	ADDQ    R8, DX
+	VADDPS  (DX), Z11, Z11
+	VMOVUPS Z11, (DX)
+	ADDQ    R8, DX
+	VADDPS  (DX), Z12, Z12
+	VMOVUPS Z12, (DX)
+	ADDQ    R8, DX
+	VADDPS  (DX), Z13, Z13
+	VMOVUPS Z13, (DX)
+	ADDQ    R8, DX
+	VADDPS  (DX), Z14, Z14
+	VMOVUPS Z14, (DX)
+	ADDQ    R8, DX
+	VADDPS  (DX), Z15, Z15
+	VMOVUPS Z15, (DX)
+	VZEROUPPER
+	RET
+
+overwrite:
+	VMOVUPS Z4, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z5, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z6, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z7, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z8, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z9, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z10, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z11, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z12, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z13, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z14, (DX)
+	ADDQ    R8, DX
+	VMOVUPS Z15, (DX)
+	VZEROUPPER
+	RET
