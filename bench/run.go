@@ -24,7 +24,7 @@ type Config struct {
 	Warmup, Duration time.Duration
 	// MaxQueue bounds, in the open loop, the requests due but waiting for
 	// a free worker; requests due while it is full are dropped and
-	// counted. Zero leaves the queue unbounded (up to 4M entries).
+	// counted. Zero leaves the queue unbounded (up to 1M entries, 32 MB).
 	MaxQueue int
 	// MaxRequests, when positive, stops the run after that many requests
 	// (warm-up included), even before the duration has passed.
@@ -48,7 +48,7 @@ const (
 	MaxConcurrency = 4096
 	MaxQPS         = 1e7
 	MaxDuration    = 24 * time.Hour
-	maxOpenQueue   = 1 << 22
+	maxOpenQueue   = 1 << 20
 )
 
 // DefaultConfig returns a 10 s closed-loop run with one worker after a
