@@ -143,7 +143,9 @@ func TestOpenLoopOverloadLatencyGrows(t *testing.T) {
 		t.Fatalf("series has %d points", len(s))
 	}
 	early, late := s[1].P50, s[len(s)-2].P50
-	if late < 5*early || late < 100 {
+	// The backlog grows by ~0.55 ms per ms: ~40 ms of queueing near the
+	// start, ~500 ms near the end (margins for a busy machine).
+	if late < early+200 || late < 2*early {
 		t.Errorf("p50 went from %.1f ms to %.1f ms; want it to grow with the backlog", early, late)
 	}
 	if rep.Latency.P99 < 200 {
