@@ -45,6 +45,7 @@ func (m *Model) NewScorer(table []float32) (*Scorer, error) {
 // Bind sets the user: a history of at most MaxLen item and category ids
 // (right-padded with 0 or shorter; it is padded to MaxLen).
 func (s *Scorer) Bind(histItems, histCates []int32) error {
+	s.bound = false
 	if err := s.m.SequenceEmbedding(histItems, histCates, s.seq); err != nil {
 		return err
 	}
@@ -58,6 +59,7 @@ func (s *Scorer) Bind(histItems, histCates []int32) error {
 // embedding (the served model's comm_seq, flattened). With MaskPadding, an
 // all-zero row counts as padding.
 func (s *Scorer) BindEmbedded(commSeq []float32) error {
+	s.bound = false
 	if len(commSeq) != len(s.seq) {
 		return fmt.Errorf("model: comm_seq has %d values, want %d×%d", len(commSeq), s.m.Cfg.MaxLen, s.m.Cfg.SeqDim())
 	}

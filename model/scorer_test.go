@@ -211,6 +211,9 @@ func TestScorerErrors(t *testing.T) {
 	if err := s.Bind(make([]int32, cfg.MaxLen+1), make([]int32, cfg.MaxLen+1)); err == nil {
 		t.Fatal("long history accepted")
 	}
+	if err := s.Bind([]int32{1, 2}, []int32{1, 1}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Bind([]int32{1, int32(cfg.NumItem + 1)}, []int32{1, 1}); err == nil {
 		t.Fatal("bad item id accepted")
 	}
