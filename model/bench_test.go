@@ -54,7 +54,7 @@ func BenchmarkStep(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, s := range []struct{ B, C int }{{8, 201}, {32, 21}, {64, 51}} {
+	for _, s := range []struct{ B, C int }{{8, 201}, {32, 21}, {128, 21}, {64, 51}} {
 		for _, adv := range []bool{true, false} {
 			b.Run(fmt.Sprintf("B=%d/C=%d/adv=%v", s.B, s.C, adv), func(b *testing.B) {
 				bt := randBatch(rand.New(rand.NewPCG(1, 2)), cfg, s.B, cfg.MaxLen, s.C)
@@ -137,7 +137,7 @@ func BenchmarkStepParallel(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, s := range []struct{ B, C int }{{32, 21}, {64, 51}, {8, 201}} {
+	for _, s := range []struct{ B, C int }{{128, 21}, {64, 51}, {8, 201}} {
 		b.Run(fmt.Sprintf("2x/B=%d/C=%d/adv=true", s.B, s.C), func(b *testing.B) {
 			o := LossOptions{AdvEps: 3e-5, AdvWeight: 1}
 			ws := []*Worker{m.NewWorker(), m.NewWorker()}
@@ -175,13 +175,13 @@ func BenchmarkStepParallel(b *testing.B) {
 }
 
 // BenchmarkStepKernels interleaves steps with the AVX-512 and the AVX2 GEMM
-// kernel (B = 32, C = 21, adversarial term on) and reports each one's
+// kernel (adversarial term on) and reports each one's
 // samples/s and their ratio, which is robust to the shared machine's load.
 func BenchmarkStepKernels(b *testing.B) {
 	cfg := Default()
 	cfg.NumItem, cfg.NumCate = 100000, 1000
 	m, _ := New(cfg, 1)
-	for _, s := range []struct{ B, C int }{{32, 21}, {64, 51}} {
+	for _, s := range []struct{ B, C int }{{128, 21}, {64, 51}} {
 		b.Run(fmt.Sprintf("B=%d/C=%d", s.B, s.C), func(b *testing.B) {
 			bt := randBatch(rand.New(rand.NewPCG(1, 2)), cfg, s.B, cfg.MaxLen, s.C)
 			o := LossOptions{AdvEps: 3e-5, AdvWeight: 1}
