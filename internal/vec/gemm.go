@@ -25,9 +25,10 @@ type GemmWork struct {
 	// FLOPs counts 2·m·n·k over the calls made with this GemmWork.
 	FLOPs float64
 
-	packB []float32
-	packA []float32
-	tile  [maxMR * nr]float32
+	packB  []float32
+	panels []panelRef
+	packA  []float32
+	tile   [maxMR * nr]float32
 }
 
 // Gemm computes C = alpha·op(A)·op(B) + beta·C, where op(X) is X or its
@@ -99,8 +100,17 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 	}
 }
 
-// packBBlock copies alpha·op(B)[p0:p0+kb, j0:j0+nb] into panels of nr
-// columns: panel q holds kb rows of nr consecutive values, zero-padded.
+// panelRef locates one nr-column panel of op(B) for the kernel: row p of
+// the panel starts at buf[p*ld].
+type panelRef struct {
+	buf []float32
+	ld  int
+}
+
+// packBBlock prepares alpha·op(B)[p0:p0+kb, j0:j0+nb] as panels of nr
+// columns. A full panel of an untransposed B with alpha 1 is read in place
+// (its rows are nr consecutive values ldb apart); the others are copied
+// into w.packB, kb rows of nr values each, zero-padded.
 func (w *GemmWork) packBBlock(transB bool, b []float32, ldb, p0, kb, j0, nb int, alpha float32) {
 	panels := (nb + nr - 1) / nr
 	need := panels * kb * nr
@@ -108,10 +118,16 @@ func (w *GemmWork) packBBlock(transB bool, b []float32, ldb, p0, kb, j0, nb int,
 		w.packB = make([]float32, need)
 	}
 	dst := w.packB[:need]
+	w.panels = w.panels[:0]
 	for q := 0; q < panels; q++ {
 		jq := j0 + q*nr
 		cols := min(nr, j0+nb-jq)
+		if !transB && alpha == 1 && cols == nr {
+			w.panels = append(w.panels, panelRef{b[p0*ldb+jq:], ldb})
+			continue
+		}
 		panel := dst[q*kb*nr : (q+1)*kb*nr]
+		w.panels = append(w.panels, panelRef{panel, nr})
 		if transB {
 			// Read each source row contiguously; the strided writes stay
 			// within the panel, which is small enough for L1.
@@ -141,8 +157,8 @@ func (w *GemmWork) packBBlock(transB bool, b []float32, ldb, p0, kb, j0, nb int,
 	}
 }
 
-// macroKernel multiplies all of op(A)[:, p0:p0+kb] by the packed B block and
-// adds the product into C[:, j0:j0+nb], or stores it there if overwrite.
+// macroKernel multiplies all of op(A)[:, p0:p0+kb] by the prepared B block
+// and adds the product into C[:, j0:j0+nb], or stores it there if overwrite.
 func (w *GemmWork) macroKernel(transA bool, a []float32, lda, m, p0, kb, j0, nb int, c []float32, ldc int, overwrite bool) {
 	panels := (nb + nr - 1) / nr
 	mr := tileRows()
@@ -162,13 +178,13 @@ func (w *GemmWork) macroKernel(transA bool, a []float32, lda, m, p0, kb, j0, nb 
 		for q := 0; q < panels; q++ {
 			jq := j0 + q*nr
 			cols := min(nr, j0+nb-jq)
-			bp := w.packB[q*kb*nr : (q+1)*kb*nr]
+			bp := w.panels[q]
 			if rows == mr && cols == nr {
-				kernel(kb, mr, sliver, rs, cs, bp, c[i0*ldc+jq:], ldc, overwrite)
+				kernel(kb, mr, sliver, rs, cs, bp.buf, bp.ld, c[i0*ldc+jq:], ldc, overwrite)
 				continue
 			}
 			t := w.tile[:]
-			kernel(kb, mr, sliver, rs, cs, bp, t, nr, true)
+			kernel(kb, mr, sliver, rs, cs, bp.buf, bp.ld, t, nr, true)
 			for i := 0; i < rows; i++ {
 				dst := c[(i0+i)*ldc+jq : (i0+i)*ldc+jq+cols]
 				if overwrite {
@@ -213,12 +229,12 @@ func tileRows() int {
 }
 
 // kernel adds the product of an mr×kb sliver of A (element (i, p) at
-// a[i*rs+p*cs]) and a packed kb×16 panel of B to the mr×16 tile at c, or
-// stores it there if overwrite. mr is tileRows().
-func kernel(kb, mr int, a []float32, rs, cs int, b []float32, c []float32, ldc int, overwrite bool) {
+// a[i*rs+p*cs]) and a kb×16 panel of B (row p at b[p*ldb:p*ldb+16]) to the
+// mr×16 tile at c, or stores it there if overwrite. mr is tileRows().
+func kernel(kb, mr int, a []float32, rs, cs int, b []float32, ldb int, c []float32, ldc int, overwrite bool) {
 	// The assembly reads exactly these extents; check them once here.
 	_ = a[(mr-1)*rs+(kb-1)*cs]
-	_ = b[kb*nr-1]
+	_ = b[(kb-1)*ldb+nr-1]
 	_ = c[(mr-1)*ldc+nr-1]
 	ow := 0
 	if overwrite {
@@ -226,19 +242,19 @@ func kernel(kb, mr int, a []float32, rs, cs int, b []float32, c []float32, ldc i
 	}
 	switch {
 	case useGemmAsm && mr == 12:
-		kernel512Asm(kb, &a[0], rs, cs, &b[0], &c[0], ldc, ow)
+		kernel512Asm(kb, &a[0], rs, cs, &b[0], ldb, &c[0], ldc, ow)
 	case useGemmAsm && mr == 6:
-		kernelAsm(kb, &a[0], rs, cs, &b[0], &c[0], ldc, ow)
+		kernelAsm(kb, &a[0], rs, cs, &b[0], ldb, &c[0], ldc, ow)
 	default:
-		kernelGeneric(kb, mr, a, rs, cs, b, c, ldc, overwrite)
+		kernelGeneric(kb, mr, a, rs, cs, b, ldb, c, ldc, overwrite)
 	}
 }
 
 // kernelGeneric is the plain-Go twin of the assembly micro-kernels.
-func kernelGeneric(kb, mr int, a []float32, rs, cs int, b []float32, c []float32, ldc int, overwrite bool) {
+func kernelGeneric(kb, mr int, a []float32, rs, cs int, b []float32, ldb int, c []float32, ldc int, overwrite bool) {
 	var acc [maxMR][nr]float32
 	for p := 0; p < kb; p++ {
-		bp := (*[nr]float32)(b[p*nr : p*nr+nr])
+		bp := (*[nr]float32)(b[p*ldb : p*ldb+nr])
 		for i := 0; i < mr; i++ {
 			av := a[i*rs+p*cs]
 			row := &acc[i]

@@ -1,20 +1,22 @@
 #include "textflag.h"
 
-// func kernel512Asm(kb int, a *float32, rs, cs int, b *float32, c *float32, ldc int, overwrite int)
+// func kernel512Asm(kb int, a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, overwrite int)
 //
 // C[0:12, 0:16] += A·B (or = A·B if overwrite is 1) for a 12×kb sliver of A
-// whose element (i, p) is at a + 4*(i*rs + p*cs) and a packed kb×16 panel
-// of B. The tile lives in Z4..Z15 (one 16-wide register per row); Z0 holds
+// whose element (i, p) is at a + 4*(i*rs + p*cs) and a kb×16 panel of B
+// whose rows are ldb apart. The tile lives in Z4..Z15 (one 16-wide register per row); Z0 holds
 // a row of B, the others the broadcast A values. Rows 0-2, 3-5, 6-8, 9-11
 // are addressed from SI, R10, R12, R13 with row stride R9.
-TEXT ·kernel512Asm(SB), NOSPLIT, $0-64
+TEXT ·kernel512Asm(SB), NOSPLIT, $0-72
 	MOVQ kb+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ rs+16(FP), R9
 	MOVQ cs+24(FP), R11
 	MOVQ b+32(FP), DI
-	MOVQ c+40(FP), DX
-	MOVQ ldc+48(FP), R8
+	MOVQ ldb+40(FP), R14
+	MOVQ c+48(FP), DX
+	MOVQ ldc+56(FP), R8
+	SHLQ $2, R14
 	SHLQ $2, R9
 	SHLQ $2, R11
 	SHLQ $2, R8
@@ -69,12 +71,12 @@ loop:
 	ADDQ R11, R10
 	ADDQ R11, R12
 	ADDQ R11, R13
-	ADDQ $64, DI
+	ADDQ R14, DI
 	DECQ CX
 	JNZ  loop
 
 store:
-	MOVQ  overwrite+56(FP), AX
+	MOVQ  overwrite+64(FP), AX
 	TESTQ AX, AX
 	JNZ   overwrite
 	VADDPS  (DX), Z4, Z4

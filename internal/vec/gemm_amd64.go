@@ -14,12 +14,12 @@ var useAVX512 = cpu.X86.HasAVX512F
 // (overwrite is 0 or 1).
 //
 //go:noescape
-func kernelAsm(kb int, a *float32, rs, cs int, b *float32, c *float32, ldc int, overwrite int)
+func kernelAsm(kb int, a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, overwrite int)
 
 // kernel512Asm is the 12-row AVX-512 micro-kernel, same contract.
 //
 //go:noescape
-func kernel512Asm(kb int, a *float32, rs, cs int, b *float32, c *float32, ldc int, overwrite int)
+func kernel512Asm(kb int, a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, overwrite int)
 
 // preluFwdAsm and preluBwdAsm implement PReLUForward and PReLUBackward for
 // c a positive multiple of 8.

@@ -1,19 +1,21 @@
 #include "textflag.h"
 
-// func kernelAsm(kb int, a *float32, rs, cs int, b *float32, c *float32, ldc int, overwrite int)
+// func kernelAsm(kb int, a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, overwrite int)
 //
 // C[0:6, 0:16] += A·B (or = A·B if overwrite is 1) for a 6×kb sliver of A whose element (i, p) is at
-// a + 4*(i*rs + p*cs) and a packed kb×16 panel of B. The tile lives in
+// a + 4*(i*rs + p*cs) and a kb×16 panel of B whose rows are ldb apart. The tile lives in
 // Y4..Y15 (two registers per row); Y0, Y1 hold a row of B and Y2, Y3 the
 // broadcast A values.
-TEXT ·kernelAsm(SB), NOSPLIT, $0-64
+TEXT ·kernelAsm(SB), NOSPLIT, $0-72
 	MOVQ kb+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ rs+16(FP), R9
 	MOVQ cs+24(FP), R11
 	MOVQ b+32(FP), DI
-	MOVQ c+40(FP), DX
-	MOVQ ldc+48(FP), R8
+	MOVQ ldb+40(FP), R14
+	MOVQ c+48(FP), DX
+	MOVQ ldc+56(FP), R8
+	SHLQ $2, R14
 	SHLQ $2, R9
 	SHLQ $2, R11
 	SHLQ $2, R8
@@ -57,12 +59,12 @@ loop:
 	VFMADD231PS  Y1, Y3, Y15
 	ADDQ         R11, SI
 	ADDQ         R11, R10
-	ADDQ         $64, DI
+	ADDQ         R14, DI
 	DECQ         CX
 	JNZ          loop
 
 store:
-	MOVQ overwrite+56(FP), AX
+	MOVQ overwrite+64(FP), AX
 	TESTQ AX, AX
 	JNZ   overwrite
 

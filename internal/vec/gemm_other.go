@@ -6,7 +6,7 @@ var useGemmAsm = false
 
 var useAVX512 = false
 
-func kernelAsm(kb int, a *float32, rs, cs int, b *float32, c *float32, ldc int, overwrite int) {
+func kernelAsm(kb int, a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, overwrite int) {
 	panic("vec: no assembly GEMM kernel on this architecture")
 }
 
@@ -26,7 +26,7 @@ func colAffine2Asm(x1, x2, a, b, k, y *float32, n, c int) { panic("vec: no assem
 
 func expAsm(x, y *float32, n int, c *[10]float32) { panic("vec: no assembly") }
 
-func kernel512Asm(kb int, a *float32, rs, cs int, b *float32, c *float32, ldc int, overwrite int) {
+func kernel512Asm(kb int, a *float32, rs, cs int, b *float32, ldb int, c *float32, ldc int, overwrite int) {
 	panic("vec: no assembly GEMM kernel on this architecture")
 }
 
