@@ -213,6 +213,9 @@ func (s *Scorer) Score(rows []int32, out []float32) {
 	s.wg.Wait()
 }
 
+// The engine is a retrieval model over comm_seq queries.
+var _ retrieve.Model[[]float32] = (*Engine)(nil)
+
 // job is a part of a Score batch handed to a pool worker.
 type job struct {
 	s    *Scorer
