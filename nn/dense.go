@@ -61,10 +61,13 @@ func (d *Dense) Backward(gw *vec.GemmWork, g Grads, x []float32, ldx int, dy []f
 	vec.Gemm(gw, true, false, d.In, d.Out, n, 1, x, ldx, dy, ldy, 1, g.Of(d.W), d.Out)
 	if d.B != nil {
 		gb := g.Of(d.B)[:d.Out]
-		for i := 0; i < n; i++ {
-			row := dy[i*ldy : i*ldy+d.Out]
-			for j, v := range row {
-				gb[j] += v
+		if ldy == d.Out {
+			vec.ColSums(dy, n, gb)
+		} else {
+			for i := 0; i < n; i++ {
+				for j, v := range dy[i*ldy : i*ldy+d.Out] {
+					gb[j] += v
+				}
 			}
 		}
 	}
