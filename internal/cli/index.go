@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"time"
 
 	"nann/hnsw"
@@ -48,6 +49,7 @@ type indexReport struct {
 	EfC          int              `json:"ef_construction"`
 	Workers      int              `json:"workers"`
 	BuildSeconds float64          `json:"build_seconds"`
+	BuildCPU     float64          `json:"build_cpu_seconds"`
 	WriteSeconds float64          `json:"write_seconds"`
 	Levels       int              `json:"levels"`
 	EnterPoints  int              `json:"enter_points"`
@@ -97,12 +99,12 @@ func (c *IndexCmd) Run(g *Globals) error {
 	if rep.Workers == 0 {
 		rep.Workers = runtime.GOMAXPROCS(0)
 	}
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuSeconds()
 	gr, err := c.graph(g, x, dim, n, cfg)
 	if err != nil {
 		return err
 	}
-	rep.BuildSeconds = time.Since(start).Seconds()
+	rep.BuildSeconds, rep.BuildCPU = time.Since(start).Seconds(), cpuSeconds()-cpu0
 	rep.M, rep.EfC = gr.M(), gr.EfConstruction()
 	start = time.Now()
 	if rep.Files, err = writeIndexDir(c.Out, gr); err != nil {
@@ -208,8 +210,8 @@ func (c *IndexCmd) print(g *Globals, rep *indexReport) error {
 	if rep.Imported != "" {
 		verb = "imported from " + rep.Imported
 	}
-	fmt.Fprintf(w, "index %s: %d nodes × %d dims, %s in %.2fs (M %d, efConstruction %d, %d workers)\n",
-		rep.Out, rep.N, rep.Dim, verb, rep.BuildSeconds, rep.M, rep.EfC, rep.Workers)
+	fmt.Fprintf(w, "index %s: %d nodes × %d dims, %s in %.2fs (%.2f CPU s; M %d, efConstruction %d, %d workers)\n",
+		rep.Out, rep.N, rep.Dim, verb, rep.BuildSeconds, rep.BuildCPU, rep.M, rep.EfC, rep.Workers)
 	fmt.Fprintf(w, "levels %d, enter points (level >= %d) %d, graph %.1f bytes/node\n",
 		rep.Levels, hnsw.StartLevel, rep.EnterPoints, rep.BytesPerNode)
 	for _, ls := range rep.Stats.Levels {
@@ -220,4 +222,14 @@ func (c *IndexCmd) print(g *Globals, rep *indexReport) error {
 		fmt.Fprintf(w, "  ef %d: recall@10 %.4f, %.0f queries/s\n", ch.Ef, ch.Recall10, ch.QPS)
 	}
 	return nil
+}
+
+// cpuSeconds is the process's user+system CPU time; beside wall time it
+// shows how much of a loaded machine the build actually got.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
