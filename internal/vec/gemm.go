@@ -161,9 +161,14 @@ func (w *GemmWork) packBBlock(transB bool, b []float32, ldb, p0, kb, j0, nb int,
 // and adds the product into C[:, j0:j0+nb], or stores it there if overwrite.
 func (w *GemmWork) macroKernel(transA bool, a []float32, lda, m, p0, kb, j0, nb int, c []float32, ldc int, overwrite bool) {
 	panels := (nb + nr - 1) / nr
-	mr := tileRows()
-	for i0 := 0; i0 < m; i0 += mr {
-		rows := min(mr, m-i0)
+	tr := tileRows()
+	for i0 := 0; i0 < m; i0 += tr {
+		rows := min(tr, m-i0)
+		// A remainder of at most 6 rows takes the 6-row kernel.
+		mr := tr
+		if rows <= 6 {
+			mr = 6
+		}
 		// Strides of the A sliver: element (i, p) is at base + i*rs + p*cs.
 		var sliver []float32
 		var rs, cs int
