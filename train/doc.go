@@ -23,6 +23,16 @@
 // checkpoint therefore reproduces the uninterrupted run bit for bit,
 // provided the model's Worker.Step is itself deterministic.
 //
+// Faithful details: the B×Negatives negatives of a step are distinct
+// across the whole batch and may include a row's own positive (TF's
+// sampler does not remove accidental hits, nor does this); the log-Q of a
+// candidate is log(1 − (1 − p)^tries) with tries the number of draws the
+// unique sample took; gradients are those of each shard's mean loss,
+// summed over shards as the reference sums its replicas'; each shard's
+// BatchNorm statistics update the moving averages once per step, in shard
+// order (as when every tower's update ops run); AdamW updates are dense
+// over every parameter, including all embedding rows, as TF's Adam does.
+//
 // Checkpoint files are written atomically (temp, fsync, rename) and end
 // with a SHA-256 of their contents; on resume a corrupt or truncated one is
 // reported and the previous one used. Killing the process loses at most

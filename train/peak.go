@@ -12,9 +12,10 @@ import (
 // FMA units × 8 lanes × 2 FLOP.
 const flopPerCycle = 32
 
-// PeakGFLOPs is this machine's nominal float32 FMA peak: NumCPU × 32
+// PeakGFLOPs is this machine's nominal float32 AVX2 FMA peak: NumCPU × 32
 // FLOP/cycle × the clock of the first "cpu MHz" line of /proc/cpuinfo.
-// It returns 0 if the clock is unknown.
+// It returns 0 if the clock is unknown. (A core with full-width AVX-512
+// FMA units, such as Zen 5, peaks at twice this with 512-bit kernels.)
 func PeakGFLOPs() float64 {
 	mhz := cpuMHz("/proc/cpuinfo")
 	return float64(runtime.NumCPU()) * flopPerCycle * mhz / 1000

@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +26,7 @@ func smallConfig(data, run string) Config {
 var testData string
 
 func TestMain(m *testing.M) {
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	dir, err := os.MkdirTemp("", "nann-train-test-")
 	if err != nil {
 		panic(err)
@@ -33,7 +35,12 @@ func TestMain(m *testing.M) {
 	makeDataset(&testing.T{}, testData, 160, 300, 1)
 	if run := os.Getenv("NANN_TRAIN_HELPER_RUN"); run != "" {
 		// Subprocess mode for TestResumeAfterSIGKILL: train slowly until killed.
-		stepHook = func(int64) { time.Sleep(30 * time.Millisecond) }
+		// Slow after step 10 so that the parent's kill lands well before the end.
+		stepHook = func(s int64) {
+			if s >= 10 {
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
 		_, err := Run(context.Background(), smallConfig(os.Getenv("NANN_TRAIN_HELPER_DATA"), run), Options{})
 		if err != nil {
 			os.Exit(3)
@@ -136,7 +143,7 @@ func TestResumeAfterSIGKILL(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	time.Sleep(70 * time.Millisecond) // a couple of steps past the checkpoint
+	time.Sleep(300 * time.Millisecond) // a step or two past the checkpoint
 	cmd.Process.Signal(syscall.SIGKILL)
 	err := cmd.Wait()
 	if err == nil || !strings.Contains(err.Error(), "killed") {
