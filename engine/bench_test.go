@@ -295,3 +295,47 @@ func BenchmarkLayouts1M(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHistoryLength alternates users with 5, 20 and 50 real behaviours
+// (the rest padding) on the same 4096 random rows, one core, float16: Bind
+// merges the padding positions, so shorter histories cost less attention
+// work. Reports items/s per length and the speed relative to 50.
+func BenchmarkHistoryLength(b *testing.B) {
+	bm, err := benchModelOnce()
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := Compile(bm.w, bm.cates, Options{Table: Float16, Threads: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	lengths := []int{5, 20, 50}
+	var scorers []*Scorer
+	sw := bm.w.SeqWidth()
+	for _, n := range lengths {
+		seq := append([]float32(nil), bm.seqs[0]...)
+		clear(seq[n*sw:])
+		s := e.NewEngineScorer()
+		if err := s.Bind(seq); err != nil {
+			b.Fatal(err)
+		}
+		scorers = append(scorers, s)
+	}
+	rows := randRows(rand.New(rand.NewPCG(6, 6)), 4096, e.NumItems())
+	out := make([]float32, len(rows))
+	took := make([]time.Duration, len(lengths))
+	for b.Loop() {
+		for i, s := range scorers {
+			t0 := time.Now()
+			s.Score(rows, out)
+			took[i] += time.Since(t0)
+		}
+	}
+	last := len(lengths) - 1
+	for i, n := range lengths {
+		b.ReportMetric(float64(b.N*len(rows))/took[i].Seconds(), fmt.Sprintf("len%d_items/s", n))
+		if i != last {
+			b.ReportMetric(took[last].Seconds()/took[i].Seconds(), fmt.Sprintf("len%d_x_vs_len50", n))
+		}
+	}
+}

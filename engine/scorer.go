@@ -29,15 +29,18 @@ type Scorer struct {
 	e     *Engine
 	bound bool
 
-	// Per-user state, read by Score (and by pool workers during Score).
-	kp []float32 // packed K'ᵀ: AttnHidden × lpad panels
-	cb []float32 // lpad: c_l, −Inf past SeqLen
-	vp []float32 // packed V: SeqLen × MLP[0] panels
+	// Per-user state, read by Score (and by pool workers during Score),
+	// over the user's compacted positions (see bindSeq): nl positions of
+	// which the first nv have non-zero rows, lp = nl rounded up to 8.
+	nl, nv, lp int
+	kp         []float32 // packed K'ᵀ: AttnHidden × lp panels
+	cb         []float32 // lp: c_l (+ ln multiplicity), −Inf past nl
+	vp         []float32 // packed V: nv × MLP[0] panels
 
 	// Bind scratch.
-	seq, p, kq, v []float32
-	valid         []bool // per position, with MaskPadding
-	gw            vec.GemmWork
+	seq, cseq, p, kq, v []float32
+	valid               []bool // per position, with MaskPadding
+	gw                  vec.GemmWork
 
 	blk *block
 	wg  sync.WaitGroup
@@ -68,7 +71,7 @@ func (e *Engine) NewEngineScorer() *Scorer {
 	l, h, m0 := c.SeqLen, c.AttnHidden, c.MLP[0]
 	return &Scorer{e: e,
 		kp: make([]float32, h*e.lpad), cb: make([]float32, e.lpad), vp: make([]float32, l*roundUp(m0, 8)),
-		seq: make([]float32, c.CommSeqLen()), p: make([]float32, l*h), kq: make([]float32, l*h),
+		seq: make([]float32, c.CommSeqLen()), cseq: make([]float32, c.CommSeqLen()), p: make([]float32, l*h), kq: make([]float32, l*h),
 		v: make([]float32, l*m0), valid: make([]bool, l), blk: newBlock(c, e.width, e.lpad)}
 }
 
@@ -144,44 +147,67 @@ func (e *Engine) CommSeq(items, cates []int32, dst []float32) error {
 	return nil
 }
 
-// bindSeq computes the per-user state from s.seq.
+// bindSeq computes the per-user state from s.seq. Positions are compacted
+// first: positions masked out (MaskPadding) are dropped, non-zero rows are
+// kept in order, and all-zero rows (padding) — which have identical keys,
+// hence identical logits for every item, and contribute nothing to the
+// weighted sum — are merged into one position whose logit is raised by
+// ln(count), so that its softmax weight is that of all of them together.
+// The scores are unchanged (exact algebra); a user with h real behaviours
+// costs about (h+1)/SeqLen of the attention work.
 func (s *Scorer) bindSeq() {
 	e := s.e
 	c := e.cfg
-	l, h, sw, m0 := c.SeqLen, c.AttnHidden, c.SeqWidth(), c.MLP[0]
-	dense(&s.gw, s.seq, sw, l, e.k1W, e.k1B, h, s.p, h)
-	prelu(s.p, l, h, h, e.kAct)
-	dense(&s.gw, s.p, h, l, e.attM, e.attMB, h, s.kq, h)
-	for i := 0; i < l; i++ {
+	h, sw, m0 := c.AttnHidden, c.SeqWidth(), c.MLP[0]
+	nv, zeros := 0, 0
+	for i := 0; i < c.SeqLen; i++ {
+		if c.MaskPadding && !s.valid[i] {
+			continue
+		}
+		row := s.seq[i*sw : (i+1)*sw]
+		if isZero(row) {
+			zeros++
+			continue
+		}
+		copy(s.cseq[nv*sw:(nv+1)*sw], row)
+		nv++
+	}
+	nl := nv
+	if zeros > 0 || nv == 0 {
+		// The merged padding position. With nothing left under a mask, a
+		// lone zero position gives the zero attention output of the plain
+		// forward.
+		clear(s.cseq[nl*sw : (nl+1)*sw])
+		nl++
+	}
+	s.nl, s.nv, s.lp = nl, nv, roundUp(nl, 8)
+	dense(&s.gw, s.cseq, sw, nl, e.k1W, e.k1B, h, s.p, h)
+	prelu(s.p, nl, h, h, e.kAct)
+	dense(&s.gw, s.p, h, nl, e.attM, e.attMB, h, s.kq, h)
+	for i := 0; i < nl; i++ {
 		s.cb[i] = vec.Dot(s.p[i*h:(i+1)*h], e.attCW) + e.attC0[0]
 	}
-	for i := l; i < e.lpad; i++ {
+	if zeros > 1 {
+		s.cb[nv] += float32(math.Log(float64(zeros)))
+	}
+	for i := nl; i < s.lp; i++ {
 		s.cb[i] = float32(math.Inf(-1))
 	}
-	vec.Gemm(&s.gw, false, false, l, m0, sw, 1, s.seq, sw, e.w1a, m0, 0, s.v, m0)
-	if c.MaskPadding {
-		s.mask()
+	if nv > 0 {
+		vec.Gemm(&s.gw, false, false, nv, m0, sw, 1, s.cseq, sw, e.w1a, m0, 0, s.v, m0)
 	}
-	s.kp = packPanels(s.kp, s.kq, h, l, h, true)
-	s.vp = packPanels(s.vp, s.v, l, m0, m0, false)
+	s.kp = packPanels(s.kp, s.kq, h, nl, h, true)
+	s.vp = packPanels(s.vp, s.v, nv, m0, m0, false)
 	s.bound = true
 }
 
-// mask gives invalid positions no attention weight; with no valid position
-// the attention output is zero, as in the plain forward.
-func (s *Scorer) mask() {
-	l := s.e.cfg.SeqLen
-	any := false
-	for i, ok := range s.valid[:l] {
-		if !ok {
-			s.cb[i] = float32(math.Inf(-1))
+func isZero(v []float32) bool {
+	for _, x := range v {
+		if x != 0 {
+			return false
 		}
-		any = any || ok
 	}
-	if !any {
-		clear(s.cb[:l])
-		clear(s.v)
-	}
+	return true
 }
 
 // Score writes the logit of each item row into out (len(out) ≥ len(rows);
@@ -256,7 +282,7 @@ func (s *Scorer) scoreSerial(b *block, rows []int32, out []float32) {
 func (s *Scorer) scoreBlock(b *block, rows []int32, out []float32) {
 	e := s.e
 	c := e.cfg
-	n, w, h, lp := len(rows), e.width, c.AttnHidden, e.lpad
+	n, w, h, lp := len(rows), e.width, c.AttnHidden, s.lp
 	np := roundUp(n, vec.TileRows)
 	if e.store == StoreEV {
 		id := c.ItemDim
@@ -269,10 +295,10 @@ func (s *Scorer) scoreBlock(b *block, rows []int32, out []float32) {
 		clear(b.x[n*w : np*w])
 	}
 	// Attention logits: h_q·K'_l + c_l.
-	tiles(np, h, b.x, w, s.kp, lp, b.s, lp, vec.TileBias, s.cb, nil)
+	tiles(np, h, b.x, w, s.kp, s.nl, b.s, lp, vec.TileBias, s.cb, nil)
 	vec.SoftmaxRows(b.s, np, lp, lp)
 	// z1 = U + Σ_l a_l V_l, PReLU, in place over U.
-	tiles(np, c.SeqLen, b.s, lp, s.vp, c.MLP[0], b.x[h:], w, vec.TileAccumulate|vec.TilePReLU, nil, e.a1)
+	tiles(np, s.nv, b.s, lp, s.vp, c.MLP[0], b.x[h:], w, vec.TileAccumulate|vec.TilePReLU, nil, e.a1)
 	tiles(np, c.MLP[0], b.x[h:], w, e.w2p, c.MLP[1], b.z2, c.MLP[1], vec.TileBias|vec.TilePReLU, e.b2, e.a2)
 	tiles(np, c.MLP[1], b.z2, c.MLP[1], e.w3p, c.MLP[2], b.z3, c.MLP[2], vec.TileBias|vec.TilePReLU, e.b3, e.a3)
 	m2 := c.MLP[2]

@@ -71,11 +71,12 @@ func TestTrainedModel(t *testing.T) {
 	x32, x16 := retrieve.NewExact(n), retrieve.NewExact(n)
 	const k = 200
 	users := min(300, len(ds.Test))
-	var overlap, hit32, hit16 float64
+	var overlap, hit32, hit16, histLen float64
 	worstRel, worstOverlap := 0.0, 1.0
 	for u, smp := range ds.Test[:users] {
 		items, hc := ds.History(smp)
 		target, _ := ds.Target(smp)
+		histLen += float64(len(items)) / float64(users)
 		if err := s32.BindIDs(items, hc); err != nil {
 			t.Fatal(err)
 		}
@@ -130,6 +131,7 @@ func TestTrainedModel(t *testing.T) {
 		worstOverlap = min(worstOverlap, o)
 	}
 	overlap /= float64(users)
+	t.Logf("mean history length %.1f", histLen)
 	t.Logf("%d items, %d test users: float32 vs model worst rel %.2g; float16 top-%d overlap mean %.4f worst %.3f; Recall@%d float32 %.4f float16 %.4f",
 		n, users, worstRel, k, overlap, worstOverlap, k, hit32/float64(users), hit16/float64(users))
 	if overlap < 0.99 {
