@@ -39,6 +39,9 @@ func newSetup(t testing.TB, numItems, numCates, numUsers int, seed uint64) *test
 			row := r.IntN(numItems)
 			items[i], cates[i] = int32(row+1), ts.cates[row]
 		}
+		if u == 1 && n > 2 {
+			items[n/2], cates[n/2] = 0, 0 // a zero row inside the history
+		}
 		seq := make([]float32, w.CommSeqLen())
 		if err := e.CommSeq(items, cates, seq); err != nil {
 			t.Fatal(err)
