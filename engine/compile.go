@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 
 	"nann/internal/vec"
@@ -146,7 +147,8 @@ func (e *Engine) NumItems() int { return e.cfg.NumItems }
 // TableBytes is the memory held by the per-item table.
 func (e *Engine) TableBytes() int64 { return int64(len(e.t32))*4 + int64(len(e.t16))*2 }
 
-// Compile folds and precomputes w into an Engine. itemCates[r] is the
+// Compile folds and precomputes w into an Engine, which keeps no reference
+// to w (it copies the embedding tables it needs for BindIDs). itemCates[r] is the
 // category id of item row r (item id r+1), as in the dataset's item table;
 // it has NumItems entries in [0, NumCates].
 func Compile(w *Weights, itemCates []int32, opt Options) (*Engine, error) {
@@ -163,12 +165,13 @@ func Compile(w *Weights, itemCates []int32, opt Options) (*Engine, error) {
 		}
 	}
 	e := newEngine(c, opt.Table, opt.Store, opt.threads())
-	e.itemEmb, e.cateEmb = w.ItemEmb, w.CateEmb
+	e.itemEmb, e.cateEmb = slices.Clone(w.ItemEmb), slices.Clone(w.CateEmb)
 	e.foldUserSide(w)
 	e.foldPairSide(w)
 	net := newItemNet(w)
 	if e.store == StoreEV {
-		e.wq1, e.bq1, e.aq, e.w1e, e.b1e = net.wq, net.bq, net.aq, net.w1e, net.b1e
+		e.wq1, e.bq1, e.aq = slices.Clone(net.wq), slices.Clone(net.bq), slices.Clone(net.aq)
+		e.w1e, e.b1e = slices.Clone(net.w1e), slices.Clone(net.b1e)
 	}
 	e.pack()
 	e.buildItemTable(net, itemCates)
@@ -207,7 +210,7 @@ func (e *Engine) foldUserSide(w *Weights) {
 	c := e.cfg
 	h, dim := c.AttnHidden, c.AttnDim
 	scale := 1 / math.Sqrt(float64(dim))
-	e.k1W, e.k1B, e.kAct = w.Key[0].W, w.Key[0].B, w.KeyAct
+	e.k1W, e.k1B, e.kAct = slices.Clone(w.Key[0].W), slices.Clone(w.Key[0].B), slices.Clone(w.KeyAct)
 	wq2, bq2, wk2, bk2 := w.Query[1].W, w.Query[1].B, w.Key[1].W, w.Key[1].B
 	e.attM = make([]float32, h*h)
 	e.attMB, e.attCW = make([]float32, h), make([]float32, h)
@@ -247,12 +250,12 @@ func (e *Engine) foldUserSide(w *Weights) {
 // foldPairSide folds the BatchNorms of the score network's last layers.
 func (e *Engine) foldPairSide(w *Weights) {
 	c := e.cfg
-	e.a1 = w.ScoreAct[0]
+	e.a1 = slices.Clone(w.ScoreAct[0])
 	e.w2, e.b2 = foldBN(w.Score[1], w.ScoreBN[1], c.Eps)
-	e.a2 = w.ScoreAct[1]
+	e.a2 = slices.Clone(w.ScoreAct[1])
 	e.w3, e.b3 = foldBN(w.Score[2], w.ScoreBN[2], c.Eps)
-	e.a3 = w.ScoreAct[2]
-	e.w4 = w.Score[3].W
+	e.a3 = slices.Clone(w.ScoreAct[2])
+	e.w4 = slices.Clone(w.Score[3].W)
 }
 
 // pack lays the pair-side weight matrices out as kernel panels.
