@@ -128,3 +128,41 @@ func TestPlainBaseline(t *testing.T) {
 		}
 	}
 }
+
+// TestIndependentOfWeights changes every tensor of the Weights after
+// Compile and expects the same scores: the engine keeps no reference.
+func TestIndependentOfWeights(t *testing.T) {
+	ts := newSetup(t, 200, 10, 1, 61)
+	w2, err := RandomWeights(ts.w.Config, 62)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := *w2
+	e, err := Compile(&w, ts.cates, Options{Store: StoreEV})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := allRows(200)
+	before, after := make([]float32, 200), make([]float32, 200)
+	s := e.NewEngineScorer()
+	bind := func() {
+		if err := s.BindIDs(ts.hist[0][0], ts.hist[0][1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bind()
+	s.Score(rows, before)
+	for _, v := range [][]float32{w.ItemEmb, w.CateEmb, w.KeyAct, w.QueryAct, w.Key[0].W, w.Key[0].B, w.Query[0].W,
+		w.Query[0].B, w.ScoreAct[0], w.ScoreAct[1], w.ScoreAct[2], w.Score[3].W, w.Score[0].W, w.Score[0].B} {
+		for i := range v {
+			v[i] = 0.5
+		}
+	}
+	bind()
+	s.Score(rows, after)
+	for i := range before {
+		if before[i] != after[i] {
+			t.Fatalf("row %d: score changed from %v to %v after the weights changed", i, before[i], after[i])
+		}
+	}
+}
