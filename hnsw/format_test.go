@@ -221,3 +221,25 @@ func TestNPYImportErrors(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+func TestLoadDir(t *testing.T) {
+	_, g := smallGraph(t)
+	dir := t.TempDir()
+	if err := g.WriteNPY(dir, StartLevel); err != nil {
+		t.Fatal(err)
+	}
+	h, err := LoadDir(dir, g.Len())
+	if err != nil || !h.Partial() {
+		t.Fatalf("npy-only dir: %v", err)
+	}
+	if err := g.Write(filepath.Join(dir, GraphFile)); err != nil {
+		t.Fatal(err)
+	}
+	h, err = LoadDir(dir, g.Len())
+	if err != nil || h.Partial() || h.Levels() != g.Levels() {
+		t.Fatalf("dir with graph.hnsw: %v", err)
+	}
+	if _, err := LoadDir(dir, g.Len()+1); err == nil || !strings.Contains(err.Error(), GraphFile) {
+		t.Fatalf("size mismatch: %v", err)
+	}
+}

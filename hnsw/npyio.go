@@ -230,3 +230,27 @@ func decodeInts(b []byte) ([]int64, error) {
 	}
 	return nil, fmt.Errorf("dtype %q, want int64 ('<i8') or int32 ('<i4')", h.Descr)
 }
+
+// GraphFile is the name of our format's file inside an index directory.
+const GraphFile = "graph.hnsw"
+
+// LoadDir loads the graph of an index directory: graph.hnsw if present,
+// otherwise the reference's NumPy layout. n is the expected number of nodes
+// (the number of item vectors), or -1 not to check.
+func LoadDir(dir string, n int) (*Graph, error) {
+	p := filepath.Join(dir, GraphFile)
+	if _, err := os.Stat(p); err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		return ReadNPY(dir, n, StartLevel)
+	}
+	g, err := Read(p)
+	if err != nil {
+		return nil, err
+	}
+	if n >= 0 && g.Len() != n {
+		return nil, fmt.Errorf("%s: graph has %d nodes, expected %d (one per item vector)", p, g.Len(), n)
+	}
+	return g, nil
+}

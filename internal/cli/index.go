@@ -146,7 +146,7 @@ func writeIndexDir(out string, gr *hnsw.Graph) (map[string]int64, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(staging)
-	if err := gr.Write(filepath.Join(staging, "graph.hnsw")); err != nil {
+	if err := gr.Write(filepath.Join(staging, hnsw.GraphFile)); err != nil {
 		return nil, err
 	}
 	if err := gr.WriteNPY(staging, hnsw.StartLevel); err != nil {
