@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -163,6 +164,89 @@ func TestIndependentOfWeights(t *testing.T) {
 	for i := range before {
 		if before[i] != after[i] {
 			t.Fatalf("row %d: score changed from %v to %v after the weights changed", i, before[i], after[i])
+		}
+	}
+}
+
+// TestBindFloat16 binds a half-precision comm_seq and expects the scores of
+// binding its float32 widening.
+func TestBindFloat16(t *testing.T) {
+	ts := newSetup(t, 100, 10, 1, 71)
+	e, err := Compile(ts.w, ts.cates, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	half := make([]uint16, len(ts.users[0]))
+	vec.F32ToF16(half, ts.users[0])
+	wide := make([]float32, len(half))
+	vec.F16ToF32(wide, half)
+	rows := allRows(100)
+	a, b := make([]float32, 100), make([]float32, 100)
+	s := e.NewEngineScorer()
+	if err := s.BindFloat16(half); err != nil {
+		t.Fatal(err)
+	}
+	s.Score(rows, a)
+	if err := s.Bind(wide); err != nil {
+		t.Fatal(err)
+	}
+	s.Score(rows, b)
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("row %d: BindFloat16 %v, Bind of the widened values %v", i, a[i], b[i])
+		}
+	}
+	if err := s.BindFloat16(half[:10]); err == nil {
+		t.Fatal("BindFloat16 accepted 10 values")
+	}
+}
+
+// TestConcurrentScorers runs several scorers with large (pool-split)
+// batches on one engine at once and compares with a one-thread engine.
+func TestConcurrentScorers(t *testing.T) {
+	ts := newSetup(t, 3000, 30, 6, 81)
+	par, err := Compile(ts.w, ts.cates, Options{Table: Float16, Threads: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ser, err := Compile(ts.w, ts.cates, Options{Table: Float16, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := allRows(3000)
+	want := make([][]float32, len(ts.users))
+	s := ser.NewEngineScorer()
+	for u, seq := range ts.users {
+		if err := s.Bind(seq); err != nil {
+			t.Fatal(err)
+		}
+		want[u] = make([]float32, len(rows))
+		s.Score(rows, want[u])
+	}
+	errc := make(chan error, len(ts.users))
+	for u := range ts.users {
+		go func() {
+			s := par.NewEngineScorer()
+			got := make([]float32, len(rows))
+			for rep := 0; rep < 5; rep++ {
+				if err := s.Bind(ts.users[(u+rep)%len(ts.users)]); err != nil {
+					errc <- err
+					return
+				}
+				s.Score(rows, got)
+				for i := range got {
+					if got[i] != want[(u+rep)%len(ts.users)][i] {
+						errc <- fmt.Errorf("goroutine %d rep %d row %d: %v, serial engine %v", u, rep, i, got[i], want[(u+rep)%len(ts.users)][i])
+						return
+					}
+				}
+			}
+			errc <- nil
+		}()
+	}
+	for range ts.users {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
 		}
 	}
 }

@@ -103,6 +103,17 @@ func (s *Scorer) Bind(commSeq []float32) error {
 	return nil
 }
 
+// BindFloat16 is Bind for comm_seq in half precision (IEEE bit patterns),
+// the type the served signature declares.
+func (s *Scorer) BindFloat16(commSeq []uint16) error {
+	c := s.e.cfg
+	if len(commSeq) != c.CommSeqLen() {
+		return fmt.Errorf("engine: comm_seq has %d values, want %d (%d positions × %d)", len(commSeq), c.CommSeqLen(), c.SeqLen, c.SeqWidth())
+	}
+	vec.F16ToF32(s.cseq, commSeq)
+	return s.Bind(s.cseq)
+}
+
 // BindIDs sets the user from raw history ids: items[i] and cates[i] are the
 // dense ids of the i-th behaviour (chronological, at most SeqLen; id 0 is
 // padding), as the server receives them; the rest is zero-padded.
