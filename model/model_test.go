@@ -368,3 +368,15 @@ func TestUpdateMovingAverages(t *testing.T) {
 		t.Fatal("short statistics accepted")
 	}
 }
+
+func TestSignOf(t *testing.T) {
+	negZero := float32(math.Copysign(0, -1))
+	for _, c := range []struct{ g, want float32 }{
+		{2, 1}, {-3, -1}, {0, 0}, {negZero, 0}, {1e-45, 1}, {-1e-45, -1},
+		{float32(math.Inf(1)), 1}, {float32(math.Inf(-1)), -1},
+	} {
+		if got := signOf(c.g); got != c.want {
+			t.Errorf("signOf(%v) = %v, want %v", c.g, got, c.want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 
 	"nann/internal/vec"
 	"nann/nn"
@@ -243,18 +244,13 @@ func (w *Worker) Step(b *Batch, o LossOptions) StepStats {
 func (w *Worker) adversarial(b *Batch, o LossOptions) float64 {
 	w.evAdv = grow(w.evAdv, len(w.ev))
 	w.sign = grow(w.sign, len(w.ev))
-	for i, e := range w.ev {
-		var s float32 // tf.sign: 0 at 0
-		switch g := w.dev[i]; {
-		case w.fixedSign != nil:
+	for i, g := range w.dev[:len(w.ev)] {
+		s := signOf(g)
+		if w.fixedSign != nil {
 			s = w.fixedSign[i]
-		case g > 0:
-			s = 1
-		case g < 0:
-			s = -1
 		}
 		w.sign[i] = s
-		w.evAdv[i] = e + o.AdvEps*s
+		w.evAdv[i] = w.ev[i] + o.AdvEps*s
 	}
 	w.forwardPass(&w.adv, w.evAdv, b)
 	target := w.clean.logits
@@ -310,6 +306,14 @@ func (w *Worker) copyBNStats() {
 			k += 2
 		}
 	}
+}
+
+// signOf is tf.sign: −1, 0 or 1, branch-free (the signs of a gradient are
+// unpredictable); NaN counts as positive or negative by its sign bit.
+func signOf(g float32) float32 {
+	bits := math.Float32bits(g)
+	nonzero := ((bits & 0x7fffffff) + 0x7fffffff) >> 31
+	return float32(int32(nonzero) * (1 - 2*int32(bits>>31)))
 }
 
 // countCorrect counts rows of c logits whose column 0 is maximal.

@@ -224,7 +224,7 @@ func (a *Attention) Forward(gw *vec.GemmWork, ev []float32, ldev, c int, kc *Att
 	scale := float32(1 / math.Sqrt(float64(a.Dim)))
 	for u := 0; u < b; u++ {
 		au := qc.A[u*c*l : (u+1)*c*l]
-		vec.Gemm(gw, false, true, c, l, h, 1, qc.P[u*c*h:(u+1)*c*h], h, kc.Kt[u*l*h:(u+1)*l*h], h, 0, au, l)
+		vec.Gemm(gw, false, true, c, l, h, 1, qc.P[u*c*h:], h, kc.Kt[u*l*h:(u+1)*l*h], h, 0, au, l)
 		beta := kc.Beta[u*l : (u+1)*l]
 		var valid []bool
 		if a.Mask && kc.Valid != nil {
@@ -233,7 +233,7 @@ func (a *Attention) Forward(gw *vec.GemmWork, ev []float32, ldev, c int, kc *Att
 		for i := 0; i < c; i++ {
 			softmaxRow(au[i*l:i*l+l], beta, scale, valid)
 		}
-		vec.Gemm(gw, false, false, c, v, l, 1, au, l, kc.Seq[u*l*v:(u+1)*l*v], v, 0, out[u*c*ldOut:], ldOut)
+		vec.Gemm(gw, false, false, c, v, l, 1, qc.A[u*c*l:], l, kc.Seq[u*l*v:(u+1)*l*v], v, 0, out[u*c*ldOut:], ldOut)
 	}
 }
 
@@ -287,15 +287,15 @@ func (a *Attention) Backward(gw *vec.GemmWork, g Grads, ev []float32, ldev, c in
 		dau := qc.dA[u*c*l : (u+1)*c*l]
 		su := kc.Seq[u*l*v : (u+1)*l*v]
 		vec.Gemm(gw, false, true, c, l, v, 1, du, ldDout, su, v, 0, dau, l)
-		vec.Gemm(gw, true, false, l, v, c, 1, au, l, du, ldDout, 1, dSeq[u*l*v:(u+1)*l*v], v)
+		vec.Gemm(gw, true, false, l, v, c, 1, qc.A[u*c*l:], l, du, ldDout, 1, dSeq[u*l*v:(u+1)*l*v], v)
 		dBeta := kc.dBeta[u*l : (u+1)*l]
 		for i := 0; i < c; i++ {
 			softmaxBackwardRow(au[i*l:i*l+l], dau[i*l:i*l+l], scale, dBeta)
 		}
 		ktu := kc.Kt[u*l*h : (u+1)*l*h]
-		pu := qc.P[u*c*h : (u+1)*c*h]
-		vec.Gemm(gw, false, false, c, h, l, 1, dau, l, ktu, h, 0, qc.dP[u*c*h:(u+1)*c*h], h)
-		vec.Gemm(gw, true, false, l, h, c, 1, dau, l, pu, h, 1, kc.dKt[u*l*h:(u+1)*l*h], h)
+		pu := qc.P[u*c*h:]
+		vec.Gemm(gw, false, false, c, h, l, 1, qc.dA[u*c*l:], l, ktu, h, 0, qc.dP[u*c*h:(u+1)*c*h], h)
+		vec.Gemm(gw, true, false, l, h, c, 1, qc.dA[u*c*l:], l, pu, h, 1, kc.dKt[u*l*h:(u+1)*l*h], h)
 	}
 	a.QAct.Backward(g, qc.H, qc.dP, n, qc.dP)
 	a.Q1.Backward(gw, g, ev, ldev, qc.dP, h, n, dev, lddev, accDev)

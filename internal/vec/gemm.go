@@ -172,13 +172,16 @@ func (w *GemmWork) macroKernel(transA bool, a []float32, lda, m, p0, kb, j0, nb 
 		// Strides of the A sliver: element (i, p) is at base + i*rs + p*cs.
 		var sliver []float32
 		var rs, cs int
-		switch {
-		case rows < mr:
-			sliver, rs, cs = w.packASliver(transA, a, lda, i0, rows, p0, kb, mr), 1, mr
-		case transA:
+		if transA {
 			sliver, rs, cs = a[p0*lda+i0:], 1, lda
-		default:
+		} else {
 			sliver, rs, cs = a[i0*lda+p0:], lda, 1
+		}
+		// A short sliver is read in place if the rows past m are still
+		// inside a (their products land in tile rows that are dropped);
+		// otherwise it is copied and zero-padded.
+		if rows < mr && (mr-1)*rs+(kb-1)*cs >= len(sliver) {
+			sliver, rs, cs = w.packASliver(transA, a, lda, i0, rows, p0, kb, mr), 1, mr
 		}
 		for q := 0; q < panels; q++ {
 			jq := j0 + q*nr
