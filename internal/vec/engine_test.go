@@ -151,3 +151,14 @@ func BenchmarkSoftmax56(b *testing.B) {
 	}
 	b.ReportMetric(float64(48*b.N)/b.Elapsed().Seconds()/1e6, "Mrows/s")
 }
+
+func BenchmarkTile6x8(b *testing.B) {
+	const k = 128
+	r := rand.New(rand.NewPCG(5, 6))
+	a, p, c := randSlice(r, TileRows*k), randSlice(r, k*8), make([]float32, TileRows*8)
+	bias := randSlice(r, 8)
+	for b.Loop() {
+		Tile6x8(k, a, k, p, c, 8, TileBias|TilePReLU, bias, bias)
+	}
+	b.ReportMetric(float64(2*TileRows*8*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
