@@ -346,11 +346,17 @@ func (e *Engine) gather(x []float32, rows []int32) {
 }
 
 // tiles computes C (np×n, ldc) = epilogue(A (np×k, lda) · B) for B packed
-// by packPanels, one 6-row tile and one panel at a time (the A sliver stays
-// in L1 while the panels stream past it).
+// by packPanels, one row tile and one panel at a time (the A sliver stays in
+// L1 while the panels stream past it). Row tiles are 12 rows (AVX-512) or 6;
+// np is a multiple of 6.
 func tiles(np, k int, a []float32, lda int, bp []float32, n int, c []float32, ldc int, f vec.TileFlags, bias, alpha []float32) {
 	npad := roundUp(n, 8)
-	for t := 0; t < np; t += vec.TileRows {
+	step := vec.TileRows
+	if vec.Engine512() {
+		step = vec.TileRows512
+	}
+	for t := 0; t < np; t += step {
+		rows := min(step, np-t)
 		at, ct := a[t*lda:], c[t*ldc:]
 		for j0 := 0; j0 < npad; j0 += 16 {
 			var bj, aj []float32
@@ -361,10 +367,15 @@ func tiles(np, k int, a []float32, lda int, bp []float32, n int, c []float32, ld
 				aj = alpha[j0:]
 			}
 			panel := bp[j0*k:]
-			if npad-j0 >= 16 {
+			switch {
+			case npad-j0 < 16:
+				for r := 0; r < rows; r += vec.TileRows {
+					vec.Tile6x8(k, at[r*lda:], lda, panel, ct[r*ldc+j0:], ldc, f, bj, aj)
+				}
+			case rows == vec.TileRows512:
+				vec.Tile12x16(k, at, lda, panel, ct[j0:], ldc, f, bj, aj)
+			default:
 				vec.Tile6x16(k, at, lda, panel, ct[j0:], ldc, f, bj, aj)
-			} else {
-				vec.Tile6x8(k, at, lda, panel, ct[j0:], ldc, f, bj, aj)
 			}
 		}
 	}

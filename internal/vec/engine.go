@@ -38,6 +38,22 @@ const (
 // the twins.
 var useEngineAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// useEngine512 selects the AVX-512 12×16 tile kernel (Tile12x16); tests and
+// benchmarks flip it.
+var useEngine512 = cpu.X86.HasAVX512F && useEngineAsm
+
+// Engine512 reports whether Tile12x16 runs as AVX-512 assembly. Callers
+// choose 12-row tiles only then; otherwise two 6-row tiles are as fast.
+func Engine512() bool { return useEngine512 && useEngineAsm }
+
+// SetEngine512 enables or disables the AVX-512 tile kernel (if the CPU has
+// it) and returns the previous setting; for tests and benchmarks only.
+func SetEngine512(on bool) (prev bool) {
+	prev = useEngine512
+	useEngine512 = on && cpu.X86.HasAVX512F
+	return prev
+}
+
 // EngineAsm reports whether the engine kernels run as assembly.
 func EngineAsm() bool { return useEngineAsm }
 
@@ -58,6 +74,40 @@ func SetEngineAsm(on bool) (prev bool) {
 func Tile6x16(k int, a []float32, lda int, b []float32, c []float32, ldc int, f TileFlags, bias, alpha []float32) {
 	tile(16, k, a, lda, b, c, ldc, f, bias, alpha)
 }
+
+// Tile12x16 is Tile6x16 for 12 rows of A and C (TileRows512): one AVX-512
+// register per row of the tile where the CPU has AVX-512, two Tile6x16
+// calls' worth of work otherwise.
+func Tile12x16(k int, a []float32, lda int, b []float32, c []float32, ldc int, f TileFlags, bias, alpha []float32) {
+	if k > 0 {
+		_ = a[(TileRows512-1)*lda+k-1]
+		_ = b[k*16-1]
+	}
+	_ = c[(TileRows512-1)*ldc+15]
+	if !Engine512() {
+		a2 := a
+		if k > 0 {
+			a2 = a[TileRows*lda:]
+		}
+		tile(16, k, a, lda, b, c, ldc, f, bias, alpha)
+		tile(16, k, a2, lda, b, c[TileRows*ldc:], ldc, f, bias, alpha)
+		return
+	}
+	var pb, pa, p0, pB *float32
+	if f&TileBias != 0 {
+		pb = &bias[:16][0]
+	}
+	if f&TilePReLU != 0 {
+		pa = &alpha[:16][0]
+	}
+	if k > 0 {
+		p0, pB = &a[0], &b[0]
+	}
+	tile12x16Asm(k, p0, lda, pB, &c[0], ldc, int(f), pb, pa)
+}
+
+// TileRows512 is the number of rows Tile12x16 covers.
+const TileRows512 = 12
 
 // Tile6x8 is Tile6x16 for an 8-column panel (b[p*8+j]) and an 8-column tile.
 func Tile6x8(k int, a []float32, lda int, b []float32, c []float32, ldc int, f TileFlags, bias, alpha []float32) {

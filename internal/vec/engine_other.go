@@ -17,3 +17,7 @@ func softmaxRowsAsm(x *float32, rows, cols, ld int) {
 }
 
 func prefetchRowsAsm(table unsafe.Pointer, rowBytes int, rows *int32, n int) {}
+
+func tile12x16Asm(k int, a *float32, lda int, b *float32, c *float32, ldc int, flags int, bias, alpha *float32) {
+	panic("vec: no AVX-512 engine kernel on this architecture")
+}

@@ -4,11 +4,16 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
-// tileRef is a float64 reference for the tile kernels.
+// tileRef is a float64 reference for the tile kernels (TileRows rows).
 func tileRef(w, k int, a []float32, lda int, b []float32, c []float32, ldc int, f TileFlags, bias, alpha []float32) {
-	for i := 0; i < TileRows; i++ {
+	tileRefRows(TileRows, w, k, a, lda, b, c, ldc, f, bias, alpha)
+}
+
+func tileRefRows(rows, w, k int, a []float32, lda int, b []float32, c []float32, ldc int, f TileFlags, bias, alpha []float32) {
+	for i := 0; i < rows; i++ {
 		for j := 0; j < w; j++ {
 			var s float64
 			for p := 0; p < k; p++ {
@@ -72,6 +77,37 @@ func TestTileTwins(t *testing.T) {
 			}
 		}
 		SetEngineAsm(prev)
+	}
+}
+
+// TestTile12x16 checks the 12-row tile, AVX-512 and fallback, against the
+// float64 reference, including that nothing outside the tile is written.
+func TestTile12x16(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, on := range []bool{false, true} {
+		prev := SetEngine512(on)
+		for _, k := range []int{0, 1, 5, 50, 128} {
+			for f := TileFlags(0); f < 8; f++ {
+				lda, ldc := k+3, 16+5
+				a := randSlice(r, (TileRows512-1)*lda+k+1)
+				b := randSlice(r, k*16)
+				bias, alpha := randSlice(r, 16), randSlice(r, 16)
+				c0 := randSlice(r, TileRows512*ldc)
+				got := append([]float32(nil), c0...)
+				want := append([]float32(nil), c0...)
+				Tile12x16(k, a, lda, b, got, ldc, f, bias, alpha)
+				tileRefRows(TileRows512, 16, k, a, lda, b, want, ldc, f, bias, alpha)
+				for i := range got {
+					if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*(1+math.Abs(float64(want[i])))*float64(1+k/16) {
+						t.Fatalf("avx512=%v k=%d flags=%b: c[%d] = %v, want %v", Engine512(), k, f, i, got[i], want[i])
+					}
+					if i%ldc >= 16 && got[i] != c0[i] {
+						t.Fatalf("avx512=%v k=%d: wrote outside the tile at %d", Engine512(), k, i)
+					}
+				}
+			}
+		}
+		SetEngine512(prev)
 	}
 }
 
@@ -161,4 +197,31 @@ func BenchmarkTile6x8(b *testing.B) {
 		Tile6x8(k, a, k, p, c, 8, TileBias|TilePReLU, bias, bias)
 	}
 	b.ReportMetric(float64(2*TileRows*8*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkTile12x16 compares, in the same loop, one 12-row AVX-512 tile
+// with two 6-row AVX2 tiles doing the same work.
+func BenchmarkTile12x16(b *testing.B) {
+	const k = 128
+	r := rand.New(rand.NewPCG(5, 6))
+	a, p, c := randSlice(r, TileRows512*k), randSlice(r, k*16), make([]float32, TileRows512*16)
+	bias := randSlice(r, 16)
+	var t512, t2 time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		for i := 0; i < 50; i++ {
+			Tile12x16(k, a, k, p, c, 16, TileBias|TilePReLU, bias, bias)
+		}
+		t1 := time.Now()
+		for i := 0; i < 50; i++ {
+			Tile6x16(k, a, k, p, c, 16, TileBias|TilePReLU, bias, bias)
+			Tile6x16(k, a[TileRows*k:], k, p, c[TileRows*16:], 16, TileBias|TilePReLU, bias, bias)
+		}
+		t512 += t1.Sub(t0)
+		t2 += time.Since(t1)
+	}
+	flop := float64(2*TileRows512*16*k*50) * float64(b.N)
+	b.ReportMetric(flop/t512.Seconds()/1e9, "tile12x16_GFLOP/s")
+	b.ReportMetric(flop/t2.Seconds()/1e9, "2x_tile6x16_GFLOP/s")
+	b.ReportMetric(t2.Seconds()/t512.Seconds(), "x_avx512")
 }
