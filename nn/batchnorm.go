@@ -113,19 +113,30 @@ func (bn *BatchNorm) ForwardTrain(x []float32, n int, y []float32, c *BNCache) {
 
 // ForwardInfer normalises n rows of x with the moving averages; y may alias x.
 func (bn *BatchNorm) ForwardInfer(x []float32, n int, y []float32) {
-	scale, shift := bn.Folded()
+	var sb, hb [512]float32
+	scale, shift := sb[:0], hb[:0]
+	if bn.C > len(sb) {
+		scale, shift = make([]float32, bn.C), make([]float32, bn.C)
+	} else {
+		scale, shift = sb[:bn.C], hb[:bn.C]
+	}
+	bn.fold(scale, shift)
 	vec.ColAffine(x, scale, shift, y, n)
 }
 
 // Folded returns the inference-mode affine map y = x·scale + shift.
 func (bn *BatchNorm) Folded() (scale, shift []float32) {
 	scale, shift = make([]float32, bn.C), make([]float32, bn.C)
+	bn.fold(scale, shift)
+	return scale, shift
+}
+
+func (bn *BatchNorm) fold(scale, shift []float32) {
 	for j := range scale {
 		inv := 1 / math.Sqrt(float64(bn.MovingVar.W[j])+float64(bn.Eps))
 		scale[j] = float32(float64(bn.Gamma.W[j]) * inv)
 		shift[j] = float32(float64(bn.Beta.W[j]) - float64(bn.MovingMean.W[j])*float64(bn.Gamma.W[j])*inv)
 	}
-	return scale, shift
 }
 
 // Backward adds dGamma and dBeta to g and writes dx (which may alias dy),
