@@ -4,6 +4,16 @@
 // MLP on concat(attention, e_v). It offers a training step (forward,
 // backward, FGSM adversarial term; Worker) and the plain inference forward
 // (ItemEmbeddings, SequenceEmbedding, Scorer).
+//
+// Computation. Everything is batched into matrix products (internal/vec's
+// GEMM, AVX2/FMA or AVX-512 with a plain-Go twin): the item network and the
+// score network run on all B·C candidates at once; the attention's keys are
+// computed once per positive (B·L rows, padding positions once in all) and,
+// because the attention's two 256-wide output layers are linear, folded
+// into 128-wide projected keys so that no 256-wide query is ever formed
+// (nn.Attention documents the algebra). The FGSM pass reuses e_v and the
+// keys, and the item network, keys and embeddings are back-propagated once
+// with the summed clean and adversarial gradients.
 package model
 
 import (
