@@ -48,11 +48,15 @@ func BenchmarkStep(b *testing.B) {
 	t := benchTrainer(b)
 	flop := t.rf.Model.TrainFLOPs(t.cfg.Batch, t.batch.L, t.batch.C, true)
 	b.Run("trainer", func(b *testing.B) {
+		t.timeFill, t.timeWorkers, t.timeUpdate = 0, 0, 0
 		for range b.N {
 			if _, err := t.step(); err != nil {
 				b.Fatal(err)
 			}
 		}
+		all := (t.timeFill + t.timeWorkers + t.timeUpdate).Seconds()
+		b.ReportMetric(t.timeFill.Seconds()/all, "fill_frac")
+		b.ReportMetric(t.timeUpdate.Seconds()/all, "update_frac")
 		b.ReportMetric(float64(b.N*t.cfg.Batch)/b.Elapsed().Seconds(), "samples/s")
 		b.ReportMetric(flop*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	})

@@ -182,6 +182,10 @@ type trainer struct {
 	startTime   time.Time
 	trainTime   time.Duration
 	checkpoints int
+
+	// Time spent this session in batch assembly and sampling, in the
+	// workers' forward/backward, and in the gradient sum + AdamW + BN update.
+	timeFill, timeWorkers, timeUpdate time.Duration
 }
 
 func newTrainer(rf *runFile, ds *dataset.Dataset) (*trainer, error) {
@@ -359,9 +363,11 @@ func (a *stepStats) add(s model.StepStats) {
 // order.
 func (t *trainer) step() (stepStats, error) {
 	var agg stepStats
+	t0 := time.Now()
 	if err := t.fillBatch(t.pos.Step); err != nil {
 		return agg, err
 	}
+	t1 := time.Now()
 	for r := range t.shards {
 		if err := t.shards[r].Validate(t.rf.Model); err != nil {
 			return agg, fmt.Errorf("step %d, shard %d: %w", t.pos.Step, r, err)
@@ -378,6 +384,7 @@ func (t *trainer) step() (stepStats, error) {
 		}()
 	}
 	wg.Wait()
+	t2 := time.Now()
 	grads := make([][][]float32, len(t.workers))
 	for r, w := range t.workers {
 		grads[r] = w.Grads()
@@ -389,6 +396,10 @@ func (t *trainer) step() (stepStats, error) {
 			return agg, fmt.Errorf("step %d, shard %d: %w", t.pos.Step, r, err)
 		}
 	}
+	t3 := time.Now()
+	t.timeFill += t1.Sub(t0)
+	t.timeWorkers += t2.Sub(t1)
+	t.timeUpdate += t3.Sub(t2)
 	t.pos.Step++
 	t.pos.Epoch, t.pos.StepInEpoch = int(t.pos.Step/t.stepsPerEpoch), t.pos.Step%t.stepsPerEpoch
 	t.pos.Samples += int64(t.cfg.Batch)
@@ -521,7 +532,13 @@ type TrainingSummary struct {
 	ModelGFLOPPerStep float64 `json:"model_gflop_per_step"`
 	ModelGFLOPs       float64 `json:"model_gflops"`
 	PeakGFLOPs        float64 `json:"peak_gflops"`
-	Config            Config  `json:"config"`
+	// FillSeconds, WorkerSeconds and UpdateSeconds split the session's step
+	// time: batch assembly and negative sampling; the workers' parallel
+	// forward/backward; gradient sum, AdamW and BN moving averages.
+	FillSeconds   float64 `json:"fill_seconds"`
+	WorkerSeconds float64 `json:"worker_seconds"`
+	UpdateSeconds float64 `json:"update_seconds"`
+	Config        Config  `json:"config"`
 }
 
 func (t *trainer) summary() TrainingSummary {
@@ -533,5 +550,6 @@ func (t *trainer) summary() TrainingSummary {
 		s.ModelGFLOPs = s.ModelGFLOPPerStep * float64(s.SessionSteps) / s.SessionSeconds
 	}
 	s.PeakGFLOPs = PeakGFLOPs()
+	s.FillSeconds, s.WorkerSeconds, s.UpdateSeconds = t.timeFill.Seconds(), t.timeWorkers.Seconds(), t.timeUpdate.Seconds()
 	return s
 }

@@ -112,6 +112,10 @@ func (c *TrainCmd) Run(g *Globals) error {
 		fmt.Fprintf(&b, "compute: %.2f GFLOP/step in the reference formulation, %.1f GFLOP/s = %.1f%% of the %.0f GFLOP/s float32 AVX2 FMA peak\n",
 			tr.ModelGFLOPPerStep, tr.ModelGFLOPs, 100*tr.ModelGFLOPs/tr.PeakGFLOPs, tr.PeakGFLOPs)
 	}
+	if all := tr.FillSeconds + tr.WorkerSeconds + tr.UpdateSeconds; all > 0 {
+		fmt.Fprintf(&b, "step time: %.1f%% batch+sampling, %.1f%% forward/backward, %.1f%% gradient sum+AdamW+BN\n",
+			100*tr.FillSeconds/all, 100*tr.WorkerSeconds/all, 100*tr.UpdateSeconds/all)
+	}
 	fmt.Fprintf(&b, "evaluation: %d test users, %d items each (brute force), %.1fs\n", rep.Users, rep.Items, rep.EvalSeconds)
 	for _, k := range train.RecallKs {
 		ratio := 0.0
