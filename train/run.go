@@ -113,6 +113,9 @@ func openRun(cfg Config, set []string) (*runFile, error) {
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
+	if cfg.Data == "" {
+		return nil, fmt.Errorf("%s has no %s: a new run needs a dataset (--data)", cfg.RunDir, configFile)
+	}
 	cfg.resolve()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
