@@ -243,3 +243,45 @@ func TestLoadDir(t *testing.T) {
 		t.Fatalf("size mismatch: %v", err)
 	}
 }
+
+// TestFileLayoutGolden assembles the bytes of a 3-node partial graph by
+// hand from the format description and compares them with Encode.
+func TestFileLayoutGolden(t *testing.T) {
+	files := map[string][]byte{
+		EnterPointsFile: npyBytes([]int64{0}),
+		ValuesFile(0):   npyBytes([]int64{1, 0, 2, 1}),
+		SplitsFile(0):   npyBytes([]int64{0, 1, 3, 4}),
+		ValuesFile(1):   npyBytes([]int64{1, 0}),
+		SplitsFile(1):   npyBytes([]int64{0, 1, 2, 2}),
+	}
+	g, err := DecodeNPY(func(name string) ([]byte, error) { return files[name], nil }, "mem", 3, StartLevel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	le := binary.LittleEndian
+	want := []byte("NANNHNSW")
+	for _, v := range []uint32{1, flagPartial} {
+		want = le.AppendUint32(want, v)
+	}
+	want = le.AppendUint64(want, 3)
+	for _, v := range []uint32{0, 0, 0, 2, 0} { // dim, M, efC unknown; 2 levels; entry 0
+		want = le.AppendUint32(want, v)
+	}
+	want = append(want, 2, 1, 0, 0) // node levels + 1 byte of padding
+	want = le.AppendUint64(want, 4)
+	for _, v := range []uint32{0, 1, 3, 4, 1, 0, 2, 1} {
+		want = le.AppendUint32(want, v)
+	}
+	want = le.AppendUint64(want, 2)
+	for _, v := range []uint32{0, 1, 2, 2, 1, 0} {
+		want = le.AppendUint32(want, v)
+	}
+	want = le.AppendUint32(want, crc32.Checksum(want, castagnoli))
+	var buf bytes.Buffer
+	if err := g.Encode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Fatalf("encoding\n got %x\nwant %x", buf.Bytes(), want)
+	}
+}
