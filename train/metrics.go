@@ -35,6 +35,7 @@ type metricsRow struct {
 	Acc         float64 `json:"acc"`        // positive has the highest corrected logit
 	AccNoLogQ   float64 `json:"acc_nologq"` // ... of the uncorrected logits
 	SamplesPerS float64 `json:"samples_per_s"`
+	StepSeconds float64 `json:"step_seconds"` // mean wall time of a step (the reference's batch time)
 	Time        string  `json:"time"`
 }
 

@@ -429,7 +429,7 @@ func (t *trainer) train(ctx context.Context) error {
 	bar.Set(t.pos.Step)
 	defer bar.Finish()
 	var acc stepStats
-	last := time.Now()
+	last, lastStep := time.Now(), t.pos.Step
 	for t.pos.Step < t.totalSteps {
 		if ctx.Err() != nil {
 			if err := t.checkpoint(); err != nil {
@@ -449,10 +449,10 @@ func (t *trainer) train(ctx context.Context) error {
 		acc.correct, acc.correctNo, acc.n = acc.correct+s.correct, acc.correctNo+s.correctNo, acc.n+s.n
 		if t.pos.Step%t.cfg.LogEvery == 0 || t.pos.Step == t.totalSteps {
 			now := time.Now()
-			if err := t.logRow(acc, now.Sub(last)); err != nil {
+			if err := t.logRow(acc, t.pos.Step-lastStep, now.Sub(last)); err != nil {
 				return err
 			}
-			acc, last = stepStats{}, now
+			acc, last, lastStep = stepStats{}, now, t.pos.Step
 		}
 		if t.pos.Step%t.cfg.CheckpointEvery == 0 && t.pos.Step < t.totalSteps {
 			if err := t.checkpoint(); err != nil {
@@ -463,16 +463,16 @@ func (t *trainer) train(ctx context.Context) error {
 	return t.checkpoint()
 }
 
-func (t *trainer) logRow(a stepStats, dt time.Duration) error {
+func (t *trainer) logRow(a stepStats, steps int64, dt time.Duration) error {
 	n := float64(max(a.n, 1))
 	row := metricsRow{
 		Step: t.pos.Step, Epoch: float64(t.pos.Step) / float64(t.stepsPerEpoch),
 		Loss: a.loss / n, LossXE: a.lossXE / n, LossAdv: a.lossAdv / n,
 		Acc: float64(a.correct) / n, AccNoLogQ: float64(a.correctNo) / n,
-		SamplesPerS: float64(a.n) / dt.Seconds(), Time: time.Now().UTC().Format(time.RFC3339),
+		SamplesPerS: float64(a.n) / dt.Seconds(), StepSeconds: dt.Seconds() / float64(max(steps, 1)), Time: time.Now().UTC().Format(time.RFC3339),
 	}
 	slog.Info("train", "step", row.Step, "epoch", fmt.Sprintf("%.3f", row.Epoch), "loss", f4(row.Loss), "loss_xe", f4(row.LossXE),
-		"loss_adv", f4(row.LossAdv), "acc", f4(row.Acc), "acc_nologq", f4(row.AccNoLogQ), "samples_per_s", int(row.SamplesPerS))
+		"loss_adv", f4(row.LossAdv), "acc", f4(row.Acc), "acc_nologq", f4(row.AccNoLogQ), "samples_per_s", int(row.SamplesPerS), "step_ms", int(1000*row.StepSeconds))
 	return t.metrics.write(row)
 }
 

@@ -32,7 +32,9 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	testData = filepath.Join(dir, "data")
-	makeDataset(&testing.T{}, testData, 160, 300, 1)
+	if err := makeDataset(testData, 160, 300, 1); err != nil {
+		panic(err)
+	}
 	if run := os.Getenv("NANN_TRAIN_HELPER_RUN"); run != "" {
 		// Subprocess mode for TestResumeAfterSIGKILL: train slowly until killed.
 		// Slow after step 10 so that the parent's kill lands well before the end.

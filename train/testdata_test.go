@@ -2,6 +2,7 @@ package train
 
 import (
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -14,8 +15,7 @@ import (
 // makeDataset writes a small prepared dataset with learnable structure:
 // users walk along the item ids (next item = current + 1..3 mostly), items
 // of a block of 10 share a category.
-func makeDataset(t testing.TB, dir string, users, items int, seed uint64) {
-	t.Helper()
+func makeDataset(dir string, users, items int, seed uint64) error {
 	r := rand.New(rand.NewPCG(seed, 7))
 	const maxLen, trainMin, testMin = 50, 10, 7
 	ncate := (items + 9) / 10
@@ -52,11 +52,8 @@ func makeDataset(t testing.TB, dir string, users, items int, seed uint64) {
 			}
 		}
 	}
-	must := func(err error) {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	var errs []error
+	must := func(err error) { errs = append(errs, err) }
 	must(os.MkdirAll(dir, 0o755))
 	must(dataset.WriteSequences(filepath.Join(dir, "sequences.bin"), offsets, its, cts))
 	must(dataset.WriteSamples(filepath.Join(dir, "train.samples"), train))
@@ -81,11 +78,14 @@ func makeDataset(t testing.TB, dir string, users, items int, seed uint64) {
 		MaxLength: maxLen, TrainMinLength: trainMin, TestMinLength: testMin, Seed: seed}
 	b, _ := json.Marshal(meta)
 	must(os.WriteFile(filepath.Join(dir, "meta.json"), b, 0o644))
+	return errors.Join(errs...)
 }
 
 func TestMakeDatasetOpens(t *testing.T) {
 	dir := t.TempDir()
-	makeDataset(t, dir, 200, 300, 1)
+	if err := makeDataset(dir, 200, 300, 1); err != nil {
+		t.Fatal(err)
+	}
 	ds, err := dataset.Open(dir, dataset.OpenOptions{Verify: true})
 	if err != nil {
 		t.Fatal(err)
