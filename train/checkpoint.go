@@ -28,7 +28,8 @@ import (
 //	8       4     format version (uint32, 1)
 //	12      4     meta length J (uint32)
 //	16      8     payload length P in bytes (uint64)
-//	24      J     meta: JSON ckptMeta (positions, RNG, tensor directory)
+//	24      J     meta: JSON ckptMeta (positions, RNG, tensor directory),
+//	              space-padded so that the payload starts at a multiple of 8
 //	24+J    P     payload: float32 tensors, concatenated
 //	24+J+P  32    SHA-256 of every byte before it
 //
@@ -102,6 +103,9 @@ func writeCheckpoint(path string, meta ckptMeta, ts []namedTensor) error {
 	if err != nil {
 		return err
 	}
+	for (ckptFixed+len(mj))%8 != 0 { // align the payload (JSON allows trailing spaces)
+		mj = append(mj, ' ')
+	}
 	return safefile.Write(path, func(w io.Writer) error {
 		h := sha256.New()
 		mw := io.MultiWriter(w, h)
@@ -131,6 +135,20 @@ func f32bytes(s []float32) []byte {
 		return nil
 	}
 	return unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), len(s)*4)
+}
+
+// f32view returns b as float32s: aliased when b is 4-byte aligned (a
+// checkpoint read whole pads its meta so that it is), copied otherwise.
+func f32view(b []byte) []float32 {
+	if len(b) == 0 {
+		return nil
+	}
+	if uintptr(unsafe.Pointer(&b[0]))%4 == 0 {
+		return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
+	}
+	out := make([]float32, len(b)/4)
+	copy(f32bytes(out), b)
+	return out
 }
 
 // maxCkptBytes bounds the size of a checkpoint file that is read whole.
@@ -189,8 +207,7 @@ func parseCheckpoint(b []byte) (*Checkpoint, error) {
 	if err := json.Unmarshal(body[ckptFixed:ckptFixed+mlen], &meta); err != nil {
 		return nil, fmt.Errorf("meta: %w", err)
 	}
-	payload := make([]float32, plen/4)
-	copy(f32bytes(payload), body[ckptFixed+mlen:])
+	payload := f32view(body[ckptFixed+mlen:])
 	c := &Checkpoint{Position: meta.Position, Replicas: meta.Replicas, RNG: meta.RNG, tensors: map[string]tensorEntry{}, payload: payload}
 	for _, t := range meta.Tensors {
 		n := int64(1)
