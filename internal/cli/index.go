@@ -87,6 +87,9 @@ func (c *IndexCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
+	if err := checkIndexOut(c.Out); err != nil {
+		return err
+	}
 	x, shape, err := npy.Read[float32](c.Embs)
 	if err != nil {
 		return fmt.Errorf("--embs: %w", err)
@@ -132,6 +135,34 @@ func (c *IndexCmd) graph(g *Globals, x []float32, dim, n int, cfg hnsw.Config) (
 	gr, err := hnsw.Build(g.Context(), x, dim, cfg, func(done int) { bar.Set(int64(done)) })
 	bar.Finish()
 	return gr, err
+}
+
+// checkIndexOut refuses an --out that exists but is not an index
+// directory, since writing replaces it as a whole.
+func checkIndexOut(out string) error {
+	info, err := os.Stat(out)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	if !info.IsDir() {
+		return fmt.Errorf("--out %s exists and is not a directory; refusing to replace it", out)
+	}
+	ents, err := os.ReadDir(out)
+	if err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	for _, e := range ents {
+		if e.Name() == hnsw.GraphFile || e.Name() == hnsw.EnterPointsFile {
+			return nil
+		}
+	}
+	if len(ents) > 0 {
+		return fmt.Errorf("--out %s is a non-empty directory without %s or %s; refusing to replace it", out, hnsw.GraphFile, hnsw.EnterPointsFile)
+	}
+	return nil
 }
 
 // writeIndexDir writes both formats into a staging directory next to out

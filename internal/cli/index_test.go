@@ -64,4 +64,14 @@ func TestIndexBuildAndImport(t *testing.T) {
 		!strings.Contains(stderr.String(), hnsw.SplitsFile(0)) {
 		t.Fatalf("size mismatch: exit %d, %s", code, stderr.String())
 	}
+	// --out must not clobber something that is not an index.
+	for _, bad := range []string{embs, dir} {
+		stderr.Reset()
+		if code := Main([]string{"index", "--embs", embs, "--out", bad}, &stdout, &stderr); code == 0 || !strings.Contains(stderr.String(), "refusing") {
+			t.Fatalf("--out %s: exit %d, %s", bad, code, stderr.String())
+		}
+	}
+	if _, _, err := npy.Read[float32](embs); err != nil {
+		t.Fatalf("embeddings damaged: %v", err)
+	}
 }
