@@ -106,7 +106,8 @@ func readMetrics(path string) ([]metricsRow, error) {
 	return rows, sc.Err()
 }
 
-// plotCurves draws loss and accuracy against step into a PNG.
+// plotCurves draws the losses, the adversarial term and the accuracies
+// against step into a PNG.
 func plotCurves(metricsPath, pngPath string) error {
 	rows, err := readMetrics(metricsPath)
 	if err != nil {
@@ -125,6 +126,9 @@ func plotCurves(metricsPath, pngPath string) error {
 	loss := plot.New()
 	loss.Title.Text = "training loss"
 	loss.X.Label.Text, loss.Y.Label.Text = "step", "loss"
+	adv := plot.New()
+	adv.Title.Text = "adversarial KL term (unweighted)"
+	adv.X.Label.Text, adv.Y.Label.Text = "step", "loss_adv"
 	acc := plot.New()
 	acc.Title.Text = "training accuracy (positive ranked first of 1+negatives)"
 	acc.X.Label.Text, acc.Y.Label.Text = "step", "accuracy"
@@ -143,21 +147,23 @@ func plotCurves(metricsPath, pngPath string) error {
 	errs := []error{
 		add(loss, "loss", red, series(func(r metricsRow) float64 { return r.Loss })),
 		add(loss, "loss_xe", blue, series(func(r metricsRow) float64 { return r.LossXE })),
-		add(loss, "loss_adv", green, series(func(r metricsRow) float64 { return r.LossAdv })),
+		add(adv, "loss_adv", green, series(func(r metricsRow) float64 { return r.LossAdv })),
 		add(acc, "acc (log-Q corrected)", red, series(func(r metricsRow) float64 { return r.Acc })),
 		add(acc, "acc (raw logits)", blue, series(func(r metricsRow) float64 { return r.AccNoLogQ })),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	loss.Add(plotter.NewGrid())
-	acc.Add(plotter.NewGrid())
-	img := vgimg.New(vg.Points(800), vg.Points(900))
+	for _, p := range []*plot.Plot{loss, adv, acc} {
+		p.Add(plotter.NewGrid())
+	}
+	img := vgimg.New(vg.Points(800), vg.Points(1200))
 	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: 2, Cols: 1, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 4}
-	canvases := plot.Align([][]*plot.Plot{{loss}, {acc}}, tiles, dc)
+	tiles := draw.Tiles{Rows: 3, Cols: 1, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 4}
+	canvases := plot.Align([][]*plot.Plot{{loss}, {adv}, {acc}}, tiles, dc)
 	loss.Draw(canvases[0][0])
-	acc.Draw(canvases[1][0])
+	adv.Draw(canvases[1][0])
+	acc.Draw(canvases[2][0])
 	return safefile.Write(pngPath, func(w io.Writer) error {
 		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
 		return err
