@@ -125,7 +125,11 @@ func openRun(cfg Config, set []string) (*runFile, error) {
 		return nil, err
 	}
 	mc := modelConfig(ds.Meta)
+	err = feasible(cfg, ds)
 	ds.Close()
+	if err != nil { // before config.json exists, so that a retry may change any flag
+		return nil, err
+	}
 	if err := mc.Validate(); err != nil {
 		return nil, fmt.Errorf("model config for %s: %w", cfg.Data, err)
 	}
@@ -204,8 +208,8 @@ func newTrainer(rf *runFile, ds *dataset.Dataset) (*trainer, error) {
 		n = min(n, cfg.MaxSamples)
 	}
 	t.stepsPerEpoch = n / int64(cfg.Batch)
-	if t.stepsPerEpoch == 0 {
-		return nil, fmt.Errorf("dataset %s: %d training samples (max_samples %d) do not fill one batch of %d; use a smaller --batch", cfg.Data, len(ds.Train), cfg.MaxSamples, cfg.Batch)
+	if err := feasible(cfg, ds); err != nil {
+		return nil, err
 	}
 	t.totalSteps = t.stepsPerEpoch * int64(cfg.Epochs)
 	if cfg.MaxSteps > 0 {
@@ -214,10 +218,6 @@ func newTrainer(rf *runFile, ds *dataset.Dataset) (*trainer, error) {
 	var err error
 	if t.sampler, err = NewSampler(ds.ItemWeight); err != nil {
 		return nil, fmt.Errorf("dataset %s item_weight.npy: %w", cfg.Data, err)
-	}
-	if need := cfg.Batch * cfg.Negatives; need > t.sampler.Support() {
-		return nil, fmt.Errorf("batch×negatives = %d×%d = %d distinct negatives per step, but only %d items can be sampled; use smaller --batch / --negatives (e.g. --profile demo)",
-			cfg.Batch, cfg.Negatives, need, t.sampler.Support())
 	}
 	t.log1mp = make([]float64, len(ds.ItemWeight))
 	for i := range t.log1mp {
@@ -228,6 +228,29 @@ func newTrainer(rf *runFile, ds *dataset.Dataset) (*trainer, error) {
 	}
 	t.allocBatch()
 	return t, nil
+}
+
+// feasible checks that the dataset can supply the configured steps: one
+// batch of samples per epoch and Batch×Negatives distinct negatives.
+func feasible(cfg Config, ds *dataset.Dataset) error {
+	n := int64(len(ds.Train))
+	if cfg.MaxSamples > 0 {
+		n = min(n, cfg.MaxSamples)
+	}
+	if n < int64(cfg.Batch) {
+		return fmt.Errorf("dataset %s: %d training samples (max_samples %d) do not fill one batch of %d; use a smaller --batch", cfg.Data, len(ds.Train), cfg.MaxSamples, cfg.Batch)
+	}
+	support := 0
+	for _, w := range ds.ItemWeight[1:] {
+		if w > 0 {
+			support++
+		}
+	}
+	if need := cfg.Batch * cfg.Negatives; need > support {
+		return fmt.Errorf("batch×negatives = %d×%d = %d distinct negatives per step, but dataset %s has only %d items that can be sampled; use smaller --batch / --negatives (e.g. --profile demo)",
+			cfg.Batch, cfg.Negatives, need, cfg.Data, support)
+	}
+	return nil
 }
 
 // fresh initialises model, optimiser, RNG and position for step 0.

@@ -203,4 +203,12 @@ func TestBatchTooLargeForCorpus(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "--negatives") {
 		t.Fatalf("got %v", err)
 	}
+	// Nothing was recorded, so a retry may pick other settings.
+	if _, err := os.Stat(filepath.Join(cfg.RunDir, configFile)); err == nil {
+		t.Fatal("an infeasible run left a config.json behind")
+	}
+	cfg.Negatives = 2
+	if _, err := Run(context.Background(), cfg, Options{}); err != nil {
+		t.Fatalf("retry with fewer negatives: %v", err)
+	}
 }
