@@ -77,7 +77,15 @@ func Build(ctx context.Context, x []float32, dim int, cfg Config, progress func(
 			return nil, err
 		}
 	}
-	return b.freeze(cfg)
+	repaired := 0
+	for l := 0; n > 0 && l <= b.topLvl; l++ {
+		repaired += b.repair(l)
+	}
+	g, err := b.freeze(cfg)
+	if g != nil {
+		g.repaired = repaired
+	}
+	return g, err
 }
 
 func newBuilder(x []float32, dim, n int, cfg Config) *builder {

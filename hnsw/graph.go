@@ -33,7 +33,12 @@ type Graph struct {
 	level    []uint8     // top level of each node
 	adj      []adjacency // adj[l] for l < len(adj)
 	upper    [][]int32   // upper[l] = nodes with level >= l, ascending, l >= 1
+	repaired int         // links Build added to reconnect unreachable nodes
 }
+
+// Repaired is the number of links Build added so that every node is
+// reachable on each of its levels (0 for a graph read from a file).
+func (g *Graph) Repaired() int { return g.repaired }
 
 // Len is the number of nodes.
 func (g *Graph) Len() int { return g.n }

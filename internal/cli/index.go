@@ -53,6 +53,7 @@ type indexReport struct {
 	WriteSeconds float64          `json:"write_seconds"`
 	Levels       int              `json:"levels"`
 	EnterPoints  int              `json:"enter_points"`
+	RepairLinks  int              `json:"repair_links"`
 	BytesPerNode float64          `json:"bytes_per_node"`
 	Check        []efCheck        `json:"check,omitempty"`
 	Stats        hnsw.Stats       `json:"stats"`
@@ -117,6 +118,7 @@ func (c *IndexCmd) Run(g *Globals) error {
 	rep.Stats = gr.Analyze()
 	rep.Levels, rep.BytesPerNode = gr.Levels(), gr.BytesPerNode()
 	rep.EnterPoints = len(gr.EnterPoints(hnsw.StartLevel))
+	rep.RepairLinks = gr.Repaired()
 	if c.CheckQueries > 0 {
 		if rep.Check, err = c.check(gr, x, dim, rep.Workers); err != nil {
 			return err
@@ -243,8 +245,8 @@ func (c *IndexCmd) print(g *Globals, rep *indexReport) error {
 	}
 	fmt.Fprintf(w, "index %s: %d nodes × %d dims, %s in %.2fs (%.2f CPU s; M %d, efConstruction %d, %d workers)\n",
 		rep.Out, rep.N, rep.Dim, verb, rep.BuildSeconds, rep.BuildCPU, rep.M, rep.EfC, rep.Workers)
-	fmt.Fprintf(w, "levels %d, enter points (level >= %d) %d, graph %.1f bytes/node\n",
-		rep.Levels, hnsw.StartLevel, rep.EnterPoints, rep.BytesPerNode)
+	fmt.Fprintf(w, "levels %d, enter points (level >= %d) %d, graph %.1f bytes/node, %d links added to reconnect pruned-off nodes\n",
+		rep.Levels, hnsw.StartLevel, rep.EnterPoints, rep.BytesPerNode, rep.RepairLinks)
 	for _, ls := range rep.Stats.Levels {
 		fmt.Fprintf(w, "  level %d: %d nodes, degree %d..%d mean %.1f, reachable %d\n",
 			ls.Level, ls.Nodes, ls.MinDegree, ls.MaxDegree, ls.MeanDeg, ls.Reachable)
