@@ -77,8 +77,10 @@ func Prepare(ctx context.Context, input, out string, opt Options) (Meta, error) 
 	if err != nil {
 		return Meta{}, fmt.Errorf("prepare: %w", err)
 	}
-	defer m.close()
 	cols, err := parseLog(ctx, input, m.data, opt.SkipBad, opt.Workers)
+	// The parsed columns hold everything now: drop the file's pages from
+	// this process before the memory-hungry grouping.
+	m.close()
 	if err != nil {
 		return Meta{}, fmt.Errorf("prepare: %w", err)
 	}
