@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"log/slog"
 	"os"
 
 	"gonum.org/v1/plot"
@@ -39,7 +40,8 @@ type metricsRow struct {
 	Time        string  `json:"time"`
 }
 
-// metricsLog appends rows to metrics.jsonl, each line synced to disk.
+// metricsLog appends rows to metrics.jsonl (not fsynced: a kill may tear
+// the last line, which readMetrics skips and a resume rewrites).
 type metricsLog struct{ f *os.File }
 
 // openMetrics opens the metrics file for appending after dropping the rows
@@ -48,7 +50,7 @@ type metricsLog struct{ f *os.File }
 func openMetrics(path string, step int64) (*metricsLog, error) {
 	rows, err := readMetrics(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
+		slog.Warn("metrics file damaged; keeping the rows before the damage", "file", path, "err", err, "rows", len(rows))
 	}
 	var buf bytes.Buffer
 	for _, r := range rows {
@@ -81,7 +83,8 @@ func (l *metricsLog) write(r metricsRow) error {
 func (l *metricsLog) close() error { return l.f.Close() }
 
 // readMetrics reads metrics.jsonl; a torn last line (from a kill) is
-// skipped, any other bad line is an error naming it.
+// skipped, any other bad line is an error naming it, returned with the
+// rows before it.
 func readMetrics(path string) ([]metricsRow, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -94,7 +97,7 @@ func readMetrics(path string) ([]metricsRow, error) {
 	for sc.Scan() {
 		line++
 		if bad > 0 {
-			return nil, fmt.Errorf("%s:%d: invalid JSON line", path, bad)
+			return rows, fmt.Errorf("%s:%d: invalid JSON line", path, bad)
 		}
 		var r metricsRow
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
@@ -110,11 +113,8 @@ func readMetrics(path string) ([]metricsRow, error) {
 // against step into a PNG.
 func plotCurves(metricsPath, pngPath string) error {
 	rows, err := readMetrics(metricsPath)
-	if err != nil {
-		return err
-	}
 	if len(rows) == 0 {
-		return errors.New("no metrics rows")
+		return errors.Join(errors.New("no metrics rows"), err)
 	}
 	series := func(f func(metricsRow) float64) plotter.XYs {
 		xy := make(plotter.XYs, len(rows))
