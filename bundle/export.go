@@ -148,35 +148,55 @@ func build(ctx context.Context, o ExportOptions, dir string) (*Manifest, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := eng.Save(filepath.Join(dir, "engine")); err != nil {
-		return nil, err
-	}
-	if err := copyIndex(o.IndexDir, filepath.Join(dir, "index"), eng.NumItems()); err != nil {
-		return nil, err
-	}
-	if err := writeTables(dir, ds); err != nil {
-		return nil, err
-	}
-	c := eng.Config()
-	m := &Manifest{
-		Format: formatName, Version: formatVersion, Name: o.Name, ModelVer: o.Version, Created: time.Now().UTC(),
-		Signature: Signature{Name: "serving_default", Aliases: []string{"predict"}, SeqLen: c.SeqLen, SeqWidth: c.SeqWidth(),
-			K: o.K, DefaultLevelTopN: o.LevelTopN},
-		Precision: eng.Precision().String(), NumItems: eng.NumItems(),
-		Source: Source{Run: o.RunDir, Index: o.IndexDir, Dataset: o.Data},
-	}
-	if err := checksums(dir, m); err != nil {
-		return nil, err
-	}
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	if err := safefile.WriteBytes(filepath.Join(dir, manifestFile), append(b, '\n')); err != nil {
+	m := &Manifest{Name: o.Name, ModelVer: o.Version, Source: Source{Run: o.RunDir, Index: o.IndexDir, Dataset: o.Data}}
+	m.Signature.K, m.Signature.DefaultLevelTopN = o.K, o.LevelTopN
+	tables := idTables{itemRaw: ds.ItemRaw[1:], cateRaw: ds.CateRaw, itemCate: ds.ItemCate[1:]}
+	if err := write(dir, eng, o.IndexDir, tables, m); err != nil {
 		return nil, err
 	}
 	slog.Info("exported", "version", o.Version, "items", m.NumItems, "precision", m.Precision, "secs", time.Since(start).Seconds())
 	return m, nil
+}
+
+// idTables map item rows and dense categories to original ids.
+type idTables struct {
+	itemRaw  []int64 // item row → original id, ascending
+	cateRaw  []int64 // dense category → original id ([0] = 0)
+	itemCate []int32 // item row → dense category
+}
+
+// write fills dir with a complete bundle: the engine, a copy of the index,
+// the id tables and, last, the manifest with every file's checksum. m
+// brings the name, version, source, K and default level_topn.
+func write(dir string, eng *engine.Engine, indexDir string, t idTables, m *Manifest) error {
+	if err := eng.Save(filepath.Join(dir, "engine")); err != nil {
+		return err
+	}
+	if err := copyIndex(indexDir, filepath.Join(dir, "index"), eng.NumItems()); err != nil {
+		return err
+	}
+	if err := npy.Write(filepath.Join(dir, "item_raw_ids.npy"), t.itemRaw); err != nil {
+		return err
+	}
+	if err := npy.Write(filepath.Join(dir, "cate_raw_ids.npy"), t.cateRaw); err != nil {
+		return err
+	}
+	if err := npy.Write(filepath.Join(dir, "item_cate.npy"), t.itemCate); err != nil {
+		return err
+	}
+	c := eng.Config()
+	m.Format, m.Version, m.Created = formatName, formatVersion, time.Now().UTC()
+	m.Signature.Name, m.Signature.Aliases = "serving_default", []string{"predict"}
+	m.Signature.SeqLen, m.Signature.SeqWidth = c.SeqLen, c.SeqWidth()
+	m.Precision, m.NumItems = eng.Precision().String(), eng.NumItems()
+	if err := checksums(dir, m); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return safefile.WriteBytes(filepath.Join(dir, manifestFile), append(b, '\n'))
 }
 
 // copyIndex copies the graph (checking it) and its NumPy layout.
@@ -215,16 +235,4 @@ func copyFile(src, dst string) error {
 		_, err := io.Copy(w, in)
 		return err
 	})
-}
-
-// writeTables writes the id maps the server needs for raw-id requests and
-// answers.
-func writeTables(dir string, ds *dataset.Dataset) error {
-	if err := npy.Write(filepath.Join(dir, "item_raw_ids.npy"), ds.ItemRaw[1:]); err != nil {
-		return err
-	}
-	if err := npy.Write(filepath.Join(dir, "cate_raw_ids.npy"), ds.CateRaw); err != nil {
-		return err
-	}
-	return npy.Write(filepath.Join(dir, "item_cate.npy"), ds.ItemCate[1:])
 }

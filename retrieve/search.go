@@ -126,15 +126,19 @@ func (p *ServingParams) search(s *Searcher, sc Scorer) (Result, error) {
 }
 
 // scoreEnterPoints scores the enter points of startLevel (each once) and keeps
-// the best topK as the results.
+// the best topK as the results. A small graph may have no node as high as
+// startLevel (with M = 32 about one node in a thousand reaches level 2): the
+// enter points are then the nodes of the highest lower level that has any.
 func (s *Searcher) scoreEnterPoints(sc Scorer, startLevel, topK int) error {
 	if !s.have[startLevel] {
-		s.enter[startLevel] = slices.Clone(s.g.EnterPoints(startLevel))
+		for l := startLevel; l >= 0 && len(s.enter[startLevel]) == 0; l-- {
+			s.enter[startLevel] = slices.Clone(s.g.EnterPoints(l))
+		}
 		s.have[startLevel] = true
 	}
 	enter := s.enter[startLevel]
 	if len(enter) == 0 {
-		return fmt.Errorf("retrieve: graph has no enter points at level %d", startLevel)
+		return fmt.Errorf("retrieve: graph has no enter points at level %d or below", startLevel)
 	}
 	s.newEpoch()
 	s.next = s.next[:0]

@@ -580,10 +580,12 @@ func TestBadGraphIsAnError(t *testing.T) {
 	if err == nil {
 		t.Fatal("bad neighbour accepted")
 	}
-	// No enter points.
+	// No node reaches the start level: the enter points are those of the
+	// highest level below it that has nodes (here level 0: every node).
 	g2, _ := NewAdjacencyGraph([][][]int32{{{1}, {0}}}, []int{0, 0})
-	if _, err := NewSearcher(g2).Search(rankScorer(make([]float32, 2)), &Params{StartLevel: 1, TopK: []int{1, 1}, NumScoring: []int{1, 1}, K: 1}); err == nil {
-		t.Fatal("missing enter points accepted")
+	res, err := NewSearcher(g2).Search(rankScorer([]float32{1, 2}), &Params{StartLevel: 1, TopK: []int{1, 1}, NumScoring: []int{1, 1}, K: 1})
+	if err != nil || len(res.Rows) != 1 || res.Rows[0] != 1 {
+		t.Fatalf("fallback to level 0 enter points: %v %v", res.Rows, err)
 	}
 }
 

@@ -1,0 +1,171 @@
+package bundle
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"nann/engine"
+	"nann/hnsw"
+	"nann/retrieve"
+	"nann/server"
+)
+
+const (
+	testItems = 600
+	testCates = 12
+)
+
+// makeBundle writes a bundle of a random-weight engine over testItems items
+// and a graph built on random vectors into dir, as Export would.
+func makeBundle(t *testing.T, dir string) {
+	t.Helper()
+	w, err := engine.RandomWeights(engine.DefaultConfig(testItems, testCates), 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cates := make([]int32, testItems)
+	itemRaw := make([]int64, testItems)
+	for i := range cates {
+		cates[i] = int32(1 + i%testCates)
+		itemRaw[i] = int64(1000 + 7*i)
+	}
+	cateRaw := make([]int64, testCates+1)
+	for c := 1; c <= testCates; c++ {
+		cateRaw[c] = int64(50 + c)
+	}
+	eng, err := engine.Compile(w, cates, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := t.TempDir()
+	g, err := hnsw.Build(context.Background(), hnsw.Clustered(testItems, 16, 20, 0.5, 3), 16, hnsw.DefaultConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Write(filepath.Join(idx, "graph.hnsw")); err != nil {
+		t.Fatal(err)
+	}
+	m := &Manifest{Name: "nann", ModelVer: 1}
+	m.Signature.K, m.Signature.DefaultLevelTopN = 20, [6]int32{10, 20, 20, 20, 20, 20}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := write(dir, eng, idx, idTables{itemRaw, cateRaw, cates}, m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoadAndPredict(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "1")
+	makeBundle(t, dir)
+	b, err := Load(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topn := [6]int32{10, 30, 30, 30, 30, 15}
+	items := []int64{1000, 1007, 1014, 999999, 0} // 999999 is unknown: treated as padding
+	resp, err := b.Predict(context.Background(), &server.Request{Batch: 1, ItemIDs: [][]int64{items}, LevelTopN: topn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same retrieval done by hand: dense ids, comm_seq, the pool.
+	seq := make([]float32, b.Signature().SeqDim)
+	if err := b.eng.CommSeq([]int32{1, 2, 3, 0, 0}, []int32{1, 2, 3, 0, 0}, seq); err != nil {
+		t.Fatal(err)
+	}
+	var ans retrieve.Answer
+	if err := b.pool.Search(seq, &retrieve.ServingParams{LevelTopN: [6]int{10, 30, 30, 30, 30, 15}}, &ans); err != nil {
+		t.Fatal(err)
+	}
+	want := make([]int64, len(ans.Rows))
+	for i, r := range ans.Rows {
+		want[i] = 1000 + 7*int64(r)
+	}
+	if len(want) != 15 || !slices.Equal(resp.TopK[0], want) || !slices.Equal(resp.Scores[0], ans.Scores) || resp.ItemsScored[0] != ans.Total {
+		t.Fatalf("Predict %v %v %d, by hand %v %v %d", resp.TopK[0], resp.Scores[0], resp.ItemsScored[0], want, ans.Scores, ans.Total)
+	}
+	// Given category ids must agree with the item table here.
+	resp2, err := b.Predict(context.Background(), &server.Request{Batch: 1, ItemIDs: [][]int64{items},
+		CateIDs: [][]int64{{51, 52, 53, 0, 0}}, LevelTopN: topn})
+	if err != nil || !slices.Equal(resp2.TopK[0], want) {
+		t.Fatalf("with cate_ids: %v %v", resp2, err)
+	}
+}
+
+func TestPredictRejectsBadInput(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "1")
+	makeBundle(t, dir)
+	b, err := Load(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := [6]int32{10, 20, 20, 20, 20, 10}
+	cases := map[string]*server.Request{
+		"negative id":      {Batch: 1, ItemIDs: [][]int64{{-5}}, LevelTopN: ok},
+		"cate length":      {Batch: 1, ItemIDs: [][]int64{{1000, 1007}}, CateIDs: [][]int64{{51}}, LevelTopN: ok},
+		"too long":         {Batch: 1, ItemIDs: [][]int64{make([]int64, 51)}, LevelTopN: ok},
+		"level_topn zero":  {Batch: 1, ItemIDs: [][]int64{{1000}}, LevelTopN: [6]int32{10, 20, 0, 20, 20, 10}},
+		"level_topn large": {Batch: 1, ItemIDs: [][]int64{{1000}}, LevelTopN: [6]int32{10, 20, 20, 20, 20, 100000}},
+	}
+	for name, r := range cases {
+		if _, err := b.Predict(context.Background(), r); err == nil {
+			t.Errorf("%s: accepted", name)
+		} else if name != "too long" && !errors.Is(err, server.ErrInvalidInput) {
+			t.Errorf("%s: %v is not an invalid-input error", name, err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := b.Predict(ctx, &server.Request{Batch: 1, ItemIDs: [][]int64{{1000}}, LevelTopN: ok}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled request: %v", err)
+	}
+}
+
+func TestChecksumsRefused(t *testing.T) {
+	base := t.TempDir()
+	good := filepath.Join(base, "good")
+	makeBundle(t, good)
+	damage := map[string]func(dir string) error{
+		"flipped byte": func(dir string) error {
+			p := filepath.Join(dir, "engine", "item_table.npy")
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			b[len(b)-5] ^= 0x10
+			return os.WriteFile(p, b, 0o644)
+		},
+		"truncated": func(dir string) error {
+			p := filepath.Join(dir, "index", "graph.hnsw")
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(p, b[:len(b)/2], 0o644)
+		},
+		"extra file": func(dir string) error { return os.WriteFile(filepath.Join(dir, "stray.npy"), []byte("x"), 0o644) },
+		"missing":    func(dir string) error { return os.Remove(filepath.Join(dir, "item_cate.npy")) },
+		"manifest":   func(dir string) error { return os.WriteFile(filepath.Join(dir, manifestFile), []byte("{"), 0o644) },
+	}
+	for name, f := range damage {
+		dir := filepath.Join(base, strings.ReplaceAll(name, " ", "_"))
+		makeBundle(t, dir)
+		if err := f(dir); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(context.Background(), dir)
+		if err == nil {
+			t.Errorf("%s: damaged bundle loaded", name)
+			continue
+		}
+		t.Logf("%s: %v", name, err)
+	}
+	if _, err := Load(context.Background(), good); err != nil {
+		t.Fatalf("intact bundle: %v", err)
+	}
+}
