@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"nann/internal/vec"
 )
 
 // Scorer scores item rows for the query it is bound to.
@@ -104,29 +105,8 @@ func (s *L2Scorer) Score(rows []int32, out []float32) {
 		panic(errUnbound)
 	}
 	out = out[:len(rows)]
-	for i, r := range rows {
-		out[i] = -sqDist(s.q, s.m.Row(r))
+	vec.L2SquaredBatch(s.q, s.m.data, rows, out)
+	for i := range out {
+		out[i] = -out[i]
 	}
-}
-
-// sqDist is the squared Euclidean distance of two equally long vectors.
-func sqDist(a, b []float32) float32 {
-	b = b[:len(a)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		d0 := a[i] - b[i]
-		d1 := a[i+1] - b[i+1]
-		d2 := a[i+2] - b[i+2]
-		d3 := a[i+3] - b[i+3]
-		s0 += d0 * d0
-		s1 += d1 * d1
-		s2 += d2 * d2
-		s3 += d3 * d3
-	}
-	for ; i < len(a); i++ {
-		d := a[i] - b[i]
-		s0 += d * d
-	}
-	return (s0 + s1) + (s2 + s3)
 }
