@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
 	"nann/internal/vec"
 )
 
