@@ -27,6 +27,19 @@ var testData string
 
 func TestMain(m *testing.M) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if run := os.Getenv("NANN_TRAIN_HELPER_RUN"); run != "" {
+		// Subprocess mode for TestResumeAfterSIGKILL: train, slowly after
+		// step 10 so that the parent's kill lands well before the end.
+		stepHook = func(s int64) {
+			if s >= 10 {
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
+		if _, err := Run(context.Background(), smallConfig(os.Getenv("NANN_TRAIN_HELPER_DATA"), run), Options{}); err != nil {
+			os.Exit(3)
+		}
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "nann-train-test-")
 	if err != nil {
 		panic(err)
@@ -34,20 +47,6 @@ func TestMain(m *testing.M) {
 	testData = filepath.Join(dir, "data")
 	if err := makeDataset(testData, 160, 300, 1); err != nil {
 		panic(err)
-	}
-	if run := os.Getenv("NANN_TRAIN_HELPER_RUN"); run != "" {
-		// Subprocess mode for TestResumeAfterSIGKILL: train slowly until killed.
-		// Slow after step 10 so that the parent's kill lands well before the end.
-		stepHook = func(s int64) {
-			if s >= 10 {
-				time.Sleep(200 * time.Millisecond)
-			}
-		}
-		_, err := Run(context.Background(), smallConfig(os.Getenv("NANN_TRAIN_HELPER_DATA"), run), Options{})
-		if err != nil {
-			os.Exit(3)
-		}
-		os.Exit(0)
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
