@@ -41,6 +41,9 @@ type manager struct {
 	keep  int
 	load  Loader
 	log   *slog.Logger
+	// warnedEmpty is set while the base path holds no version, so the
+	// warning is logged once, not on every poll.
+	warnedEmpty bool
 	onSet func(live int) // called after each poll with the live count
 
 	mu      sync.Mutex
@@ -172,6 +175,10 @@ func (m *manager) poll(ctx context.Context) {
 		m.log.Warn("cannot list model versions", "err", err)
 		return
 	}
+	if len(dirs) == 0 && !m.warnedEmpty {
+		m.log.Warn("no model versions under the base path yet (want numeric directories such as 1/, 2/)", "base_path", m.base)
+	}
+	m.warnedEmpty = len(dirs) == 0
 	keepSet := make(map[int64]bool)
 	for _, d := range dirs {
 		if len(keepSet) == m.keep || ctx.Err() != nil {
