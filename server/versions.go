@@ -37,14 +37,14 @@ type versionState struct {
 // manager polls the base path, loads new versions fully, swaps them in
 // atomically and retires old ones after their in-flight requests finish.
 type manager struct {
-	base  string
-	keep  int
-	load  Loader
-	log   *slog.Logger
+	base string
+	keep int
+	load Loader
+	log  *slog.Logger
 	// warnedEmpty is set while the base path holds no version, so the
 	// warning is logged once, not on every poll.
 	warnedEmpty bool
-	onSet func(live int) // called after each poll with the live count
+	onSet       func(live int) // called after each poll with the live count
 
 	mu      sync.Mutex
 	live    map[int64]*version
