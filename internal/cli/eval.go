@@ -171,10 +171,14 @@ func loadItemEmbs(path string) ([]float32, []int, error) {
 	return v, shape, nil
 }
 
-// defaultSweep is a grid from narrow to wide beams in both forms; every
-// answer holds at least 200 items.
+// defaultSweep is the reference's two default settings, then a grid from
+// narrow to wide beams in both forms; every answer holds at least maxK items.
 func defaultSweep(maxK int) []retrieve.Beam {
-	var beams []retrieve.Beam
+	ref := retrieve.DefaultParams()
+	ref.K = maxK
+	serving := retrieve.DefaultServing()
+	serving.LevelTopN[5] = max(serving.LevelTopN[5], maxK)
+	beams := []retrieve.Beam{ref, serving}
 	for _, w := range []int{25, 50, 100, 200, 400, 800} {
 		sp := &retrieve.ServingParams{LevelTopN: [6]int{100, 200, w, w, w, max(maxK, w)}}
 		beams = append(beams, sp)
