@@ -84,8 +84,9 @@ func (s *SweepResult) SaveCSV(path string) error {
 }
 
 // Plot draws Recall@K (y) against the mean items scored per query (x, log
-// scale), one line per K through the beam settings in order of work, with the
-// brute-force ceiling of each K as a dashed horizontal line of the same colour.
+// scale): a point per beam setting and K, a line per K through the frontier
+// (the settings that beat every cheaper one), and the brute-force ceiling of
+// each K as a dashed horizontal line of the same colour.
 func (s *SweepResult) Plot() (*plot.Plot, error) {
 	if len(s.Reports) == 0 {
 		return nil, errors.New("eval: plot: empty sweep")
@@ -119,14 +120,18 @@ func (s *SweepResult) Plot() (*plot.Plot, error) {
 			return 0
 		})
 		col := plotutil.Color(ki)
-		line, pts, err := plotter.NewLinePoints(xys)
+		pts, err := plotter.NewScatter(xys)
+		if err != nil {
+			return nil, fmt.Errorf("eval: plot K=%d: %w", k, err)
+		}
+		line, err := plotter.NewLine(frontier(xys))
 		if err != nil {
 			return nil, fmt.Errorf("eval: plot K=%d: %w", k, err)
 		}
 		line.Color, pts.Color = col, col
 		pts.Shape = draw.CircleGlyph{}
 		p.Add(line, pts)
-		p.Legend.Add(fmt.Sprintf("beam R@%d", k), line, pts)
+		p.Legend.Add(fmt.Sprintf("beam R@%d (line: best at that work)", k), line, pts)
 		if ceiling != nil {
 			c := *ceiling
 			fn := plotter.NewFunction(func(float64) float64 { return c })
@@ -186,4 +191,15 @@ func (ticks125) Ticks(lo, hi float64) []plot.Tick {
 		}
 	}
 	return ts
+}
+
+// frontier keeps the points (sorted by x) whose y beats every point before.
+func frontier(xys plotter.XYs) plotter.XYs {
+	var out plotter.XYs
+	for _, xy := range xys {
+		if len(out) == 0 || xy.Y > out[len(out)-1].Y {
+			out = append(out, xy)
+		}
+	}
+	return out
 }
