@@ -138,6 +138,9 @@ func (c *DemoCmd) build(g *Globals, p demoPaths, rep *demoReport) error {
 		} else {
 			slog.Info("demo: running", "step", s.name)
 			if err := runQuiet(g, s.cmd, s.out); err != nil {
+				if errors.Is(err, context.Canceled) {
+					return fmt.Errorf("demo interrupted during %s; run the same command again to resume: %w", s.name, err)
+				}
 				return fmt.Errorf("demo step %s: %w", s.name, err)
 			}
 		}
