@@ -215,7 +215,7 @@ func TestVersionSwitchAgainstServer(t *testing.T) {
 	if err := sw.Cleanup(); err != nil {
 		t.Fatal(err)
 	}
-	if vs, _ := listVersions(base); len(vs) != 1 || vs[0] != 1 {
+	if vs, _ := server.ListVersions(base); len(vs) != 1 || vs[0] != 1 {
 		t.Errorf("after cleanup the base holds versions %v, want [1]", vs)
 	}
 }

@@ -8,11 +8,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"sync"
 
 	"nann/internal/safefile"
+	"nann/server"
 )
 
 // VersionSwitcher makes a model server that polls its base path switch
@@ -34,7 +34,7 @@ type VersionSwitcher struct {
 
 // NewVersionSwitcher checks that base holds at least one version.
 func NewVersionSwitcher(base string) (*VersionSwitcher, error) {
-	vs, err := listVersions(base)
+	vs, err := server.ListVersions(base)
 	if err != nil {
 		return nil, fmt.Errorf("version switcher: %w", err)
 	}
@@ -48,14 +48,14 @@ func NewVersionSwitcher(base string) (*VersionSwitcher, error) {
 func (s *VersionSwitcher) Switch(ctx context.Context, n int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	vs, err := listVersions(s.Base)
+	vs, err := server.ListVersions(s.Base)
 	if err != nil {
 		return fmt.Errorf("switch %d: %w", n, err)
 	}
 	if len(vs) == 0 {
 		return fmt.Errorf("switch %d: %s holds no version", n, s.Base)
 	}
-	newest := slices.Max(vs)
+	newest := vs[0]
 	src := filepath.Join(s.Base, strconv.FormatInt(newest, 10))
 	dst := filepath.Join(s.Base, strconv.FormatInt(newest+1, 10))
 	staging := filepath.Join(s.Base, fmt.Sprintf(".nann-bench-%d.tmp", newest+1))

@@ -14,9 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 
 	"nann/server"
@@ -212,27 +210,12 @@ func OpenBundle(ctx context.Context, dir string, load server.Loader) (Target, er
 // VersionDir returns the newest numeric subdirectory of dir (a model base
 // path), or dir itself when it has none (a version directory).
 func VersionDir(dir string) (string, error) {
-	vs, err := listVersions(dir)
+	vs, err := server.ListVersions(dir)
 	if err != nil {
 		return "", err
 	}
 	if len(vs) == 0 {
 		return dir, nil
 	}
-	return filepath.Join(dir, strconv.FormatInt(slices.Max(vs), 10)), nil
-}
-
-// listVersions returns the numeric subdirectory names of dir.
-func listVersions(dir string) ([]int64, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var vs []int64
-	for _, e := range ents {
-		if n, err := strconv.ParseInt(e.Name(), 10, 64); err == nil && n >= 0 && e.IsDir() {
-			vs = append(vs, n)
-		}
-	}
-	return vs, nil
+	return filepath.Join(dir, strconv.FormatInt(vs[0], 10)), nil
 }

@@ -17,6 +17,7 @@ import (
 	"nann/hnsw"
 	"nann/internal/npy"
 	"nann/internal/safefile"
+	"nann/server"
 	"nann/train"
 )
 
@@ -79,11 +80,14 @@ func Export(ctx context.Context, o ExportOptions) (string, *Manifest, error) {
 		return "", nil, fmt.Errorf("export: %w", err)
 	}
 	if o.Version == 0 {
-		v, err := newestVersion(modelDir)
+		vs, err := server.ListVersions(modelDir)
 		if err != nil {
 			return "", nil, fmt.Errorf("export: %w", err)
 		}
-		o.Version = v + 1
+		o.Version = 1
+		if len(vs) > 0 {
+			o.Version = vs[0] + 1
+		}
 	}
 	final := filepath.Join(modelDir, strconv.FormatInt(o.Version, 10))
 	if _, err := os.Stat(final); err == nil {
@@ -102,21 +106,6 @@ func Export(ctx context.Context, o ExportOptions) (string, *Manifest, error) {
 		return "", nil, fmt.Errorf("export: %w", err)
 	}
 	return final, m, nil
-}
-
-// newestVersion is the largest numeric directory name in dir (0 if none).
-func newestVersion(dir string) (int64, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return 0, err
-	}
-	var best int64
-	for _, e := range entries {
-		if v, err := strconv.ParseInt(e.Name(), 10, 64); err == nil && e.IsDir() && v > best {
-			best = v
-		}
-	}
-	return best, nil
 }
 
 func build(ctx context.Context, o ExportOptions, dir string) (*Manifest, error) {

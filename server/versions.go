@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -143,25 +145,39 @@ type versionDir struct {
 	mtime time.Time
 }
 
+// ListVersions returns the model versions under a base path: the names of
+// its numeric subdirectories, newest first. Exporters and tools use it so
+// that they agree with the server on what a version directory is.
+func ListVersions(base string) ([]int64, error) {
+	entries, err := os.ReadDir(base)
+	if err != nil {
+		return nil, err
+	}
+	var vs []int64
+	for _, e := range entries {
+		if n, err := strconv.ParseInt(e.Name(), 10, 64); err == nil && n >= 0 && e.IsDir() {
+			vs = append(vs, n)
+		}
+	}
+	slices.SortFunc(vs, func(a, b int64) int { return cmp.Compare(b, a) })
+	return vs, nil
+}
+
 // scan lists the numeric version directories under base, newest first.
 func (m *manager) scan() ([]versionDir, error) {
-	entries, err := os.ReadDir(m.base)
+	vs, err := ListVersions(m.base)
 	if err != nil {
 		return nil, fmt.Errorf("model base path: %w", err)
 	}
-	var dirs []versionDir
-	for _, e := range entries {
-		n, err := strconv.ParseInt(e.Name(), 10, 64)
-		if err != nil || n < 0 || !e.IsDir() {
-			continue
-		}
-		info, err := e.Info()
+	dirs := make([]versionDir, 0, len(vs))
+	for _, n := range vs {
+		path := filepath.Join(m.base, strconv.FormatInt(n, 10))
+		info, err := os.Stat(path)
 		if err != nil {
 			continue
 		}
-		dirs = append(dirs, versionDir{n, filepath.Join(m.base, e.Name()), info.ModTime()})
+		dirs = append(dirs, versionDir{n, path, info.ModTime()})
 	}
-	sort.Slice(dirs, func(i, j int) bool { return dirs[i].num > dirs[j].num })
 	return dirs, nil
 }
 
