@@ -13,18 +13,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"nann/tfserving"
 	"nann/tfserving/servingpb"
 	"nann/tfserving/tfpb"
-)
-
-// Tensor names of the serving signature (SPEC §7).
-const (
-	inCommSeq      = "comm_seq"
-	inLevelTopN    = "level_topn"
-	inItemIDs      = "item_ids"
-	inCateIDs      = "cate_ids"
-	outTopK        = "top_k"
-	outItemsScored = "items_scored"
 )
 
 // ServerConfig names the model a gRPC or REST target calls.
@@ -139,14 +130,14 @@ func (t *grpcTarget) Prepare(in *Input) (any, error) {
 		return nil, err
 	}
 	inputs := map[string]*tfpb.TensorProto{
-		inLevelTopN: {Dtype: tfpb.DataType_DT_INT32, TensorShape: shapeOf(6), IntVal: in.LevelTopN[:]},
+		tfserving.LevelTopN: {Dtype: tfpb.DataType_DT_INT32, TensorShape: shapeOf(6), IntVal: in.LevelTopN[:]},
 	}
 	if in.CommSeq != nil {
-		inputs[inCommSeq] = halfTensor(in.CommSeq)
+		inputs[tfserving.CommSeq] = halfTensor(in.CommSeq)
 	} else {
-		inputs[inItemIDs] = &tfpb.TensorProto{Dtype: tfpb.DataType_DT_INT64, TensorShape: shapeOf(1, len(in.ItemIDs)), Int64Val: in.ItemIDs}
+		inputs[tfserving.ItemIDs] = &tfpb.TensorProto{Dtype: tfpb.DataType_DT_INT64, TensorShape: shapeOf(1, len(in.ItemIDs)), Int64Val: in.ItemIDs}
 		if in.CateIDs != nil {
-			inputs[inCateIDs] = &tfpb.TensorProto{Dtype: tfpb.DataType_DT_INT64, TensorShape: shapeOf(1, len(in.CateIDs)), Int64Val: in.CateIDs}
+			inputs[tfserving.CateIDs] = &tfpb.TensorProto{Dtype: tfpb.DataType_DT_INT64, TensorShape: shapeOf(1, len(in.CateIDs)), Int64Val: in.CateIDs}
 		}
 	}
 	return &servingpb.PredictRequest{
@@ -183,7 +174,7 @@ func (t *grpcTarget) Do(ctx context.Context, prepared any) (Result, error) {
 
 // grpcResult reads top_k (required) and items_scored (optional).
 func grpcResult(resp *servingpb.PredictResponse) (Result, error) {
-	tk := resp.GetOutputs()[outTopK]
+	tk := resp.GetOutputs()[tfserving.TopK]
 	if tk == nil {
 		return Result{}, &BadResponseError{Msg: "no top_k output"}
 	}
@@ -192,7 +183,7 @@ func grpcResult(resp *servingpb.PredictResponse) (Result, error) {
 		return Result{}, &BadResponseError{Msg: "top_k: " + err.Error()}
 	}
 	res := Result{IDs: countIDs(ids), ItemsScored: -1}
-	if is := resp.GetOutputs()[outItemsScored]; is != nil {
+	if is := resp.GetOutputs()[tfserving.ItemsScored]; is != nil {
 		v, err := intValues(is)
 		if err != nil || len(v) != 1 {
 			return Result{}, &BadResponseError{Msg: fmt.Sprintf("items_scored: %d values, %v", len(v), err)}

@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"nann/tfserving"
 )
 
 type restTarget struct {
@@ -84,9 +86,9 @@ func (t *restTarget) Prepare(in *Input) (any, error) {
 		}
 		b.WriteString(`]]`)
 	} else {
-		writeIDs(&b, inItemIDs, in.ItemIDs)
+		writeIDs(&b, tfserving.ItemIDs, in.ItemIDs)
 		if in.CateIDs != nil {
-			writeIDs(&b, inCateIDs, in.CateIDs)
+			writeIDs(&b, tfserving.CateIDs, in.CateIDs)
 		}
 	}
 	b.WriteString(`}}`)
@@ -146,7 +148,7 @@ func (t *restTarget) Do(ctx context.Context, prepared any) (Result, error) {
 // restResult reads outputs.top_k ([[ids]]) and outputs.items_scored
 // ([n] or [[n]]), which is optional.
 func restResult(ans *restAnswer) (Result, error) {
-	raw, ok := ans.Outputs[outTopK]
+	raw, ok := ans.Outputs[tfserving.TopK]
 	if !ok {
 		return Result{}, &BadResponseError{Msg: `no "outputs"."top_k" in the answer`}
 	}
@@ -155,7 +157,7 @@ func restResult(ans *restAnswer) (Result, error) {
 		return Result{}, &BadResponseError{Msg: fmt.Sprintf("top_k is not one row of ids (%d rows, %v)", len(rows), err)}
 	}
 	res := Result{IDs: countIDs(rows[0]), ItemsScored: -1}
-	if raw, ok := ans.Outputs[outItemsScored]; ok {
+	if raw, ok := ans.Outputs[tfserving.ItemsScored]; ok {
 		var flat []int64
 		if err := json.Unmarshal(raw, &flat); err != nil {
 			var nested [][]int64

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"nann/tfserving"
 	"nann/tfserving/servingpb"
 	"nann/tfserving/tfpb"
 )
@@ -47,7 +48,7 @@ func (p *predictionService) Predict(ctx context.Context, req *servingpb.PredictR
 		in := make(map[string]*tensor, len(req.GetInputs()))
 		for name, tp := range req.GetInputs() {
 			if _, ok := wantDType[name]; !ok {
-				return nil, invalidf("unknown input %q (inputs: %s, %s, %s, %s)", name, inCommSeq, inItemIDs, inCateIDs, inLevelTopN)
+				return nil, invalidf("unknown input %q (inputs: %s, %s, %s, %s)", name, tfserving.CommSeq, tfserving.ItemIDs, tfserving.CateIDs, tfserving.LevelTopN)
 			}
 			t, err := decodeTensorProto(name, tp, sig, &s.cfg)
 			if err != nil {
@@ -65,11 +66,11 @@ func (p *predictionService) Predict(ctx context.Context, req *servingpb.PredictR
 		ModelSpec: s.modelSpec(res.version, res.sigName),
 		Outputs:   map[string]*tfpb.TensorProto{},
 	}
-	if filter == nil || filter[outTopK] {
-		out.Outputs[outTopK] = ids
+	if filter == nil || filter[tfserving.TopK] {
+		out.Outputs[tfserving.TopK] = ids
 	}
-	if filter == nil || filter[outScores] {
-		out.Outputs[outScores] = scores
+	if filter == nil || filter[tfserving.Scores] {
+		out.Outputs[tfserving.Scores] = scores
 	}
 	return out, nil
 }
@@ -81,8 +82,8 @@ func outputFilter(names []string) (map[string]bool, error) {
 	}
 	f := make(map[string]bool)
 	for _, n := range names {
-		if n != outTopK && n != outScores {
-			return nil, invalidf("output_filter: unknown output %q (outputs: %s, %s)", n, outTopK, outScores)
+		if n != tfserving.TopK && n != tfserving.Scores {
+			return nil, invalidf("output_filter: unknown output %q (outputs: %s, %s)", n, tfserving.TopK, tfserving.Scores)
 		}
 		f[n] = true
 	}
@@ -143,14 +144,14 @@ func signatureDef(sig Signature) *tfpb.SignatureDef {
 	}
 	return &tfpb.SignatureDef{
 		Inputs: map[string]*tfpb.TensorInfo{
-			inCommSeq:   info(inCommSeq, tfpb.DataType_DT_HALF, -1, int64(sig.SeqDim)),
-			inLevelTopN: info(inLevelTopN, tfpb.DataType_DT_INT32, 6),
-			inItemIDs:   info(inItemIDs, tfpb.DataType_DT_INT64, -1, -1),
-			inCateIDs:   info(inCateIDs, tfpb.DataType_DT_INT64, -1, -1),
+			tfserving.CommSeq:   info(tfserving.CommSeq, tfpb.DataType_DT_HALF, -1, int64(sig.SeqDim)),
+			tfserving.LevelTopN: info(tfserving.LevelTopN, tfpb.DataType_DT_INT32, 6),
+			tfserving.ItemIDs:   info(tfserving.ItemIDs, tfpb.DataType_DT_INT64, -1, -1),
+			tfserving.CateIDs:   info(tfserving.CateIDs, tfpb.DataType_DT_INT64, -1, -1),
 		},
 		Outputs: map[string]*tfpb.TensorInfo{
-			outTopK:   info(outTopK, tfpb.DataType_DT_INT64, -1, int64(sig.K)),
-			outScores: info(outScores, tfpb.DataType_DT_FLOAT, -1, int64(sig.K)),
+			tfserving.TopK:   info(tfserving.TopK, tfpb.DataType_DT_INT64, -1, int64(sig.K)),
+			tfserving.Scores: info(tfserving.Scores, tfpb.DataType_DT_FLOAT, -1, int64(sig.K)),
 		},
 		MethodName: "tensorflow/serving/predict",
 	}

@@ -15,6 +15,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+
+	"nann/tfserving"
 )
 
 // restHandler serves TF Serving's REST API under /v1/models/ and /metrics.
@@ -185,7 +187,7 @@ func restAnswer(res *result, rows bool) any {
 	if rows {
 		preds := make([]map[string]any, b)
 		for i := range preds {
-			preds[i] = map[string]any{outTopK: ids.Int64Val[i*k : (i+1)*k], outScores: scores.FloatVal[i*k : (i+1)*k]}
+			preds[i] = map[string]any{tfserving.TopK: ids.Int64Val[i*k : (i+1)*k], tfserving.Scores: scores.FloatVal[i*k : (i+1)*k]}
 		}
 		return map[string]any{"predictions": preds}
 	}
@@ -193,7 +195,7 @@ func restAnswer(res *result, rows bool) any {
 	for i := range idRows {
 		idRows[i], scoreRows[i] = ids.Int64Val[i*k:(i+1)*k], scores.FloatVal[i*k:(i+1)*k]
 	}
-	return map[string]any{"outputs": map[string]any{outTopK: idRows, outScores: scoreRows}}
+	return map[string]any{"outputs": map[string]any{tfserving.TopK: idRows, tfserving.Scores: scoreRows}}
 }
 
 func writeJSON(w http.ResponseWriter, code int, body any) {
@@ -227,7 +229,7 @@ func parseInstances(raw json.RawMessage, sig Signature, cfg *Config) (map[string
 		}
 		obj, ok := v.(map[string]any)
 		if !ok {
-			obj = map[string]any{inCommSeq: v}
+			obj = map[string]any{tfserving.CommSeq: v}
 		}
 		if i > 0 && len(obj) != len(cols) {
 			return nil, invalidf("instances[%d] has inputs different from instances[0]", i)
@@ -242,7 +244,7 @@ func parseInstances(raw json.RawMessage, sig Signature, cfg *Config) (map[string
 	in := make(map[string]*tensor, len(cols))
 	for name, col := range cols {
 		var val any = col
-		if name == inLevelTopN {
+		if name == tfserving.LevelTopN {
 			for i := range col {
 				if !jsonEqual(col[i], col[0]) {
 					return nil, invalidf("instances[%d]: input %q differs from instances[0]; it is one value per request", i, name)
@@ -268,7 +270,7 @@ func parseInputs(raw json.RawMessage, sig Signature, cfg *Config) (map[string]*t
 	}
 	obj, ok := v.(map[string]any)
 	if !ok {
-		obj = map[string]any{inCommSeq: v}
+		obj = map[string]any{tfserving.CommSeq: v}
 	}
 	in := make(map[string]*tensor, len(obj))
 	for name, val := range obj {
@@ -300,7 +302,7 @@ func jsonEqual(a, b any) bool {
 // jsonTensor converts a nested JSON list to a tensor of the input's type.
 func jsonTensor(name string, v any, sig Signature, cfg *Config) (*tensor, error) {
 	if _, ok := wantDType[name]; !ok {
-		return nil, invalidf("unknown input %q (inputs: %s, %s, %s, %s)", name, inCommSeq, inItemIDs, inCateIDs, inLevelTopN)
+		return nil, invalidf("unknown input %q (inputs: %s, %s, %s, %s)", name, tfserving.CommSeq, tfserving.ItemIDs, tfserving.CateIDs, tfserving.LevelTopN)
 	}
 	limit := maxElements(name, sig, cfg)
 	var shape []int64
@@ -309,7 +311,7 @@ func jsonTensor(name string, v any, sig Signature, cfg *Config) (*tensor, error)
 		return nil, invalidf("input %q: %v", name, err)
 	}
 	t := &tensor{shape: shape}
-	if name == inCommSeq {
+	if name == tfserving.CommSeq {
 		t.floats = make([]float32, len(nums))
 		for i, n := range nums {
 			f, err := strconv.ParseFloat(string(n), 32)

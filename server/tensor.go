@@ -7,17 +7,8 @@ import (
 
 	"github.com/x448/float16"
 
+	"nann/tfserving"
 	"nann/tfserving/tfpb"
-)
-
-// Input and output aliases of the serving signature.
-const (
-	inCommSeq   = "comm_seq"
-	inLevelTopN = "level_topn"
-	inItemIDs   = "item_ids"
-	inCateIDs   = "cate_ids"
-	outTopK     = "top_k"
-	outScores   = "scores"
 )
 
 // PadScore is the score of padding entries (id 0) in rows shorter than the
@@ -34,18 +25,18 @@ type tensor struct {
 
 // wantDType lists the dtypes accepted for each input alias.
 var wantDType = map[string][]tfpb.DataType{
-	inCommSeq:   {tfpb.DataType_DT_HALF, tfpb.DataType_DT_FLOAT},
-	inLevelTopN: {tfpb.DataType_DT_INT32},
-	inItemIDs:   {tfpb.DataType_DT_INT64},
-	inCateIDs:   {tfpb.DataType_DT_INT64},
+	tfserving.CommSeq:   {tfpb.DataType_DT_HALF, tfpb.DataType_DT_FLOAT},
+	tfserving.LevelTopN: {tfpb.DataType_DT_INT32},
+	tfserving.ItemIDs:   {tfpb.DataType_DT_INT64},
+	tfserving.CateIDs:   {tfpb.DataType_DT_INT64},
 }
 
 // maxElements bounds the element count of each input before allocation.
 func maxElements(name string, sig Signature, cfg *Config) int64 {
 	switch name {
-	case inCommSeq:
+	case tfserving.CommSeq:
 		return int64(cfg.MaxBatch) * int64(sig.SeqDim)
-	case inLevelTopN:
+	case tfserving.LevelTopN:
 		return 6
 	}
 	return int64(cfg.MaxBatch) * int64(sig.MaxLen)
@@ -156,29 +147,29 @@ func decodeHalf(name string, tp *tfpb.TensorProto, n int64) ([]float32, error) {
 func buildRequest(in map[string]*tensor, sig Signature, cfg *Config) (*Request, error) {
 	for name := range in {
 		if _, ok := wantDType[name]; !ok {
-			return nil, invalidf("unknown input %q (inputs: %s, %s, %s, %s)", name, inCommSeq, inItemIDs, inCateIDs, inLevelTopN)
+			return nil, invalidf("unknown input %q (inputs: %s, %s, %s, %s)", name, tfserving.CommSeq, tfserving.ItemIDs, tfserving.CateIDs, tfserving.LevelTopN)
 		}
 	}
-	seq, ids, cates := in[inCommSeq], in[inItemIDs], in[inCateIDs]
+	seq, ids, cates := in[tfserving.CommSeq], in[tfserving.ItemIDs], in[tfserving.CateIDs]
 	r := &Request{}
 	var err error
 	switch {
 	case seq != nil && ids != nil:
-		return nil, invalidf("inputs %q and %q are alternatives; send one", inCommSeq, inItemIDs)
+		return nil, invalidf("inputs %q and %q are alternatives; send one", tfserving.CommSeq, tfserving.ItemIDs)
 	case seq != nil:
 		if cates != nil {
-			return nil, invalidf("input %q goes with %q, not with %q", inCateIDs, inItemIDs, inCommSeq)
+			return nil, invalidf("input %q goes with %q, not with %q", tfserving.CateIDs, tfserving.ItemIDs, tfserving.CommSeq)
 		}
 		err = setCommSeq(r, seq, sig, cfg)
 	case ids != nil:
 		err = setIDs(r, ids, cates, sig, cfg)
 	default:
-		return nil, invalidf("missing input: send %q or %q", inCommSeq, inItemIDs)
+		return nil, invalidf("missing input: send %q or %q", tfserving.CommSeq, tfserving.ItemIDs)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := setLevelTopN(r, in[inLevelTopN], sig, cfg); err != nil {
+	if err := setLevelTopN(r, in[tfserving.LevelTopN], sig, cfg); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -195,15 +186,15 @@ func checkBatch(name string, shape []int64, cfg *Config) error {
 }
 
 func setCommSeq(r *Request, t *tensor, sig Signature, cfg *Config) error {
-	if err := checkBatch(inCommSeq, t.shape, cfg); err != nil {
+	if err := checkBatch(tfserving.CommSeq, t.shape, cfg); err != nil {
 		return err
 	}
 	if t.shape[1] != int64(sig.SeqDim) {
-		return invalidf("input %q: shape %v, want [batch, %d]", inCommSeq, t.shape, sig.SeqDim)
+		return invalidf("input %q: shape %v, want [batch, %d]", tfserving.CommSeq, t.shape, sig.SeqDim)
 	}
 	for i, v := range t.floats {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return invalidf("input %q: non-finite value %v at [%d, %d]", inCommSeq, v, i/sig.SeqDim, i%sig.SeqDim)
+			return invalidf("input %q: non-finite value %v at [%d, %d]", tfserving.CommSeq, v, i/sig.SeqDim, i%sig.SeqDim)
 		}
 	}
 	r.Batch, r.CommSeq = int(t.shape[0]), t.floats
@@ -211,21 +202,21 @@ func setCommSeq(r *Request, t *tensor, sig Signature, cfg *Config) error {
 }
 
 func setIDs(r *Request, ids, cates *tensor, sig Signature, cfg *Config) error {
-	if err := checkBatch(inItemIDs, ids.shape, cfg); err != nil {
+	if err := checkBatch(tfserving.ItemIDs, ids.shape, cfg); err != nil {
 		return err
 	}
 	if ids.shape[1] > int64(sig.MaxLen) {
-		return invalidf("input %q: history length %d exceeds %d", inItemIDs, ids.shape[1], sig.MaxLen)
+		return invalidf("input %q: history length %d exceeds %d", tfserving.ItemIDs, ids.shape[1], sig.MaxLen)
 	}
 	var err error
-	if r.ItemIDs, err = idRows(inItemIDs, ids); err != nil {
+	if r.ItemIDs, err = idRows(tfserving.ItemIDs, ids); err != nil {
 		return err
 	}
 	if cates != nil {
 		if len(cates.shape) != 2 || cates.shape[0] != ids.shape[0] || cates.shape[1] != ids.shape[1] {
-			return invalidf("input %q: shape %v, want %v like %q", inCateIDs, cates.shape, ids.shape, inItemIDs)
+			return invalidf("input %q: shape %v, want %v like %q", tfserving.CateIDs, cates.shape, ids.shape, tfserving.ItemIDs)
 		}
-		if r.CateIDs, err = idRows(inCateIDs, cates); err != nil {
+		if r.CateIDs, err = idRows(tfserving.CateIDs, cates); err != nil {
 			return err
 		}
 	}
@@ -253,11 +244,11 @@ func setLevelTopN(r *Request, t *tensor, sig Signature, cfg *Config) error {
 		return nil
 	}
 	if !(len(t.shape) == 1 && t.shape[0] == 6) && !(len(t.shape) == 2 && t.shape[0] == 1 && t.shape[1] == 6) {
-		return invalidf("input %q: shape %v, want [6]", inLevelTopN, t.shape)
+		return invalidf("input %q: shape %v, want [6]", tfserving.LevelTopN, t.shape)
 	}
 	for i, v := range t.ints {
 		if v < 1 || v > int64(cfg.MaxLevelTopN) {
-			return invalidf("input %q: value %d at [%d] outside [1, %d]", inLevelTopN, v, i, cfg.MaxLevelTopN)
+			return invalidf("input %q: value %d at [%d] outside [1, %d]", tfserving.LevelTopN, v, i, cfg.MaxLevelTopN)
 		}
 		r.LevelTopN[i] = int32(v)
 	}
