@@ -5,6 +5,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -45,15 +46,27 @@ func register(name, help string, cmd any) {
 	commands = append(commands, command{name, help, cmd})
 }
 
-// Main runs the nann command line and returns the process exit code.
+// Exit codes of Main.
+const (
+	exitOK    = 0
+	exitFail  = 1 // the command ran and failed
+	exitUsage = 2 // the command line was wrong (unknown flag, bad value, no command): nothing ran
+)
+
+// kongExit is what kong's Exit hook panics with: kong calls Exit after
+// printing --help and would otherwise go on to parse and run the command.
+type kongExit int
+
+// Main runs the nann command line and returns the process exit code:
+// 0 on success and after --help, 1 when the command failed, 2 on a usage
+// error (nothing was run). Each error is printed once on stderr.
 func Main(args []string, stdout, stderr io.Writer) int {
 	var g Globals
 	opts := []kong.Option{
 		kong.Name("nann"),
 		kong.Description("Neural approximate nearest-neighbour search: prepare, train, index, evaluate, serve and benchmark."),
 		kong.Writers(stdout, stderr),
-		kong.UsageOnError(),
-		kong.Exit(func(int) {}),
+		kong.Exit(func(code int) { panic(kongExit(code)) }),
 	}
 	sort.Slice(commands, func(i, j int) bool { return commands[i].name < commands[j].name })
 	for _, c := range commands {
@@ -62,38 +75,79 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	parser, err := kong.New(&g, opts...)
 	if err != nil {
 		fmt.Fprintln(stderr, "nann:", err)
-		return 2
+		return exitUsage
 	}
-	kctx, err := parser.Parse(args)
+	kctx, exited, err := parse(parser, args)
+	if exited >= 0 {
+		return exited
+	}
 	if err != nil {
-		if len(args) == 0 || isHelp(args) {
-			return 0
-		}
-		fmt.Fprintln(stderr, "nann:", err)
-		return 2
+		usageError(parser, err, args, stdout, stderr)
+		return exitUsage
 	}
-	if kctx == nil || kctx.Command() == "" {
-		return 0
+	if kctx.Command() == "" {
+		return exitOK
 	}
 	setupLogging(&g, stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	g.ctx, g.stdout = ctx, stdout
 	if err := kctx.Run(&g); err != nil {
-		slog.Error("failed", "command", kctx.Command(), "err", err)
-		fmt.Fprintln(stderr, "nann:", err)
-		return 1
+		if g.LogFormat == "json" { // machine-read logs: the error as one JSON record
+			slog.Error("failed", "command", kctx.Command(), "err", err)
+		} else {
+			fmt.Fprintln(stderr, "nann:", err)
+		}
+		return exitFail
 	}
-	return 0
+	return exitOK
 }
 
-func isHelp(args []string) bool {
-	for _, a := range args {
-		if a == "-h" || a == "--help" {
-			return true
+// parse runs kong's parser; exited is the code kong asked to exit with
+// (after printing --help), or -1 when it did not.
+func parse(parser *kong.Kong, args []string) (kctx *kong.Context, exited int, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			code, ok := r.(kongExit)
+			if !ok {
+				panic(r)
+			}
+			kctx, exited, err = nil, int(code), nil
+		}
+	}()
+	kctx, err = parser.Parse(args)
+	return kctx, -1, err
+}
+
+// usageError prints a command-line error once, then where to find help: the
+// full usage when no command was given, else the command's usage line.
+func usageError(parser *kong.Kong, err error, args []string, stdout, stderr io.Writer) {
+	var perr *kong.ParseError
+	if !errors.As(err, &perr) || perr.Context == nil {
+		fmt.Fprintln(stderr, "nann:", err)
+		return
+	}
+	parser.Stdout = stderr // kong prints help to Stdout; a usage hint is a diagnostic
+	defer func() { parser.Stdout = stdout }()
+	if noCommand(perr.Context) {
+		if len(args) > 0 {
+			fmt.Fprintln(stderr, "nann:", err)
+		}
+		_ = perr.Context.PrintUsage(false)
+		return
+	}
+	fmt.Fprintln(stderr, "nann:", err)
+	_ = perr.Context.PrintUsage(true)
+}
+
+// noCommand reports whether the parse stopped before choosing a command.
+func noCommand(kctx *kong.Context) bool {
+	for _, p := range kctx.Path {
+		if p.Command != nil {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 func setupLogging(g *Globals, stderr io.Writer) {
