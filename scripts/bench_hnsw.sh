@@ -7,7 +7,7 @@ set -euo pipefail
 W=${1:-/tmp/hnsw_bench}
 mkdir -p "$W"
 cd /work/main
-go build -o "$W/nann" ./cmd/nann
+CGO_ENABLED=0 go build -o "$W/nann" ./cmd/nann
 # 1000 Gaussian clusters (centres N(0,1), spread 0.5), seed 42; the long test
 # writes them and prints its own build time and recall.
 [ -f "$W/embs.npy" ] || NANN_LONG=1 NANN_EMBS_OUT="$W/embs.npy" go test -count=1 -run TestLongRecall200K -v ./hnsw
