@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -64,13 +63,21 @@ func (o Options) Validate() error {
 	return errors.Join(errs...)
 }
 
+// Kind recognises a prepared dataset directory (meta.json): the only
+// kind of existing directory Prepare replaces.
+var Kind = safefile.Kind{Name: "prepared dataset", Markers: []string{metaFile}}
+
 // Prepare converts a UserBehavior log into a prepared dataset at out. The
 // dataset is built in a staging directory beside out and moved into place
 // only when complete, so an interrupted run leaves no dataset a later step
-// would accept.
+// would accept. An existing out must be a prepared dataset (or an empty
+// directory); anything else is refused before the input is read.
 func Prepare(ctx context.Context, input, out string, opt Options) (Meta, error) {
 	if err := opt.Validate(); err != nil {
 		return Meta{}, fmt.Errorf("prepare: %w", err)
+	}
+	if err := safefile.CheckOut(filepath.Clean(out), Kind); err != nil {
+		return Meta{}, fmt.Errorf("prepare: --out: %w", err)
 	}
 	start := time.Now()
 	m, err := mapFile(input)
@@ -254,24 +261,17 @@ func evalPosition(n, testMin int) int { return testMin + (n-testMin)/2 }
 func (b *built) userLen(u int) int { return int(b.offsets[u+1] - b.offsets[u]) }
 
 // write writes every file into a staging directory and moves it to out.
-func (b *built) write(ctx context.Context, out string) (err error) {
+func (b *built) write(ctx context.Context, out string) error {
 	out = filepath.Clean(out)
-	if err := checkReplaceable(out); err != nil {
-		return err
+	if err := safefile.CheckOut(out, Kind); err != nil {
+		return fmt.Errorf("--out: %w", err)
 	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return err
-	}
-	staging, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".staging-*")
+	st, err := safefile.NewStaging(out)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(staging)
-		}
-	}()
-	p := func(name string) string { return filepath.Join(staging, name) }
+	defer st.Abort()
+	p := func(name string) string { return filepath.Join(st.Path, name) }
 	steps := []func() error{
 		func() error { return WriteSequences(p("sequences.bin"), b.offsets, b.items, b.cates) },
 		func() error { return WriteSamples(p("train.samples"), b.train) },
@@ -293,7 +293,7 @@ func (b *built) write(ctx context.Context, out string) (err error) {
 			return err
 		}
 	}
-	return safefile.ReplaceDir(staging, out)
+	return st.Commit()
 }
 
 func writeMeta(path string, m Meta) error {
@@ -302,17 +302,4 @@ func writeMeta(path string, m Meta) error {
 		return err
 	}
 	return safefile.WriteBytes(path, append(buf, '\n'))
-}
-
-// checkReplaceable refuses to replace a non-empty directory that is not a
-// prepared dataset, so a mistyped --out cannot delete a user's files.
-func checkReplaceable(out string) error {
-	entries, err := os.ReadDir(out)
-	if err != nil || len(entries) == 0 {
-		return nil
-	}
-	if _, err := os.Stat(filepath.Join(out, metaFile)); err != nil {
-		return fmt.Errorf("%s exists, is not empty and is not a prepared dataset; refusing to replace it", out)
-	}
-	return nil
 }

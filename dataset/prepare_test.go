@@ -294,6 +294,38 @@ func TestRefusesToReplaceForeignDir(t *testing.T) {
 	}
 }
 
+// `nann prepare good.csv -o good.csv` used to delete the input: an --out
+// that is a regular file (here the input itself, and another user file) is
+// refused and keeps its exact bytes; a user's BASE.old beside a dataset
+// survives a re-run.
+func TestRefusesToReplaceFile(t *testing.T) {
+	content := "1,10,100,pv,3\n1,11,100,pv,4\n"
+	input := writeCSV(t, content)
+	other := filepath.Join(filepath.Dir(input), "notes.txt")
+	os.WriteFile(other, []byte("precious"), 0o600)
+	for path, want := range map[string]string{input: content, other: "precious"} {
+		if _, err := Prepare(context.Background(), input, path, DefaultOptions()); err == nil || !strings.Contains(err.Error(), "refusing") {
+			t.Errorf("--out %s: %v", path, err)
+		}
+		if b, err := os.ReadFile(path); err != nil || string(b) != want {
+			t.Fatalf("%s changed: %q, %v", path, b, err)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "ds")
+	os.WriteFile(out+".old", []byte("mine"), 0o600)
+	for range 2 {
+		if _, err := Prepare(context.Background(), input, out, DefaultOptions()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b, err := os.ReadFile(out + ".old"); err != nil || string(b) != "mine" {
+		t.Fatalf("%s.old: %q, %v", out, b, err)
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(out)); len(ents) != 2 {
+		t.Fatalf("left behind: %v", ents)
+	}
+}
+
 func TestCorruptionDetected(t *testing.T) {
 	path := sharedFile(t, "userbehavior_histories_4k.csv")
 	out := filepath.Join(t.TempDir(), "ds")

@@ -77,11 +77,19 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Report, error) {
 	return rep, nil
 }
 
+// RunKind recognises a run directory (config.json): an existing --run
+// must be one (resumed) or be empty.
+var RunKind = safefile.Kind{Name: "training run", Markers: []string{configFile}}
+
 // openRun creates the run directory and its config.json, or reads an
-// existing one and merges cfg into it.
+// existing one and merges cfg into it. An existing path that is not a run
+// directory (a file, a non-empty directory without config.json) is refused.
 func openRun(cfg Config, set []string) (*runFile, error) {
 	if cfg.RunDir == "" {
 		return nil, errors.New("no run directory")
+	}
+	if err := safefile.CheckOut(filepath.Clean(cfg.RunDir), RunKind); err != nil {
+		return nil, fmt.Errorf("--run: %w", err)
 	}
 	path := filepath.Join(cfg.RunDir, configFile)
 	b, err := os.ReadFile(path)
@@ -133,11 +141,15 @@ func openRun(cfg Config, set []string) (*runFile, error) {
 	if err := mc.Validate(); err != nil {
 		return nil, fmt.Errorf("model config for %s: %w", cfg.Data, err)
 	}
-	if err := os.MkdirAll(filepath.Join(cfg.RunDir, ckptDir), 0o755); err != nil {
+	// config.json first: from then on the directory is recognisably a run.
+	if err := os.MkdirAll(cfg.RunDir, 0o755); err != nil {
 		return nil, err
 	}
 	rf := &runFile{Format: runFormat, Version: 1, Model: mc, Train: cfg}
 	if err := writeJSON(path, rf); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(cfg.RunDir, ckptDir), 0o755); err != nil {
 		return nil, err
 	}
 	slog.Info("new run", "run", cfg.RunDir, "data", cfg.Data, "profile", cfg.Profile, "replicas", cfg.Replicas)

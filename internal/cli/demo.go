@@ -16,6 +16,7 @@ import (
 	"nann/bench"
 	"nann/dataset"
 	"nann/eval"
+	"nann/internal/safefile"
 	"nann/server"
 	"nann/train"
 )
@@ -70,9 +71,16 @@ func (c *DemoCmd) paths() demoPaths {
 	}
 }
 
+// demoKind recognises a demo directory: one holding only the demo's
+// artefacts (and our temporaries), the only kind --fresh removes.
+var demoKind = safefile.Kind{Name: "demo", Entries: []string{"userbehavior.csv", "dataset", "run", "index", "bundles"}}
+
 // Run executes the pipeline, step by step.
 func (c *DemoCmd) Run(g *Globals) error {
 	start := time.Now()
+	if err := safefile.CheckOut(filepath.Clean(c.Dir), demoKind); err != nil {
+		return fmt.Errorf("--dir: %w", err)
+	}
 	if c.Fresh {
 		if err := os.RemoveAll(c.Dir); err != nil {
 			return err

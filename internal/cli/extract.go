@@ -3,9 +3,11 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"nann/dataset"
+	"nann/internal/safefile"
 	"nann/train"
 )
 
@@ -16,12 +18,21 @@ func init() {
 // ExtractCmd runs the trained item network over every item.
 type ExtractCmd struct {
 	RunDir string `name:"run" help:"Trained run directory." required:""`
-	Out    string `help:"Output directory (default: the run directory)."`
+	Out    string `help:"Output directory (default: the run directory); an existing one must be empty or hold an earlier extraction."`
 	JSON   bool   `name:"json" help:"Print the summary as JSON."`
 }
 
+// extractKind recognises a directory extract may write into: one holding
+// an earlier extraction, or a run directory.
+var extractKind = safefile.Kind{Name: "embeddings", Markers: []string{"item_embs.npy", "item_ids.npy", "config.json"}}
+
 // Run extracts the embeddings.
 func (c *ExtractCmd) Run(g *Globals) error {
+	if c.Out != "" {
+		if err := safefile.CheckOut(filepath.Clean(c.Out), extractKind); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+	}
 	start := time.Now()
 	mc, tc, err := train.ReadRunConfig(c.RunDir)
 	if err != nil {

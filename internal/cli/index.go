@@ -139,30 +139,15 @@ func (c *IndexCmd) graph(g *Globals, x []float32, dim, n int, cfg hnsw.Config) (
 	return gr, err
 }
 
+// indexKind recognises an index directory: the only kind of existing
+// directory `nann index --out` replaces.
+var indexKind = safefile.Kind{Name: "index", Markers: []string{hnsw.GraphFile, hnsw.EnterPointsFile}}
+
 // checkIndexOut refuses an --out that exists but is not an index
 // directory, since writing replaces it as a whole.
 func checkIndexOut(out string) error {
-	info, err := os.Stat(out)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
+	if err := safefile.CheckOut(filepath.Clean(out), indexKind); err != nil {
 		return fmt.Errorf("--out: %w", err)
-	}
-	if !info.IsDir() {
-		return fmt.Errorf("--out %s exists and is not a directory; refusing to replace it", out)
-	}
-	ents, err := os.ReadDir(out)
-	if err != nil {
-		return fmt.Errorf("--out: %w", err)
-	}
-	for _, e := range ents {
-		if e.Name() == hnsw.GraphFile || e.Name() == hnsw.EnterPointsFile {
-			return nil
-		}
-	}
-	if len(ents) > 0 {
-		return fmt.Errorf("--out %s is a non-empty directory without %s or %s; refusing to replace it", out, hnsw.GraphFile, hnsw.EnterPointsFile)
 	}
 	return nil
 }
@@ -170,23 +155,22 @@ func checkIndexOut(out string) error {
 // writeIndexDir writes both formats into a staging directory next to out
 // and swaps it in, so out is always either the old or the new index.
 func writeIndexDir(out string, gr *hnsw.Graph) (map[string]int64, error) {
-	out = filepath.Clean(out)
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+	if err := checkIndexOut(out); err != nil {
 		return nil, err
 	}
-	staging, err := os.MkdirTemp(filepath.Dir(out), "."+filepath.Base(out)+".staging-*")
+	st, err := safefile.NewStaging(out)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(staging)
-	if err := gr.Write(filepath.Join(staging, hnsw.GraphFile)); err != nil {
+	defer st.Abort()
+	if err := gr.Write(filepath.Join(st.Path, hnsw.GraphFile)); err != nil {
 		return nil, err
 	}
-	if err := gr.WriteNPY(staging, hnsw.StartLevel); err != nil {
+	if err := gr.WriteNPY(st.Path, hnsw.StartLevel); err != nil {
 		return nil, err
 	}
 	files := map[string]int64{}
-	ents, err := os.ReadDir(staging)
+	ents, err := os.ReadDir(st.Path)
 	if err != nil {
 		return nil, err
 	}
@@ -195,10 +179,7 @@ func writeIndexDir(out string, gr *hnsw.Graph) (map[string]int64, error) {
 			files[e.Name()] = info.Size()
 		}
 	}
-	if err := os.Chmod(staging, 0o755); err != nil {
-		return nil, err
-	}
-	return files, safefile.ReplaceDir(staging, out)
+	return files, st.Commit()
 }
 
 // check measures recall@10 against exact search with queries made as the

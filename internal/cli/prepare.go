@@ -4,15 +4,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"nann/dataset"
+	"nann/internal/safefile"
 )
 
 // PrepareCmd converts a UserBehavior CSV into a prepared dataset.
 type PrepareCmd struct {
 	Input          string  `arg:"" help:"UserBehavior CSV (user,item,category,behavior,timestamp)." type:"existingfile"`
-	Out            string  `short:"o" required:"" help:"Output dataset directory (replaced atomically when complete)."`
+	Out            string  `short:"o" required:"" help:"Output dataset directory, replaced atomically when complete; an existing one must be a prepared dataset or empty."`
 	MaxLength      int     `default:"50" help:"History length per sample."`
 	TrainMinLength int     `default:"10" help:"First training position: samples at positions [train-min-length, len-1)."`
 	TestMinLength  int     `default:"7" help:"Users with more events are eligible for test/validation; test position = this + floor((len-this)/2)."`
@@ -35,6 +37,11 @@ func (c *PrepareCmd) Run(g *Globals) error {
 	opt := dataset.Options{
 		MaxLength: c.MaxLength, TrainMinLength: c.TrainMinLength, TestMinLength: c.TestMinLength,
 		NumTest: c.NumTest, NumValid: c.NumValid, Seed: c.Seed, MaxHeldOut: c.MaxHeldOut, SkipBad: c.SkipBad, Workers: c.Workers,
+	}
+	if c.TFRecord != "" {
+		if err := safefile.CheckOut(filepath.Clean(c.TFRecord), tfrecordKind); err != nil {
+			return fmt.Errorf("--tfrecord: %w", err)
+		}
 	}
 	start := time.Now()
 	m, err := dataset.Prepare(g.Context(), c.Input, c.Out, opt)
@@ -62,6 +69,9 @@ func (c *PrepareCmd) Run(g *Globals) error {
 	fmt.Fprintf(w, "  samples: train %d, test %d, validation %d\n", m.NumTrainSamples, m.NumTestSamples, m.NumValidSamples)
 	return nil
 }
+
+// tfrecordKind recognises a directory of an earlier TFRecord export.
+var tfrecordKind = safefile.Kind{Name: "TFRecord export", Markers: []string{"items.tfrecord", "train.tfrecord"}}
 
 func writeTFRecords(g *Globals, dsDir, out string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {

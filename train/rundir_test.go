@@ -1,0 +1,36 @@
+package train
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A --run that is a regular file or a non-empty directory that is not a
+// run is refused, and its contents keep their exact bytes.
+func TestRunRefusesForeignDir(t *testing.T) {
+	base := t.TempDir()
+	file := filepath.Join(base, "good.csv")
+	os.WriteFile(file, []byte("1,2,3,pv,4\n"), 0o644)
+	foreign := filepath.Join(base, "photos")
+	os.Mkdir(foreign, 0o755)
+	os.WriteFile(filepath.Join(foreign, "a.jpg"), []byte("jpeg"), 0o644)
+	for _, run := range []string{file, foreign} {
+		cfg := smallConfig(testData, run)
+		cfg.MaxSteps = 1
+		if _, err := Run(context.Background(), cfg, Options{}); err == nil || !strings.Contains(err.Error(), "refusing") {
+			t.Errorf("--run %s: %v", run, err)
+		}
+	}
+	if b, err := os.ReadFile(file); err != nil || string(b) != "1,2,3,pv,4\n" {
+		t.Fatalf("%s: %q %v", file, b, err)
+	}
+	if ents, _ := os.ReadDir(foreign); len(ents) != 1 {
+		t.Fatalf("%s now holds %v", foreign, ents)
+	}
+	if b, _ := os.ReadFile(filepath.Join(foreign, "a.jpg")); string(b) != "jpeg" {
+		t.Fatalf("a.jpg: %q", b)
+	}
+}
