@@ -76,8 +76,13 @@ func Prepare(ctx context.Context, input, out string, opt Options) (Meta, error) 
 	if err := opt.Validate(); err != nil {
 		return Meta{}, fmt.Errorf("prepare: %w", err)
 	}
-	if err := safefile.CheckOut(filepath.Clean(out), Kind); err != nil {
+	out = filepath.Clean(out)
+	if err := safefile.CheckOut(out, Kind); err != nil {
 		return Meta{}, fmt.Errorf("prepare: --out: %w", err)
+	}
+	// Staging directories of an interrupted earlier run for the same out.
+	if _, err := safefile.CleanStale(filepath.Dir(out), filepath.Base(out), slog.Default()); err != nil {
+		slog.Warn("prepare: cannot remove stale temporaries", "err", err)
 	}
 	start := time.Now()
 	m, err := mapFile(input)

@@ -2,14 +2,17 @@ package dataset
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"nann/userbehavior"
 )
@@ -386,4 +389,38 @@ func FuzzDecodeSamples(f *testing.F) {
 			t.Fatalf("%d samples from %d bytes", len(s), len(b))
 		}
 	})
+}
+
+// A killed run leaves its staging directory; the next run for the same
+// --out removes it (and says so in the log), and nothing that is not ours.
+func TestPrepareCleansStaleStaging(t *testing.T) {
+	base := t.TempDir()
+	out := filepath.Join(base, "ds")
+	stale := filepath.Join(base, ".ds.nann-staging-4242")
+	os.Mkdir(stale, 0o700)
+	os.WriteFile(filepath.Join(stale, "sequences.bin"), make([]byte, 4096), 0o644)
+	legacy := filepath.Join(base, ".ds.staging-31337") // as earlier versions named it
+	os.Mkdir(legacy, 0o700)
+	old := time.Now().Add(-3 * time.Hour)
+	os.Chtimes(legacy, old, old)
+	mine := filepath.Join(base, ".ds.staging-mine")
+	os.WriteFile(mine, []byte("user"), 0o600)
+	var logBuf bytes.Buffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logBuf, nil)))
+	defer slog.SetDefault(prev)
+	if _, err := Prepare(context.Background(), writeCSV(t, "1,10,100,pv,3\n"), out, DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{stale, legacy} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("stale %s still there (%v)", p, err)
+		}
+		if !strings.Contains(logBuf.String(), "stale") || !strings.Contains(logBuf.String(), p) {
+			t.Errorf("removal of %s not logged:\n%s", p, logBuf.String())
+		}
+	}
+	if b, err := os.ReadFile(mine); err != nil || string(b) != "user" {
+		t.Fatalf("%s: %q %v", mine, b, err)
+	}
 }

@@ -91,6 +91,13 @@ func openRun(cfg Config, set []string) (*runFile, error) {
 	if err := safefile.CheckOut(filepath.Clean(cfg.RunDir), RunKind); err != nil {
 		return nil, fmt.Errorf("--run: %w", err)
 	}
+	// Temporary files of an interrupted earlier session (checkpoints,
+	// metrics, model): the run directory is ours, so any of our naming.
+	for _, d := range []string{cfg.RunDir, filepath.Join(cfg.RunDir, ckptDir)} {
+		if _, err := safefile.CleanStale(d, "", slog.Default()); err != nil {
+			slog.Warn("cannot remove stale temporaries", "dir", d, "err", err)
+		}
+	}
 	path := filepath.Join(cfg.RunDir, configFile)
 	b, err := os.ReadFile(path)
 	if err == nil {

@@ -34,3 +34,35 @@ func TestRunRefusesForeignDir(t *testing.T) {
 		t.Fatalf("a.jpg: %q", b)
 	}
 }
+
+// Temporaries a killed session left in the run directory (a checkpoint
+// being written, metrics) are removed when the run is resumed.
+func TestResumeCleansStaleTemporaries(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	cfg := smallConfig(testData, run)
+	cfg.MaxSteps = 2
+	if _, err := Run(context.Background(), cfg, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	stale := []string{
+		filepath.Join(run, ckptDir, ".step-000000010.ckpt.nann-tmp-123456"),
+		filepath.Join(run, ".metrics.jsonl.nann-tmp-99"),
+	}
+	for _, p := range stale {
+		os.WriteFile(p, make([]byte, 1<<16), 0o644)
+	}
+	user := filepath.Join(run, "notes.nann-tmp-1") // not hidden: not ours
+	os.WriteFile(user, []byte("mine"), 0o644)
+	cfg.MaxSteps = 3
+	if _, err := Run(context.Background(), cfg, Options{Set: []string{"max_steps"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range stale {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s still there (%v)", p, err)
+		}
+	}
+	if b, _ := os.ReadFile(user); string(b) != "mine" {
+		t.Fatalf("%s: %q", user, b)
+	}
+}

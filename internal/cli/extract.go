@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"time"
 
@@ -53,6 +54,11 @@ func (c *ExtractCmd) Run(g *Globals) error {
 	out := c.Out
 	if out == "" {
 		out = c.RunDir
+	}
+	for _, name := range []string{"item_ids.npy", "item_embs.npy"} {
+		if _, err := safefile.CleanStale(out, name, slog.Default()); err != nil {
+			slog.Warn("extract: cannot remove stale temporaries", "err", err)
+		}
 	}
 	n, err := train.Extract(g.Context(), m, ds.ItemCate, mc.ItemOut, out)
 	if err != nil {

@@ -91,6 +91,10 @@ func (c *IndexCmd) Run(g *Globals) error {
 	if err := checkIndexOut(c.Out); err != nil {
 		return err
 	}
+	out := filepath.Clean(c.Out)
+	if _, err := safefile.CleanStale(filepath.Dir(out), filepath.Base(out), slog.Default()); err != nil {
+		slog.Warn("index: cannot remove stale temporaries", "err", err)
+	}
 	x, shape, err := npy.Read[float32](c.Embs)
 	if err != nil {
 		return fmt.Errorf("--embs: %w", err)

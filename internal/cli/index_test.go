@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -73,5 +74,34 @@ func TestIndexBuildAndImport(t *testing.T) {
 	}
 	if _, _, err := npy.Read[float32](embs); err != nil {
 		t.Fatalf("embeddings damaged: %v", err)
+	}
+}
+
+// A killed `nann index` leaves its staging directory beside --out; the next
+// run for the same --out removes it, and nothing that is not ours.
+func TestIndexCleansStaleStaging(t *testing.T) {
+	dir := t.TempDir()
+	const n, d = 300, 8
+	embs := filepath.Join(dir, "embs.npy")
+	if err := npy.Write(embs, hnsw.Clustered(n, d, 5, 0.5, 1), n, d); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(dir, ".idx.nann-staging-777")
+	os.Mkdir(stale, 0o700)
+	os.WriteFile(filepath.Join(stale, hnsw.GraphFile), make([]byte, 1000), 0o644)
+	user := filepath.Join(dir, ".idx.staging-backup") // not our naming
+	os.WriteFile(user, []byte("mine"), 0o600)
+	var stdout, stderr bytes.Buffer
+	if code := Main([]string{"index", "--embs", embs, "--out", filepath.Join(dir, "idx")}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Fatalf("stale staging %s still there (%v)", stale, err)
+	}
+	if !strings.Contains(stderr.String(), "stale") {
+		t.Errorf("removal not logged: %s", stderr.String())
+	}
+	if b, _ := os.ReadFile(user); string(b) != "mine" {
+		t.Fatalf("%s: %q", user, b)
 	}
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -76,6 +77,9 @@ var tfrecordKind = safefile.Kind{Name: "TFRecord export", Markers: []string{"ite
 func writeTFRecords(g *Globals, dsDir, out string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
+	}
+	if _, err := safefile.CleanStale(out, "", slog.Default()); err != nil {
+		slog.Warn("prepare --tfrecord: cannot remove stale temporaries", "err", err)
 	}
 	d, err := dataset.Open(dsDir, dataset.OpenOptions{})
 	if err != nil {
