@@ -1,7 +1,7 @@
 package server
 
 import (
-	"encoding/json"
+	"bytes"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -27,23 +27,17 @@ func FuzzRESTBody(f *testing.F) {
 	cfg.MaxBatch = 8
 	sig := Signature{SeqDim: 4, MaxLen: 3, K: 2, DefaultLevelTopN: [6]int32{1, 1, 1, 1, 1, 1}}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var b predictBody
-		if json.Unmarshal(body, &b) != nil {
+		b, err := decodeRESTBody(bytes.NewReader(body), sig, &cfg)
+		if err != nil {
 			return
 		}
-		for _, parse := range []func(json.RawMessage, Signature, *Config) (map[string]*tensor, error){parseInstances, parseInputs} {
-			for _, raw := range []json.RawMessage{b.Instances, b.Inputs} {
-				if len(raw) == 0 {
-					continue
-				}
-				in, err := parse(raw, sig, &cfg)
-				if err != nil {
-					continue
-				}
-				if r, err := buildRequest(in, sig, &cfg); err == nil {
-					checkRequest(t, r, sig, &cfg)
-				}
+		for name, x := range b.in {
+			if n := int64(len(x.floats) + len(x.ints)); n > maxElements(name, sig, &cfg) {
+				t.Fatalf("input %q: %d values decoded past the limit", name, n)
 			}
+		}
+		if r, err := buildRequest(b.in, sig, &cfg); err == nil {
+			checkRequest(t, r, sig, &cfg)
 		}
 	})
 }
@@ -64,9 +58,18 @@ func FuzzPredictRequest(f *testing.F) {
 	cfg.MaxBatch = 8
 	sig := Signature{SeqDim: 4, MaxLen: 3, K: 2, DefaultLevelTopN: [6]int32{1, 1, 1, 1, 1, 1}}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if _, err := wireModelSpec(data); err != nil {
+			return
+		}
+		if err := checkPredictWire(data, func(name string) int64 { return maxElements(name, sig, &cfg) }); err != nil {
+			return
+		}
 		var req servingpb.PredictRequest
 		if proto.Unmarshal(data, &req) != nil {
 			return
+		}
+		if len(req.GetInputs()) > len(wantDType) {
+			t.Fatalf("%d inputs passed the wire check", len(req.GetInputs()))
 		}
 		in := map[string]*tensor{}
 		for name, tp := range req.GetInputs() {

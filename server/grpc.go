@@ -5,10 +5,16 @@ import (
 	"log/slog"
 	"path"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
@@ -38,25 +44,87 @@ func targetOf(spec *servingpb.ModelSpec) target {
 	return t
 }
 
+// Predict serves a decoded request (the registered handler, predictHandler,
+// reads the message itself, after admission).
 func (p *predictionService) Predict(ctx context.Context, req *servingpb.PredictRequest) (*servingpb.PredictResponse, error) {
-	s := p.s
-	filter, err := outputFilter(req.GetOutputFilter())
+	ctx, release, err := p.s.admit(ctx, ticketFrom(ctx))
 	if err != nil {
 		return nil, grpcError(err)
 	}
-	res, err := s.predict(ctx, targetOf(req.GetModelSpec()), func(sig Signature) (*Request, error) {
+	defer release()
+	return p.predictDecoded(ctx, req, nil)
+}
+
+// predictHandler replaces the generated Predict handler: it admits the
+// call (the InTapHandle reserved its place before the message was read),
+// waits for a slot, and only then reads the message, checks its element
+// counts on the wire and decodes it.
+func (p *predictionService) predictHandler(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+	h := func(ctx context.Context, _ any) (any, error) {
+		ctx, release, err := p.s.admit(ctx, ticketFrom(ctx))
+		if err != nil {
+			return nil, grpcError(err)
+		}
+		defer release()
+		var raw rawMessage
+		if err := dec(&raw); err != nil {
+			return nil, err
+		}
+		p.s.predictReads.Add(1)
+		spec, err := wireModelSpec(raw.b)
+		if err != nil {
+			return nil, grpcError(err)
+		}
+		return p.predictDecoded(ctx, nil, func(sig Signature) (*servingpb.PredictRequest, error) {
+			if err := checkPredictWire(raw.b, func(name string) int64 { return maxElements(name, sig, &p.s.cfg) }); err != nil {
+				return nil, err
+			}
+			req := &servingpb.PredictRequest{}
+			if err := proto.Unmarshal(raw.b, req); err != nil {
+				return nil, invalidf("request message: %v", err)
+			}
+			raw.b = nil
+			req.ModelSpec = spec
+			return req, nil
+		}, spec)
+	}
+	if interceptor == nil {
+		return h(ctx, nil)
+	}
+	return interceptor(ctx, nil, &grpc.UnaryServerInfo{Server: srv, FullMethod: servingpb.PredictionService_Predict_FullMethodName}, h)
+}
+
+// predictDecoded serves req, or the request that decode returns once the
+// version's signature is known (then spec is its model_spec).
+func (p *predictionService) predictDecoded(ctx context.Context, req *servingpb.PredictRequest, decode func(Signature) (*servingpb.PredictRequest, error), spec ...*servingpb.ModelSpec) (*servingpb.PredictResponse, error) {
+	s := p.s
+	if req != nil {
+		spec = []*servingpb.ModelSpec{req.GetModelSpec()}
+		decode = func(Signature) (*servingpb.PredictRequest, error) { return req, nil }
+	}
+	t := targetOf(spec[0])
+	var filter map[string]bool
+	res, err := s.predict(ctx, t, func(sig Signature) (*Request, string, error) {
+		req, err := decode(sig)
+		if err != nil {
+			return nil, "", err
+		}
+		if filter, err = outputFilter(req.GetOutputFilter()); err != nil {
+			return nil, "", err
+		}
 		in := make(map[string]*tensor, len(req.GetInputs()))
 		for name, tp := range req.GetInputs() {
 			if _, ok := wantDType[name]; !ok {
-				return nil, invalidf("unknown input %q (inputs: %s, %s, %s, %s)", name, tfserving.CommSeq, tfserving.ItemIDs, tfserving.CateIDs, tfserving.LevelTopN)
+				return nil, "", invalidf("unknown input %q (inputs: %s, %s, %s, %s)", name, tfserving.CommSeq, tfserving.ItemIDs, tfserving.CateIDs, tfserving.LevelTopN)
 			}
 			t, err := decodeTensorProto(name, tp, sig, &s.cfg)
 			if err != nil {
-				return nil, err
+				return nil, "", err
 			}
 			in[name] = t
 		}
-		return buildRequest(in, sig, &s.cfg)
+		r, err := buildRequest(in, sig, &s.cfg)
+		return r, t.signature, err
 	})
 	if err != nil {
 		return nil, grpcError(err)
@@ -73,6 +141,56 @@ func (p *predictionService) Predict(ctx context.Context, req *servingpb.PredictR
 		out.Outputs[tfserving.Scores] = scores
 	}
 	return out, nil
+}
+
+// predictionServiceDesc is the generated service description with Predict
+// handled by predictHandler.
+func predictionServiceDesc(p *predictionService) *grpc.ServiceDesc {
+	desc := servingpb.PredictionService_ServiceDesc
+	desc.Methods = slices.Clone(desc.Methods)
+	for i := range desc.Methods {
+		if desc.Methods[i].MethodName == "Predict" {
+			desc.Methods[i].Handler = p.predictHandler
+		}
+	}
+	return &desc
+}
+
+type ticketKey struct{}
+
+func ticketFrom(ctx context.Context) *ticket {
+	tk, _ := ctx.Value(ticketKey{}).(*ticket)
+	return tk
+}
+
+// tap admits Predict calls as their headers arrive, before the message is
+// read: a refused call is answered RESOURCE_EXHAUSTED having cost nothing.
+// The admission is released by the handler, or when the stream ends if
+// the handler never runs. (It runs on the transport's reader; it must not
+// block.)
+func (s *Server) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
+	if info.FullMethodName != servingpb.PredictionService_Predict_FullMethodName {
+		return ctx, nil
+	}
+	tk, err := s.lim.reserve()
+	if err != nil {
+		s.met.observe("grpc", "Predict", codes.ResourceExhausted.String(), 0)
+		return ctx, status.Error(codes.ResourceExhausted, err.Error())
+	}
+	context.AfterFunc(ctx, tk.release)
+	return context.WithValue(ctx, ticketKey{}, tk), nil
+}
+
+// rawCodec is the proto codec, except that it hands a *rawMessage its
+// bytes undecoded.
+type rawCodec struct{ encoding.CodecV2 }
+
+func (c rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	if r, ok := v.(*rawMessage); ok {
+		r.b = data.Materialize()
+		return nil
+	}
+	return c.CodecV2.Unmarshal(data, v)
 }
 
 // outputFilter returns the requested outputs, nil meaning all.

@@ -217,7 +217,8 @@ func TestMalformedRequests(t *testing.T) {
 		{"bad version", "GET", "/v1/models/nann/versions/x", ``, 400},
 		{"bad route", "GET", "/v1/models/nann/foo/bar/baz", ``, 404},
 		{"wrong method", "GET", "/v1/models/nann:predict", ``, 405},
-		{"body too big", "POST", "/v1/models/nann:predict", `{"instances": [[` + strings.Repeat("0,", 200<<10) + `0]]}`, 413},
+		{"body too big", "POST", "/v1/models/nann:predict", `{"signature_name": "` + strings.Repeat("x", 40<<10) + `"}`, 413},
+		{"elements past the limit", "POST", "/v1/models/nann:predict", `{"instances": [[` + strings.Repeat("0,", 10<<10) + `0]]}`, 400},
 		{"servable panics", "POST", "/v1/models/nann:predict", `{"inputs": {"item_ids": [[1]], "level_topn": [777,1,1,1,1,1]}}`, 500},
 	}
 	for _, c := range restCases {
@@ -261,7 +262,7 @@ func TestOverloadRejectsQuickly(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, "slot and queue to fill", 2*time.Second, func() bool { return ts.lim.inFlight() == 1 && ts.lim.waiting.Load() == 1 })
+	waitFor(t, "slot and queue to fill", 2*time.Second, func() bool { return ts.lim.inFlight() == 1 && ts.lim.waiting() == 1 })
 	start := time.Now()
 	_, err := ts.predict.Predict(context.Background(), seqRequest(0))
 	if status.Code(err) != codes.ResourceExhausted {

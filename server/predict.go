@@ -45,11 +45,35 @@ func (s *Server) resolve(t target) (string, error) {
 	return "", invalidf("signature %q not found (signatures: %s, %s)", t.signature, sigDefault, sigPredict)
 }
 
+// admit admits a request, or refuses it with errOverloaded, before its
+// body is read, then waits for a concurrency slot. It returns the context
+// to serve the request with (carrying RequestTimeout when the client gave
+// no deadline) and a release function.
+func (s *Server) admit(ctx context.Context, tk *ticket) (context.Context, func(), error) {
+	if tk == nil {
+		var err error
+		if tk, err = s.lim.reserve(); err != nil {
+			return ctx, func() {}, err
+		}
+	}
+	cancel := func() {}
+	if _, ok := ctx.Deadline(); !ok {
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	}
+	release := func() { tk.release(); cancel() }
+	if err := tk.run(ctx); err != nil {
+		release()
+		return ctx, func() {}, err
+	}
+	return ctx, release, nil
+}
+
 // predict resolves the target, decodes the request with the version's
-// signature, waits for a concurrency slot and runs the servable.
-func (s *Server) predict(ctx context.Context, t target, decode func(Signature) (*Request, error)) (*result, error) {
-	sigName, err := s.resolve(t)
-	if err != nil {
+// signature and runs the servable. The caller has admitted the request.
+// decode returns the request and the signature name it names (REST
+// bodies carry it; for gRPC it is t.signature).
+func (s *Server) predict(ctx context.Context, t target, decode func(Signature) (*Request, string, error)) (*result, error) {
+	if _, err := s.resolve(target{model: t.model, label: t.label}); err != nil {
 		return nil, err
 	}
 	v, err := s.mgr.acquire(t.version)
@@ -57,19 +81,17 @@ func (s *Server) predict(ctx context.Context, t target, decode func(Signature) (
 		return nil, err
 	}
 	defer s.mgr.release(v)
-	req, err := decode(v.sig)
+	req, sigName, err := decode(v.sig)
 	if err != nil {
 		return nil, err
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.cfg.RequestTimeout)
-		defer cancel()
-	}
-	if err := s.lim.acquire(ctx); err != nil {
+	t.signature = sigName
+	if sigName, err = s.resolve(t); err != nil {
 		return nil, err
 	}
-	defer s.lim.release()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	resp, err := s.callServable(ctx, v.servable, req)
 	if err != nil {
 		return nil, fmt.Errorf("model version %d: %w", v.num, err)

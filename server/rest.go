@@ -1,10 +1,7 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -123,60 +120,26 @@ func protoJSON(m proto.Message) (json.RawMessage, error) {
 	return json.RawMessage(b), err
 }
 
-// predictBody is a REST predict request: row ("instances") or columnar
-// ("inputs") format.
-type predictBody struct {
-	SignatureName string          `json:"signature_name"`
-	Instances     json.RawMessage `json:"instances"`
-	Inputs        json.RawMessage `json:"inputs"`
-}
-
 func (s *Server) restPredict(w http.ResponseWriter, r *http.Request, t target) (any, error) {
-	raw, err := readBody(w, r, s.cfg.MaxMessageBytes)
+	ctx, release, err := s.admit(r.Context(), nil)
 	if err != nil {
 		return nil, err
 	}
-	var body predictBody
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil {
-		return nil, invalidf("request body: %v", err)
-	}
-	hasInst, hasIn := len(body.Instances) > 0, len(body.Inputs) > 0
-	if hasInst == hasIn {
-		return nil, invalidf(`request body: send exactly one of "instances" (row format) or "inputs" (columnar format)`)
-	}
-	t.signature = body.SignatureName
-	res, err := s.predict(r.Context(), t, func(sig Signature) (*Request, error) {
-		var in map[string]*tensor
-		var err error
-		if hasInst {
-			in, err = parseInstances(body.Instances, sig, &s.cfg)
-		} else {
-			in, err = parseInputs(body.Inputs, sig, &s.cfg)
-		}
+	defer release()
+	var rows bool
+	res, err := s.predict(ctx, t, func(sig Signature) (*Request, string, error) {
+		body, err := decodeRESTBody(http.MaxBytesReader(w, r.Body, int64(s.cfg.MaxMessageBytes)), sig, &s.cfg)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		return buildRequest(in, sig, &s.cfg)
+		rows = body.rows
+		req, err := buildRequest(body.in, sig, &s.cfg)
+		return req, body.signatureName, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return restAnswer(res, hasInst), nil
-}
-
-func readBody(w http.ResponseWriter, r *http.Request, limit int) ([]byte, error) {
-	var buf bytes.Buffer
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, int64(limit)))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return nil, errorf(kindTooLarge, "request body exceeds %d bytes", limit)
-	}
-	if err != nil {
-		return nil, invalidf("reading request body: %v", err)
-	}
-	return buf.Bytes(), nil
+	return restAnswer(res, rows), nil
 }
 
 // restAnswer renders predictions in the request's format, padding short
@@ -207,162 +170,4 @@ func writeJSON(w http.ResponseWriter, code int, body any) {
 
 func writeError(w http.ResponseWriter, err error) {
 	writeJSON(w, kindOf(err).httpStatus(), map[string]string{"error": err.Error()})
-}
-
-// parseInstances reads row format: a list of objects keyed by input name
-// (each value without the batch dimension), or a list of bare comm_seq
-// rows. level_topn, which has no batch dimension, must be equal in every
-// instance.
-func parseInstances(raw json.RawMessage, sig Signature, cfg *Config) (map[string]*tensor, error) {
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, invalidf(`"instances" must be a list: %v`, err)
-	}
-	if len(items) == 0 || len(items) > cfg.MaxBatch {
-		return nil, invalidf(`"instances" has %d rows, want 1 to %d`, len(items), cfg.MaxBatch)
-	}
-	cols := map[string][]any{}
-	for i, it := range items {
-		v, err := decodeJSON(it)
-		if err != nil {
-			return nil, invalidf("instances[%d]: %v", i, err)
-		}
-		obj, ok := v.(map[string]any)
-		if !ok {
-			obj = map[string]any{tfserving.CommSeq: v}
-		}
-		if i > 0 && len(obj) != len(cols) {
-			return nil, invalidf("instances[%d] has inputs different from instances[0]", i)
-		}
-		for name, val := range obj {
-			if i > 0 && cols[name] == nil {
-				return nil, invalidf("instances[%d] has input %q that instances[0] lacks", i, name)
-			}
-			cols[name] = append(cols[name], val)
-		}
-	}
-	in := make(map[string]*tensor, len(cols))
-	for name, col := range cols {
-		var val any = col
-		if name == tfserving.LevelTopN {
-			for i := range col {
-				if !jsonEqual(col[i], col[0]) {
-					return nil, invalidf("instances[%d]: input %q differs from instances[0]; it is one value per request", i, name)
-				}
-			}
-			val = col[0]
-		}
-		t, err := jsonTensor(name, val, sig, cfg)
-		if err != nil {
-			return nil, err
-		}
-		in[name] = t
-	}
-	return in, nil
-}
-
-// parseInputs reads columnar format: an object keyed by input name, or a
-// bare comm_seq tensor.
-func parseInputs(raw json.RawMessage, sig Signature, cfg *Config) (map[string]*tensor, error) {
-	v, err := decodeJSON(raw)
-	if err != nil {
-		return nil, invalidf(`"inputs": %v`, err)
-	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		obj = map[string]any{tfserving.CommSeq: v}
-	}
-	in := make(map[string]*tensor, len(obj))
-	for name, val := range obj {
-		t, err := jsonTensor(name, val, sig, cfg)
-		if err != nil {
-			return nil, err
-		}
-		in[name] = t
-	}
-	return in, nil
-}
-
-func decodeJSON(raw []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	return v, nil
-}
-
-func jsonEqual(a, b any) bool {
-	x, _ := json.Marshal(a)
-	y, _ := json.Marshal(b)
-	return bytes.Equal(x, y)
-}
-
-// jsonTensor converts a nested JSON list to a tensor of the input's type.
-func jsonTensor(name string, v any, sig Signature, cfg *Config) (*tensor, error) {
-	if _, ok := wantDType[name]; !ok {
-		return nil, invalidf("unknown input %q (inputs: %s, %s, %s, %s)", name, tfserving.CommSeq, tfserving.ItemIDs, tfserving.CateIDs, tfserving.LevelTopN)
-	}
-	limit := maxElements(name, sig, cfg)
-	var shape []int64
-	var nums []json.Number
-	if err := flattenJSON(v, 0, &shape, &nums, limit); err != nil {
-		return nil, invalidf("input %q: %v", name, err)
-	}
-	t := &tensor{shape: shape}
-	if name == tfserving.CommSeq {
-		t.floats = make([]float32, len(nums))
-		for i, n := range nums {
-			f, err := strconv.ParseFloat(string(n), 32)
-			if err != nil {
-				return nil, invalidf("input %q: value %s at flat index %d is not a finite float32", name, n, i)
-			}
-			t.floats[i] = float32(f)
-		}
-		return t, nil
-	}
-	t.ints = make([]int64, len(nums))
-	for i, n := range nums {
-		x, err := strconv.ParseInt(string(n), 10, 64)
-		if err != nil {
-			return nil, invalidf("input %q: value %s at flat index %d is not an integer", name, n, i)
-		}
-		t.ints[i] = x
-	}
-	return t, nil
-}
-
-// flattenJSON walks a rectangular nested list, recording its shape at the
-// first visit of each depth and checking it at later ones.
-func flattenJSON(v any, depth int, shape *[]int64, out *[]json.Number, limit int64) error {
-	list, isList := v.([]any)
-	if !isList {
-		n, ok := v.(json.Number)
-		if !ok {
-			return fmt.Errorf("value %v is not a number", v)
-		}
-		if depth != len(*shape) {
-			return fmt.Errorf("ragged nesting: a number at depth %d, want depth %d", depth, len(*shape))
-		}
-		if int64(len(*out)) >= limit {
-			return fmt.Errorf("more than %d elements", limit)
-		}
-		*out = append(*out, n)
-		return nil
-	}
-	if depth > 4 {
-		return fmt.Errorf("nesting deeper than 4")
-	}
-	if depth == len(*shape) && len(*out) == 0 {
-		*shape = append(*shape, int64(len(list)))
-	} else if depth >= len(*shape) || (*shape)[depth] != int64(len(list)) {
-		return fmt.Errorf("ragged list: a list of %d at depth %d does not match the first row", len(list), depth)
-	}
-	for _, e := range list {
-		if err := flattenJSON(e, depth+1, shape, out, limit); err != nil {
-			return err
-		}
-	}
-	return nil
 }

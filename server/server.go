@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/encoding"
+	grpcproto "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
@@ -33,6 +35,7 @@ type Server struct {
 	httpSrv          *http.Server
 	grpcLis, restLis net.Listener
 	unaryActive      atomic.Int64   // unary gRPC calls in progress
+	predictReads     atomic.Int64   // Predict messages read (tests: refused calls are not read)
 	wg               sync.WaitGroup // serving goroutines
 	done             chan struct{}
 	errMu            sync.Mutex
@@ -61,9 +64,13 @@ func New(cfg Config, load Loader, log *slog.Logger) (*Server, error) {
 	})
 	s.grpcSrv = grpc.NewServer(
 		grpc.MaxRecvMsgSize(cfg.MaxMessageBytes),
+		grpc.MaxConcurrentStreams(maxStreams(cfg)),
+		grpc.InTapHandle(s.tap),
+		grpc.ForceServerCodecV2(rawCodec{encoding.GetCodecV2(grpcproto.Name)}),
 		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
 	)
-	servingpb.RegisterPredictionServiceServer(s.grpcSrv, &predictionService{s: s})
+	ps := &predictionService{s: s}
+	s.grpcSrv.RegisterService(predictionServiceDesc(ps), ps)
 	servingpb.RegisterModelServiceServer(s.grpcSrv, &modelService{s: s})
 	healthpb.RegisterHealthServer(s.grpcSrv, s.health)
 	s.httpSrv = &http.Server{
@@ -74,6 +81,12 @@ func New(cfg Config, load Loader, log *slog.Logger) (*Server, error) {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return s, nil
+}
+
+// maxStreams bounds the concurrent streams of one gRPC connection: every
+// admissible request, plus a few for health watches and metadata calls.
+func maxStreams(cfg Config) uint32 {
+	return uint32(min(cfg.MaxConcurrent+cfg.MaxQueue+16, 1<<20))
 }
 
 func (s *Server) countingLoader(load Loader) Loader {
