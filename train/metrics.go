@@ -28,11 +28,16 @@ const (
 // metricsRow is one line of RUN/metrics.jsonl: the means over the steps
 // since the previous row.
 type metricsRow struct {
-	Step        int64   `json:"step"`
-	Epoch       float64 `json:"epoch"`
-	Loss        float64 `json:"loss"`
-	LossXE      float64 `json:"loss_xe"`
-	LossAdv     float64 `json:"loss_adv"`
+	Step    int64   `json:"step"`
+	Epoch   float64 `json:"epoch"`
+	Loss    float64 `json:"loss"`
+	LossXE  float64 `json:"loss_xe"`
+	LossAdv float64 `json:"loss_adv"`
+	// AdvShare is AdvWeight·LossAdv / LossXE: how much the adversarial
+	// term adds to the loss, relative to the cross-entropy (loss_adv /
+	// loss_xe at the default weight 1). About 1e-7 at the reference's
+	// adv_eps 3e-5: the term then barely changes training.
+	AdvShare    float64 `json:"adv_share"`
 	Acc         float64 `json:"acc"`        // positive has the highest corrected logit
 	AccNoLogQ   float64 `json:"acc_nologq"` // ... of the uncorrected logits
 	SamplesPerS float64 `json:"samples_per_s"`
@@ -109,6 +114,52 @@ func readMetrics(path string) ([]metricsRow, error) {
 	return rows, sc.Err()
 }
 
+// advShare is weight·lossAdv / lossXE (0 when lossXE is not positive).
+func advShare(weight, lossAdv, lossXE float64) float64 {
+	if !(lossXE > 0) {
+		return 0
+	}
+	return weight * lossAdv / lossXE
+}
+
+// negligibleAdvShare is the adversarial share of the loss below which the
+// end of training warns that the term does next to nothing.
+const negligibleAdvShare = 1e-4
+
+// lastMetrics returns the last row of metrics.jsonl (ok false if none).
+func lastMetrics(path string) (metricsRow, bool) {
+	rows, _ := readMetrics(path)
+	if len(rows) == 0 {
+		return metricsRow{}, false
+	}
+	return rows[len(rows)-1], true
+}
+
+// reportAdvShare logs, at the end of training, how much the adversarial
+// term weighed in the loss, and warns when that is next to nothing.
+func reportAdvShare(cfg Config, last metricsRow) {
+	if cfg.AdvEps == 0 || cfg.AdvWeight == 0 {
+		return
+	}
+	args := []any{"adv_share", f4(last.AdvShare), "loss_adv", f4(last.LossAdv), "loss_xe", f4(last.LossXE),
+		"adv_eps", cfg.AdvEps, "adv_weight", cfg.AdvWeight, "step", last.Step}
+	if last.AdvShare < negligibleAdvShare {
+		slog.Warn("the adversarial term is negligible: adv_weight·loss_adv is adv_share of the cross-entropy, "+
+			"so it barely changes training (raise --adv-eps or --adv-weight to make it count)", args...)
+		return
+	}
+	slog.Info("adversarial term: adv_weight·loss_adv is adv_share of the cross-entropy", args...)
+}
+
+// Styles of the curves. loss and loss_xe differ only by the adversarial
+// share (often ~1e-7), so they coincide: loss_xe is drawn wide and solid,
+// loss narrow and dashed on top of it, so that both stay visible.
+var (
+	red   = color.RGBA{200, 30, 30, 255}
+	blue  = color.RGBA{30, 60, 200, 255}
+	green = color.RGBA{20, 150, 40, 255}
+)
+
 // plotCurves draws the losses, the adversarial term and the accuracies
 // against step into a PNG.
 func plotCurves(metricsPath, pngPath string) error {
@@ -116,6 +167,19 @@ func plotCurves(metricsPath, pngPath string) error {
 	if len(rows) == 0 {
 		return errors.Join(errors.New("no metrics rows"), err)
 	}
+	img, err := drawCurves(rows)
+	if err != nil {
+		return err
+	}
+	return safefile.Write(pngPath, func(w io.Writer) error {
+		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
+		return err
+	})
+}
+
+// drawCurves renders the three panels: losses, adversarial term,
+// accuracies.
+func drawCurves(rows []metricsRow) (*vgimg.Canvas, error) {
 	series := func(f func(metricsRow) float64) plotter.XYs {
 		xy := make(plotter.XYs, len(rows))
 		for i, r := range rows {
@@ -123,39 +187,44 @@ func plotCurves(metricsPath, pngPath string) error {
 		}
 		return xy
 	}
+	last := rows[len(rows)-1]
 	loss := plot.New()
-	loss.Title.Text = "training loss"
+	loss.Title.Text = "training loss = loss_xe + adv_weight·loss_adv"
 	loss.X.Label.Text, loss.Y.Label.Text = "step", "loss"
 	adv := plot.New()
-	adv.Title.Text = "adversarial KL term (unweighted)"
+	adv.Title.Text = fmt.Sprintf("adversarial KL term (unweighted); at the end adv_weight·loss_adv / loss_xe = %.2g", last.AdvShare)
 	adv.X.Label.Text, adv.Y.Label.Text = "step", "loss_adv"
 	acc := plot.New()
 	acc.Title.Text = "training accuracy (positive ranked first of 1+negatives)"
 	acc.X.Label.Text, acc.Y.Label.Text = "step", "accuracy"
-	add := func(p *plot.Plot, name string, c color.Color, xy plotter.XYs) error {
+	add := func(p *plot.Plot, name string, c color.Color, width float64, dashed bool, xy plotter.XYs) error {
 		l, err := plotter.NewLine(xy)
 		if err != nil {
 			return err
 		}
 		l.Color = c
-		l.Width = vg.Points(1.2)
+		l.Width = vg.Points(width)
+		if dashed {
+			l.Dashes = []vg.Length{vg.Points(6), vg.Points(4)}
+		}
 		p.Add(l)
 		p.Legend.Add(name, l)
 		return nil
 	}
-	red, blue, green := color.RGBA{200, 30, 30, 255}, color.RGBA{30, 60, 200, 255}, color.RGBA{20, 150, 40, 255}
 	errs := []error{
-		add(loss, "loss", red, series(func(r metricsRow) float64 { return r.Loss })),
-		add(loss, "loss_xe", blue, series(func(r metricsRow) float64 { return r.LossXE })),
-		add(adv, "loss_adv", green, series(func(r metricsRow) float64 { return r.LossAdv })),
-		add(acc, "acc (log-Q corrected)", red, series(func(r metricsRow) float64 { return r.Acc })),
-		add(acc, "acc (raw logits)", blue, series(func(r metricsRow) float64 { return r.AccNoLogQ })),
+		add(loss, "loss_xe (cross-entropy)", blue, 3.5, false, series(func(r metricsRow) float64 { return r.LossXE })),
+		add(loss, "loss (total)", red, 1.2, true, series(func(r metricsRow) float64 { return r.Loss })),
+		add(adv, "loss_adv", green, 1.2, false, series(func(r metricsRow) float64 { return r.LossAdv })),
+		add(acc, "acc (log-Q corrected)", red, 1.2, false, series(func(r metricsRow) float64 { return r.Acc })),
+		add(acc, "acc (raw logits)", blue, 1.2, false, series(func(r metricsRow) float64 { return r.AccNoLogQ })),
 	}
 	if err := errors.Join(errs...); err != nil {
-		return err
+		return nil, err
 	}
+	loss.Legend.Top = true // the losses fall: the top right is free
 	for _, p := range []*plot.Plot{loss, adv, acc} {
 		p.Add(plotter.NewGrid())
+		p.Legend.ThumbnailWidth = vg.Points(36) // long enough to show a dash
 	}
 	img := vgimg.New(vg.Points(800), vg.Points(1200))
 	dc := draw.New(img)
@@ -164,8 +233,5 @@ func plotCurves(metricsPath, pngPath string) error {
 	loss.Draw(canvases[0][0])
 	adv.Draw(canvases[1][0])
 	acc.Draw(canvases[2][0])
-	return safefile.Write(pngPath, func(w io.Writer) error {
-		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
-		return err
-	})
+	return img, nil
 }

@@ -509,12 +509,12 @@ func (t *trainer) logRow(a stepStats, steps int64, dt time.Duration) error {
 	n := float64(max(a.n, 1))
 	row := metricsRow{
 		Step: t.pos.Step, Epoch: float64(t.pos.Step) / float64(t.stepsPerEpoch),
-		Loss: a.loss / n, LossXE: a.lossXE / n, LossAdv: a.lossAdv / n,
+		Loss: a.loss / n, LossXE: a.lossXE / n, LossAdv: a.lossAdv / n, AdvShare: advShare(t.cfg.AdvWeight, a.lossAdv, a.lossXE),
 		Acc: float64(a.correct) / n, AccNoLogQ: float64(a.correctNo) / n,
 		SamplesPerS: float64(a.n) / dt.Seconds(), StepSeconds: dt.Seconds() / float64(max(steps, 1)), Time: time.Now().UTC().Format(time.RFC3339),
 	}
 	slog.Info("train", "step", row.Step, "epoch", fmt.Sprintf("%.3f", row.Epoch), "loss", f4(row.Loss), "loss_xe", f4(row.LossXE),
-		"loss_adv", f4(row.LossAdv), "acc", f4(row.Acc), "acc_nologq", f4(row.AccNoLogQ), "samples_per_s", int(row.SamplesPerS), "step_ms", int(1000*row.StepSeconds))
+		"loss_adv", f4(row.LossAdv), "adv_share", f4(row.AdvShare), "acc", f4(row.Acc), "acc_nologq", f4(row.AccNoLogQ), "samples_per_s", int(row.SamplesPerS), "step_ms", int(1000*row.StepSeconds))
 	return t.metrics.write(row)
 }
 
@@ -557,6 +557,9 @@ func (t *trainer) finish() error {
 	if err := plotCurves(filepath.Join(t.cfg.RunDir, metricsFile), filepath.Join(t.cfg.RunDir, curvesFile)); err != nil {
 		slog.Warn("cannot plot training curves", "err", err)
 	}
+	if last, ok := lastMetrics(filepath.Join(t.cfg.RunDir, metricsFile)); ok {
+		reportAdvShare(t.cfg, last)
+	}
 	return nil
 }
 
@@ -583,7 +586,13 @@ type TrainingSummary struct {
 	FillSeconds   float64 `json:"fill_seconds"`
 	WorkerSeconds float64 `json:"worker_seconds"`
 	UpdateSeconds float64 `json:"update_seconds"`
-	Config        Config  `json:"config"`
+	// LossXE, LossAdv and AdvShare are those of the last metrics row:
+	// AdvShare = AdvWeight·LossAdv / LossXE, what the adversarial term
+	// adds to the loss relative to the cross-entropy.
+	LossXE   float64 `json:"loss_xe"`
+	LossAdv  float64 `json:"loss_adv"`
+	AdvShare float64 `json:"adv_share"`
+	Config   Config  `json:"config"`
 }
 
 func (t *trainer) summary() TrainingSummary {
@@ -596,5 +605,8 @@ func (t *trainer) summary() TrainingSummary {
 	}
 	s.PeakGFLOPs = PeakGFLOPs()
 	s.FillSeconds, s.WorkerSeconds, s.UpdateSeconds = t.timeFill.Seconds(), t.timeWorkers.Seconds(), t.timeUpdate.Seconds()
+	if last, ok := lastMetrics(filepath.Join(t.cfg.RunDir, metricsFile)); ok {
+		s.LossXE, s.LossAdv, s.AdvShare = last.LossXE, last.LossAdv, last.AdvShare
+	}
 	return s
 }

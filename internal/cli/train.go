@@ -116,6 +116,10 @@ func (c *TrainCmd) Run(g *Globals) error {
 		fmt.Fprintf(&b, "step time: %.1f%% batch+sampling, %.1f%% forward/backward, %.1f%% gradient sum+AdamW+BN\n",
 			100*tr.FillSeconds/all, 100*tr.WorkerSeconds/all, 100*tr.UpdateSeconds/all)
 	}
+	if c := tr.Config; c.AdvEps > 0 && c.AdvWeight > 0 {
+		fmt.Fprintf(&b, "adversarial term: adv_weight·loss_adv / loss_xe = %.2g at the last step (loss_adv %.3g, loss_xe %.4g, adv_eps %g)\n",
+			tr.AdvShare, tr.LossAdv, tr.LossXE, c.AdvEps)
+	}
 	fmt.Fprintf(&b, "evaluation: %d test users, %d items each (brute force), %.1fs\n", rep.Users, rep.Items, rep.EvalSeconds)
 	for _, k := range train.RecallKs {
 		ratio := 0.0

@@ -42,12 +42,15 @@ func TestTrainExtractCommands(t *testing.T) {
 	if rep.Training.Steps != 6 || rep.Users < 1 || rep.Users > 30 || rep.Training.Config.Batch != 32 || len(rep.Recall) != 2 {
 		t.Errorf("report %+v", rep)
 	}
+	if rep.Training.AdvShare <= 0 || rep.Training.LossXE <= 0 {
+		t.Errorf("report lacks the adversarial share: adv_share %g, loss_xe %g", rep.Training.AdvShare, rep.Training.LossXE)
+	}
 	// Conflicting flag on resume names the flag; a mutable one is accepted.
 	if _, e, c := runMain(t, "train", "--run", run, "--batch", "64"); c == 0 || !strings.Contains(e, "--batch=64") {
 		t.Errorf("conflicting --batch accepted (exit %d): %s", c, e)
 	}
 	out, e, c = runMain(t, "train", "--run", run, "--max-steps", "8")
-	if c != 0 || !strings.Contains(out, "Recall@200") {
+	if c != 0 || !strings.Contains(out, "Recall@200") || !strings.Contains(out, "adversarial term: adv_weight·loss_adv / loss_xe = ") {
 		t.Fatalf("resume: exit %d\n%s\n%s", c, out, e)
 	}
 	if _, err := os.Stat(filepath.Join(run, "ckpt", "step-000000008.ckpt")); err != nil {
