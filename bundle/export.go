@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -70,7 +71,11 @@ func (o ExportOptions) Validate() error {
 }
 
 // Export compiles a trained run into a serving bundle and returns its
-// directory.
+// directory. The bundle is written into a hidden staging directory and then
+// renamed onto its version directory only if that name is still free
+// (safefile.RenameNoReplace), so versions are immutable: with Version 0
+// an export that loses the number to a concurrent one takes the next free
+// number; with an explicit Version it fails.
 func Export(ctx context.Context, o ExportOptions) (string, *Manifest, error) {
 	if err := o.Validate(); err != nil {
 		return "", nil, fmt.Errorf("export: %w", err)
@@ -79,37 +84,96 @@ func Export(ctx context.Context, o ExportOptions) (string, *Manifest, error) {
 	if err := os.MkdirAll(modelDir, 0o755); err != nil {
 		return "", nil, fmt.Errorf("export: %w", err)
 	}
-	if o.Version == 0 {
-		vs, err := server.ListVersions(modelDir)
+	auto := o.Version == 0
+	if auto {
+		v, err := nextVersion(modelDir)
 		if err != nil {
 			return "", nil, fmt.Errorf("export: %w", err)
 		}
-		o.Version = 1
-		if len(vs) > 0 {
-			o.Version = vs[0] + 1
-		}
-	}
-	final := filepath.Join(modelDir, strconv.FormatInt(o.Version, 10))
-	if _, err := os.Stat(final); err == nil {
+		o.Version = v
+	} else if final := versionDir(modelDir, o.Version); exists(final) {
 		return "", nil, fmt.Errorf("export: %s already exists; versions are immutable, pick another --version", final)
 	}
 	staging, err := os.MkdirTemp(modelDir, ".export-*")
 	if err != nil {
 		return "", nil, fmt.Errorf("export: %w", err)
 	}
+	start := time.Now()
 	m, err := build(ctx, o, staging)
+	final := ""
 	if err == nil {
-		err = safefile.ReplaceDir(staging, final)
+		final, err = claim(staging, modelDir, m, auto)
 	}
 	if err != nil {
 		os.RemoveAll(staging)
 		return "", nil, fmt.Errorf("export: %w", err)
 	}
+	slog.Info("exported", "dir", final, "version", m.ModelVer, "items", m.NumItems, "precision", m.Precision, "secs", time.Since(start).Seconds())
 	return final, m, nil
 }
 
+func versionDir(modelDir string, v int64) string {
+	return filepath.Join(modelDir, strconv.FormatInt(v, 10))
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// nextVersion is one above the newest version under modelDir (1 if none).
+func nextVersion(modelDir string) (int64, error) {
+	vs, err := server.ListVersions(modelDir)
+	if err != nil {
+		return 0, err
+	}
+	if len(vs) == 0 {
+		return 1, nil
+	}
+	return vs[0] + 1, nil
+}
+
+// maxClaims bounds how many version numbers an export tries before it
+// gives up (each loss means another export claimed that number meanwhile).
+const maxClaims = 100
+
+// claim renames the complete bundle in staging onto its version directory,
+// which must not exist. If auto, a number taken meanwhile (by a concurrent
+// export, or anything else now at that name) makes it rewrite the
+// manifest with the next free number and try again.
+func claim(staging, modelDir string, m *Manifest, auto bool) (string, error) {
+	if err := os.Chmod(staging, 0o755); err != nil {
+		return "", err
+	}
+	for range maxClaims {
+		if err := safefile.SyncDir(staging); err != nil {
+			return "", err
+		}
+		final := versionDir(modelDir, m.ModelVer)
+		err := safefile.RenameNoReplace(staging, final)
+		if err == nil {
+			return final, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", err
+		}
+		if !auto {
+			return "", fmt.Errorf("%s was created while this export ran; versions are immutable, pick another --version", final)
+		}
+		next, err := nextVersion(modelDir)
+		if err != nil {
+			return "", err
+		}
+		slog.Info("version taken meanwhile (a concurrent export?); taking the next", "taken", m.ModelVer, "next", max(next, m.ModelVer+1))
+		m.ModelVer = max(next, m.ModelVer+1)
+		if err := writeManifest(staging, m); err != nil {
+			return "", err
+		}
+	}
+	return "", fmt.Errorf("could not claim a version number under %s in %d tries", modelDir, maxClaims)
+}
+
 func build(ctx context.Context, o ExportOptions, dir string) (*Manifest, error) {
-	start := time.Now()
 	_, tc, err := train.ReadRunConfig(o.RunDir)
 	if err != nil {
 		return nil, err
@@ -143,7 +207,6 @@ func build(ctx context.Context, o ExportOptions, dir string) (*Manifest, error) 
 	if err := write(dir, eng, o.IndexDir, tables, m); err != nil {
 		return nil, err
 	}
-	slog.Info("exported", "version", o.Version, "items", m.NumItems, "precision", m.Precision, "secs", time.Since(start).Seconds())
 	return m, nil
 }
 
@@ -181,6 +244,11 @@ func write(dir string, eng *engine.Engine, indexDir string, t idTables, m *Manif
 	if err := checksums(dir, m); err != nil {
 		return err
 	}
+	return writeManifest(dir, m)
+}
+
+// writeManifest writes m as dir/manifest.json.
+func writeManifest(dir string, m *Manifest) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err

@@ -1,0 +1,115 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// exportPipeline runs synth → prepare → train → extract → index on a tiny
+// world and returns the run and index directories.
+func exportPipeline(t *testing.T) (run, index string) {
+	t.Helper()
+	dir := t.TempDir()
+	csv, data, emb := filepath.Join(dir, "ub.csv"), filepath.Join(dir, "data"), filepath.Join(dir, "emb")
+	run, index = filepath.Join(dir, "run"), filepath.Join(dir, "index")
+	for _, args := range [][]string{
+		{"synth", "--preset", "tiny", "--users", "300", "--items", "500", "--out", csv},
+		{"prepare", "--out", data, csv},
+		{"train", "--run", run, "--data", data, "--batch", "32", "--negatives", "4", "--max-steps", "2", "--eval-users", "10"},
+		{"extract", "--run", run, "--out", emb},
+		{"index", "--embs", filepath.Join(emb, "item_embs.npy"), "--out", index},
+	} {
+		if _, e, c := runMain(t, args...); c != 0 {
+			t.Fatalf("nann %v: exit %d\n%s", args, c, e)
+		}
+	}
+	return run, index
+}
+
+// TestExportHelperProcess is not a test: it runs `nann` with the arguments
+// in NANN_TEST_MAIN_ARGS (newline-separated) when a test starts it as a child.
+func TestExportHelperProcess(t *testing.T) {
+	args := os.Getenv("NANN_TEST_MAIN_ARGS")
+	if args == "" {
+		t.Skip("only run as a child process")
+	}
+	os.Exit(Main(strings.Split(args, "\n"), os.Stdout, os.Stderr))
+}
+
+// TestExportConcurrentProcesses is issue 12 item 3 across processes: four
+// `nann export` processes into one base all exit 0 with distinct versions,
+// each version holds its own manifest, and the bundles load.
+func TestExportConcurrentProcesses(t *testing.T) {
+	run, index := exportPipeline(t)
+	base := t.TempDir()
+	const n = 4
+	outs := make([][]byte, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestExportHelperProcess$")
+		cmd.Env = append(os.Environ(), "NANN_TEST_MAIN_ARGS="+strings.Join([]string{"--log-level", "warn",
+			"export", "--run", run, "--index", index, "--base", base, "--json"}, "\n"))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = cmd.Output()
+			if errs[i] != nil {
+				errs[i] = &exportErr{errs[i], stderr.String()}
+			}
+		}()
+	}
+	wg.Wait()
+	var got []string
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("export process %d: %v", i, errs[i])
+		}
+		var r struct {
+			Dir      string `json:"dir"`
+			Manifest struct {
+				ModelVer int64 `json:"model_version"`
+			} `json:"manifest"`
+		}
+		if err := json.Unmarshal(outs[i], &r); err != nil {
+			t.Fatalf("export process %d: %v\n%s", i, err, outs[i])
+		}
+		if filepath.Base(r.Dir) != strconv.FormatInt(r.Manifest.ModelVer, 10) {
+			t.Errorf("export process %d: %s reported with manifest version %d", i, r.Dir, r.Manifest.ModelVer)
+		}
+		got = append(got, filepath.Base(r.Dir))
+	}
+	slices.Sort(got)
+	if want := []string{"1", "2", "3", "4"}; !slices.Equal(got, want) {
+		t.Fatalf("%d concurrent export processes reported versions %v, want %v", n, got, want)
+	}
+	for _, v := range got {
+		b, err := os.ReadFile(filepath.Join(base, "nann", v, "manifest.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m struct {
+			ModelVer int64 `json:"model_version"`
+		}
+		if err := json.Unmarshal(b, &m); err != nil || strconv.FormatInt(m.ModelVer, 10) != v {
+			t.Errorf("version %s holds the manifest of version %d (%v)", v, m.ModelVer, err)
+		}
+	}
+}
+
+type exportErr struct {
+	err    error
+	stderr string
+}
+
+func (e *exportErr) Error() string { return e.err.Error() + "\n" + e.stderr }
