@@ -205,6 +205,7 @@ func TestBadLines(t *testing.T) {
 		{"behavior", "1,10,100,click,1511544070\n", "behavior_type"},
 		{"timestamp", "1,10,100,pv,2017-11-25\n", "timestamp"},
 		{"huge id", "1,99999999999,100,pv,1\n", "item_id"},
+		{"item id 0 (padding)", "1,0,100,pv,1511544070\n", "item_id"},
 	}
 	for _, c := range cases {
 		p := writeCSV(t, good+good+c.line+good)

@@ -32,7 +32,8 @@ func (b Behavior) String() string {
 }
 
 // Row is one parsed line. Ids are the log's own (not dense); they must fit
-// in uint32, as every id of the real data does.
+// in uint32, as every id of the real data does, and the item id must not be
+// 0 (ErrItemZero).
 type Row struct {
 	User, Item, Cate uint32
 	Behavior         Behavior
@@ -65,6 +66,10 @@ var (
 	ErrNotInteger = errors.New("not an integer")
 	ErrIDRange    = errors.New("id out of range 0..4294967295")
 	ErrBehavior   = errors.New("unknown behaviour, want pv, buy, cart or fav")
+	// ErrItemZero: item id 0 means padding in the serving API's item_ids,
+	// so a log row naming item 0 could never be asked about or told apart
+	// from padding; it is refused rather than silently remapped.
+	ErrItemZero = errors.New("item id 0 is reserved (0 means padding in the serving API's item_ids)")
 )
 
 // IsBlank reports whether a line (without its '\n') holds only white space.
@@ -106,6 +111,9 @@ func ParseLine(line []byte) (Row, int, error) {
 		if *dst, err = parseID(f[i]); err != nil {
 			return Row{}, i, err
 		}
+	}
+	if r.Item == 0 {
+		return Row{}, 1, ErrItemZero
 	}
 	if r.Behavior, err = parseBehavior(f[3]); err != nil {
 		return Row{}, 3, err

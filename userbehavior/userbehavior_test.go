@@ -22,6 +22,8 @@ func TestParseLine(t *testing.T) {
 		{"1,2,4294967296,pv,5", 2, ErrIDRange},
 		{"1,2,3,pv,5x", 4, ErrNotInteger},
 		{"1,2,3,pv,-", 4, ErrNotInteger},
+		{"1,0,3,pv,5", 1, ErrItemZero},
+		{"1,-0,3,pv,5", 1, ErrItemZero},
 	} {
 		_, f, err := ParseLine([]byte(c.line))
 		if f != c.field || !errors.Is(err, c.err) {
