@@ -19,6 +19,11 @@ type Config struct {
 	// PollInterval is how often BasePath is scanned for new versions; 0
 	// scans only once, at start.
 	PollInterval time.Duration
+	// LoadRetryInterval is the wait before retrying a version that failed
+	// to load (its files may still be arriving); it doubles after each
+	// failure up to MaxLoadRetryInterval. A change of the version
+	// directory's mtime retries at once.
+	LoadRetryInterval, MaxLoadRetryInterval time.Duration
 	// ServeVersions is how many of the newest loadable versions are kept
 	// loaded (TF Serving's "latest N" policy; default 1). Requests without a
 	// version get the newest.
@@ -44,18 +49,20 @@ type Config struct {
 // DefaultConfig returns the defaults (tensorflow_model_server's ports).
 func DefaultConfig() Config {
 	return Config{
-		ModelName:       "nann",
-		GRPCAddr:        ":8500",
-		RESTAddr:        ":8501",
-		PollInterval:    time.Second,
-		ServeVersions:   1,
-		MaxBatch:        256,
-		MaxMessageBytes: 64 << 20,
-		MaxLevelTopN:    10000,
-		MaxConcurrent:   8,
-		MaxQueue:        64,
-		RequestTimeout:  30 * time.Second,
-		ShutdownTimeout: 30 * time.Second,
+		ModelName:            "nann",
+		GRPCAddr:             ":8500",
+		RESTAddr:             ":8501",
+		PollInterval:         time.Second,
+		LoadRetryInterval:    time.Second,
+		MaxLoadRetryInterval: time.Minute,
+		ServeVersions:        1,
+		MaxBatch:             256,
+		MaxMessageBytes:      64 << 20,
+		MaxLevelTopN:         10000,
+		MaxConcurrent:        8,
+		MaxQueue:             64,
+		RequestTimeout:       30 * time.Second,
+		ShutdownTimeout:      30 * time.Second,
 	}
 }
 
@@ -74,6 +81,12 @@ func (c Config) Validate() error {
 	}
 	if c.PollInterval < 0 {
 		bad("poll interval %v is negative", c.PollInterval)
+	}
+	if c.LoadRetryInterval <= 0 {
+		bad("load retry interval %v must be positive", c.LoadRetryInterval)
+	}
+	if c.MaxLoadRetryInterval < c.LoadRetryInterval {
+		bad("max load retry interval %v < load retry interval %v", c.MaxLoadRetryInterval, c.LoadRetryInterval)
 	}
 	if c.ServeVersions < 1 {
 		bad("serve versions %d < 1", c.ServeVersions)

@@ -62,6 +62,7 @@ func New(cfg Config, load Loader, log *slog.Logger) (*Server, error) {
 		s.met.versions.Set(float64(live))
 		s.setHealth(live > 0)
 	})
+	s.mgr.retryFirst, s.mgr.retryMax = cfg.LoadRetryInterval, cfg.MaxLoadRetryInterval
 	s.grpcSrv = grpc.NewServer(
 		grpc.MaxRecvMsgSize(cfg.MaxMessageBytes),
 		grpc.MaxConcurrentStreams(maxStreams(cfg)),

@@ -34,6 +34,10 @@ type versionState struct {
 	state servingpb.ModelVersionStatus_State
 	err   error
 	mtime time.Time // of the directory when last loaded or tried
+	// failures counts consecutive failed loads; the next try is at retryAt
+	// (or at once if the directory's mtime changes).
+	failures int
+	retryAt  time.Time
 }
 
 // manager polls the base path, loads new versions fully, swaps them in
@@ -43,6 +47,10 @@ type manager struct {
 	keep int
 	load Loader
 	log  *slog.Logger
+	// retryFirst and retryMax bound the backoff between load attempts of
+	// a version that failed: retryFirst after the first failure, doubling
+	// up to retryMax.
+	retryFirst, retryMax time.Duration
 	// warnedEmpty is set while the base path holds no version, so the
 	// warning is logged once, not on every poll.
 	warnedEmpty bool
@@ -57,6 +65,7 @@ type manager struct {
 func newManager(base string, keep int, load Loader, log *slog.Logger, onSet func(int)) *manager {
 	return &manager{
 		base: base, keep: keep, load: load, log: log, onSet: onSet,
+		retryFirst: time.Second, retryMax: time.Minute,
 		live:   make(map[int64]*version),
 		states: make(map[int64]*versionState),
 	}
@@ -184,7 +193,8 @@ func (m *manager) scan() ([]versionDir, error) {
 // poll brings the live set to the newest `keep` loadable versions: new
 // versions are loaded fully before they are published, and the versions
 // they replace are retired only afterwards. A version that fails to load
-// is reported and not retried until its directory changes.
+// is reported and retried with exponential backoff (its files may still
+// be arriving), and at once when its directory's mtime changes.
 func (m *manager) poll(ctx context.Context) {
 	dirs, err := m.scan()
 	if err != nil {
@@ -228,31 +238,42 @@ func (m *manager) poll(ctx context.Context) {
 
 // ensureLoaded reports whether d is live, loading it if needed.
 func (m *manager) ensureLoaded(ctx context.Context, d versionDir) bool {
+	now := time.Now()
 	m.mu.Lock()
 	_, live := m.live[d.num]
 	st := m.states[d.num]
-	failedBefore := st != nil && st.err != nil && st.mtime.Equal(d.mtime)
-	if !live && !failedBefore {
+	wait := st != nil && st.failures > 0 && st.mtime.Equal(d.mtime) && now.Before(st.retryAt)
+	if !live && !wait {
 		m.setState(d.num, servingpb.ModelVersionStatus_LOADING, nil)
-		m.states[d.num].mtime = d.mtime
+		st = m.states[d.num]
+		st.mtime = d.mtime
 	}
 	m.mu.Unlock()
 	if live {
 		return true
 	}
-	if failedBefore {
+	if wait {
 		return false
 	}
-	m.log.Info("loading model version", "version", d.num, "dir", d.path)
+	m.log.Info("loading model version", "version", d.num, "dir", d.path, "attempt", st.failures+1)
 	start := time.Now()
 	v, err := m.loadVersion(ctx, d)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err != nil {
 		m.setState(d.num, servingpb.ModelVersionStatus_END, err)
-		m.log.Error("model version failed to load; older versions keep serving", "version", d.num, "dir", d.path, "err", err)
+		if ctx.Err() == nil {
+			st.failures++
+			backoff := m.retryMax
+			if st.failures < 32 {
+				backoff = min(m.retryFirst<<(st.failures-1), m.retryMax)
+			}
+			st.retryAt = time.Now().Add(backoff)
+			m.log.Error("model version failed to load; older versions keep serving", "version", d.num, "dir", d.path, "err", err, "attempt", st.failures, "retry_in", backoff.String())
+		}
 		return false
 	}
+	st.failures = 0
 	m.live[d.num] = v
 	m.setState(d.num, servingpb.ModelVersionStatus_AVAILABLE, nil)
 	m.log.Info("model version available", "version", d.num, "load_seconds", time.Since(start).Seconds())

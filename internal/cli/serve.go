@@ -23,6 +23,8 @@ type ServeCmd struct {
 	ModelBasePath             string        `name:"model_base_path" help:"Directory holding one numeric subdirectory per model version." required:""`
 	FileSystemPollWaitSeconds int           `name:"file_system_poll_wait_seconds" help:"Seconds between scans of the base path for new versions (0: scan once)." default:"1"`
 	ServeVersions             int           `name:"serve_versions" help:"How many of the newest versions to keep loaded." default:"1"`
+	LoadRetryInterval         time.Duration `name:"load_retry_interval" help:"Wait before retrying a version that failed to load (its files may still be arriving); doubles after each failure." default:"1s"`
+	MaxLoadRetryInterval      time.Duration `name:"max_load_retry_interval" help:"Longest wait between load retries." default:"1m"`
 	MaxBatch                  int           `name:"max_batch" help:"Most users (rows) per request." default:"256"`
 	MaxMessageBytes           int           `name:"max_message_bytes" help:"Largest gRPC message or REST body." default:"67108864"`
 	MaxLevelTopN              int           `name:"max_level_topn" help:"Largest value allowed in level_topn." default:"10000"`
@@ -60,6 +62,8 @@ func (c *ServeCmd) config() server.Config {
 	}
 	cfg.PollInterval = time.Duration(c.FileSystemPollWaitSeconds) * time.Second
 	cfg.ServeVersions = c.ServeVersions
+	cfg.LoadRetryInterval = c.LoadRetryInterval
+	cfg.MaxLoadRetryInterval = c.MaxLoadRetryInterval
 	cfg.MaxBatch = c.MaxBatch
 	cfg.MaxMessageBytes = c.MaxMessageBytes
 	cfg.MaxLevelTopN = c.MaxLevelTopN

@@ -1,0 +1,88 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"nann/tfserving/servingpb"
+)
+
+// TestFailedVersionRetriedWithBackoff: a version whose files are
+// incomplete (the loader fails 3 times) is retried after 1 s, 2 s and 4 s
+// although its directory's mtime never changes, and then becomes
+// AVAILABLE; between tries it is left alone.
+func TestFailedVersionRetriedWithBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		base := t.TempDir()
+		if err := os.Mkdir(filepath.Join(base, "1"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		var tries []time.Duration
+		load := func(ctx context.Context, dir string) (Servable, error) {
+			tries = append(tries, time.Since(start))
+			if len(tries) <= 3 {
+				return nil, errors.New("fake: bundle still being copied")
+			}
+			return &fakeServable{version: 1}, nil
+		}
+		m := newManager(base, 1, load, quietLogger(), nil)
+		m.retryFirst, m.retryMax = time.Second, time.Minute
+		ctx := context.Background()
+		for time.Since(start) < 20*time.Second {
+			m.poll(ctx)
+			time.Sleep(100 * time.Millisecond)
+		}
+		want := []time.Duration{0, time.Second, 3 * time.Second, 7 * time.Second}
+		if len(tries) != len(want) {
+			t.Fatalf("load tried at %v, want at %v", tries, want)
+		}
+		for i := range want {
+			if tries[i] != want[i] {
+				t.Fatalf("load tried at %v, want at %v", tries, want)
+			}
+		}
+		st, err := m.statuses(nil)
+		if err != nil || st[0].State != servingpb.ModelVersionStatus_AVAILABLE {
+			t.Fatalf("status %v %v, want AVAILABLE", st, err)
+		}
+		m.closeAll()
+	})
+}
+
+// TestRetryBackoffCapped: the wait between tries doubles up to the cap.
+func TestRetryBackoffCapped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		base := t.TempDir()
+		if err := os.Mkdir(filepath.Join(base, "1"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		var tries []time.Duration
+		load := func(ctx context.Context, dir string) (Servable, error) {
+			tries = append(tries, time.Since(start))
+			return nil, errors.New("fake: never loads")
+		}
+		m := newManager(base, 1, load, quietLogger(), nil)
+		m.retryFirst, m.retryMax = time.Second, 5*time.Second
+		for time.Since(start) < 30*time.Second {
+			m.poll(context.Background())
+			time.Sleep(100 * time.Millisecond)
+		}
+		// 0, 1, 3, 7, then every 5 s: 12, 17, 22, 27.
+		want := []time.Duration{0, 1, 3, 7, 12, 17, 22, 27}
+		if len(tries) != len(want) {
+			t.Fatalf("tries at %v", tries)
+		}
+		for i := range want {
+			if tries[i] != want[i]*time.Second {
+				t.Fatalf("tries at %v, want %v s", tries, want)
+			}
+		}
+	})
+}
