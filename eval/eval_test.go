@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -413,5 +414,43 @@ func TestScorerPanicIsAnError(t *testing.T) {
 	_, err := Run(context.Background(), testConfig(2), qs, w.graph, retrieve.Model[[]float32](panicModel{w.model}), smallBeam())
 	if err == nil || !strings.Contains(err.Error(), "query 3") || !strings.Contains(err.Error(), "scorer bug") {
 		t.Fatalf("error %v, want query 3's panic", err)
+	}
+}
+
+// The recall axis of sweep.png has 5 to 10 evenly spaced labels whatever
+// its range (it used to get two on a 0–0.3 axis).
+func TestSweepPlotRecallTicks(t *testing.T) {
+	for _, top := range []float64{0.02, 0.05, 0.1, 0.14, 0.2, 0.27, 0.3, 0.33, 0.5, 0.7, 0.95} {
+		exact := top
+		res := &SweepResult{Ks: []int{50, 200}, Reports: []Report{
+			{Beam: "a", Queries: 10, Items: 100, Recall: []Recall{{K: 50, Beam: top / 3}, {K: 200, Beam: top * 0.9, Exact: &exact}}},
+			{Beam: "b", Queries: 10, Items: 100, Recall: []Recall{{K: 50, Beam: top / 2}, {K: 200, Beam: top * 0.95, Exact: &exact}}},
+		}}
+		res.Reports[0].Scored.Mean, res.Reports[1].Scored.Mean = 10, 40
+		p, err := res.Plot()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var labels []float64
+		for _, tk := range p.Y.Tick.Marker.Ticks(p.Y.Min, p.Y.Max) {
+			if tk.Label == "" {
+				continue
+			}
+			v, err := strconv.ParseFloat(tk.Label, 64)
+			if err != nil || strings.HasPrefix(tk.Label, "-") || math.Abs(v-tk.Value) > 1e-9 || tk.Value < p.Y.Min || tk.Value > p.Y.Max+1e-12 {
+				t.Fatalf("axis 0–%g: tick %+v: label does not read back or lies outside the axis", p.Y.Max, tk)
+			}
+			labels = append(labels, v)
+		}
+		if len(labels) < 5 || len(labels) > 10 {
+			t.Errorf("axis 0–%g: %d labelled ticks %v, want 5 to 10", p.Y.Max, len(labels), labels)
+			continue
+		}
+		for i := 2; i < len(labels); i++ {
+			if d0, d := labels[1]-labels[0], labels[i]-labels[i-1]; math.Abs(d-d0) > 1e-9 {
+				t.Errorf("axis 0–%g: uneven labels %v", p.Y.Max, labels)
+				break
+			}
+		}
 	}
 }

@@ -145,6 +145,7 @@ func (s *SweepResult) Plot() (*plot.Plot, error) {
 	}
 	p.Y.Min = 0
 	p.Y.Max = min(1, ymax*1.1+0.01)
+	p.Y.Tick.Marker = linearTicks{}
 	return p, nil
 }
 
@@ -189,6 +190,38 @@ func (ticks125) Ticks(lo, hi float64) []plot.Tick {
 			}
 			ts = append(ts, t)
 		}
+	}
+	return ts
+}
+
+// linearTicks labels a linear axis every 1, 2 or 5 times a power of ten,
+// the step that gives 5 to 10 labels, with an unlabelled minor tick halfway
+// between (gonum's default gives as few as two labels on a 0–0.3 axis).
+type linearTicks struct{}
+
+func (linearTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(hi > lo) || math.IsInf(hi-lo, 0) {
+		return nil
+	}
+	step := math.Pow(10, math.Floor(math.Log10((hi-lo)/5)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if (hi-lo)/(m*step) < 10 {
+			step *= m
+			break
+		}
+	}
+	digits := max(0, int(-math.Floor(math.Log10(step)+1e-9)))
+	var ts []plot.Tick
+	for i := math.Ceil(lo/step*2 - 1e-9); i*step/2 <= hi+1e-9*step; i++ {
+		v := i * step / 2
+		if v == 0 {
+			v = 0 // not -0, which would print as "-0.00"
+		}
+		t := plot.Tick{Value: v}
+		if int64(i)%2 == 0 {
+			t.Label = strconv.FormatFloat(v, 'f', digits, 64)
+		}
+		ts = append(ts, t)
 	}
 	return ts
 }

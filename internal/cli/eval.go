@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gonum.org/v1/plot/vg"
@@ -173,9 +174,11 @@ func loadItemEmbs(path string) ([]float32, []int, error) {
 
 // defaultSweep is the reference's two default settings, then a grid from
 // narrow to wide beams in both forms; every answer holds at least maxK items.
+// A setting the grid repeats (the serving default is one of its widths) is
+// listed once, where it first appears.
 func defaultSweep(maxK int) []retrieve.Beam {
 	ref := retrieve.DefaultParams()
-	ref.K = maxK
+	ref.K, ref.TopK[0] = maxK, max(ref.TopK[0], maxK)
 	serving := retrieve.DefaultServing()
 	serving.LevelTopN[5] = max(serving.LevelTopN[5], maxK)
 	beams := []retrieve.Beam{ref, serving}
@@ -192,7 +195,12 @@ func defaultSweep(maxK int) []retrieve.Beam {
 			beams = append(beams, p)
 		}
 	}
-	return beams
+	seen := make(map[string]bool, len(beams))
+	return slices.DeleteFunc(beams, func(b retrieve.Beam) bool {
+		dup := seen[b.String()]
+		seen[b.String()] = true
+		return dup
+	})
 }
 
 func (c *EvalCmd) sweep(g *Globals, s *evalSetup, cfg eval.Config) error {
