@@ -90,10 +90,19 @@ type Dataset struct {
 	maps         []*mapped
 }
 
-// OpenOptions tune Open.
+// OpenOptions tune Open. The zero value checks everything.
 type OpenOptions struct {
-	// Verify checks the payload checksums of the binary files (one pass
-	// over them). Open always checks headers, sizes and id ranges.
+	// NoVerify skips the payload checksums (CRC-32C) of sequences.bin and
+	// the samples files, which Open otherwise checks: one pass over the
+	// mapped files, measured at 44 ms of a 103 ms open of a 139 MB dataset
+	// (10 M rows) on a busy 2-core machine. Headers, sizes and id
+	// ranges are always checked; an in-range flipped byte is caught only by
+	// the checksum.
+	NoVerify bool
+	// Verify is kept for older callers; checksums are verified unless
+	// NoVerify is set.
+	//
+	// Deprecated: verification is the default.
 	Verify bool
 }
 
@@ -118,7 +127,8 @@ func (d *Dataset) open(opt OpenOptions) error {
 	if d.Meta.Format != formatName || d.Meta.Version != 1 {
 		return fmt.Errorf("%s: format %q version %d, want %q version 1", metaFile, d.Meta.Format, d.Meta.Version, formatName)
 	}
-	if err := d.openSequences(opt.Verify); err != nil {
+	verify := !opt.NoVerify
+	if err := d.openSequences(verify); err != nil {
 		return err
 	}
 	if err := d.openTables(); err != nil {
@@ -129,7 +139,7 @@ func (d *Dataset) open(opt OpenOptions) error {
 		dst  *[]Sample
 		want int64
 	}{{"train.samples", &d.Train, d.Meta.NumTrainSamples}, {"test.samples", &d.Test, d.Meta.NumTestSamples}, {"valid.samples", &d.Valid, d.Meta.NumValidSamples}} {
-		if err := d.openSamples(s.name, s.dst, s.want, opt.Verify); err != nil {
+		if err := d.openSamples(s.name, s.dst, s.want, verify); err != nil {
 			return err
 		}
 	}

@@ -87,7 +87,7 @@ func prepareTo(t *testing.T, input string, opt Options) *Dataset {
 	if _, err := Prepare(context.Background(), input, out, opt); err != nil {
 		t.Fatal(err)
 	}
-	d, err := Open(out, OpenOptions{Verify: true})
+	d, err := Open(out, OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,9 +340,10 @@ func TestCorruptionDetected(t *testing.T) {
 	b, _ := os.ReadFile(seq)
 	b[len(b)-3] ^= 0x40
 	os.WriteFile(seq, b, 0o644)
-	if _, err := Open(out, OpenOptions{Verify: true}); err == nil || !strings.Contains(err.Error(), "checksum") {
+	if _, err := Open(out, OpenOptions{}); err == nil || !strings.Contains(err.Error(), "checksum") {
 		t.Fatalf("flipped bit: %v", err)
 	}
+
 	os.WriteFile(seq, b[:len(b)-4], 0o644)
 	if _, err := Open(out, OpenOptions{}); err == nil || !strings.Contains(err.Error(), "sequences.bin") {
 		t.Fatalf("truncated: %v", err)
@@ -424,4 +425,31 @@ func TestPrepareCleansStaleStaging(t *testing.T) {
 	if b, err := os.ReadFile(mine); err != nil || string(b) != "user" {
 		t.Fatalf("%s: %q %v", mine, b, err)
 	}
+}
+
+// A flipped byte that keeps every id in range (here a history item swapped
+// for another valid item) used to train with exit 0: Open checks the
+// payload checksum by default, and NoVerify skips it.
+func TestInRangeCorruptionDetectedByDefault(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "ds")
+	if _, err := Prepare(context.Background(), writeCSV(t, "1,10,100,pv,1\n1,11,100,pv,2\n2,12,100,pv,3\n"), out, DefaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	seq := filepath.Join(out, "sequences.bin")
+	b, _ := os.ReadFile(seq)
+	users := 2
+	at := headerSize + (users+1)*8 // items[0]
+	if b[at] != 1 {
+		t.Fatalf("items[0] = %d, want dense id 1", b[at])
+	}
+	b[at] = 2
+	os.WriteFile(seq, b, 0o644)
+	if _, err := Open(out, OpenOptions{}); err == nil || !strings.Contains(err.Error(), "checksum") || !strings.Contains(err.Error(), "sequences.bin") {
+		t.Fatalf("in-range corruption, default open: %v", err)
+	}
+	d, err := Open(out, OpenOptions{NoVerify: true})
+	if err != nil {
+		t.Fatalf("NoVerify: %v", err)
+	}
+	d.Close()
 }

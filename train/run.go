@@ -40,6 +40,9 @@ type Options struct {
 	// Set lists the json names of the Config fields the user gave
 	// explicitly; on resume only these are compared with config.json.
 	Set []string
+	// NoVerify skips the dataset's payload checksums when it is opened
+	// (dataset.OpenOptions.NoVerify); by default they are checked.
+	NoVerify bool
 }
 
 // Run trains (or resumes) the run in cfg.RunDir and evaluates the result.
@@ -51,7 +54,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	ds, err := dataset.Open(rf.Train.Data, dataset.OpenOptions{})
+	ds, err := dataset.Open(rf.Train.Data, dataset.OpenOptions{NoVerify: opt.NoVerify})
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +138,8 @@ func openRun(cfg Config, set []string) (*runFile, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	ds, err := dataset.Open(cfg.Data, dataset.OpenOptions{})
+	// Sizes only: Run verifies the checksums when it opens the data to train.
+	ds, err := dataset.Open(cfg.Data, dataset.OpenOptions{NoVerify: true})
 	if err != nil {
 		return nil, err
 	}

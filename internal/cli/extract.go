@@ -18,9 +18,10 @@ func init() {
 
 // ExtractCmd runs the trained item network over every item.
 type ExtractCmd struct {
-	RunDir string `name:"run" help:"Trained run directory." required:""`
-	Out    string `help:"Output directory (default: the run directory); an existing one must be empty or hold an earlier extraction."`
-	JSON   bool   `name:"json" help:"Print the summary as JSON."`
+	RunDir   string `name:"run" help:"Trained run directory." required:""`
+	Out      string `help:"Output directory (default: the run directory); an existing one must be empty or hold an earlier extraction."`
+	NoVerify bool   `name:"no-verify" help:"Skip the dataset's payload checksums when opening it (checked by default)."`
+	JSON     bool   `name:"json" help:"Print the summary as JSON."`
 }
 
 // extractKind recognises a directory extract may write into: one holding
@@ -43,7 +44,7 @@ func (c *ExtractCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	ds, err := dataset.Open(tc.Data, dataset.OpenOptions{})
+	ds, err := dataset.Open(tc.Data, dataset.OpenOptions{NoVerify: c.NoVerify})
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,8 @@ type TrainCmd struct {
 	LogEvery        *int64 `name:"log-every" help:"Steps between log lines / metrics rows (default 100)."`
 	EvalUsers       *int   `name:"eval-users" help:"Test users in the final evaluation (default all)."`
 
-	JSON bool `name:"json" help:"Print the report as JSON."`
+	NoVerify bool `name:"no-verify" help:"Skip the dataset's payload checksums when opening it (checked by default; one pass over the files)."`
+	JSON     bool `name:"json" help:"Print the report as JSON."`
 }
 
 // config builds the requested configuration and the names of the fields
@@ -95,7 +96,7 @@ func (c *TrainCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	rep, err := train.Run(g.Context(), cfg, train.Options{Set: set})
+	rep, err := train.Run(g.Context(), cfg, train.Options{Set: set, NoVerify: c.NoVerify})
 	if err != nil {
 		return err
 	}
