@@ -218,10 +218,10 @@ func TestRunChecksInputs(t *testing.T) {
 	}
 	g := m.Graph
 	cases := map[string]map[string]*Tensor{
-		`graph input "x" is not given`:        {},
-		`graph input "x" has shape [2 3]`:     {"x": NewTensor(Float32, 2, 3)},
-		`graph input "x" is int64`:            {"x": NewTensor(Int64, 2, 2)},
-		`"W" is not a graph input`:            {"x": NewTensor(Float32, 2, 2), "W": NewTensor(Float32, 2, 3)},
+		`graph input "x" is not given`:         {},
+		`graph input "x" has shape [2 3]`:      {"x": NewTensor(Float32, 2, 3)},
+		`graph input "x" is int64`:             {"x": NewTensor(Int64, 2, 2)},
+		`"W" is not a graph input`:             {"x": NewTensor(Float32, 2, 2), "W": NewTensor(Float32, 2, 3)},
 		`graph input "x": shape [2 2] but 3 v`: {"x": {DType: Float32, Shape: []int{2, 2}, Data: []float64{1, 2, 3}}},
 	}
 	for want, in := range cases {
