@@ -27,6 +27,7 @@ const (
 
 // writeFixture builds the Go side of the PyTorch agreement tests in dir:
 //
+//	profiles.json        train.Profile of every profile, model.Default
 //	ds/                  the tiny synthetic world, prepared
 //	run/                 a nann run of fixTrainSteps steps (config.json, ckpt/, model.ckpt)
 //	scores/              item_embs.npy (Go's inference table), hist_items.npy,
@@ -68,6 +69,21 @@ func writeFixture(dir string) error {
 	}
 	os.Remove(csv)
 
+	profiles := map[string]any{"model": model.Default()}
+	for _, name := range train.ProfileNames() {
+		c, err := train.Profile(name)
+		if err != nil {
+			return err
+		}
+		profiles[name] = c
+	}
+	pj, err := json.MarshalIndent(profiles, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "profiles.json"), pj, 0o644); err != nil {
+		return err
+	}
 	tc, err := train.Profile("demo")
 	if err != nil {
 		return err
