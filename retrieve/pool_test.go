@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	"nann/internal/race"
 )
 
 func TestPoolConcurrentAndAllocationFree(t *testing.T) {
@@ -57,8 +59,9 @@ func TestPoolConcurrentAndAllocationFree(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	// sync.Pool may drop state at a GC; allow a rare refill but not per-query work.
-	if allocs > 0.5 {
+	// sync.Pool may drop state at a GC; allow a rare refill but not per-query
+	// work. Under -race the pool drops values at random: no count to check.
+	if allocs > 0.5 && !race.Enabled {
 		t.Fatalf("%g allocations per pooled query", allocs)
 	}
 	if err := pool.Exact(q(0), 10, &ans); err != nil || len(ans.Rows) != 10 {
