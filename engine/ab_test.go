@@ -67,13 +67,13 @@ func BenchmarkAVX512(b *testing.B) {
 			rows := randRows(rand.New(rand.NewPCG(4, 4)), 4096, e.NumItems())
 			out := make([]float32, len(rows))
 			var on, off time.Duration
-			defer vec.SetEngine512(true)
+			defer vec.UseKernels(vec.UseKernels(kernelSet("avx512")))
 			for b.Loop() {
-				vec.SetEngine512(true)
+				vec.UseKernels(kernelSet("avx512"))
 				t0 := time.Now()
 				s.Score(rows, out)
 				t1 := time.Now()
-				vec.SetEngine512(false)
+				vec.UseKernels(kernelSet("avx2"))
 				s.Score(rows, out)
 				on += t1.Sub(t0)
 				off += time.Since(t1)

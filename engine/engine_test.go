@@ -53,6 +53,19 @@ func newSetup(t testing.TB, numItems, numCates, numUsers int, seed uint64) *test
 	return ts
 }
 
+// kernelSet is the vec kernel selection named "avx512", "avx2" or "go"
+// (each limited to what the CPU has).
+func kernelSet(name string) vec.Kernels {
+	k := vec.AvailableKernels()
+	switch name {
+	case "avx2":
+		k.AVX512 = false
+	case "go":
+		k = vec.Kernels{}
+	}
+	return k
+}
+
 func allRows(n int) []int32 {
 	rows := make([]int32, n)
 	for i := range rows {
@@ -69,7 +82,7 @@ func TestMatchesReference(t *testing.T) {
 	ts := newSetup(t, 600, 30, 4, 1)
 	ref := newRef(ts.w, ts.cates)
 	for _, kern := range []string{"avx512", "avx2", "go"} {
-		prevAsm, prev512 := vec.SetEngineAsm(kern != "go"), vec.SetEngine512(kern == "avx512")
+		prev := vec.UseKernels(kernelSet(kern))
 		asm := kern
 		for _, threads := range []int{1, 2} {
 			store := Layout(threads - 1) // hu with one thread, ev with two
@@ -110,8 +123,7 @@ func TestMatchesReference(t *testing.T) {
 				}
 			}
 		}
-		vec.SetEngineAsm(prevAsm)
-		vec.SetEngine512(prev512)
+		vec.UseKernels(prev)
 	}
 }
 

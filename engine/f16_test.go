@@ -46,9 +46,11 @@ func TestFloat16TopK(t *testing.T) {
 	rows := allRows(2000)
 	a, b := make([]float32, len(rows)), make([]float32, len(rows))
 	s16.Score(rows, a)
-	prev := vec.SetF16C(false)
+	noF16C := vec.ActiveKernels()
+	noF16C.F16C = false
+	prev := vec.UseKernels(noF16C)
 	s16.Score(rows, b)
-	vec.SetF16C(prev)
+	vec.UseKernels(prev)
 	for i := range a {
 		if a[i] != b[i] {
 			t.Fatalf("row %d: F16C gives %v, Go twin %v", i, a[i], b[i])

@@ -186,17 +186,18 @@ func BenchmarkStepKernels(b *testing.B) {
 			bt := randBatch(rand.New(rand.NewPCG(1, 2)), cfg, s.B, cfg.MaxLen, s.C)
 			o := LossOptions{AdvEps: 3e-5, AdvWeight: 1}
 			w := m.NewWorker()
-			prev := vec.SetAVX512(true)
-			defer vec.SetAVX512(prev)
+			avx512, avx2 := vec.AvailableKernels(), vec.AvailableKernels()
+			avx2.AVX512 = false
+			defer vec.UseKernels(vec.UseKernels(avx512))
 			w.Step(bt, o)
 			var t512, t256 time.Duration
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				vec.SetAVX512(true)
+				vec.UseKernels(avx512)
 				t := time.Now()
 				w.Step(bt, o)
 				t512 += time.Since(t)
-				vec.SetAVX512(false)
+				vec.UseKernels(avx2)
 				t = time.Now()
 				w.Step(bt, o)
 				t256 += time.Since(t)

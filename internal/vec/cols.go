@@ -5,7 +5,7 @@ package vec
 // of 8 and plain-Go twins. Sums accumulate in float32; callers that reduce
 // many rows pass chunks and add the partial sums in float64.
 
-func colsAsm(c int) bool { return useGemmAsm && c%8 == 0 && c > 0 }
+func colsAsm(c int) bool { return use.AVX2 && c%8 == 0 && c > 0 }
 
 // ColSums adds the column sums of n rows of x to s (c = len(s)).
 func ColSums(x []float32, n int, s []float32) {

@@ -1,3 +1,5 @@
+//go:build !purego
+
 #include "textflag.h"
 
 // Column kernels: n ≥ 1 rows of c (a positive multiple of 8) columns,

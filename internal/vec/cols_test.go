@@ -18,7 +18,7 @@ func TestColKernelsTwinsAgree(t *testing.T) {
 				var q res
 				q.sums, q.sq, q.dots = append([]float32(nil), a...), append([]float32(nil), a...), append([]float32(nil), a...)
 				q.aff, q.aff2 = make([]float32, n*c), append([]float32(nil), x...)
-				withGemmAsm(t, asm && useGemmAsm, func() {
+				withKernels(t, Kernels{AVX2: asm}, func() {
 					ColSums(x, n, q.sums)
 					ColSumSqDiff(x, b, n, q.sq)
 					ColDotSums(x, x2, n, q.dots)

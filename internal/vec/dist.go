@@ -9,7 +9,7 @@ func Dot(a, b []float32) float32 {
 	if len(a) != len(b) {
 		panic("vec.Dot: length mismatch")
 	}
-	if useAVX2 && len(a) >= 8 {
+	if use.AVX2 && len(a) >= 8 {
 		return dotAVX2(a, b)
 	}
 	return dotGeneric(a, b)
@@ -21,7 +21,7 @@ func L2Squared(a, b []float32) float32 {
 	if len(a) != len(b) {
 		panic("vec.L2Squared: length mismatch")
 	}
-	if useAVX2 && len(a) >= 8 {
+	if use.AVX2 && len(a) >= 8 {
 		return l2SquaredAVX2(a, b)
 	}
 	return l2SquaredGeneric(a, b)
@@ -44,7 +44,7 @@ func L2SquaredBatch(q, data []float32, ids []int32, out []float32) {
 			panic("vec.L2SquaredBatch: row id out of range")
 		}
 	}
-	if useAVX2 && d >= 8 {
+	if use.AVX2 && d >= 8 {
 		l2SquaredBatchAVX2(q, data, ids, out)
 		return
 	}

@@ -1,3 +1,5 @@
+//go:build !purego
+
 #include "textflag.h"
 
 // Both kernels: four 8-wide accumulators over 32-element blocks, then

@@ -34,7 +34,7 @@ func close32(got float32, want, scale float64) bool {
 }
 
 func TestDistTwinsAgree(t *testing.T) {
-	if !useAVX2 {
+	if !have.AVX2 {
 		t.Log("no AVX2/FMA on this machine: only the generic kernels are tested")
 	}
 	r := rand.New(rand.NewPCG(1, 2))
@@ -58,7 +58,7 @@ func TestDistTwinsAgree(t *testing.T) {
 				{"Dot", Dot, wantD},
 				{"L2Squared", L2Squared, wantL},
 			} {
-				if (k.name == "dotAVX2" || k.name == "l2SquaredAVX2") && !useAVX2 {
+				if (k.name == "dotAVX2" || k.name == "l2SquaredAVX2") && !have.AVX2 {
 					continue
 				}
 				if got := k.f(a, b); !close32(got, k.want, scale) {
@@ -102,13 +102,13 @@ func TestL2SquaredBatch(t *testing.T) {
 			out := make([]float32, len(ids))
 			got := make([]float32, len(ids))
 			L2SquaredBatch(q, data, ids, out)
-			if useAVX2 {
+			if have.AVX2 {
 				l2SquaredBatchAVX2(q, data, ids, got)
 			}
 			for i, id := range ids {
 				row := data[int(id)*d : int(id)*d+d]
 				want := exact64(q, row, true)
-				if !close32(out[i], want, want) || (useAVX2 && !close32(got[i], want, want)) {
+				if !close32(out[i], want, want) || (have.AVX2 && !close32(got[i], want, want)) {
 					t.Fatalf("d %d id %d: %v / %v, want %v", d, id, out[i], got[i], want)
 				}
 			}
@@ -158,7 +158,7 @@ func BenchmarkL2Squared(b *testing.B) {
 				l2SquaredGeneric(x, y)
 			}
 		})
-		if useAVX2 {
+		if have.AVX2 {
 			b.Run(fmt.Sprintf("avx2/d%d", d), func(b *testing.B) {
 				for b.Loop() {
 					l2SquaredAVX2(x, y)
@@ -177,7 +177,7 @@ func BenchmarkDot(b *testing.B) {
 				dotGeneric(x, y)
 			}
 		})
-		if useAVX2 {
+		if have.AVX2 {
 			b.Run(fmt.Sprintf("avx2/d%d", d), func(b *testing.B) {
 				for b.Loop() {
 					dotAVX2(x, y)

@@ -20,7 +20,7 @@ func Exp(x, y []float32) {
 	n := len(x)
 	y = y[:n]
 	i := 0
-	if useGemmAsm && n >= 8 {
+	if use.AVX2 && n >= 8 {
 		i = n &^ 7
 		expAsm(&x[0], &y[0], i, &expConsts)
 	}

@@ -1,3 +1,5 @@
+//go:build !purego
+
 #include "textflag.h"
 
 // func expAsm(x, y *float32, n int, c *[10]float32)

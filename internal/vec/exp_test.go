@@ -21,7 +21,7 @@ func TestExpTwinsAgree(t *testing.T) {
 		}
 		for _, asm := range []bool{false, true} {
 			y := make([]float32, n)
-			withGemmAsm(t, asm && useGemmAsm, func() { Exp(x, y) })
+			withKernels(t, Kernels{AVX2: asm}, func() { Exp(x, y) })
 			for i, v := range x {
 				want := math.Exp(float64(v))
 				got := float64(y[i])

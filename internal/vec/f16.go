@@ -5,28 +5,14 @@ package vec
 // (github.com/x448/float16). The engine stores its per-item tables in half
 // precision and widens rows as it gathers them.
 
-import (
-	"github.com/x448/float16"
-	"golang.org/x/sys/cpu"
-)
-
-// useF16C selects the F16C conversion kernels; tests flip it.
-var useF16C = cpu.X86.HasAVX2 && cpu.X86.HasF16C
-
-// SetF16C selects the F16C kernels (if the CPU has them) or the plain-Go
-// twins and returns the previous setting; for tests and benchmarks only.
-func SetF16C(on bool) (prev bool) {
-	prev = useF16C
-	useF16C = on && cpu.X86.HasAVX2 && cpu.X86.HasF16C
-	return prev
-}
+import "github.com/x448/float16"
 
 // F16ToF32 widens len(src) half-precision values into dst. It panics if
 // dst is shorter than src.
 func F16ToF32(dst []float32, src []uint16) {
 	dst = dst[:len(src)]
 	n := len(src) &^ 7
-	if useF16C && n > 0 {
+	if use.F16C && n > 0 {
 		f16ToF32Asm(&dst[0], &src[0], n)
 	} else {
 		n = 0
@@ -41,7 +27,7 @@ func F16ToF32(dst []float32, src []uint16) {
 func F32ToF16(dst []uint16, src []float32) {
 	dst = dst[:len(src)]
 	n := len(src) &^ 7
-	if useF16C && n > 0 {
+	if use.F16C && n > 0 {
 		f32ToF16Asm(&dst[0], &src[0], n)
 	} else {
 		n = 0

@@ -1,3 +1,5 @@
+//go:build !purego
+
 #include "textflag.h"
 
 // func f16ToF32Asm(dst *float32, src *uint16, n int)

@@ -16,7 +16,7 @@ func TestF16Twins(t *testing.T) {
 		all[i] = uint16(i)
 	}
 	for _, on := range []bool{false, true} {
-		prev := SetF16C(on)
+		prev := UseKernels(Kernels{F16C: on})
 		for _, n := range []int{0, 1, 7, 8, 9, 31, 32, 33, 1 << 16} {
 			got := make([]float32, n)
 			F16ToF32(got, all[:n])
@@ -40,7 +40,7 @@ func TestF16Twins(t *testing.T) {
 				t.Fatalf("f16c=%v: %v → %#04x, want %#04x", on, v, dst[i], want)
 			}
 		}
-		SetF16C(prev)
+		UseKernels(prev)
 	}
 }
 

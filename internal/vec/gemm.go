@@ -2,21 +2,19 @@ package vec
 
 // This file: single-precision matrix multiplication (SGEMM) for the model's
 // training and inference. The work is cut into tiles of C, each computed by
-// a micro-kernel that keeps the tile in registers and streams a strided
-// sliver of A and a packed 16-column panel of B: 6×16 tiles in 12 AVX2
-// registers, or, where AVX-512 is available, 12×16 tiles in 12 ZMM
-// registers (twice the FLOPs per instruction). The assembly kernels have a
-// plain-Go twin with the same interface, chosen at run time.
+// a micro-kernel of tile.go that keeps the tile in registers and streams a
+// strided sliver of A and a packed 16-column panel of B: 6×16 tiles in 12
+// AVX2 registers, or, where AVX-512 is available, 12×16 tiles in 12 ZMM
+// registers (twice the FLOPs per instruction).
 //
 // Matrices are row-major float32 slices with a leading dimension (elements
 // between consecutive rows). A transposed operand is read in place through
 // strides, so only B is copied (packed into 16-column panels, zero-padded).
 
 const (
-	maxMR = 12  // rows of a C tile, at most (AVX-512 kernel)
-	nr    = 16  // columns of a C tile
-	kc    = 256 // depth of one packed B block
-	nc    = 512 // columns of one packed B block
+	nr = 16  // columns of a C tile (rows: tileRows(), at most maxMR)
+	kc = 256 // depth of one packed B block
+	nc = 512 // columns of one packed B block
 )
 
 // GemmWork is reusable scratch for Gemm. The zero value is ready to use; a
@@ -230,55 +228,19 @@ func (w *GemmWork) packASliver(transA bool, a []float32, lda, i0, rows, p0, kb, 
 
 // tileRows is the number of rows of a C tile for the selected kernel.
 func tileRows() int {
-	if useGemmAsm && useAVX512 {
-		return 12
+	if use.AVX512 {
+		return TileRows512
 	}
-	return 6
+	return TileRows
 }
 
 // kernel adds the product of an mr×kb sliver of A (element (i, p) at
 // a[i*rs+p*cs]) and a kb×16 panel of B (row p at b[p*ldb:p*ldb+16]) to the
-// mr×16 tile at c, or stores it there if overwrite. mr is tileRows().
+// mr×16 tile at c, or stores it there if overwrite. mr is tileRows() or 6.
 func kernel(kb, mr int, a []float32, rs, cs int, b []float32, ldb int, c []float32, ldc int, overwrite bool) {
-	// The assembly reads exactly these extents; check them once here.
-	_ = a[(mr-1)*rs+(kb-1)*cs]
-	_ = b[(kb-1)*ldb+nr-1]
-	_ = c[(mr-1)*ldc+nr-1]
-	ow := 0
+	f := TileAccumulate
 	if overwrite {
-		ow = 1
+		f = 0
 	}
-	switch {
-	case useGemmAsm && mr == 12:
-		kernel512Asm(kb, &a[0], rs, cs, &b[0], ldb, &c[0], ldc, ow)
-	case useGemmAsm && mr == 6:
-		kernelAsm(kb, &a[0], rs, cs, &b[0], ldb, &c[0], ldc, ow)
-	default:
-		kernelGeneric(kb, mr, a, rs, cs, b, ldb, c, ldc, overwrite)
-	}
-}
-
-// kernelGeneric is the plain-Go twin of the assembly micro-kernels.
-func kernelGeneric(kb, mr int, a []float32, rs, cs int, b []float32, ldb int, c []float32, ldc int, overwrite bool) {
-	var acc [maxMR][nr]float32
-	for p := 0; p < kb; p++ {
-		bp := (*[nr]float32)(b[p*ldb : p*ldb+nr])
-		for i := 0; i < mr; i++ {
-			av := a[i*rs+p*cs]
-			row := &acc[i]
-			for j := 0; j < nr; j++ {
-				row[j] += av * bp[j]
-			}
-		}
-	}
-	for i := 0; i < mr; i++ {
-		dst := c[i*ldc : i*ldc+nr]
-		if overwrite {
-			copy(dst, acc[i][:])
-			continue
-		}
-		for j := range dst {
-			dst[j] += acc[i][j]
-		}
-	}
+	microTile(mr, nr, kb, a, rs, cs, b, ldb, c, ldc, f, nil, nil)
 }

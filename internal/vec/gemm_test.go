@@ -35,43 +35,9 @@ func naiveGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 	return out
 }
 
-func withGemmAsm(t testing.TB, on bool, f func()) {
-	t.Helper()
-	saved := useGemmAsm
-	useGemmAsm = on
-	defer func() { useGemmAsm = saved }()
-	f()
-}
-
-// gemmVariant selects one GEMM kernel: the Go twin, AVX2 or AVX-512.
-type gemmVariant struct {
-	name        string
-	asm, avx512 bool
-}
-
-// gemmVariants lists the kernels this machine can run.
-func gemmVariants() []gemmVariant {
-	v := []gemmVariant{{"go", false, false}}
-	if useGemmAsm {
-		v = append(v, gemmVariant{"avx2", true, false})
-		if useAVX512 {
-			v = append(v, gemmVariant{"avx512", true, true})
-		}
-	}
-	return v
-}
-
-func withVariant(t testing.TB, v gemmVariant, f func()) {
-	t.Helper()
-	saved := useAVX512
-	useAVX512 = v.avx512
-	defer func() { useAVX512 = saved }()
-	withGemmAsm(t, v.asm, f)
-}
-
 func TestGemmTwinsAgree(t *testing.T) {
-	if !useGemmAsm {
-		t.Log("no AVX2/FMA: only the generic kernel is tested")
+	if !have.AVX2 {
+		t.Log("no AVX2/FMA: only the plain-Go kernel is tested")
 	}
 	r := rand.New(rand.NewPCG(3, 4))
 	sizes := []int{1, 2, 5, 6, 7, 11, 12, 13, 15, 16, 17, 25, 31, 33, 50, 64}
@@ -111,10 +77,10 @@ func TestGemmTwinsAgree(t *testing.T) {
 			alpha := []float32{1, 0.5, -2}[r.IntN(3)]
 			beta := []float32{0, 1, 0.25}[r.IntN(3)]
 			want := naiveGemm(ta, tb, s.m, s.n, s.k, alpha, a, lda, b, ldb, beta, c0, ldc)
-			for _, v := range gemmVariants() {
+			for _, v := range variants() {
 				asm := v.name
 				c := append([]float32(nil), c0...)
-				withVariant(t, v, func() {
+				withKernels(t, v.k, func() {
 					Gemm(&w, ta, tb, s.m, s.n, s.k, alpha, a, lda, b, ldb, beta, c, ldc)
 				})
 				for i := 0; i < s.m; i++ {
@@ -152,7 +118,7 @@ func BenchmarkGemm(b *testing.B) {
 		{"dW_128x256x4096_TN", true, false, 128, 256, 4096},
 	}
 	for _, s := range shapes {
-		for _, v := range gemmVariants() {
+		for _, v := range variants() {
 			name := fmt.Sprintf("%s/kernel=%s", s.name, v.name)
 			b.Run(name, func(b *testing.B) {
 				r := rand.New(rand.NewPCG(1, 1))
@@ -167,7 +133,7 @@ func BenchmarkGemm(b *testing.B) {
 					ldb = s.k
 				}
 				var w GemmWork
-				withVariant(b, v, func() {
+				withKernels(b, v.k, func() {
 					b.ResetTimer()
 					for i := 0; i < b.N; i++ {
 						Gemm(&w, s.ta, s.tb, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
@@ -203,13 +169,13 @@ func BenchmarkGemmInterleaved(b *testing.B) {
 				lda = s.m
 			}
 			var w GemmWork
-			vs := gemmVariants()
+			vs := variants()
 			times := make([]time.Duration, len(vs))
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				for j, v := range vs {
 					t := time.Now()
-					withVariant(b, v, func() {
+					withKernels(b, v.k, func() {
 						Gemm(&w, s.ta, s.tb, s.m, s.n, s.k, 1, a, lda, bb, ldb, 0, c, s.n)
 					})
 					times[j] += time.Since(t)

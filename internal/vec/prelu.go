@@ -13,7 +13,7 @@ func PReLUForward(x, alpha, y []float32, n int) {
 		return
 	}
 	_, _ = x[n*c-1], y[n*c-1]
-	if useGemmAsm && c%8 == 0 {
+	if use.AVX2 && c%8 == 0 {
 		preluFwdAsm(&x[0], &alpha[0], &y[0], n, c)
 		return
 	}
@@ -30,7 +30,7 @@ func PReLUBackward(x, alpha, dy, dx, galpha []float32, n int) {
 		return
 	}
 	_, _, _, _ = x[n*c-1], dy[n*c-1], dx[n*c-1], galpha[c-1]
-	if useGemmAsm && c%8 == 0 {
+	if use.AVX2 && c%8 == 0 {
 		preluBwdAsm(&x[0], &alpha[0], &dy[0], &dx[0], &galpha[0], n, c)
 		return
 	}

@@ -1,3 +1,5 @@
+//go:build !purego
+
 #include "textflag.h"
 
 // func preluFwdAsm(x, alpha, y *float32, n, c int)

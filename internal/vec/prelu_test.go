@@ -18,7 +18,7 @@ func TestPReLUTwinsAgree(t *testing.T) {
 				y := make([]float32, n*c)
 				dx := make([]float32, n*c)
 				ga := append([]float32(nil), alpha...) // non-zero start: accumulation
-				withGemmAsm(t, asm && useGemmAsm, func() {
+				withKernels(t, Kernels{AVX2: asm}, func() {
 					PReLUForward(x, alpha, y, n)
 					PReLUBackward(x, alpha, dy, dx, ga, n)
 				})
