@@ -32,6 +32,13 @@ type Config struct {
 	MaxBatch int
 	// MaxMessageBytes bounds a gRPC message or REST body.
 	MaxMessageBytes int
+	// UnknownItemIDs says what to do with raw ids in item_ids that the
+	// model's corpus does not hold (servables implementing ItemCatalog):
+	// UnknownAsPadding (the default) treats them as padding, id 0, and
+	// counts them in nann_serve_unknown_item_ids_total and the log;
+	// UnknownIsError refuses the request with INVALID_ARGUMENT naming the
+	// first unknown id and its position.
+	UnknownItemIDs string
 	// MaxLevelTopN bounds every level_topn value.
 	MaxLevelTopN int
 	// MaxConcurrent is how many predictions run at once; MaxQueue is how
@@ -46,6 +53,12 @@ type Config struct {
 	ShutdownTimeout time.Duration
 }
 
+// Values of Config.UnknownItemIDs.
+const (
+	UnknownAsPadding = "padding"
+	UnknownIsError   = "error"
+)
+
 // DefaultConfig returns the defaults (tensorflow_model_server's ports).
 func DefaultConfig() Config {
 	return Config{
@@ -59,6 +72,7 @@ func DefaultConfig() Config {
 		MaxBatch:             256,
 		MaxMessageBytes:      64 << 20,
 		MaxLevelTopN:         10000,
+		UnknownItemIDs:       UnknownAsPadding,
 		MaxConcurrent:        8,
 		MaxQueue:             64,
 		RequestTimeout:       30 * time.Second,
@@ -96,6 +110,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxMessageBytes < 1024 {
 		bad("max message bytes %d < 1024", c.MaxMessageBytes)
+	}
+	if c.UnknownItemIDs != UnknownAsPadding && c.UnknownItemIDs != UnknownIsError {
+		bad("unknown item ids policy %q is neither %q nor %q", c.UnknownItemIDs, UnknownAsPadding, UnknownIsError)
 	}
 	if c.MaxLevelTopN < 1 {
 		bad("max level_topn %d < 1", c.MaxLevelTopN)

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"sync/atomic"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -14,6 +16,10 @@ type metrics struct {
 	items        prometheus.Histogram
 	versions     prometheus.Gauge
 	loadFailures prometheus.Counter
+	unknownIDs   prometheus.Counter
+	// unknownLogged is when (unix ns) unknown item ids were last logged
+	// at Info level; the others are logged at Debug.
+	unknownLogged atomic.Int64
 }
 
 func newMetrics(inFlight func() float64) *metrics {
@@ -41,8 +47,12 @@ func newMetrics(inFlight func() float64) *metrics {
 			Name: "nann_serve_version_load_failures_total",
 			Help: "Model versions that failed to load.",
 		}),
+		unknownIDs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nann_serve_unknown_item_ids_total",
+			Help: "Raw ids in item_ids that the model's corpus does not hold, treated as padding (--unknown_item_ids=padding).",
+		}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.items, m.versions, m.loadFailures,
+	m.reg.MustRegister(m.requests, m.latency, m.items, m.versions, m.loadFailures, m.unknownIDs,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "nann_serve_in_flight_requests",
 			Help: "Predictions running now.",

@@ -3,7 +3,11 @@ package server
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
+	"time"
+
+	"nann/tfserving"
 )
 
 // Signature names accepted in model_spec.signature_name.
@@ -89,6 +93,9 @@ func (s *Server) predict(ctx context.Context, t target, decode func(Signature) (
 	if sigName, err = s.resolve(t); err != nil {
 		return nil, err
 	}
+	if err := s.checkItemIDs(ctx, v, req); err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -104,6 +111,46 @@ func (s *Server) predict(ctx context.Context, t target, decode func(Signature) (
 		s.met.items.Observe(float64(n))
 	}
 	return &result{resp: resp, width: width, version: v.num, sigName: sigName}, nil
+}
+
+// checkItemIDs applies Config.UnknownItemIDs to the request's raw item
+// ids, when the servable knows its corpus.
+func (s *Server) checkItemIDs(ctx context.Context, v *version, req *Request) error {
+	cat, ok := v.servable.(ItemCatalog)
+	if !ok || req.ItemIDs == nil {
+		return nil
+	}
+	unknown := 0
+	var first [3]int64 // id, row, position
+	for i, row := range req.ItemIDs {
+		for j, id := range row {
+			if id == 0 || cat.KnownItemID(id) {
+				continue
+			}
+			if s.cfg.UnknownItemIDs == UnknownIsError {
+				return invalidf("input %q: unknown item id %d at [%d, %d] (the model's corpus does not hold it; --unknown_item_ids=%s)", tfserving.ItemIDs, id, i, j, UnknownIsError)
+			}
+			if unknown == 0 {
+				first = [3]int64{id, int64(i), int64(j)}
+			}
+			unknown++
+			row[j] = 0
+			if req.CateIDs != nil {
+				req.CateIDs[i][j] = 0
+			}
+		}
+	}
+	if unknown > 0 {
+		s.met.unknownIDs.Add(float64(unknown))
+		level := slog.LevelDebug
+		if now := time.Now().UnixNano(); now-s.met.unknownLogged.Load() >= int64(time.Second) {
+			s.met.unknownLogged.Store(now)
+			level = slog.LevelInfo
+		}
+		s.log.Log(ctx, level, "unknown item ids treated as padding", "version", v.num, "unknown", unknown,
+			"first_id", first[0], "first_at", fmt.Sprintf("[%d, %d]", first[1], first[2]))
+	}
+	return nil
 }
 
 // callServable runs Predict, turning a panic into an INTERNAL error.

@@ -65,6 +65,14 @@ type Servable interface {
 	Close() error
 }
 
+// ItemCatalog is implemented by Servables that know which raw item ids
+// their corpus holds. The server then applies Config.UnknownItemIDs to the
+// ids of item_ids before calling Predict: unknown ones become padding (0)
+// and are counted, or the request is refused.
+type ItemCatalog interface {
+	KnownItemID(raw int64) bool
+}
+
 // Loader loads the model version stored in versionDir.
 type Loader func(ctx context.Context, versionDir string) (Servable, error)
 

@@ -28,6 +28,7 @@ type ServeCmd struct {
 	MaxBatch                  int           `name:"max_batch" help:"Most users (rows) per request." default:"256"`
 	MaxMessageBytes           int           `name:"max_message_bytes" help:"Largest gRPC message or REST body." default:"67108864"`
 	MaxLevelTopN              int           `name:"max_level_topn" help:"Largest value allowed in level_topn." default:"10000"`
+	UnknownItemIDs            string        `name:"unknown_item_ids" help:"Raw ids in item_ids that the corpus does not hold: padding (treat as id 0, count in nann_serve_unknown_item_ids_total) or error (INVALID_ARGUMENT naming the first)." enum:"padding,error" default:"padding"`
 	MaxConcurrent             int           `name:"max_concurrent" help:"Predictions run at once." default:"8"`
 	MaxQueue                  int           `name:"max_queue" help:"Requests that may wait for a slot; more are rejected with RESOURCE_EXHAUSTED / 429." default:"64"`
 	RequestTimeout            time.Duration `name:"request_timeout" help:"Deadline for requests that carry none." default:"30s"`
@@ -67,6 +68,7 @@ func (c *ServeCmd) config() server.Config {
 	cfg.MaxBatch = c.MaxBatch
 	cfg.MaxMessageBytes = c.MaxMessageBytes
 	cfg.MaxLevelTopN = c.MaxLevelTopN
+	cfg.UnknownItemIDs = c.UnknownItemIDs
 	cfg.MaxConcurrent = c.MaxConcurrent
 	cfg.MaxQueue = c.MaxQueue
 	cfg.RequestTimeout = c.RequestTimeout
