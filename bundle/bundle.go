@@ -2,8 +2,9 @@
 // in a directory `<base>/<name>/<version>/` that `nann serve` loads.
 //
 //	manifest.json       Manifest: format, model name and version, signature,
-//	                    engine precision, provenance, and the size and SHA-256
-//	                    of every other file (checked on load)
+//	                    engine precision, provenance, the size and SHA-256
+//	                    of every other file, and the SHA-256 of the manifest
+//	                    itself (all checked on load)
 //	engine/             the compiled scoring engine (engine.Save): folded
 //	                    weights, per-item tables, embedding tables
 //	index/graph.hnsw    the HNSW graph (nann's checksummed format)
@@ -18,6 +19,7 @@
 package bundle
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -32,8 +34,9 @@ import (
 )
 
 const (
-	formatName    = "nann-bundle"
-	formatVersion = 1
+	formatName = "nann-bundle"
+	// formatVersion 2 added the manifest's own checksum (manifest_sha256).
+	formatVersion = 2
 	manifestFile  = "manifest.json"
 )
 
@@ -52,6 +55,22 @@ type Manifest struct {
 	Source Source `json:"source"`
 	// Files lists every other file with its size and SHA-256.
 	Files []File `json:"files"`
+	// SHA256 protects the manifest itself: the SHA-256 of its canonical
+	// form, the compact JSON encoding of the Manifest with this field empty.
+	// ReadManifest refuses a manifest whose content does not match it.
+	SHA256 string `json:"manifest_sha256"`
+}
+
+// canonicalSum is the SHA-256 of m's canonical form (see Manifest.SHA256).
+func canonicalSum(m *Manifest) (string, error) {
+	c := *m
+	c.SHA256 = ""
+	b, err := json.Marshal(&c)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // Signature is the served signature (SPEC §7): inputs comm_seq
@@ -168,19 +187,43 @@ func Verify(dir string, m *Manifest) error {
 	return nil
 }
 
-// ReadManifest reads and checks dir/manifest.json.
+// ReadManifest reads and checks dir/manifest.json: its format, that it has
+// no field this version of nann does not know, and its own checksum.
 func ReadManifest(dir string) (*Manifest, error) {
 	path := filepath.Join(dir, manifestFile)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("bundle: %w", err)
 	}
-	var m Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
+	var head struct {
+		Format  string `json:"format"`
+		Version int    `json:"format_version"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
 		return nil, fmt.Errorf("bundle: %s: %w", path, err)
 	}
-	if m.Format != formatName || m.Version != formatVersion {
-		return nil, fmt.Errorf("bundle: %s: format %q version %d, want %q version %d", path, m.Format, m.Version, formatName, formatVersion)
+	if head.Format != formatName || head.Version != formatVersion {
+		hint := ""
+		if head.Format == formatName && head.Version < formatVersion {
+			hint = "; export the model again with this nann"
+		}
+		return nil, fmt.Errorf("bundle: %s: format %q version %d, want %q version %d%s", path, head.Format, head.Version, formatName, formatVersion, hint)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var m Manifest
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("bundle: %s: %w", path, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, fmt.Errorf("bundle: %s: data after the manifest object", path)
+	}
+	sum, err := canonicalSum(&m)
+	if err != nil {
+		return nil, fmt.Errorf("bundle: %s: %w", path, err)
+	}
+	if m.SHA256 != sum {
+		return nil, fmt.Errorf("bundle: %s: manifest_sha256 %q does not match the manifest's content (%s): the manifest is corrupt or was edited; versions are immutable, export a new one", path, m.SHA256, sum)
 	}
 	return &m, nil
 }

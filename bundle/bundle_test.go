@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -22,7 +23,11 @@ const (
 
 // makeBundle writes a bundle of a random-weight engine over testItems items
 // and a graph built on random vectors into dir, as Export would.
-func makeBundle(t *testing.T, dir string) {
+func makeBundle(t *testing.T, dir string) { t.Helper(); makeBundleWith(t, dir, nil) }
+
+// makeBundleWith is makeBundle with edit applied to the manifest before it
+// is written (nil: none).
+func makeBundleWith(t *testing.T, dir string, edit func(*Manifest)) {
 	t.Helper()
 	w, err := engine.RandomWeights(engine.DefaultConfig(testItems, testCates), 7)
 	if err != nil {
@@ -52,6 +57,9 @@ func makeBundle(t *testing.T, dir string) {
 	}
 	m := &Manifest{Name: "nann", ModelVer: 1}
 	m.Signature.K, m.Signature.DefaultLevelTopN = 20, [6]int32{10, 20, 20, 20, 20, 20}
+	if edit != nil {
+		edit(m)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -167,5 +175,72 @@ func TestChecksumsRefused(t *testing.T) {
 	}
 	if _, err := Load(context.Background(), good); err != nil {
 		t.Fatalf("intact bundle: %v", err)
+	}
+}
+
+// TestManifestProtected is issue 12 item 5's second half: a manifest whose
+// content was changed (a value edited, a field added, the checksum removed)
+// is refused at load, naming the manifest; an intact one loads.
+func TestManifestProtected(t *testing.T) {
+	base := t.TempDir()
+	edits := map[string]func(string) string{
+		"default level_topn edited": func(s string) string {
+			return strings.Replace(s, `"default_level_topn": [
+      10,`, `"default_level_topn": [
+      11,`, 1)
+		},
+		"num_items edited": func(s string) string { return strings.Replace(s, `"num_items": 600`, `"num_items": 601`, 1) },
+		"field added":      func(s string) string { return strings.Replace(s, `"precision"`, `"extra": 1, "precision"`, 1) },
+		"checksum removed": func(s string) string {
+			return regexp.MustCompile(`"manifest_sha256": "[0-9a-f]*"`).ReplaceAllString(s, `"manifest_sha256": ""`)
+		},
+		"format downgraded": func(s string) string { return strings.Replace(s, `"format_version": 2`, `"format_version": 1`, 1) },
+		"trailing data":     func(s string) string { return s + "{}" },
+	}
+	for name, edit := range edits {
+		dir := filepath.Join(base, strings.ReplaceAll(name, " ", "_"))
+		makeBundle(t, dir)
+		p := filepath.Join(dir, manifestFile)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := edit(string(b)); s == string(b) {
+			t.Fatalf("%s: edit did not apply to\n%s", name, b)
+		} else if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err = Load(context.Background(), dir)
+		if err == nil || !strings.Contains(err.Error(), manifestFile) {
+			t.Errorf("%s: Load gave %v, want an error naming %s", name, err, manifestFile)
+			continue
+		}
+		t.Logf("%s: %v", name, err)
+	}
+	dir := filepath.Join(base, "intact")
+	makeBundle(t, dir)
+	if _, err := Load(context.Background(), dir); err != nil {
+		t.Fatalf("intact bundle: %v", err)
+	}
+}
+
+// TestBadDefaultLevelTopNRefused is issue 12 item 5: a bundle whose
+// default level_topn no request could use (above the corpus, zero) or whose
+// K is not positive does not load, so it can never become AVAILABLE.
+func TestBadDefaultLevelTopNRefused(t *testing.T) {
+	cases := map[string]func(*Manifest){
+		"above the corpus": func(m *Manifest) { m.Signature.DefaultLevelTopN = [6]int32{100, 200, 200, 200, 200, 99999} },
+		"zero":             func(m *Manifest) { m.Signature.DefaultLevelTopN[2] = 0 },
+		"k zero":           func(m *Manifest) { m.Signature.K = 0 },
+	}
+	for name, edit := range cases {
+		dir := filepath.Join(t.TempDir(), "1")
+		makeBundleWith(t, dir, edit)
+		_, err := Load(context.Background(), dir)
+		if err == nil || !strings.Contains(err.Error(), "manifest signature") {
+			t.Errorf("%s: Load gave %v, want a signature error", name, err)
+			continue
+		}
+		t.Logf("%s: %v", name, err)
 	}
 }

@@ -34,11 +34,15 @@ type ExportOptions struct {
 	Precision engine.Precision // item-table precision (float32)
 	K         int              // default answer size (200)
 	LevelTopN [6]int32         // default level_topn ([100, 200, 200, 200, 200, 200])
+	// MaxLevelTopN is the bound the server puts on every level_topn value
+	// (its --max_level_topn, default 10000): a default above it is refused.
+	MaxLevelTopN int
 }
 
 // DefaultExportOptions are the reference's serving defaults.
 func DefaultExportOptions() ExportOptions {
-	return ExportOptions{Name: "nann", K: 200, LevelTopN: [6]int32{100, 200, 200, 200, 200, 200}}
+	return ExportOptions{Name: "nann", K: 200, LevelTopN: [6]int32{100, 200, 200, 200, 200, 200},
+		MaxLevelTopN: server.DefaultConfig().MaxLevelTopN}
 }
 
 // Validate reports every problem at once.
@@ -62,9 +66,14 @@ func (o ExportOptions) Validate() error {
 	if o.K < 1 {
 		errs = append(errs, fmt.Errorf("k %d must be positive", o.K))
 	}
+	if o.MaxLevelTopN < 1 {
+		errs = append(errs, fmt.Errorf("max level_topn %d must be positive", o.MaxLevelTopN))
+	}
 	for i, v := range o.LevelTopN {
 		if v < 1 {
 			errs = append(errs, fmt.Errorf("level_topn[%d] = %d must be positive", i, v))
+		} else if o.MaxLevelTopN >= 1 && int(v) > o.MaxLevelTopN {
+			errs = append(errs, fmt.Errorf("level_topn[%d] = %d exceeds the server's max level_topn %d", i, v, o.MaxLevelTopN))
 		}
 	}
 	return errors.Join(errs...)
@@ -203,6 +212,9 @@ func build(ctx context.Context, o ExportOptions, dir string) (*Manifest, error) 
 	}
 	m := &Manifest{Name: o.Name, ModelVer: o.Version, Source: Source{Run: o.RunDir, Index: o.IndexDir, Dataset: o.Data}}
 	m.Signature.K, m.Signature.DefaultLevelTopN = o.K, o.LevelTopN
+	if err := checkSignature(m.Signature, eng.NumItems()); err != nil {
+		return nil, err
+	}
 	tables := idTables{itemRaw: ds.ItemRaw[1:], cateRaw: ds.CateRaw, itemCate: ds.ItemCate[1:]}
 	if err := write(dir, eng, o.IndexDir, tables, m); err != nil {
 		return nil, err
@@ -247,8 +259,13 @@ func write(dir string, eng *engine.Engine, indexDir string, t idTables, m *Manif
 	return writeManifest(dir, m)
 }
 
-// writeManifest writes m as dir/manifest.json.
+// writeManifest sets m's own checksum and writes m as dir/manifest.json.
 func writeManifest(dir string, m *Manifest) error {
+	sum, err := canonicalSum(m)
+	if err != nil {
+		return err
+	}
+	m.SHA256 = sum
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err

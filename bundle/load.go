@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -82,10 +83,35 @@ func (b *Bundle) load() error {
 	if sig := b.Manifest.Signature; sig.SeqLen != c.SeqLen || sig.SeqWidth != c.SeqWidth() {
 		return fmt.Errorf("manifest signature %d×%d does not match the engine's %d×%d", sig.SeqLen, sig.SeqWidth, c.SeqLen, c.SeqWidth())
 	}
+	if err := checkSignature(b.Manifest.Signature, n); err != nil {
+		return err
+	}
 	if b.pool, err = retrieve.NewPool[[]float32](b.graph, b.eng); err != nil {
 		return err
 	}
 	b.seqs.New = func() any { s := make([]float32, c.CommSeqLen()); return &s }
+	return nil
+}
+
+// checkSignature reports every problem with a bundle's served signature for
+// a corpus of numItems: the default answer size must be positive and the
+// default level_topn must be a setting a request could send, or every
+// request that omits level_topn would fail.
+func checkSignature(sig Signature, numItems int) error {
+	var errs []error
+	if sig.K < 1 {
+		errs = append(errs, fmt.Errorf("k %d must be positive", sig.K))
+	}
+	p := &retrieve.ServingParams{}
+	for i, v := range sig.DefaultLevelTopN {
+		p.LevelTopN[i] = int(v)
+	}
+	if err := p.ValidateFor(numItems); err != nil {
+		errs = append(errs, fmt.Errorf("default level_topn %v: %w", sig.DefaultLevelTopN, err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("manifest signature: %w", err)
+	}
 	return nil
 }
 

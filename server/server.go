@@ -58,7 +58,7 @@ func New(cfg Config, load Loader, log *slog.Logger) (*Server, error) {
 	s.met = newMetrics(func() float64 { return float64(s.lim.inFlight()) })
 	s.health = health.NewServer()
 	s.setHealth(false)
-	s.mgr = newManager(cfg.BasePath, cfg.ServeVersions, s.countingLoader(load), log, func(live int) {
+	s.mgr = newManager(cfg.BasePath, cfg.ServeVersions, s.countingLoader(boundedLoader(load, cfg.MaxLevelTopN)), log, func(live int) {
 		s.met.versions.Set(float64(live))
 		s.setHealth(live > 0)
 	})

@@ -10,16 +10,17 @@ import (
 
 // ExportCmd compiles a trained run and its index into a serving bundle.
 type ExportCmd struct {
-	RunDir    string  `name:"run" required:"" help:"Trained run directory (nann train)."`
-	Index     string  `required:"" help:"Index directory (nann index)." type:"existingdir"`
-	Data      string  `help:"Prepared dataset (default: the run's)."`
-	Base      string  `required:"" help:"Base path: the bundle goes to BASE/NAME/VERSION."`
-	Name      string  `default:"nann" help:"Model name."`
-	Version   int64   `help:"Model version (0: one above the newest present)."`
-	Precision string  `default:"float32" enum:"float32,float16" help:"Item-table precision of the engine."`
-	K         int     `default:"200" help:"Default answer size."`
-	LevelTopN []int32 `name:"level-topn" default:"100,200,200,200,200,200" help:"Default level_topn (6 values)."`
-	JSON      bool    `name:"json" help:"Print the manifest as JSON."`
+	RunDir       string  `name:"run" required:"" help:"Trained run directory (nann train)."`
+	Index        string  `required:"" help:"Index directory (nann index)." type:"existingdir"`
+	Data         string  `help:"Prepared dataset (default: the run's)."`
+	Base         string  `required:"" help:"Base path: the bundle goes to BASE/NAME/VERSION."`
+	Name         string  `default:"nann" help:"Model name."`
+	Version      int64   `help:"Model version (0: one above the newest present)."`
+	Precision    string  `default:"float32" enum:"float32,float16" help:"Item-table precision of the engine."`
+	K            int     `default:"200" help:"Default answer size."`
+	LevelTopN    []int32 `name:"level-topn" default:"100,200,200,200,200,200" help:"Default level_topn (6 values), each at most the corpus size and --max-level-topn."`
+	MaxLevelTopN int     `name:"max-level-topn" default:"10000" help:"The serving bound on level_topn values (nann serve --max_level_topn)."`
+	JSON         bool    `name:"json" help:"Print the manifest as JSON."`
 }
 
 func init() {
@@ -34,6 +35,7 @@ func (c *ExportCmd) Run(g *Globals) error {
 		return fmt.Errorf("--level-topn has %d values, want 6", len(c.LevelTopN))
 	}
 	copy(o.LevelTopN[:], c.LevelTopN)
+	o.MaxLevelTopN = c.MaxLevelTopN
 	if c.Precision == "float16" {
 		o.Precision = engine.Float16
 	}

@@ -113,3 +113,30 @@ type exportErr struct {
 }
 
 func (e *exportErr) Error() string { return e.err.Error() + "\n" + e.stderr }
+
+// TestExportRefusesBadLevelTopN is issue 12 item 5 at export: a default
+// level_topn above the corpus or above --max-level-topn makes `nann export`
+// fail, naming the value, and leaves no version behind.
+func TestExportRefusesBadLevelTopN(t *testing.T) {
+	run, index := exportPipeline(t)
+	base := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--level-topn", "100,200,200,200,200,99999"}, "level_topn[5] = 99999 exceeds"},
+		{[]string{"--level-topn", "100,200,200,200,200,600"}, "level_topn[5] = 600 exceeds the corpus of 500 items"},
+		{[]string{"--level-topn", "100,200,200,200,200,200", "--max-level-topn", "150"}, "level_topn[1] = 200 exceeds the server's max level_topn 150"},
+	} {
+		_, e, code := runMain(t, append([]string{"export", "--run", run, "--index", index, "--base", base}, c.args...)...)
+		if code == 0 || !strings.Contains(e, c.want) {
+			t.Errorf("export %v: exit %d, stderr %q; want a failure naming %q", c.args, code, e, c.want)
+		}
+	}
+	if entries, err := os.ReadDir(filepath.Join(base, "nann")); err == nil && len(entries) > 0 {
+		t.Errorf("refused exports left %v", entries)
+	}
+	if out, e, code := runMain(t, "export", "--run", run, "--index", index, "--base", base); code != 0 || !strings.Contains(out, "nann/1") {
+		t.Fatalf("good export: exit %d\n%s%s", code, out, e)
+	}
+}

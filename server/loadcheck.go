@@ -1,0 +1,30 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// boundedLoader refuses a servable whose default level_topn exceeds the
+// server's max level_topn: it is closed and reported as a failed load, so
+// it never becomes AVAILABLE (requests that omit level_topn would otherwise
+// get a setting the server refuses when a client sends it).
+func boundedLoader(load Loader, maxLevelTopN int) Loader {
+	return func(ctx context.Context, dir string) (Servable, error) {
+		sv, err := load(ctx, dir)
+		if err != nil || sv == nil {
+			return sv, err
+		}
+		var errs []error
+		for i, v := range sv.Signature().DefaultLevelTopN {
+			if int(v) > maxLevelTopN {
+				errs = append(errs, fmt.Errorf("default level_topn[%d] = %d exceeds the server's max level_topn %d", i, v, maxLevelTopN))
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return nil, errors.Join(fmt.Errorf("signature: %w", err), sv.Close())
+		}
+		return sv, nil
+	}
+}
