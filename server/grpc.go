@@ -268,8 +268,11 @@ func signatureDef(sig Signature) *tfpb.SignatureDef {
 			tfserving.CateIDs:   info(tfserving.CateIDs, tfpb.DataType_DT_INT64, -1, -1),
 		},
 		Outputs: map[string]*tfpb.TensorInfo{
-			tfserving.TopK:   info(tfserving.TopK, tfpb.DataType_DT_INT64, -1, int64(sig.K)),
-			tfserving.Scores: info(tfserving.Scores, tfpb.DataType_DT_FLOAT, -1, int64(sig.K)),
+			// [batch, n]: n is the longest answer row, at most the
+			// request's level_topn[5] (default DefaultLevelTopN[5]), so it
+			// varies with the request.
+			tfserving.TopK:   info(tfserving.TopK, tfpb.DataType_DT_INT64, -1, -1),
+			tfserving.Scores: info(tfserving.Scores, tfpb.DataType_DT_FLOAT, -1, -1),
 		},
 		MethodName: "tensorflow/serving/predict",
 	}

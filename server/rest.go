@@ -39,6 +39,9 @@ func parseRoute(p string) (restRoute, error) {
 	} else if name, ok := strings.CutSuffix(rest, ":predict"); ok {
 		r.action, rest = "predict", name
 	}
+	if i := strings.LastIndexByte(rest, ':'); i >= 0 && !strings.Contains(rest[i:], "/") {
+		return r, errorf(kindUnimplemented, "%q is not served: only :predict is (classify and regress are not implemented; GET /v1/models/{name}[/versions/{v}] for status, /metadata for the signature)", rest[i:])
+	}
 	parts := strings.Split(rest, "/")
 	r.model = parts[0]
 	switch {

@@ -89,16 +89,18 @@ func protoShape(name string, sp *tfpb.TensorShapeProto, limit int64) ([]int64, i
 		return nil, 0, invalidf("input %q: rank %d is too high", name, len(dims))
 	}
 	shape := make([]int64, len(dims))
-	n := int64(1)
 	for i, d := range dims {
 		if d.GetSize() < 0 {
 			return nil, 0, invalidf("input %q: dimension %d has size %d", name, i, d.GetSize())
 		}
 		shape[i] = d.GetSize()
-		if d.GetSize() > 0 && n > limit/d.GetSize() {
+	}
+	n := int64(1)
+	for _, d := range shape {
+		if d > 0 && n > limit/d {
 			return nil, 0, invalidf("input %q: shape %v exceeds the limit of %d elements", name, shape, limit)
 		}
-		n *= d.GetSize()
+		n *= d
 	}
 	if n > limit {
 		return nil, 0, invalidf("input %q: shape %v exceeds the limit of %d elements", name, shape, limit)
