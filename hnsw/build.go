@@ -67,6 +67,9 @@ func Build(ctx context.Context, x []float32, dim int, cfg Config, progress func(
 	if dim <= 0 || len(x)%dim != 0 {
 		return nil, fmt.Errorf("hnsw: %d floats do not form rows of dimension %d", len(x), dim)
 	}
+	if err := CheckFinite(x, dim); err != nil {
+		return nil, err
+	}
 	n := len(x) / dim
 	if n > math.MaxInt32 {
 		return nil, fmt.Errorf("hnsw: %d vectors, at most %d supported", n, math.MaxInt32)

@@ -41,13 +41,23 @@ type IndexCmd struct {
 
 // indexReport is the --json output.
 type indexReport struct {
-	Out          string           `json:"out"`
-	Imported     string           `json:"imported,omitempty"`
-	N            int              `json:"n"`
-	Dim          int              `json:"dim"`
-	M            int              `json:"M"`
-	EfC          int              `json:"ef_construction"`
-	Workers      int              `json:"workers"`
+	Out      string `json:"out"`
+	Imported string `json:"imported,omitempty"`
+	N        int    `json:"n"`
+	Dim      int    `json:"dim"`
+	// M, EfC and Workers are those of a build; an import (the reference's
+	// NumPy layout does not record them) leaves them out.
+	M       int `json:"M,omitempty"`
+	EfC     int `json:"ef_construction,omitempty"`
+	Workers int `json:"workers,omitempty"`
+	// AdjLevels is the number of levels whose neighbour lists the graph
+	// holds: all of them for a build, StartLevel for an import.
+	AdjLevels int `json:"adj_levels"`
+	// Vectors counts degenerate embedding rows (all-zero, duplicates).
+	Vectors hnsw.VectorStats `json:"vectors"`
+	// Warnings are the problems printed as WARNING lines: degenerate
+	// vectors, nodes not reachable from the entry point.
+	Warnings     []string         `json:"warnings,omitempty"`
 	BuildSeconds float64          `json:"build_seconds"`
 	BuildCPU     float64          `json:"build_cpu_seconds"`
 	WriteSeconds float64          `json:"write_seconds"`
@@ -103,9 +113,20 @@ func (c *IndexCmd) Run(g *Globals) error {
 		return fmt.Errorf("--embs %s: shape %v, want (N, d) with d > 0", c.Embs, shape)
 	}
 	n, dim := shape[0], shape[1]
-	rep := indexReport{Out: c.Out, Imported: c.ImportNpy, N: n, Dim: dim, Workers: cfg.Workers}
-	if rep.Workers == 0 {
-		rep.Workers = runtime.GOMAXPROCS(0)
+	if err := hnsw.CheckFinite(x, dim); err != nil {
+		return fmt.Errorf("--embs %s: %w", c.Embs, err)
+	}
+	rep := indexReport{Out: c.Out, Imported: c.ImportNpy, N: n, Dim: dim}
+	if c.ImportNpy == "" {
+		rep.Workers = cfg.Workers
+		if rep.Workers == 0 {
+			rep.Workers = runtime.GOMAXPROCS(0)
+		}
+	}
+	rep.Vectors = hnsw.Degenerate(x, dim)
+	if v := rep.Vectors; v.ZeroRows > 0 || v.DuplicateRows > 0 {
+		rep.warn(fmt.Sprintf("%s: %d of %d rows are all zero and %d are exact duplicates of an earlier row; such vectors cannot be told apart and leave graph nodes unreachable",
+			c.Embs, v.ZeroRows, n, v.DuplicateRows))
 	}
 	start, cpu0 := time.Now(), cpuSeconds()
 	gr, err := c.graph(g, x, dim, n, cfg)
@@ -120,6 +141,13 @@ func (c *IndexCmd) Run(g *Globals) error {
 	}
 	rep.WriteSeconds = time.Since(start).Seconds()
 	rep.Stats = gr.Analyze()
+	rep.AdjLevels = gr.AdjLevels()
+	for _, ls := range rep.Stats.Levels {
+		if ls.Reachable >= 0 && ls.Reachable < ls.Nodes {
+			rep.warn(fmt.Sprintf("only %d of %d nodes (%.1f%%) of level %d are reachable from the entry point; searches never return the other %d",
+				ls.Reachable, ls.Nodes, 100*float64(ls.Reachable)/float64(ls.Nodes), ls.Level, ls.Nodes-ls.Reachable))
+		}
+	}
 	rep.Levels, rep.BytesPerNode = gr.Levels(), gr.BytesPerNode()
 	rep.EnterPoints = len(gr.EnterPoints(hnsw.StartLevel))
 	rep.RepairLinks = gr.Repaired()
@@ -146,6 +174,12 @@ func (c *IndexCmd) graph(g *Globals, x []float32, dim, n int, cfg hnsw.Config) (
 // indexKind recognises an index directory: the only kind of existing
 // directory `nann index --out` replaces.
 var indexKind = safefile.Kind{Name: "index", Markers: []string{hnsw.GraphFile, hnsw.EnterPointsFile}}
+
+// warn records a problem for the report and logs it.
+func (r *indexReport) warn(msg string) {
+	r.Warnings = append(r.Warnings, msg)
+	slog.Warn("index: " + msg)
+}
 
 // checkIndexOut refuses an --out that exists but is not an index
 // directory, since writing replaces it as a whole.
@@ -224,17 +258,25 @@ func (c *IndexCmd) print(g *Globals, rep *indexReport) error {
 		enc := json.NewEncoder(w)
 		return enc.Encode(rep)
 	}
-	verb := "built"
 	if rep.Imported != "" {
-		verb = "imported from " + rep.Imported
+		fmt.Fprintf(w, "index %s: %d nodes × %d dims, imported from %s in %.2fs (the reference's NumPy layout: neighbour lists of levels 0..%d and the enter points of levels >= %d; it does not record M or efConstruction)\n",
+			rep.Out, rep.N, rep.Dim, rep.Imported, rep.BuildSeconds, rep.AdjLevels-1, rep.AdjLevels)
+	} else {
+		fmt.Fprintf(w, "index %s: %d nodes × %d dims, built in %.2fs (%.2f CPU s; M %d, efConstruction %d, %d workers)\n",
+			rep.Out, rep.N, rep.Dim, rep.BuildSeconds, rep.BuildCPU, rep.M, rep.EfC, rep.Workers)
 	}
-	fmt.Fprintf(w, "index %s: %d nodes × %d dims, %s in %.2fs (%.2f CPU s; M %d, efConstruction %d, %d workers)\n",
-		rep.Out, rep.N, rep.Dim, verb, rep.BuildSeconds, rep.BuildCPU, rep.M, rep.EfC, rep.Workers)
 	fmt.Fprintf(w, "levels %d, enter points (level >= %d) %d, graph %.1f bytes/node, %d links added to reconnect pruned-off nodes\n",
 		rep.Levels, hnsw.StartLevel, rep.EnterPoints, rep.BytesPerNode, rep.RepairLinks)
 	for _, ls := range rep.Stats.Levels {
-		fmt.Fprintf(w, "  level %d: %d nodes, degree %d..%d mean %.1f, reachable %d\n",
-			ls.Level, ls.Nodes, ls.MinDegree, ls.MaxDegree, ls.MeanDeg, ls.Reachable)
+		if ls.Reachable < 0 {
+			fmt.Fprintf(w, "  level %d: %d enter points (no neighbour lists in the layout)\n", ls.Level, ls.Nodes)
+			continue
+		}
+		fmt.Fprintf(w, "  level %d: %d nodes, degree %d..%d mean %.1f, reachable %d (%.1f%%)\n",
+			ls.Level, ls.Nodes, ls.MinDegree, ls.MaxDegree, ls.MeanDeg, ls.Reachable, 100*float64(ls.Reachable)/float64(max(ls.Nodes, 1)))
+	}
+	for _, msg := range rep.Warnings {
+		fmt.Fprintf(w, "WARNING: %s\n", msg)
 	}
 	for _, ch := range rep.Check {
 		fmt.Fprintf(w, "  ef %d: recall@10 %.4f, %.0f queries/s\n", ch.Ef, ch.Recall10, ch.QPS)

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -103,5 +104,81 @@ func TestIndexCleansStaleStaging(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(user); string(b) != "mine" {
 		t.Fatalf("%s: %q", user, b)
+	}
+}
+
+// NaN/Inf embeddings are refused naming the row and column; all-zero ones
+// build, with a loud warning that gives the reachable fraction.
+func TestIndexBadEmbeddings(t *testing.T) {
+	dir := t.TempDir()
+	const n, d = 1000, 8
+	x := hnsw.Clustered(n, d, 5, 0.5, 1)
+	x[3*d+1] = float32(math.NaN())
+	nan := filepath.Join(dir, "nan.npy")
+	npy.Write(nan, x, n, d)
+	var stdout, stderr bytes.Buffer
+	if code := Main([]string{"index", "--embs", nan, "--out", filepath.Join(dir, "idx")}, &stdout, &stderr); code == 0 ||
+		!strings.Contains(stderr.String(), "row 3, column 1") || !strings.Contains(stderr.String(), nan) {
+		t.Fatalf("NaN embeddings: exit %d, %s", code, stderr.String())
+	}
+	zero := filepath.Join(dir, "zero.npy")
+	npy.Write(zero, make([]float32, n*d), n, d)
+	stdout.Reset()
+	stderr.Reset()
+	if code := Main([]string{"index", "--embs", zero, "--out", filepath.Join(dir, "idx0")}, &stdout, &stderr); code != 0 {
+		t.Fatalf("zero embeddings: exit %d, %s", code, stderr.String())
+	}
+	if out := stdout.String(); !strings.Contains(out, "WARNING: "+zero+": 1000 of 1000 rows are all zero and 999 are exact duplicates") ||
+		!strings.Contains(stderr.String(), "WARN") {
+		t.Fatalf("no loud warning:\n%s\n%s", out, stderr.String())
+	}
+	// A graph whose level 0 falls apart (as all-zero embeddings made one:
+	// 776 of 4,985 nodes reachable): node 0 and 1 link to each other, the
+	// other 8 nodes are cut off.
+	lay := filepath.Join(dir, "layout")
+	os.Mkdir(lay, 0o755)
+	npy.Write(filepath.Join(lay, hnsw.EnterPointsFile), []int64{})
+	npy.Write(filepath.Join(lay, hnsw.ValuesFile(0)), []int64{1, 0})
+	npy.Write(filepath.Join(lay, hnsw.SplitsFile(0)), []int64{0, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2})
+	npy.Write(filepath.Join(lay, hnsw.ValuesFile(1)), []int64{})
+	npy.Write(filepath.Join(lay, hnsw.SplitsFile(1)), make([]int64, 11))
+	ten := filepath.Join(dir, "ten.npy")
+	npy.Write(ten, hnsw.Clustered(10, d, 2, 0.5, 1), 10, d)
+	out, e, c := runMain(t, "index", "--embs", ten, "--out", filepath.Join(dir, "idx10"), "--import-npy", lay)
+	if c != 0 || !strings.Contains(out, "WARNING: only 2 of 10 nodes (20.0%) of level 0 are reachable from the entry point; searches never return the other 8") {
+		t.Fatalf("disconnected graph: exit %d\n%s\n%s", c, out, e)
+	}
+}
+
+// An import reports what was imported: no "M 0, efConstruction 0", no
+// "degree 0..0, reachable -1" for the enter-point level.
+func TestIndexImportReport(t *testing.T) {
+	dir := t.TempDir()
+	const n, d = 2000, 8
+	embs := filepath.Join(dir, "embs.npy")
+	npy.Write(embs, hnsw.Clustered(n, d, 10, 0.5, 1), n, d)
+	src := filepath.Join(dir, "src")
+	if _, e, c := runMain(t, "index", "--embs", embs, "--out", src); c != 0 {
+		t.Fatal(e)
+	}
+	out, e, c := runMain(t, "index", "--embs", embs, "--out", filepath.Join(dir, "imp"), "--import-npy", src)
+	if c != 0 {
+		t.Fatal(e)
+	}
+	for _, bad := range []string{"M 0", "efConstruction 0", "reachable -1", "workers"} {
+		if strings.Contains(out, bad) {
+			t.Errorf("import report says %q:\n%s", bad, out)
+		}
+	}
+	if !strings.Contains(out, "imported from "+src) || !strings.Contains(out, "level 2: ") || !strings.Contains(out, "enter points (no neighbour lists in the layout)") {
+		t.Errorf("import report:\n%s", out)
+	}
+	js, _, _ := runMain(t, "index", "--embs", embs, "--out", filepath.Join(dir, "imp"), "--import-npy", src, "--json")
+	var rep map[string]any
+	if err := json.Unmarshal([]byte(js), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := rep["M"]; ok || rep["adj_levels"] != float64(2) {
+		t.Errorf("import --json: M %v, adj_levels %v", rep["M"], rep["adj_levels"])
 	}
 }
