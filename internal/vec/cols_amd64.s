@@ -2,10 +2,27 @@
 
 #include "textflag.h"
 
-// Column kernels: n ≥ 1 rows of c (a positive multiple of 8) columns,
-// 8 columns per step; per-column vectors restart at every row.
+// The column kernels of cols.go over n ≥ 1 rows of c columns, c a positive
+// multiple of 8: eight columns per step, the per-column operands (s, mean,
+// a, b, k) restarting at every row. Their twins are the Go loops of
+// ColSums, ColSumSqDiff, ColDotSums, ColAffine and ColAffine2.
+//
+// Registers common to the five:
+//
+//	SI        &x[i][j] (first matrix operand), walking all n·c values
+//	CX        rows left
+//	R8        c; R9 columns of this row left
+//	R10       &s[j], &mean[j] or &a[j] (restarted per row from DX)
+//	R11, R12  the second and third per-column operand (restarted per row)
+//	Y0..Y2    eight columns of the operands
 
 // func colSumsAsm(x, s *float32, n, c int)
+//
+//	for i := 0; i < n; i++ {
+//		for j := 0; j < c; j++ {
+//			s[j] += x[i*c+j]
+//		}
+//	}
 TEXT ·colSumsAsm(SB), NOSPLIT, $0-32
 	MOVQ x+0(FP), SI
 	MOVQ s+8(FP), DX
@@ -30,6 +47,15 @@ cscol:
 	RET
 
 // func colSumSqDiffAsm(x, mean, s *float32, n, c int)
+//
+//	for i := 0; i < n; i++ {
+//		for j := 0; j < c; j++ {
+//			d := x[i*c+j] - mean[j]
+//			s[j] += d * d // one FMA
+//		}
+//	}
+//
+// BX is &mean[0]; R10 walks s, R11 mean.
 TEXT ·colSumSqDiffAsm(SB), NOSPLIT, $0-40
 	MOVQ x+0(FP), SI
 	MOVQ mean+8(FP), BX
@@ -59,6 +85,14 @@ sqcol:
 	RET
 
 // func colDotSumsAsm(a, b, s *float32, n, c int)
+//
+//	for i := 0; i < n; i++ {
+//		for j := 0; j < c; j++ {
+//			s[j] += a[i*c+j] * b[i*c+j] // one FMA
+//		}
+//	}
+//
+// SI walks a, BX walks b, R10 s.
 TEXT ·colDotSumsAsm(SB), NOSPLIT, $0-40
 	MOVQ a+0(FP), SI
 	MOVQ b+8(FP), BX
@@ -86,6 +120,14 @@ dscol:
 	RET
 
 // func colAffineAsm(x, a, b, y *float32, n, c int)
+//
+//	for i := 0; i < n; i++ {
+//		for j := 0; j < c; j++ {
+//			y[i*c+j] = x[i*c+j]*a[j] + b[j] // one FMA
+//		}
+//	}
+//
+// DI walks y; R10 walks a, R11 b.
 TEXT ·colAffineAsm(SB), NOSPLIT, $0-48
 	MOVQ x+0(FP), SI
 	MOVQ a+8(FP), DX
@@ -116,6 +158,14 @@ afcol:
 	RET
 
 // func colAffine2Asm(x1, x2, a, b, k, y *float32, n, c int)
+//
+//	for i := 0; i < n; i++ {
+//		for j := 0; j < c; j++ {
+//			y[i*c+j] = x1[i*c+j]*a[j] + k[j] + x2[i*c+j]*b[j] // two FMAs, in this order
+//		}
+//	}
+//
+// SI walks x1, BX x2, DI y; R10 walks a, R11 b, R12 k.
 TEXT ·colAffine2Asm(SB), NOSPLIT, $0-64
 	MOVQ x1+0(FP), SI
 	MOVQ x2+8(FP), BX

@@ -2,11 +2,26 @@
 
 #include "textflag.h"
 
-// Both kernels: four 8-wide accumulators over 32-element blocks, then
-// 8-element blocks, a horizontal sum, and a scalar tail. Lengths are equal
-// (checked by the Go callers).
+// The distance kernels of the HNSW index (see dist.go). Each walks 32
+// elements at a time into four 8-lane accumulators, then 8 at a time into
+// the first, adds the 32 partial sums horizontally and finishes the last
+// len%8 elements one by one. The Go callers check that lengths agree.
 
 // func dotAVX2(a, b []float32) float32
+//
+// Reference loop (twin: dotGeneric, which keeps four partial sums):
+//
+//	for i := range a {
+//		s += a[i] * b[i]
+//	}
+//	return s
+//
+// Registers:
+//
+//	SI, DI    &a[i], &b[i]
+//	CX        elements left
+//	Y0..Y3    partial sums (X0 the total after the horizontal sum)
+//	Y4..Y7    a[i:i+32]; X1 scratch
 TEXT ·dotAVX2(SB), NOSPLIT, $0-52
 	MOVQ a_base+0(FP), SI
 	MOVQ a_len+8(FP), CX
@@ -16,7 +31,7 @@ TEXT ·dotAVX2(SB), NOSPLIT, $0-52
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 
-dot32:
+dot32: // s[0:32] += a[i:i+32] * b[i:i+32]
 	CMPQ CX, $32
 	JL   dot8
 	VMOVUPS (SI), Y4
@@ -32,7 +47,7 @@ dot32:
 	SUBQ $32, CX
 	JMP  dot32
 
-dot8:
+dot8: // s[0:8] += a[i:i+8] * b[i:i+8]
 	CMPQ CX, $8
 	JL   dotsum
 	VMOVUPS (SI), Y4
@@ -42,7 +57,7 @@ dot8:
 	SUBQ $8, CX
 	JMP  dot8
 
-dotsum:
+dotsum: // X0[0] = the sum of the 32 partial sums
 	VADDPS Y1, Y0, Y0
 	VADDPS Y3, Y2, Y2
 	VADDPS Y2, Y0, Y0
@@ -51,7 +66,7 @@ dotsum:
 	VHADDPS X0, X0, X0
 	VHADDPS X0, X0, X0
 
-dottail:
+dottail: // s += a[i] * b[i] for the last len%8
 	CMPQ CX, $0
 	JE   dotdone
 	VMOVSS (SI), X1
@@ -67,6 +82,16 @@ dotdone:
 	RET
 
 // func l2SquaredAVX2(a, b []float32) float32
+//
+// Reference loop (twin: l2SquaredGeneric):
+//
+//	for i := range a {
+//		d := a[i] - b[i]
+//		s += d * d
+//	}
+//	return s
+//
+// Registers as in dotAVX2; Y4..Y7 hold the differences.
 TEXT ·l2SquaredAVX2(SB), NOSPLIT, $0-52
 	MOVQ a_base+0(FP), SI
 	MOVQ a_len+8(FP), CX
@@ -76,7 +101,7 @@ TEXT ·l2SquaredAVX2(SB), NOSPLIT, $0-52
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 
-l232:
+l232: // d = a[i:i+32] - b[i:i+32]; s[0:32] += d*d
 	CMPQ CX, $32
 	JL   l28
 	VMOVUPS (SI), Y4
@@ -133,9 +158,26 @@ l2done:
 	RET
 
 // func l2SquaredBatchAVX2(q, data []float32, ids []int32, out []float32)
-// out[i] = |q - data[ids[i]*d : ids[i]*d+d]|², d = len(q) >= 1. The rows of
-// the next two ids are prefetched while the current one is computed. Ids are
-// range-checked by the Go caller.
+//
+// Reference loop (twin: l2SquaredBatchGeneric), d = len(q) ≥ 1, ids
+// range-checked by the Go caller; the row of ids[i+2] is prefetched while
+// row ids[i] is computed as in l2SquaredAVX2:
+//
+//	for i, id := range ids {
+//		out[i] = l2SquaredAVX2(q, data[int(id)*d:int(id)*d+d])
+//	}
+//
+// Registers:
+//
+//	R8, R9    &q[0], d
+//	R10       &data[0]
+//	R11, R12  &ids[0], len(ids)
+//	R13       &out[0]
+//	R14       d in bytes (a row's length)
+//	BX        i
+//	AX, DX    the index and row address being prefetched
+//	SI, DI    &q[j], &row[j]; CX elements of the row left
+//	Y0..Y7    as in l2SquaredAVX2
 TEXT ·l2SquaredBatchAVX2(SB), NOSPLIT, $0-96
 	MOVQ q_base+0(FP), R8
 	MOVQ q_len+8(FP), R9
@@ -150,7 +192,7 @@ TEXT ·l2SquaredBatchAVX2(SB), NOSPLIT, $0-96
 	// Prefetch the rows of ids 0 and 1.
 	XORQ AX, AX
 
-prelude:
+prelude: // for AX := 0; AX < min(2, len(ids)); AX++: prefetch row ids[AX]
 	CMPQ AX, $2
 	JGE  batchloop
 	CMPQ AX, R12
@@ -160,7 +202,7 @@ prelude:
 	ADDQ R10, DX
 	XORQ CX, CX
 
-prepf:
+prepf: // every 64-byte line of the row
 	PREFETCHT0 (DX)(CX*1)
 	ADDQ $64, CX
 	CMPQ CX, R14
@@ -168,7 +210,7 @@ prepf:
 	INCQ AX
 	JMP  prelude
 
-batchloop:
+batchloop: // for BX := 0; BX < len(ids); BX++
 	CMPQ BX, R12
 	JGE  batchdone
 	LEAQ 2(BX), AX
@@ -179,13 +221,13 @@ batchloop:
 	ADDQ R10, DX
 	XORQ CX, CX
 
-pfloop:
+pfloop: // prefetch row ids[BX+2]
 	PREFETCHT0 (DX)(CX*1)
 	ADDQ $64, CX
 	CMPQ CX, R14
 	JL   pfloop
 
-compute:
+compute: // DI = &data[ids[BX]*d]; then l2SquaredAVX2(q, row)
 	MOVLQSX (R11)(BX*4), DI
 	IMULQ R14, DI
 	ADDQ R10, DI
@@ -247,7 +289,7 @@ btail:
 	DECQ CX
 	JMP  btail
 
-bstore:
+bstore: // out[BX] = the sum
 	MOVSS X0, (R13)(BX*4)
 	INCQ BX
 	JMP  batchloop

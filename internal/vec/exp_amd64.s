@@ -3,9 +3,28 @@
 #include "textflag.h"
 
 // func expAsm(x, y *float32, n int, c *[10]float32)
-// Eight lanes of expGeneric: clamp, n = floor(x·log2e + 1/2),
-// r = x − n·C1 − n·C2, degree-5 polynomial, scale by 2^n through the
-// exponent bits. n is a positive multiple of 8.
+//
+// Reference loop (twin: expGeneric; c is expConsts), n a positive multiple
+// of 8, eight lanes at a time:
+//
+//	for i := 0; i < n; i++ {
+//		v := min(max(x[i], c[1]), c[0])
+//		f := floor(v*c[2] + 0.5)        // n in 2^n, one FMA
+//		v = v - f*c[3] - f*c[4]         // two FMAs
+//		p := c[5]*v + c[6]              // Horner, one FMA per step
+//		p = p*v + c[7]; p = p*v + c[8]; p = p*v + c[9]; p = p*v + 0.5
+//		y[i] = (p*(v*v) + v + 1) * 2^f  // 2^f built in the exponent bits
+//	}
+//
+// Registers:
+//
+//	SI, DI    &x[i], &y[i]
+//	CX        values left
+//	DX        c
+//	Y8, Y9    the clamps c[0], c[1]
+//	Y10..Y12  log2(e), C1, C2
+//	Y13..Y15  0.5, 1.0, the exponent bias 127 (integer lanes)
+//	Y0        v; Y1 f; Y2 v·v; Y3 p; Y4 the next coefficient; Y5 2^f
 TEXT ·expAsm(SB), NOSPLIT, $0-32
 	MOVQ x+0(FP), SI
 	MOVQ y+8(FP), DI
@@ -26,7 +45,7 @@ TEXT ·expAsm(SB), NOSPLIT, $0-32
 	MOVD         AX, X15
 	VPBROADCASTD X15, Y15    // 127
 
-loop:
+loop: // eight values of y = exp(x)
 	VMOVUPS      (SI), Y0
 	VMINPS       Y8, Y0, Y0
 	VMAXPS       Y9, Y0, Y0

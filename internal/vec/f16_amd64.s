@@ -2,8 +2,19 @@
 
 #include "textflag.h"
 
+// The half-precision conversions of f16.go (F16C), bit-exact with their
+// twins, github.com/x448/float16.
+
 // func f16ToF32Asm(dst *float32, src *uint16, n int)
-// n is a positive multiple of 8; 32 values per iteration while possible.
+//
+// Reference loop, n a positive multiple of 8 (32 values a step while
+// possible, then 8):
+//
+//	for i := 0; i < n; i++ {
+//		dst[i] = float16.Frombits(src[i]).Float32()
+//	}
+//
+// Registers: SI &src[i], DI &dst[i], CX values left, Y0..Y3 widened values.
 TEXT ·f16ToF32Asm(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
@@ -40,7 +51,15 @@ done:
 	RET
 
 // func f32ToF16Asm(dst *uint16, src *float32, n int)
-// Rounding mode 0: to nearest, ties to even.
+//
+// Reference loop, n a positive multiple of 8, eight values a step;
+// VCVTPS2PH's rounding mode 0 is to nearest, ties to even:
+//
+//	for i := 0; i < n; i++ {
+//		dst[i] = float16.Fromfloat32(src[i]).Bits()
+//	}
+//
+// Registers: SI &src[i], DI &dst[i], CX values left, Y0 → X1 the values.
 TEXT ·f32ToF16Asm(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI

@@ -3,7 +3,18 @@
 #include "textflag.h"
 
 // func prefetchRowsAsm(table unsafe.Pointer, rowBytes int, rows *int32, n int)
-// PREFETCHT1 every 64-byte line of each row (rows are int32 indices).
+//
+// Reference loop (the plain-Go twin does nothing: a prefetch changes no
+// result), n ≥ 1, rowBytes ≥ 1:
+//
+//	for _, r := range rows[:n] {
+//		for off := 0; off < rowBytes; off += 64 {
+//			PREFETCHT1(table + int(r)*rowBytes + off) // into L2
+//		}
+//	}
+//
+// Registers: SI table, R8 rowBytes, DI &rows[i], CX rows left, AX the line
+// address, DX bytes of the row left.
 TEXT ·prefetchRowsAsm(SB), NOSPLIT, $0-32
 	MOVQ table+0(FP), SI
 	MOVQ rowBytes+8(FP), R8

@@ -2,8 +2,28 @@
 
 #include "textflag.h"
 
+// The PReLU kernels of prelu.go over n ≥ 1 rows of c columns, c a positive
+// multiple of 8, eight columns per step; alpha restarts at every row.
+// Branch-free, because the sign of an activation is unpredictable.
+
 // func preluFwdAsm(x, alpha, y *float32, n, c int)
-// y = max(x, 0) + alpha·min(x, 0), 8 columns at a time; c % 8 == 0, n ≥ 1.
+//
+// Reference loop (twin: preluFwdGeneric; equal bits for finite x):
+//
+//	for i := 0; i < n; i++ {
+//		for j := 0; j < c; j++ {
+//			v := x[i*c+j]
+//			y[i*c+j] = max(v, 0) + alpha[j]*min(v, 0) // one FMA
+//		}
+//	}
+//
+// Registers:
+//
+//	SI, DI    &x[i][j], &y[i][j]
+//	DX, R10   &alpha[0], &alpha[j]
+//	CX, R8, R9  rows left, c, columns of this row left
+//	Y15       0
+//	Y0..Y3    x, alpha, min(x, 0), max(x, 0) then the result
 TEXT ·preluFwdAsm(SB), NOSPLIT, $0-40
 	MOVQ   x+0(FP), SI
 	MOVQ   alpha+8(FP), DX
@@ -34,7 +54,37 @@ fwdcol:
 	RET
 
 // func preluBwdAsm(x, alpha, dy, dx, galpha *float32, n, c int)
-// galpha += dy·min(x, 0); dx = (dy if x > 0) + (alpha·dy if x < 0).
+//
+// Reference loop (twin: preluBwdGeneric):
+//
+//	for i := 0; i < n; i++ {
+//		for j := 0; j < c; j++ {
+//			v, d := x[i*c+j], dy[i*c+j]
+//			galpha[j] += d * min(v, 0) // one FMA
+//			switch {
+//			case v > 0:
+//				dx[i*c+j] = d
+//			case v < 0:
+//				dx[i*c+j] = d * alpha[j]
+//			default:
+//				dx[i*c+j] = 0
+//			}
+//		}
+//	}
+//
+// dx is (d AND mask(v > 0)) + (d·alpha AND mask(v < 0)).
+//
+// Registers:
+//
+//	SI, BX, DI  &x[i][j], &dy[i][j], &dx[i][j]
+//	DX, R10     &alpha[0], &alpha[j]
+//	R11, R12    &galpha[0], &galpha[j]
+//	CX, R8, R9  rows left, c, columns of this row left
+//	Y15         0
+//	Y0, Y1, Y2  x, dy, alpha
+//	Y3, Y4      min(x, 0), galpha
+//	Y5, Y6      the masks x > 0 and x < 0
+//	Y7, Y8      dy·alpha, then the two masked terms and their sum
 TEXT ·preluBwdAsm(SB), NOSPLIT, $0-56
 	MOVQ   x+0(FP), SI
 	MOVQ   alpha+8(FP), DX

@@ -2,7 +2,10 @@
 
 #include "textflag.h"
 
-// Constants of the exponential, each broadcast to 8 lanes; see ExpPoly.
+// The row softmax of softmax.go.
+
+// Constants of the exponential, each broadcast to 8 lanes; see ExpPoly:
+// the clamp -87.3365, log2(e), 0.5, C1, C2, P0..P5, 1.0 and (integer) 127.
 DATA expconst<>+0(SB)/4, $0xc2aeac4a
 DATA expconst<>+4(SB)/4, $0xc2aeac4a
 DATA expconst<>+8(SB)/4, $0xc2aeac4a
@@ -111,9 +114,34 @@ GLOBL expconst<>(SB), RODATA|NOPTR, $416
 
 // func softmaxRowsAsm(x *float32, rows, cols, ld int)
 //
-// Per row: the maximum m, then e_j = exp(x_j − m) with the polynomial of
-// ExpPoly (8 lanes at a time), their sum s, and finally e_j / s. Y15 holds
-// m, Y14 the running sum; Y0..Y4 are scratch.
+// Reference loop (twin: softmaxRowsGeneric), rows ≥ 1, cols a positive
+// multiple of 8, eight lanes at a time; the sum s is kept in eight partial
+// sums, so it rounds differently from the twin's single sum:
+//
+//	for i := 0; i < rows; i++ {
+//		row := x[i*ld : i*ld+cols]
+//		m := max(row...)
+//		var s float32
+//		for j, v := range row {
+//			row[j] = ExpPoly(v - m) // the polynomial below, with FMAs
+//			s += row[j]
+//		}
+//		for j := range row {
+//			row[j] *= 1 / s
+//		}
+//	}
+//
+// Registers:
+//
+//	DI        &x[i][0]
+//	CX        rows left
+//	BX        cols/8; DX blocks of 8 left in this row
+//	R8        ld in bytes
+//	SI        &x[i][j]
+//	Y15       m, broadcast
+//	Y14       the eight partial sums of s
+//	Y0        x − m, then e; Y1 the power of two f, then 1/s
+//	Y2, Y3    the polynomial, (x − m)²; Y4 2^f
 TEXT ·softmaxRowsAsm(SB), NOSPLIT, $0-32
 	MOVQ x+0(FP), DI
 	MOVQ rows+8(FP), CX
@@ -122,7 +150,7 @@ TEXT ·softmaxRowsAsm(SB), NOSPLIT, $0-32
 	SHRQ $3, BX
 	SHLQ $2, R8
 
-smrow:
+smrow: // m = max(row...)
 	MOVQ    DI, SI
 	MOVQ    BX, DX
 	VMOVUPS (SI), Y0
@@ -136,7 +164,7 @@ smmax:
 	DECQ   DX
 	JNZ    smmax
 
-smmaxdone:
+smmaxdone: // Y15 = the horizontal max of Y0
 	VEXTRACTF128 $1, Y0, X1
 	VMAXPS       X1, X0, X0
 	VPERMILPS    $0x4e, X0, X1
@@ -148,7 +176,7 @@ smmaxdone:
 	MOVQ         DI, SI
 	MOVQ         BX, DX
 
-smexp:
+smexp: // row[j:j+8] = ExpPoly(row[j:j+8] − m); s += them
 	VMOVUPS      (SI), Y0
 	VSUBPS       Y15, Y0, Y0
 	VMAXPS       expconst<>+0(SB), Y0, Y0
@@ -176,7 +204,7 @@ smexp:
 	DECQ         DX
 	JNZ          smexp
 
-	VEXTRACTF128 $1, Y14, X1
+	VEXTRACTF128 $1, Y14, X1 // Y1 = 1/s, s the horizontal sum of Y14
 	VADDPS       X1, X14, X0
 	VPERMILPS    $0x4e, X0, X1
 	VADDPS       X1, X0, X0
@@ -188,7 +216,7 @@ smexp:
 	MOVQ         DI, SI
 	MOVQ         BX, DX
 
-smscale:
+smscale: // row[j:j+8] *= 1/s
 	VMULPS  (SI), Y1, Y0
 	VMOVUPS Y0, (SI)
 	ADDQ    $32, SI

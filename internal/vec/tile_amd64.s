@@ -2,17 +2,34 @@
 
 #include "textflag.h"
 
-// The tile micro-kernel family (see tile.go, and stubs_amd64.go for the
-// reference loop, whose twin is tileGo): C = epilogue(A·B) for one tile
-// held in registers, the epilogue chosen by flags
+// The tile micro-kernel family of tile.go: C = epilogue(A·B) for one tile
+// of mr rows and w columns held in registers, A's element (i, p) at
+// a[i*rs+p*cs], B's row p at b[p*ldb:]. The reference loop (the twin is
+// tileGo):
 //
-//	1 TileAccumulate  v += C
-//	2 TileBias        v += bias[j]
-//	4 TilePReLU       v = max(v, 0) + alpha[j]·min(v, 0)
-//	8 TileReLU        v = max(v, 0)
+//	var acc [mr][w]float32
+//	for p := 0; p < k; p++ {
+//		for i := 0; i < mr; i++ {
+//			for j := 0; j < w; j++ {
+//				acc[i][j] += a[i*rs+p*cs] * b[p*ldb+j] // one FMA
+//			}
+//		}
+//	}
+//	for i := 0; i < mr; i++ {
+//		for j := 0; j < w; j++ {
+//			v := acc[i][j]
+//			if flags&1 != 0 { v += c[i*ldc+j] }           // TileAccumulate
+//			if flags&2 != 0 { v += bias[j] }              // TileBias
+//			if flags&4 != 0 { v = max(v, 0) + alpha[j]*min(v, 0) } // TilePReLU, one FMA
+//			if flags&8 != 0 { v = max(v, 0) }             // TileReLU
+//			c[i*ldc+j] = v
+//		}
+//	}
 //
-// applied in that order before the single store of the tile.
-//
+// The 16-column kernels (6×16 AVX2, 12×16 AVX-512) add in exactly this
+// order, so they agree bit for bit; the 6×8 kernel sums even and odd p
+// apart. tileGo rounds each product before adding it (no FMA).
+
 // General-purpose registers, common to the three kernels:
 //
 //	CX        k, counting down
