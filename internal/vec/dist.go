@@ -1,7 +1,7 @@
-// Package vec holds float32 vector kernels. This file: the distances that
-// the HNSW index uses, Dot and L2Squared, each with an AVX2/FMA assembly
-// version on amd64 and a plain-Go twin chosen at run time.
 package vec
+
+// This file: the distances that the HNSW index uses, Dot and L2Squared,
+// each with an AVX2/FMA assembly version on amd64 and a plain-Go twin.
 
 // Dot returns the inner product of a and b. It panics if the lengths differ,
 // as indexing past the end of a slice would.

@@ -1,11 +1,16 @@
+// Package vec holds float32 kernels: distances, a blocked SGEMM and the
+// tile micro-kernels under it, the scoring engine's softmax and prefetch,
+// PReLU, column reductions, Exp and half-precision conversion.
+//
+// Every assembly kernel (amd64: AVX2+FMA, AVX-512F, F16C) has a plain-Go
+// twin with the same contract, tested against it. One dispatch value,
+// chosen once at init from the CPU's features (golang.org/x/sys/cpu, so
+// GODEBUG=cpu.avx512f=off and the like are honoured), says which run;
+// building with the purego tag leaves the assembly out and runs the twins
+// everywhere.
 package vec
 
-// This file: which implementation of each kernel runs. Every assembly
-// kernel in this package has a plain-Go twin with the same contract; one
-// dispatch value, chosen once at init from the CPU's features
-// (golang.org/x/sys/cpu, so GODEBUG=cpu.avx512f=off and the like are
-// honoured), says which of them run. Building with the purego tag leaves
-// the assembly out and runs the twins everywhere.
+// This file: the dispatch value.
 
 // Kernels says which assembly kernel families run. The zero value selects
 // the plain-Go twins everywhere.
