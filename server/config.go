@@ -1,8 +1,11 @@
 package server
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 )
 
@@ -16,6 +19,12 @@ type Config struct {
 	// "127.0.0.1:0" for an ephemeral port. An empty RESTAddr disables REST
 	// (and /metrics).
 	GRPCAddr, RESTAddr string
+	// GRPCTLS and RESTTLS, when set, serve gRPC and REST over TLS (see
+	// LoadKeyPair and SSLConfig); nil serves plaintext.
+	GRPCTLS, RESTTLS *tls.Config
+	// MetricsPath is where the REST listener serves Prometheus metrics
+	// ("/metrics"); "" turns them off.
+	MetricsPath string
 	// PollInterval is how often BasePath is scanned for new versions; 0
 	// scans only once, at start.
 	PollInterval time.Duration
@@ -52,6 +61,8 @@ type Config struct {
 	// before cutting them off.
 	ShutdownTimeout time.Duration
 }
+
+var metricsPathRE = regexp.MustCompile(`^/[A-Za-z0-9._~/-]*$`)
 
 // Values of Config.UnknownItemIDs.
 const (
@@ -92,6 +103,11 @@ func (c Config) Validate() error {
 	}
 	if c.GRPCAddr == "" {
 		bad("gRPC address is empty")
+	}
+	if c.MetricsPath != "" && !metricsPathRE.MatchString(c.MetricsPath) {
+		bad("metrics path %q must start with / and hold only letters, digits and ._~-/", c.MetricsPath)
+	} else if strings.HasPrefix(c.MetricsPath+"/", "/v1/") {
+		bad("metrics path %q collides with the /v1/ REST routes", c.MetricsPath)
 	}
 	if c.PollInterval < 0 {
 		bad("poll interval %v is negative", c.PollInterval)

@@ -16,10 +16,13 @@ import (
 	"nann/tfserving"
 )
 
-// restHandler serves TF Serving's REST API under /v1/models/ and /metrics.
+// restHandler serves TF Serving's REST API under /v1/models/ and the
+// metrics at Config.MetricsPath.
 func (s *Server) restHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.met.reg, promhttp.HandlerOpts{}))
+	if s.cfg.MetricsPath != "" {
+		mux.Handle("GET "+s.cfg.MetricsPath, promhttp.HandlerFor(s.met.reg, promhttp.HandlerOpts{}))
+	}
 	mux.HandleFunc("/v1/models/", s.serveModels)
 	return mux
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/encoding"
 	grpcproto "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/health"
@@ -63,13 +64,17 @@ func New(cfg Config, load Loader, log *slog.Logger) (*Server, error) {
 		s.setHealth(live > 0)
 	})
 	s.mgr.retryFirst, s.mgr.retryMax = cfg.LoadRetryInterval, cfg.MaxLoadRetryInterval
-	s.grpcSrv = grpc.NewServer(
+	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.MaxMessageBytes),
 		grpc.MaxConcurrentStreams(maxStreams(cfg)),
 		grpc.InTapHandle(s.tap),
 		grpc.ForceServerCodecV2(rawCodec{encoding.GetCodecV2(grpcproto.Name)}),
 		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
-	)
+	}
+	if cfg.GRPCTLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.GRPCTLS)))
+	}
+	s.grpcSrv = grpc.NewServer(opts...)
 	ps := &predictionService{s: s}
 	s.grpcSrv.RegisterService(predictionServiceDesc(ps), ps)
 	servingpb.RegisterModelServiceServer(s.grpcSrv, &modelService{s: s})
@@ -80,6 +85,7 @@ func New(cfg Config, load Loader, log *slog.Logger) (*Server, error) {
 		ReadTimeout:       cfg.RequestTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         cfg.RESTTLS,
 	}
 	return s, nil
 }
@@ -129,13 +135,18 @@ func (s *Server) Start(ctx context.Context) error {
 	s.goServe("grpc", func() error { return s.grpcSrv.Serve(s.grpcLis) })
 	if s.restLis != nil {
 		s.goServe("rest", func() error {
-			if err := s.httpSrv.Serve(s.restLis); !errors.Is(err, http.ErrServerClosed) {
+			serve := s.httpSrv.Serve
+			if s.cfg.RESTTLS != nil {
+				serve = func(l net.Listener) error { return s.httpSrv.ServeTLS(l, "", "") }
+			}
+			if err := serve(s.restLis); !errors.Is(err, http.ErrServerClosed) {
 				return err
 			}
 			return nil
 		})
 	}
-	s.log.Info("serving", "grpc", s.GRPCAddr(), "rest", s.RESTAddr(), "base_path", s.cfg.BasePath)
+	s.log.Info("serving", "grpc", s.GRPCAddr(), "grpc_tls", s.cfg.GRPCTLS != nil, "rest", s.RESTAddr(), "rest_tls", s.cfg.RESTTLS != nil,
+		"metrics_path", s.cfg.MetricsPath, "base_path", s.cfg.BasePath)
 	go func() {
 		<-ctx.Done()
 		s.shutdown(stopPoll)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
@@ -18,7 +19,12 @@ func init() {
 type ServeCmd struct {
 	Port                      int           `name:"port" help:"gRPC port." default:"8500"`
 	RestAPIPort               int           `name:"rest_api_port" help:"REST port (0 disables REST and /metrics)." default:"8501"`
-	Host                      string        `name:"host" help:"Address to bind (empty: all interfaces)." default:""`
+	Host                      string        `name:"host" help:"Address to bind (empty: all interfaces; 127.0.0.1 for loopback only)." default:""`
+	SSLConfigFile             string        `name:"ssl_config_file" help:"TF Serving SSLConfig text proto (server_key, server_cert, custom_ca, client_verify; PEM contents) for gRPC TLS." type:"existingfile"`
+	TLSCertFile               string        `name:"tls_cert_file" help:"PEM certificate (chain) for TLS on REST, and on gRPC unless --ssl_config_file is given." type:"existingfile"`
+	TLSKeyFile                string        `name:"tls_key_file" help:"PEM private key of --tls_cert_file." type:"existingfile"`
+	MetricsPath               string        `name:"metrics_path" help:"REST path of the Prometheus metrics (empty: off)." default:"/metrics"`
+	MonitoringConfigFile      string        `name:"monitoring_config_file" help:"TF Serving MonitoringConfig text proto (prometheus_config { enable: true, path: \"...\" }); overrides --metrics_path." type:"existingfile"`
 	ModelName                 string        `name:"model_name" help:"Model name clients use in model_spec.name and URLs." default:"nann"`
 	ModelBasePath             string        `name:"model_base_path" help:"Directory holding one numeric subdirectory per model version." required:""`
 	FileSystemPollWaitSeconds int           `name:"file_system_poll_wait_seconds" help:"Seconds between scans of the base path for new versions (0: scan once)." default:"1"`
@@ -41,7 +47,13 @@ func (c *ServeCmd) Run(g *Globals) error {
 	if load == nil {
 		return errors.New("serve: no model loader is registered in this build (the bundle package registers one with server.RegisterLoader)")
 	}
-	cfg := c.config()
+	cfg, err := c.config()
+	if err != nil {
+		return err
+	}
+	if cfg.RESTAddr != "" && cfg.RESTTLS == nil && cfg.GRPCTLS != nil {
+		slog.Warn("gRPC is served over TLS but REST is not; give --tls_cert_file/--tls_key_file, or --rest_api_port 0")
+	}
 	srv, err := server.New(cfg, load, slog.Default())
 	if err != nil {
 		return err
@@ -52,8 +64,35 @@ func (c *ServeCmd) Run(g *Globals) error {
 	return srv.Wait()
 }
 
-func (c *ServeCmd) config() server.Config {
+func (c *ServeCmd) config() (server.Config, error) {
 	cfg := server.DefaultConfig()
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return cfg, errors.New("serve: give both --tls_cert_file and --tls_key_file, or neither")
+	}
+	if c.TLSCertFile != "" {
+		tc, err := server.LoadKeyPair(c.TLSCertFile, c.TLSKeyFile)
+		if err != nil {
+			return cfg, fmt.Errorf("serve: %w", err)
+		}
+		cfg.GRPCTLS, cfg.RESTTLS = tc, tc
+	}
+	if c.SSLConfigFile != "" {
+		ssl, err := server.ReadSSLConfig(c.SSLConfigFile)
+		if err != nil {
+			return cfg, fmt.Errorf("serve: --ssl_config_file: %w", err)
+		}
+		if cfg.GRPCTLS, err = ssl.TLSConfig(); err != nil {
+			return cfg, fmt.Errorf("serve: --ssl_config_file %s: %w", c.SSLConfigFile, err)
+		}
+	}
+	cfg.MetricsPath = c.MetricsPath
+	if c.MonitoringConfigFile != "" {
+		p, err := server.ReadMonitoringConfig(c.MonitoringConfigFile)
+		if err != nil {
+			return cfg, fmt.Errorf("serve: --monitoring_config_file: %w", err)
+		}
+		cfg.MetricsPath = p
+	}
 	cfg.ModelName = c.ModelName
 	cfg.BasePath = c.ModelBasePath
 	cfg.GRPCAddr = hostPort(c.Host, c.Port)
@@ -73,7 +112,7 @@ func (c *ServeCmd) config() server.Config {
 	cfg.MaxQueue = c.MaxQueue
 	cfg.RequestTimeout = c.RequestTimeout
 	cfg.ShutdownTimeout = c.ShutdownTimeout
-	return cfg
+	return cfg, nil
 }
 
 func hostPort(host string, port int) string {
