@@ -12,6 +12,7 @@ import (
 
 	"nann/engine"
 	"nann/hnsw"
+	"nann/internal/npy"
 	"nann/retrieve"
 	"nann/server"
 )
@@ -53,6 +54,9 @@ func makeBundleWith(t *testing.T, dir string, edit func(*Manifest)) {
 		t.Fatal(err)
 	}
 	if err := g.Write(filepath.Join(idx, "graph.hnsw")); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.WriteNPY(idx, hnsw.StartLevel); err != nil {
 		t.Fatal(err)
 	}
 	m := &Manifest{Name: "nann", ModelVer: 1}
@@ -242,5 +246,98 @@ func TestBadDefaultLevelTopNRefused(t *testing.T) {
 			continue
 		}
 		t.Logf("%s: %v", name, err)
+	}
+}
+
+// rechecksum rewrites dir's manifest to match its files, as an exporter
+// that copies corrupt inputs would.
+func rechecksum(t *testing.T, dir string) {
+	t.Helper()
+	m, err := ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checksums(dir, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeManifest(dir, m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// npyData returns the offset of the data of a version 1.0 .npy file.
+func npyData(b []byte) int { return 10 + int(b[8]) | int(b[9])<<8 }
+
+// TestLayoutMustMatchGraph is issue 12 item 8 at load: reference-layout
+// files that do not hold graph.hnsw's graph are refused even when the
+// manifest's checksums match them.
+func TestLayoutMustMatchGraph(t *testing.T) {
+	damage := map[string]func(dir string) error{
+		"neighbour changed": func(dir string) error {
+			p := filepath.Join(dir, "index", "neighbors_level_0_values.npy")
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			b[npyData(b)+8*5] ^= 1
+			return os.WriteFile(p, b, 0o644)
+		},
+		"enter points int32": func(dir string) error {
+			p := filepath.Join(dir, "index", "enter_points.npy")
+			v, _, err := npy.Read[int64](p)
+			if err != nil {
+				return err
+			}
+			v32 := make([]int32, len(v))
+			for i, x := range v {
+				v32[i] = int32(x)
+			}
+			return npy.Write(p, v32)
+		},
+		"splits missing": func(dir string) error {
+			return os.Remove(filepath.Join(dir, "index", "neighbors_level_1_row_splits.npy"))
+		},
+	}
+	want := map[string]string{
+		"neighbour changed":  "index/neighbors_level_0_values.npy does not hold the graph",
+		"enter points int32": "index/enter_points.npy does not hold the graph",
+		"splits missing":     "index/neighbors_level_1_row_splits.npy is missing",
+	}
+	for name, f := range damage {
+		dir := filepath.Join(t.TempDir(), "1")
+		makeBundle(t, dir)
+		if err := f(dir); err != nil {
+			t.Fatal(err)
+		}
+		rechecksum(t, dir)
+		_, err := Load(context.Background(), dir)
+		if err == nil || !strings.Contains(err.Error(), want[name]) {
+			t.Errorf("%s: Load gave %v, want %q", name, err, want[name])
+			continue
+		}
+		t.Logf("%s: %v", name, err)
+	}
+}
+
+// TestCopyIndexWritesMissingLayout: an index directory without the NumPy
+// layout gets it written from its graph, and it passes the load check.
+func TestCopyIndexWritesMissingLayout(t *testing.T) {
+	g, err := hnsw.Build(context.Background(), hnsw.Clustered(300, 8, 10, 0.5, 3), 8, hnsw.DefaultConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, dst := t.TempDir(), filepath.Join(t.TempDir(), "index")
+	if err := g.Write(filepath.Join(src, hnsw.GraphFile)); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyIndex(src, dst, 300); err != nil {
+		t.Fatal(err)
+	}
+	m := &Manifest{}
+	if err := checksums(filepath.Dir(dst), m); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkLayout(m, g); err != nil {
+		t.Fatal(err)
 	}
 }

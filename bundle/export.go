@@ -109,6 +109,9 @@ func Export(ctx context.Context, o ExportOptions) (string, *Manifest, error) {
 	}
 	start := time.Now()
 	m, err := build(ctx, o, staging)
+	if err == nil {
+		err = check(ctx, staging, m.Source)
+	}
 	final := ""
 	if err == nil {
 		final, err = claim(staging, modelDir, m, auto)
@@ -119,6 +122,16 @@ func Export(ctx context.Context, o ExportOptions) (string, *Manifest, error) {
 	}
 	slog.Info("exported", "dir", final, "version", m.ModelVer, "items", m.NumItems, "precision", m.Precision, "secs", time.Since(start).Seconds())
 	return final, m, nil
+}
+
+// check runs on the staged bundle exactly the validation that the server's
+// Load runs, so that export never publishes a version the server refuses.
+func check(ctx context.Context, dir string, src Source) error {
+	b, err := Load(ctx, dir)
+	if err != nil {
+		return fmt.Errorf("the bundle built from run %s, index %s and dataset %s fails the serving checks, nothing was published: %w", src.Run, src.Index, src.Dataset, err)
+	}
+	return b.Close()
 }
 
 func versionDir(modelDir string, v int64) string {
@@ -273,9 +286,11 @@ func writeManifest(dir string, m *Manifest) error {
 	return safefile.WriteBytes(filepath.Join(dir, manifestFile), append(b, '\n'))
 }
 
-// copyIndex copies the graph (checking it) and its NumPy layout.
+// copyIndex copies the graph (checking it) and its reference NumPy
+// layout; if the index directory lacks a layout file, the layout is written
+// from the graph instead.
 func copyIndex(src, dst string, numItems int) error {
-	g, err := hnsw.Read(filepath.Join(src, "graph.hnsw"))
+	g, err := hnsw.Read(filepath.Join(src, hnsw.GraphFile))
 	if err != nil {
 		return err
 	}
@@ -285,15 +300,20 @@ func copyIndex(src, dst string, numItems int) error {
 	if err := os.MkdirAll(dst, 0o755); err != nil {
 		return err
 	}
-	entries, err := os.ReadDir(src)
-	if err != nil {
+	if err := copyFile(filepath.Join(src, hnsw.GraphFile), filepath.Join(dst, hnsw.GraphFile)); err != nil {
 		return err
 	}
-	for _, e := range entries {
-		if e.Type().IsRegular() && (e.Name() == "graph.hnsw" || filepath.Ext(e.Name()) == ".npy") {
-			if err := copyFile(filepath.Join(src, e.Name()), filepath.Join(dst, e.Name())); err != nil {
-				return err
-			}
+	for _, f := range layoutFiles() {
+		name := filepath.Base(f)
+		if _, err := os.Stat(filepath.Join(src, name)); err != nil {
+			slog.Warn("index directory lacks a file of the reference NumPy layout; writing the layout from the graph", "index", src, "file", name, "err", err)
+			return g.WriteNPY(dst, hnsw.StartLevel)
+		}
+	}
+	for _, f := range layoutFiles() {
+		name := filepath.Base(f)
+		if err := copyFile(filepath.Join(src, name), filepath.Join(dst, name)); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -1,7 +1,11 @@
 package bundle
 
 import (
+	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -67,6 +71,9 @@ func (b *Bundle) load() error {
 	if b.graph.Len() != n || b.Manifest.NumItems != n {
 		return fmt.Errorf("graph has %d nodes, engine %d items, manifest %d", b.graph.Len(), n, b.Manifest.NumItems)
 	}
+	if err := checkLayout(b.Manifest, b.graph); err != nil {
+		return err
+	}
 	if b.itemRaw, _, err = npy.Read[int64](filepath.Join(b.Dir, "item_raw_ids.npy")); err != nil {
 		return err
 	}
@@ -91,6 +98,97 @@ func (b *Bundle) load() error {
 	}
 	b.seqs.New = func() any { s := make([]float32, c.CommSeqLen()); return &s }
 	return nil
+}
+
+// layoutFiles are the files of the graph's NumPy layout in a bundle.
+func layoutFiles() []string {
+	names := []string{hnsw.EnterPointsFile}
+	for l := range hnsw.StartLevel {
+		names = append(names, hnsw.ValuesFile(l), hnsw.SplitsFile(l))
+	}
+	for i, n := range names {
+		names[i] = "index/" + n
+	}
+	return names
+}
+
+// checkLayout checks that the bundle's index/*.npy hold graph.hnsw's graph:
+// each must be listed in the manifest with the SHA-256 of exactly what
+// hnsw.WriteNPY writes for the graph (Verify has already matched the files
+// to the manifest). It reports every problem at once.
+func checkLayout(m *Manifest, g *hnsw.Graph) error {
+	want, err := layoutSums(g)
+	if err != nil {
+		return err
+	}
+	listed := map[string]string{}
+	for _, f := range m.Files {
+		listed[f.Path] = f.SHA256
+	}
+	var errs []error
+	for _, name := range layoutFiles() {
+		switch got, ok := listed[name]; {
+		case !ok:
+			errs = append(errs, fmt.Errorf("%s is missing", name))
+		case got != want[name]:
+			errs = append(errs, fmt.Errorf("%s does not hold the graph of index/%s (int64 arrays as nann index writes them)", name, hnsw.GraphFile))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("reference NumPy layout: %w", err)
+	}
+	return nil
+}
+
+// layoutSums returns, by bundle path, the SHA-256 of each file that
+// g.WriteNPY(dir, hnsw.StartLevel) writes, streaming the arrays into the
+// hash instead of building them.
+func layoutSums(g *hnsw.Graph) (map[string]string, error) {
+	if g.Partial() && g.AdjLevels() < hnsw.StartLevel {
+		return nil, fmt.Errorf("graph knows neighbour lists for %d levels, the layout needs %d", g.AdjLevels(), hnsw.StartLevel)
+	}
+	sum := func(n int, each func(emit func(int64))) string {
+		h := sha256.New()
+		w := bufio.NewWriterSize(h, 1<<16)
+		w.Write(npy.EncodeHeader("<i8", []int{n}))
+		var buf [8]byte
+		each(func(v int64) {
+			binary.LittleEndian.PutUint64(buf[:], uint64(v))
+			w.Write(buf[:])
+		})
+		w.Flush()
+		return hex.EncodeToString(h.Sum(nil))
+	}
+	out := map[string]string{}
+	enter := g.EnterPoints(hnsw.StartLevel)
+	out["index/"+hnsw.EnterPointsFile] = sum(len(enter), func(emit func(int64)) {
+		for _, v := range enter {
+			emit(int64(v))
+		}
+	})
+	n := g.Len()
+	for l := range hnsw.StartLevel {
+		links := 0
+		for i := range n {
+			links += len(g.Neighbors(l, int32(i)))
+		}
+		out["index/"+hnsw.ValuesFile(l)] = sum(links, func(emit func(int64)) {
+			for i := range n {
+				for _, v := range g.Neighbors(l, int32(i)) {
+					emit(int64(v))
+				}
+			}
+		})
+		out["index/"+hnsw.SplitsFile(l)] = sum(n+1, func(emit func(int64)) {
+			emit(0)
+			off := 0
+			for i := range n {
+				off += len(g.Neighbors(l, int32(i)))
+				emit(int64(off))
+			}
+		})
+	}
+	return out, nil
 }
 
 // checkSignature reports every problem with a bundle's served signature for
@@ -124,8 +222,12 @@ func (b *Bundle) checkTables() error {
 		return fmt.Errorf("item_cate.npy has %d entries, want %d", len(b.itemCate), n)
 	case len(b.cateRaw) != c+1:
 		return fmt.Errorf("cate_raw_ids.npy has %d ids, want %d", len(b.cateRaw), c+1)
-	case !slices.IsSorted(b.itemRaw) || !slices.IsSorted(b.cateRaw[1:]):
-		return fmt.Errorf("item_raw_ids.npy or cate_raw_ids.npy is not in ascending order")
+	}
+	if i := unsorted(b.itemRaw); i > 0 {
+		return fmt.Errorf("item_raw_ids.npy is not strictly ascending: [%d] = %d after [%d] = %d", i, b.itemRaw[i], i-1, b.itemRaw[i-1])
+	}
+	if i := unsorted(b.cateRaw[1:]); i > 0 {
+		return fmt.Errorf("cate_raw_ids.npy is not strictly ascending after [0]: [%d] = %d after [%d] = %d", i+1, b.cateRaw[i+1], i, b.cateRaw[i])
 	}
 	for i, cat := range b.itemCate {
 		if cat < 1 || int(cat) > c {
@@ -133,6 +235,17 @@ func (b *Bundle) checkTables() error {
 		}
 	}
 	return nil
+}
+
+// unsorted is the first index i with v[i] <= v[i-1], or 0 if v is strictly
+// ascending.
+func unsorted(v []int64) int {
+	for i := 1; i < len(v); i++ {
+		if v[i] <= v[i-1] {
+			return i
+		}
+	}
+	return 0
 }
 
 // Engine is the bundle's scoring engine.

@@ -140,3 +140,76 @@ func TestExportRefusesBadLevelTopN(t *testing.T) {
 		t.Fatalf("good export: exit %d\n%s%s", code, out, e)
 	}
 }
+
+// copyTree copies the regular files of a flat directory.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// editNPY applies f to the data bytes (after the header) of a version 1.0
+// .npy file.
+func editNPY(t *testing.T, path string, f func(data []byte)) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f(b[10+(int(b[8])|int(b[9])<<8):])
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestExportRunsLoadValidation is issue 12 item 8: inputs the server would
+// refuse (an unsorted item_raw_ids.npy, a reference-layout index file that
+// does not match graph.hnsw) make `nann export` fail, naming the file, and
+// nothing is published.
+func TestExportRunsLoadValidation(t *testing.T) {
+	run, index := exportPipeline(t)
+	dir := t.TempDir()
+	badIndex, badData := filepath.Join(dir, "index"), filepath.Join(dir, "data")
+	copyTree(t, index, badIndex)
+	editNPY(t, filepath.Join(badIndex, "neighbors_level_0_values.npy"), func(d []byte) { d[8*3] ^= 1 })
+	copyTree(t, filepath.Join(filepath.Dir(index), "data"), badData)
+	editNPY(t, filepath.Join(badData, "item_raw_ids.npy"), func(d []byte) {
+		a, b := d[8*2:8*3], d[8*3:8*4]
+		for i := range a {
+			a[i], b[i] = b[i], a[i]
+		}
+	})
+	base := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--index", badIndex}, "neighbors_level_0_values.npy"},
+		{[]string{"--index", index, "--data", badData}, "item_raw_ids.npy"},
+	} {
+		_, e, code := runMain(t, append([]string{"export", "--run", run, "--base", base}, c.args...)...)
+		if code == 0 || !strings.Contains(e, c.want) {
+			t.Errorf("export %v: exit %d, stderr %q; want a failure naming %s", c.args, code, e, c.want)
+		}
+	}
+	if entries, err := os.ReadDir(filepath.Join(base, "nann")); err == nil && len(entries) > 0 {
+		t.Errorf("refused exports left %v", entries)
+	}
+}
