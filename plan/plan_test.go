@@ -1,0 +1,218 @@
+package plan
+
+import (
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"nann/onnx"
+)
+
+var fixtureNames = []string{"reference", "din13", "din17", "cross", "ids"}
+
+type fixture struct {
+	g        *onnx.Graph
+	c        Contract
+	users    map[string]*onnx.Tensor
+	items    *onnx.Tensor
+	scores   *onnx.Tensor
+	scores64 *onnx.Tensor
+}
+
+func loadFixture(t testing.TB, name string) *fixture {
+	t.Helper()
+	dir := filepath.Join("..", "onnx", "testdata")
+	m, err := onnx.ReadFile(filepath.Join(dir, name+".onnx"), onnx.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arrs, err := onnx.ReadNPZ(filepath.Join(dir, name+".npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{g: m.Graph, users: map[string]*onnx.Tensor{}, scores: arrs["scores"], scores64: arrs["scores64"]}
+	for k, v := range arrs {
+		switch {
+		case strings.HasPrefix(k, "user."):
+			f.users[strings.TrimPrefix(k, "user.")] = v
+			f.c.UserInputs = append(f.c.UserInputs, strings.TrimPrefix(k, "user."))
+		case strings.HasPrefix(k, "item."):
+			f.c.ItemInput, f.items = strings.TrimPrefix(k, "item."), v
+		}
+	}
+	return f
+}
+
+func userRow(x *onnx.Tensor, u int) *onnx.Tensor {
+	w := x.Len() / x.Shape[0]
+	return &onnx.Tensor{DType: x.DType, Shape: append([]int{1}, x.Shape[1:]...), Data: x.Data[u*w : (u+1)*w]}
+}
+
+func relErr(got []float32, ref []float64) float64 {
+	rms := 0.0
+	for _, r := range ref {
+		rms += r * r
+	}
+	rms = math.Sqrt(rms / float64(len(ref)))
+	worst := 0.0
+	for i := range ref {
+		d := math.Abs(float64(got[i])-ref[i]) / math.Max(math.Abs(ref[i]), 0.1*rms)
+		if math.IsNaN(float64(got[i])) {
+			d = math.Inf(1)
+		}
+		worst = math.Max(worst, d)
+	}
+	return worst
+}
+
+// TestCompiledMatchesTorch compiles every fixture network and checks the
+// plan's scores against torch's on every item, for block sizes that divide
+// the corpus and ones that leave a short last block.
+func TestCompiledMatchesTorch(t *testing.T) {
+	for _, name := range fixtureNames {
+		for _, block := range []int{64, 7} {
+			f := loadFixture(t, name)
+			p, err := Compile(f.g, f.c, f.items, Options{Block: block, ItemChunk: 50})
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			n := f.items.Shape[0]
+			rows := make([]int32, n)
+			for i := range rows {
+				rows[i] = int32(i)
+			}
+			out := make([]float32, n)
+			sc := p.NewScorer()
+			worst32, worst64 := 0.0, 0.0
+			for u := 0; u < f.scores.Shape[0]; u++ {
+				in := map[string]*onnx.Tensor{}
+				for k, v := range f.users {
+					in[k] = userRow(v, u)
+				}
+				if err := sc.Bind(in); err != nil {
+					t.Fatal(err)
+				}
+				if err := sc.Score(rows, out); err != nil {
+					t.Fatal(err)
+				}
+				worst32 = math.Max(worst32, relErr(out, f.scores.Data[u*n:(u+1)*n]))
+				worst64 = math.Max(worst64, relErr(out, f.scores64.Data[u*n:(u+1)*n]))
+			}
+			st := p.Stats()
+			t.Logf("%s (block %d): compiled vs torch float32 max rel err %.2e, vs torch float64 %.2e; nodes %d: const %d size %d user %d item %d pair %d; %d item tables (%d floats/item), %d pair kernels",
+				name, block, worst32, worst64, st.Nodes, st.Const, st.Size, st.User, st.Item, st.Pair, st.ItemTables, st.TableFloats, st.PairKernels)
+			if worst32 > 1e-4 || worst64 > 1e-4 {
+				t.Errorf("%s (block %d): compiled vs torch: max rel err %.3g (float32), %.3g (float64) > 1e-4", name, block, worst32, worst64)
+			}
+		}
+	}
+}
+
+// The reference architecture's split: the item net and the query
+// projection are item work, the key projection user work.
+func TestReferenceSplit(t *testing.T) {
+	f := loadFixture(t, "reference")
+	p, err := Compile(f.g, f.c, f.items, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := p.Stats()
+	// Item: 3 Gemm + 2 BN + 2 PRelu (item net) + Gemm, PRelu, Gemm (query).
+	if st.Item < 10 || st.User < 5 {
+		t.Errorf("split %+v: want ≥ 10 item nodes and ≥ 5 user nodes", st)
+	}
+	for _, n := range p.pairNodes {
+		if n.Op == "BatchNormalization" && p.lab[n.Inputs[0]] != Pair {
+			t.Errorf("%s in the pair stage has a non-pair input", n)
+		}
+	}
+}
+
+func TestContractErrors(t *testing.T) {
+	f := loadFixture(t, "din13")
+	cases := []struct {
+		c    Contract
+		want string
+	}{
+		{Contract{UserInputs: []string{"hist"}, ItemInput: "item_emb"}, `graph input "user_dense" is neither`},
+		{Contract{UserInputs: []string{"hist", "user_dense", "nope"}, ItemInput: "item_emb"}, `user input "nope" is not a graph input`},
+		{Contract{ItemInput: "item"}, `item input "item" is not a graph input`},
+		{Contract{ItemInput: "item_emb", ScoreOutput: "logit"}, `score output "logit" is not a graph output`},
+		{Contract{}, "cannot tell the item input"},
+	}
+	for _, c := range cases {
+		if _, err := Compile(f.g, c.c, f.items, Options{}); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: err = %v, want %q", c.c, err, c.want)
+		}
+	}
+	bad := &onnx.Tensor{DType: onnx.Float32, Shape: []int{3, 15}, Data: make([]float64, 45)}
+	if _, err := Compile(f.g, f.c, bad, Options{}); err == nil || !strings.Contains(err.Error(), "item table") {
+		t.Errorf("wrong item width: err = %v", err)
+	}
+	p, err := Compile(f.g, f.c, f.items, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := p.NewScorer()
+	if err := sc.Score([]int32{0}, make([]float32, 1)); err == nil {
+		t.Error("Score before Bind: no error")
+	}
+	err = sc.Bind(map[string]*onnx.Tensor{"hist": onnx.NewTensor(onnx.Float32, 1, 49, 16)})
+	if err == nil || !strings.Contains(err.Error(), `"hist" has shape [1 49 16], want [1 50 16]`) || !strings.Contains(err.Error(), `"user_dense" is not given`) {
+		t.Errorf("Bind: err = %v", err)
+	}
+}
+
+// TestSpeedRatio measures compiled vs interpreter items/s in one run (a
+// ratio on a shared, busy machine, not a benchmark).
+func TestSpeedRatio(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	for _, name := range fixtureNames {
+		f := loadFixture(t, name)
+		p, err := Compile(f.g, f.c, f.items, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := f.items.Shape[0]
+		in := map[string]*onnx.Tensor{}
+		full := map[string]*onnx.Tensor{f.c.ItemInput: f.items}
+		for k, v := range f.users {
+			in[k] = userRow(v, 0)
+			r := userRow(v, 0)
+			rep := &onnx.Tensor{DType: r.DType, Shape: append([]int{n}, r.Shape[1:]...), Data: make([]float64, 0, n*r.Len())}
+			for i := 0; i < n; i++ {
+				rep.Data = append(rep.Data, r.Data...)
+			}
+			full[k] = rep
+		}
+		t0 := time.Now()
+		if _, err := f.g.Run(full); err != nil {
+			t.Fatal(err)
+		}
+		interp := time.Since(t0)
+		rows := make([]int32, n)
+		for i := range rows {
+			rows[i] = int32(i)
+		}
+		out := make([]float32, n)
+		sc := p.NewScorer()
+		reps := 0
+		t0 = time.Now()
+		for time.Since(t0) < 200*time.Millisecond {
+			if err := sc.Bind(in); err != nil {
+				t.Fatal(err)
+			}
+			if err := sc.Score(rows, out); err != nil {
+				t.Fatal(err)
+			}
+			reps++
+		}
+		comp := time.Since(t0) / time.Duration(reps)
+		t.Logf("%s: %d items: interpreter %.0f items/s, compiled (bind + score) %.0f items/s: %.0f×", name, n,
+			float64(n)/interp.Seconds(), float64(n)/comp.Seconds(), interp.Seconds()/comp.Seconds())
+	}
+}

@@ -1,0 +1,135 @@
+package plan
+
+import (
+	"errors"
+	"fmt"
+
+	"nann/onnx"
+)
+
+// Scorer scores items for one user: Bind runs the user stage once, Score
+// runs the pair stage over blocks of candidates. A Scorer is used by one
+// goroutine at a time; Score does not allocate.
+type Scorer struct {
+	p     *Plan
+	st    *state
+	bound bool
+}
+
+// NewScorer returns an unbound scorer.
+func (p *Plan) NewScorer() *Scorer { return &Scorer{p: p, st: p.prog.newState()} }
+
+// UserInputs describes the user-side inputs Bind takes: name, type and
+// shape for one user (leading dimension 1).
+func (p *Plan) UserInputs() []*onnx.Value {
+	out := make([]*onnx.Value, len(p.c.UserInputs))
+	for i, name := range p.c.UserInputs {
+		out[i] = p.g.Values[name]
+	}
+	return out
+}
+
+// Bind sets the user: one tensor per user input, with leading dimension 1.
+func (s *Scorer) Bind(user map[string]*onnx.Tensor) error {
+	p := s.p
+	env := map[*onnx.Value]*onnx.Tensor{}
+	var errs []error
+	for _, name := range p.c.UserInputs {
+		v := p.g.Values[name]
+		t, ok := user[name]
+		if !ok {
+			errs = append(errs, fmt.Errorf("plan: user input %q is not given", name))
+			continue
+		}
+		want := v.Shape.At(1)
+		if !equal(t.Shape, want) || t.Len() != numel(want) {
+			errs = append(errs, fmt.Errorf("plan: user input %q has shape %v, want %v", name, t.Shape, want))
+			continue
+		}
+		if t.DType != v.DType {
+			errs = append(errs, fmt.Errorf("plan: user input %q is %s, want %s", name, t.DType, v.DType))
+			continue
+		}
+		env[v] = t
+	}
+	for name := range user {
+		if _, ok := p.g.Values[name]; !ok || !contains(p.c.UserInputs, name) {
+			errs = append(errs, fmt.Errorf("plan: %q is not a user input (user inputs: %v)", name, p.c.UserInputs))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if err := p.runStage(p.userNodes, 1, env); err != nil {
+		return fmt.Errorf("plan: user stage: %w", err)
+	}
+	for i, b := range p.prog.bufs {
+		if b.alias >= 0 || (b.kind != bUser && b.kind != bUserRep) {
+			continue
+		}
+		t := env[p.userOut[b.src]]
+		d := s.st.b[i]
+		w := t.Len()
+		for r := 0; r*w < len(d); r++ {
+			for j, x := range t.Data {
+				d[r*w+j] = float32(x)
+			}
+		}
+	}
+	s.bound = true
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Score writes the score of each item row into out (len(out) ≥ len(rows);
+// rows index the corpus passed to Compile).
+func (s *Scorer) Score(rows []int32, out []float32) error {
+	if !s.bound {
+		return errors.New("plan: scorer used before Bind")
+	}
+	if len(out) < len(rows) {
+		return fmt.Errorf("plan: %d rows but room for %d scores", len(rows), len(out))
+	}
+	p := s.p
+	for i, r := range rows {
+		if r < 0 || int(r) >= p.n {
+			return fmt.Errorf("plan: row %d (position %d) outside [0, %d)", r, i, p.n)
+		}
+	}
+	B := p.block
+	for lo := 0; lo < len(rows); lo += B {
+		hi := min(lo+B, len(rows))
+		s.gather(rows[lo:hi])
+		for _, k := range p.prog.kernels {
+			k.run(s.st)
+		}
+		copy(out[lo:hi], s.st.b[p.prog.score][:hi-lo])
+	}
+	return nil
+}
+
+// gather copies the table rows of a block into the item buffers; a short
+// block is padded with its last row.
+func (s *Scorer) gather(rows []int32) {
+	p := s.p
+	for i, b := range p.prog.bufs {
+		if b.kind != bItem || b.alias >= 0 {
+			continue
+		}
+		t := &p.tables[b.src]
+		d := s.st.b[i]
+		w := t.width
+		for j := 0; j < p.block; j++ {
+			r := int(rows[min(j, len(rows)-1)])
+			copy(d[j*w:(j+1)*w], t.data[r*w:(r+1)*w])
+		}
+	}
+}
