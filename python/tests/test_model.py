@@ -157,8 +157,9 @@ class GradientTest(unittest.TestCase):
         return worst, bad
 
     def test_fgsm_gradients(self):
-        fx_meta = json.load(open(os.path.join(fixture(), "grads", "meta.json")))
-        m, st, meta, g = self.grads(fx_meta["adv_eps"])
+        with open(os.path.join(fixture(), "grads", "meta.json")) as f:
+            adv_eps = json.load(f)["adv_eps"]
+        m, st, meta, g = self.grads(adv_eps)
         self.assertAlmostEqual(float(st[1]), meta["loss_xe"], delta=1e-5 * abs(meta["loss_xe"]))
         self.assertAlmostEqual(float(st[2]), meta["loss_adv"], delta=1e-4 * abs(meta["loss_adv"]) + 1e-9)
         self.assertGreater(meta["loss_adv"], 1e-4)  # the adversarial term is really there
