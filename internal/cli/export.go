@@ -19,7 +19,7 @@ type ExportCmd struct {
 	Precision    string  `default:"float32" enum:"float32,float16" help:"Item-table precision of the engine."`
 	K            int     `default:"200" help:"Default answer size."`
 	LevelTopN    []int32 `name:"level-topn" default:"100,200,200,200,200,200" help:"Default level_topn (6 values), each at most the corpus size and --max-level-topn."`
-	MaxLevelTopN int     `name:"max-level-topn" default:"10000" help:"The serving bound on level_topn values (nann serve --max_level_topn)."`
+	MaxLevelTopN int     `name:"max-level-topn" default:"10000" help:"The serving bound on level_topn values (nann serve --max_level_topn; 0: its default)."`
 	JSON         bool    `name:"json" help:"Print the manifest as JSON."`
 }
 
@@ -35,7 +35,9 @@ func (c *ExportCmd) Run(g *Globals) error {
 		return fmt.Errorf("--level-topn has %d values, want 6", len(c.LevelTopN))
 	}
 	copy(o.LevelTopN[:], c.LevelTopN)
-	o.MaxLevelTopN = c.MaxLevelTopN
+	if c.MaxLevelTopN != 0 {
+		o.MaxLevelTopN = c.MaxLevelTopN
+	}
 	if c.Precision == "float16" {
 		o.Precision = engine.Float16
 	}
