@@ -78,7 +78,8 @@ func holdSlot(t *testing.T, ts *testServer) <-chan error {
 		_, err := ts.predict.Predict(context.Background(), seqRequest(0))
 		done <- err
 	}()
-	waitFor(t, "slot to fill", 2*time.Second, func() bool { return ts.lim.inFlight() == 1 })
+	reads := ts.predictReads.Load()
+	waitFor(t, "slot to fill", 2*time.Second, func() bool { return ts.lim.inFlight() == 1 && ts.predictReads.Load() == reads+1 })
 	return done
 }
 
@@ -87,10 +88,11 @@ func holdSlot(t *testing.T, ts *testServer) <-chan error {
 // their bodies.
 func TestRefusedBeforeBodyRead(t *testing.T) {
 	m := newFakeModel(t, 1)
-	m.delay = time.Second
+	m.delay = 3 * time.Second
 	cfg := testConfig(m.base)
 	cfg.MaxConcurrent, cfg.MaxQueue = 1, 0
 	ts := startServer(t, cfg, m.load)
+	raw := manyKeysMessage(100_000, "")
 	done := holdSlot(t, ts)
 
 	body := idsBody(30_000_000)
@@ -100,7 +102,6 @@ func TestRefusedBeforeBodyRead(t *testing.T) {
 	}
 
 	reads := ts.predictReads.Load()
-	raw := manyKeysMessage(100_000, "")
 	err := ts.conn.Invoke(context.Background(), servingpb.PredictionService_Predict_FullMethodName, &rawMessage{b: raw}, &rawMessage{}, grpc.ForceCodecV2(passCodec{}))
 	if status.Code(err) != codes.ResourceExhausted {
 		t.Errorf("gRPC: %v, want RESOURCE_EXHAUSTED", err)

@@ -76,6 +76,7 @@ func DefaultConfig() Config {
 		ModelName:            "nann",
 		GRPCAddr:             ":8500",
 		RESTAddr:             ":8501",
+		MetricsPath:          "/metrics",
 		PollInterval:         time.Second,
 		LoadRetryInterval:    time.Second,
 		MaxLoadRetryInterval: time.Minute,
