@@ -40,7 +40,6 @@ type builder struct {
 	l0     []int32 // n lists of 1+m0 int32
 	upOff  []int   // start in up of the node's level-1 list, -1 if none
 	up     []int32 // per node with level L >= 1: L lists of 1+m int32
-	locks  []sync.Mutex
 	entry  int32
 	topLvl int
 }
@@ -105,13 +104,12 @@ func newBuilder(x []float32, dim, n int, cfg Config) *builder {
 		}
 	}
 	b.up = make([]int32, total)
-	b.locks = make([]sync.Mutex, n)
 	return b
 }
 
 // insertOrder lists nodes by descending top level (as Faiss does), ids
 // ascending within a level, so the first node is a top-level entry point
-// and the entry never changes during the parallel phase.
+// and the entry never changes during the build.
 func (b *builder) insertOrder() []int32 {
 	order := make([]int32, b.n)
 	for i := range order {
@@ -121,41 +119,93 @@ func (b *builder) insertOrder() []int32 {
 	return order
 }
 
+// Batches: nodes are inserted in batches whose size depends only on how
+// many nodes are in the graph (never on the number of workers), so a build
+// is the same, byte for byte, for a given seed whatever Workers is. Within
+// a batch, every node searches the graph as it stood at the batch's start
+// (in parallel; a batch's nodes do not see each other), sets its own lists,
+// and then the reverse links are applied grouped by target node, each
+// target's in batch order (in parallel across targets).
+const (
+	maxBatch     = 1024
+	batchDivisor = 16 // a batch is at most 1/16 of the nodes already in the graph
+)
+
+func batchSize(inGraph int) int { return max(1, min(maxBatch, inGraph/batchDivisor)) }
+
+// linkReq is a reverse link to add: node q (at batch position pos) to the
+// list of s on level l, at distance d.
+type linkReq struct {
+	s   int32
+	l   uint8
+	pos int32
+	q   int32
+	d   float32
+}
+
 func (b *builder) insertAll(ctx context.Context, workers int, progress func(int)) error {
 	order := b.insertOrder()
 	b.entry, b.topLvl = order[0], int(b.level[order[0]])
-	var next, done atomic.Int64
-	next.Store(1)
-	done.Store(1)
-	var wg sync.WaitGroup
-	var progMu sync.Mutex
-	const chunk = 64
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			w := newWorker(b.n)
-			w.b = b
-			for ctx.Err() == nil {
-				s := int(next.Add(chunk)) - chunk
-				if s >= b.n {
-					return
-				}
-				e := min(s+chunk, b.n)
-				for _, q := range order[s:e] {
-					b.insert(w, q)
-				}
-				d := done.Add(int64(e - s))
-				if progress != nil && progMu.TryLock() {
-					progress(int(d))
-					progMu.Unlock()
+	ws := make([]*worker, workers)
+	reqs := make([][]linkReq, workers)
+	for i := range ws {
+		ws[i] = newWorker(b.n)
+		ws[i].b = b
+	}
+	var all []linkReq
+	done := 1
+	for done < b.n {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("hnsw: build interrupted after %d of %d nodes: %w", done, b.n, err)
+		}
+		batch := order[done:min(b.n, done+batchSize(done))]
+		for i := range reqs {
+			reqs[i] = reqs[i][:0]
+		}
+		// Phase 1: search and set each new node's own lists. Nobody links
+		// to a batch node yet, so no search reaches what the others write.
+		parallelChunks(len(batch), workers, 4, func(wk, lo, hi int) {
+			for p := lo; p < hi; p++ {
+				reqs[wk] = b.plan(ws[wk], batch[p], int32(p), reqs[wk])
+			}
+		})
+		// Phase 2: reverse links, grouped by target, in batch order within
+		// a target; targets are independent.
+		all = all[:0]
+		for _, r := range reqs {
+			all = append(all, r...)
+		}
+		slices.SortFunc(all, func(a, c linkReq) int {
+			if a.l != c.l {
+				return int(a.l) - int(c.l)
+			}
+			if a.s != c.s {
+				return int(a.s - c.s)
+			}
+			return int(a.pos - c.pos)
+		})
+		var starts []int
+		for i := range all {
+			if i == 0 || all[i].s != all[i-1].s || all[i].l != all[i-1].l {
+				starts = append(starts, i)
+			}
+		}
+		starts = append(starts, len(all))
+		parallelChunks(len(starts)-1, workers, 64, func(wk, lo, hi int) {
+			for g := lo; g < hi; g++ {
+				for _, r := range all[starts[g]:starts[g+1]] {
+					maxDeg := b.m
+					if r.l == 0 {
+						maxDeg = b.m0
+					}
+					b.addLink(ws[wk], r.s, item{r.d, r.q}, int(r.l), maxDeg)
 				}
 			}
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("hnsw: build interrupted after %d of %d nodes: %w", done.Load(), b.n, err)
+		})
+		done += len(batch)
+		if progress != nil {
+			progress(done)
+		}
 	}
 	if progress != nil {
 		progress(b.n)
@@ -163,10 +213,39 @@ func (b *builder) insertAll(ctx context.Context, workers int, progress func(int)
 	return nil
 }
 
-// copyNeighbors copies node's list on level into buf without locking:
-// writers (holding the node's lock) store slots before the count with
-// atomic stores, so a reader sees only ids that are valid nodes, at worst a
-// mix of the list before and after a concurrent update.
+// parallelChunks runs f over [0, n) in chunks of chunk items on up to
+// workers goroutines; f gets the goroutine's index (for its scratch).
+func parallelChunks(n, workers, chunk int, f func(wk, lo, hi int)) {
+	if n == 0 {
+		return
+	}
+	workers = max(1, min(workers, (n+chunk-1)/chunk))
+	if workers == 1 {
+		f(0, 0, n)
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for wk := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				lo := int(next.Add(int64(chunk))) - chunk
+				if lo >= n {
+					return
+				}
+				f(wk, lo, min(n, lo+chunk))
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// copyNeighbors copies node's list on level into buf. Lists are written
+// with atomic stores, slots before the count, and a build never reads a
+// list while another goroutine writes it (see insertAll), so this is only
+// a guard.
 func (b *builder) copyNeighbors(level int, node int32, buf []int32) []int32 {
 	l := b.list(level, node)
 	cnt := int(atomic.LoadInt32(&l[0]))
@@ -177,7 +256,8 @@ func (b *builder) copyNeighbors(level int, node int32, buf []int32) []int32 {
 	return buf
 }
 
-// setList replaces a list's contents; the caller holds the node's lock.
+// setList replaces a list's contents (only one goroutine writes a given
+// list at a time; searches may read it).
 func setList(lst []int32, sel []item) {
 	for i, s := range sel {
 		atomic.StoreInt32(&lst[1+i], s.id)
@@ -185,9 +265,10 @@ func setList(lst []int32, sel []item) {
 	atomic.StoreInt32(&lst[0], int32(len(sel)))
 }
 
-// insert links node q into the graph (the entry point is fixed, see
-// insertOrder, so no global lock is needed).
-func (b *builder) insert(w *worker, q int32) {
+// plan searches for node q's neighbours on each of its levels, sets q's
+// own lists, and appends the reverse links to add to reqs (q is at batch
+// position pos).
+func (b *builder) plan(w *worker, q, pos int32, reqs []linkReq) []linkReq {
 	vq := b.vec(q)
 	lq := int(b.level[q])
 	cur := b.entry
@@ -204,24 +285,17 @@ func (b *builder) insert(w *worker, q int32) {
 			nsel = b.m0
 		}
 		w.sel = selectHeuristic(b.x, b.d, w.cands, nsel, w.sel[:0])
-		b.locks[q].Lock()
 		setList(b.list(l, q), w.sel)
-		b.locks[q].Unlock()
-		maxDeg := b.m
-		if l == 0 {
-			maxDeg = b.m0
-		}
 		for _, s := range w.sel {
-			b.addLink(w, s.id, item{s.d, q}, l, maxDeg)
+			reqs = append(reqs, linkReq{s: s.id, l: uint8(l), pos: pos, q: q, d: s.d})
 		}
 	}
+	return reqs
 }
 
 // addLink adds the reverse link s -> q; if s's list is full, the heuristic
 // re-selects maxDeg links among the old ones and q.
 func (b *builder) addLink(w *worker, s int32, q item, level, maxDeg int) {
-	b.locks[s].Lock()
-	defer b.locks[s].Unlock()
 	lst := b.list(level, s)
 	cnt := int(lst[0])
 	if cnt < maxDeg {

@@ -25,8 +25,10 @@ type Config struct {
 	// LevelMult scales the exponential level distribution; 0 means the
 	// usual 1/ln(M).
 	LevelMult float64
-	// Seed drives level assignment. With Workers = 1 a build is fully
-	// deterministic; with more workers only the levels are.
+	// Seed drives level assignment. A build is deterministic: the same
+	// vectors, configuration and seed give the same graph, byte for byte,
+	// whatever Workers is (nodes are inserted in batches whose size does
+	// not depend on Workers; see insertAll).
 	Seed uint64
 	// FaissLinks makes a new node select up to 2·M links on level 0, as
 	// Faiss IndexHNSWFlat does (with efConstruction < 2·M it then keeps all
@@ -34,7 +36,7 @@ type Config struct {
 	// links on every level, as hnswlib does.
 	FaissLinks bool
 	// Workers is the number of goroutines inserting nodes; 0 means
-	// GOMAXPROCS.
+	// GOMAXPROCS. It changes the build time only, never the graph.
 	Workers int
 }
 

@@ -30,9 +30,9 @@ type IndexCmd struct {
 	ImportNpy      string `name:"import-npy" help:"Import this reference-layout directory (e.g. from Faiss) instead of building." type:"existingdir"`
 	M              int    `help:"Links per node on levels >= 1 (2·M on level 0)." default:"32"`
 	EfConstruction int    `name:"ef-construction" help:"Beam width while building." default:"40"`
-	Seed           uint64 `help:"Seed of the level assignment." default:"1"`
+	Seed           uint64 `help:"Seed of the level assignment; the same seed gives the same graph whatever --workers is." default:"1"`
 	FaissLinks     bool   `name:"faiss-links" help:"New nodes select up to 2·M links on level 0 as Faiss does (default: M, as hnswlib)."`
-	Workers        int    `help:"Inserting goroutines (0: all cores)."`
+	Workers        int    `help:"Inserting goroutines (0: all cores); changes the build time, not the graph."`
 	CheckQueries   int    `name:"check-queries" help:"Measure recall@10 vs exact search on this many noisy base-point queries (0: skip)."`
 	CheckEf        []int  `name:"check-ef" help:"Beam widths for --check-queries." default:"16,32,64,128"`
 	Queries        string `help:"With --check-queries: take the queries from this float32 nq×d .npy (first N rows) instead of generating them." type:"existingfile"`

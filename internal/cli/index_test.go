@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -180,5 +181,40 @@ func TestIndexImportReport(t *testing.T) {
 	}
 	if _, ok := rep["M"]; ok || rep["adj_levels"] != float64(2) {
 		t.Errorf("import --json: M %v, adj_levels %v", rep["M"], rep["adj_levels"])
+	}
+}
+
+// `nann index --seed S` writes the same files with 1 and 2 workers (the
+// 2-worker graph used to differ from run to run).
+func TestIndexReproducible(t *testing.T) {
+	dir := t.TempDir()
+	const n, d = 3000, 16
+	embs := filepath.Join(dir, "embs.npy")
+	npy.Write(embs, hnsw.Clustered(n, d, 30, 0.5, 1), n, d)
+	read := func(out string) map[string][]byte {
+		m := map[string][]byte{}
+		ents, _ := os.ReadDir(out)
+		for _, e := range ents {
+			b, _ := os.ReadFile(filepath.Join(out, e.Name()))
+			m[e.Name()] = b
+		}
+		return m
+	}
+	var want map[string][]byte
+	for i, workers := range []string{"1", "2", "2"} {
+		out := filepath.Join(dir, "idx"+strconv.Itoa(i))
+		if _, e, c := runMain(t, "index", "--embs", embs, "--out", out, "--seed", "3", "--workers", workers); c != 0 {
+			t.Fatal(e)
+		}
+		got := read(out)
+		if want == nil {
+			want = got
+			continue
+		}
+		for name, b := range want {
+			if !bytes.Equal(got[name], b) {
+				t.Fatalf("--workers %s: %s differs from the --workers 1 build", workers, name)
+			}
+		}
 	}
 }
