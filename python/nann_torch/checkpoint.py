@@ -190,6 +190,26 @@ def load_model(model, ckpt, opt=None):
         raise CheckpointError("; ".join(errs))
 
 
+def check_fits(model, ckpt, with_optimizer=False):
+    """Raise CheckpointError unless ckpt holds every tensor of model (and its
+    Adam moments) with the model's shapes; reads nothing into the model."""
+    errs = []
+    kinds = [("param",)] + ([("adam_m",), ("adam_v",)] if with_optimizer else [])
+    for name, p in param_list(model):
+        for (kind,) in kinds:
+            a = ckpt.get(kind, name)
+            if a is None:
+                errs.append(f"tensor {kind} {name!r} is missing")
+            elif tuple(a.shape) != tuple(p.shape):
+                errs.append(f"tensor {kind} {name!r} has shape {list(a.shape)}, the model wants {list(p.shape)}")
+    for name, b in state_list(model):
+        a = ckpt.get("state", name)
+        if a is None or tuple(a.shape) != tuple(b.shape):
+            errs.append(f"tensor state {name!r} is missing or has another shape")
+    if errs:
+        raise CheckpointError("; ".join(errs))
+
+
 def model_tensors(model, opt=None):
     """(kind, name, array) in nann's order: per param, param then moments; then state."""
     out = []

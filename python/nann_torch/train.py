@@ -279,7 +279,7 @@ class Trainer:
         B, N = self.cfg["batch"], self.cfg["negatives"]
         e, k = s // self.steps_per_epoch, s % self.steps_per_epoch
         idx = self.epoch_perm(e)[k * B:(k + 1) * B]
-        smp = self.ds.train[np.sort(idx) if False else idx]
+        smp = self.ds.train[idx]
         rng = np.random.Generator(np.random.PCG64([self.cfg["seed"], 0x5a3b1e, s]))
         negs, tries = self.sampler.sample_unique(rng, B * N)
         hi, hc, _ = self.ds.histories(smp, self.mcfg.max_len)
@@ -334,6 +334,14 @@ class Trainer:
                 "loss_adv": float((st[:, 2] * n).sum()), "correct": float(st[:, 3].sum()),
                 "correct_no": float(st[:, 4].sum()), "n": float(n.sum())}
 
+    def stopping(self, sig):
+        """Whether any rank was asked to stop (all ranks agree, so they stop at the same step)."""
+        if self.world == 1:
+            return sig != 0
+        f = torch.tensor([1.0 if sig else 0.0], device=self.device)
+        dist.all_reduce(f, op=dist.ReduceOp.MAX)
+        return bool(f.item())
+
     # checkpoints
     def ckpt_dir(self):
         return os.path.join(self.run_dir, "ckpt")
@@ -374,8 +382,7 @@ class Trainer:
                         raise ck.CheckpointError(f"written with {c.meta.get('replicas')} replicas, the run has {self.shards}")
                     if c.meta.get("step", 0) > self.steps_per_epoch * self.cfg["epochs"]:
                         raise ck.CheckpointError(f"step {c.meta.get('step')} is past the run's steps")
-                    probe = NANN(self.mcfg, seed=0)
-                    ck.load_model(probe, c, AdamW(ck.param_list(probe), 1, 0.9, 0.9, 1, 0))
+                    ck.check_fits(self.model, c, with_optimizer=True)
                     choice = [p]
                     break
                 except (ck.CheckpointError, OSError, ValueError) as e:
@@ -396,11 +403,19 @@ class Trainer:
         metrics_path = os.path.join(self.run_dir, "metrics.jsonl")
         mf = open_metrics(metrics_path, self.pos["step"]) if self.rank == 0 else None
         kill_after = int(os.environ.get("NANN_TORCH_TEST_KILL_AFTER_STEP", "0"))
+        stop = {"sig": 0}
+
+        def on_signal(signum, frame):
+            stop["sig"] = signum
+        old = {sg: signal.signal(sg, on_signal) for sg in (signal.SIGINT, signal.SIGTERM)}
         acc = None
         t_last, s_last = time.time(), self.pos["step"]
         start_step, t_start = self.pos["step"], time.time()
         try:
             while self.pos["step"] < self.total_steps:
+                if self.stopping(stop["sig"]):
+                    self.write_checkpoint()
+                    raise Interrupted(f"interrupted at step {self.pos['step']}, checkpoint written (resume by running the same command)")
                 s = self.step()
                 acc = s if acc is None else {k: acc[k] + s[k] for k in acc}
                 step = self.pos["step"]
@@ -426,6 +441,8 @@ class Trainer:
                     os.kill(os.getpid(), signal.SIGKILL)  # test hook: die like a killed job
             self.write_checkpoint()
         finally:
+            for sg, h in old.items():
+                signal.signal(sg, h)
             if mf:
                 mf.close()
         secs = time.time() - t_start
@@ -433,6 +450,10 @@ class Trainer:
                 "samples": self.pos["samples"], "session_steps": self.pos["step"] - start_step, "session_seconds": secs,
                 "samples_per_s": (self.pos["step"] - start_step) * cfg["batch"] / secs if secs > 0 else 0.0,
                 "world_size": self.world, "replicas": self.shards, "config": cfg}
+
+
+class Interrupted(Exception):
+    pass
 
 
 class _null:
@@ -532,6 +553,9 @@ def main(argv=None):
         dist.init_process_group("nccl" if use_cuda else "gloo")
     try:
         rep = run(a, rank, world, device)
+    except Interrupted as e:
+        log.warning("%s", e)
+        return 130
     finally:
         if world > 1 and dist.is_initialized():
             dist.destroy_process_group()
