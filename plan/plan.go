@@ -17,6 +17,9 @@ type Options struct {
 	// ItemChunk is the number of items the item stage computes together at
 	// compile time (default 1024).
 	ItemChunk int
+	// NoRewrite compiles the graph as exported, without the algebraic
+	// rewrites (for tests and comparisons).
+	NoRewrite bool
 }
 
 // Validate reports every problem at once.
@@ -128,6 +131,11 @@ func Compile(g *onnx.Graph, c Contract, items *onnx.Tensor, opt Options) (*Plan,
 	}
 	if err := g.InferShapes(); err != nil {
 		return nil, err
+	}
+	if !opt.NoRewrite {
+		if g, err = rewrite(g, c); err != nil {
+			return nil, err
+		}
 	}
 	score := g.Values[c.ScoreOutput]
 	if s := score.Shape; !(len(s) == 1 || len(s) == 2 && s[1] == onnx.Dim{Fixed: 1}) || s[0] != (onnx.Dim{Batch: 1}) {
@@ -440,4 +448,30 @@ func (p *Plan) buildTables(items *onnx.Tensor, chunk int) error {
 		}
 	}
 	return nil
+}
+
+// Describe lists the nodes of each stage and the values crossing into the
+// pair stage, for diagnostics.
+func (p *Plan) Describe() string {
+	var b []byte
+	for _, n := range p.g.Nodes {
+		l := p.lab[n.Outputs[0]]
+		if l == Const {
+			continue
+		}
+		var ins []string
+		for _, in := range n.Inputs {
+			if in != nil {
+				ins = append(ins, fmt.Sprintf("%s%s:%s", in.Name, in.Shape, p.lab[in]))
+			}
+		}
+		b = fmt.Appendf(b, "%-5s %-18s %s%s <- %v\n", l, n.Op, n.Outputs[0].Name, n.Outputs[0].Shape, ins)
+	}
+	for _, t := range p.tables {
+		b = fmt.Appendf(b, "item table %s%s: %d floats per item\n", t.v.Name, t.v.Shape, t.width)
+	}
+	for _, v := range p.userOut {
+		b = fmt.Appendf(b, "user value %s%s\n", v.Name, v.Shape)
+	}
+	return string(b)
 }

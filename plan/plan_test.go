@@ -72,9 +72,11 @@ func relErr(got []float32, ref []float64) float64 {
 // the corpus and ones that leave a short last block.
 func TestCompiledMatchesTorch(t *testing.T) {
 	for _, name := range fixtureNames {
-		for _, block := range []int{64, 7} {
+		for _, o := range []Options{{Block: 64}, {Block: 7, NoRewrite: true}, {Block: 7}} {
+			block := o.Block
+			o.ItemChunk = 50
 			f := loadFixture(t, name)
-			p, err := Compile(f.g, f.c, f.items, Options{Block: block, ItemChunk: 50})
+			p, err := Compile(f.g, f.c, f.items, o)
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}
@@ -101,8 +103,8 @@ func TestCompiledMatchesTorch(t *testing.T) {
 				worst64 = math.Max(worst64, relErr(out, f.scores64.Data[u*n:(u+1)*n]))
 			}
 			st := p.Stats()
-			t.Logf("%s (block %d): compiled vs torch float32 max rel err %.2e, vs torch float64 %.2e; nodes %d: const %d size %d user %d item %d pair %d; %d item tables (%d floats/item), %d pair kernels",
-				name, block, worst32, worst64, st.Nodes, st.Const, st.Size, st.User, st.Item, st.Pair, st.ItemTables, st.TableFloats, st.PairKernels)
+			t.Logf("%s (block %d, rewrites %v): compiled vs torch float32 max rel err %.2e, vs torch float64 %.2e; nodes %d: const %d size %d user %d item %d pair %d; %d item tables (%d floats/item), %d pair kernels",
+				name, block, !o.NoRewrite, worst32, worst64, st.Nodes, st.Const, st.Size, st.User, st.Item, st.Pair, st.ItemTables, st.TableFloats, st.PairKernels)
 			if worst32 > 1e-4 || worst64 > 1e-4 {
 				t.Errorf("%s (block %d): compiled vs torch: max rel err %.3g (float32), %.3g (float64) > 1e-4", name, block, worst32, worst64)
 			}
