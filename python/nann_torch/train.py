@@ -45,7 +45,7 @@ import torch.nn.functional as F
 
 from . import checkpoint as ck
 from . import config as tconfig
-from .dataset import Dataset
+from .dataset import Dataset, DatasetError
 from .model import NANN, Config
 
 log = logging.getLogger("nann_torch")
@@ -556,6 +556,9 @@ def main(argv=None):
     except Interrupted as e:
         log.warning("%s", e)
         return 130
+    except (DatasetError, ck.CheckpointError, ValueError) as e:
+        log.error("%s", e)
+        return 2
     finally:
         if world > 1 and dist.is_initialized():
             dist.destroy_process_group()
