@@ -44,3 +44,36 @@ func TestCheckOut(t *testing.T) {
 		t.Error("a directory with a foreign file passed as a demo directory")
 	}
 }
+
+// The names we create always match; a match is always hidden, for the
+// target asked about, and ends in our tag and digits.
+func FuzzMatchOurs(f *testing.F) {
+	for _, s := range []string{".ds.nann-staging-123", ".ds.staging-9", "ds.old", ".a.b.nann-tmp-1", ".x.tmp-", "..nann-old-1"} {
+		f.Add(s, "ds")
+	}
+	f.Fuzz(func(t *testing.T, name, base string) {
+		ok, legacy := matchOurs(name, base)
+		if ok {
+			i := strings.LastIndex(name, "-")
+			if !strings.HasPrefix(name, ".") || i < 0 || !digits(name[i+1:]) {
+				t.Fatalf("%q (base %q) matched", name, base)
+			}
+			if base != "" && !strings.HasPrefix(name, "."+base+".") {
+				t.Fatalf("%q matched for base %q", name, base)
+			}
+			if !legacy && !strings.Contains(name, ".nann-") {
+				t.Fatalf("%q matched as current naming", name)
+			}
+		}
+		if base != "" && !strings.ContainsAny(base, "/") {
+			for _, tag := range []string{tagTmp, tagStaging, tagOld} {
+				pat := pattern(base, tag) // os.CreateTemp replaces the last '*'
+				k := strings.LastIndex(pat, "*")
+				p := pat[:k] + "4242" + pat[k+1:]
+				if ok, legacy := matchOurs(p, base); !ok || legacy {
+					t.Fatalf("our own %q not matched for base %q", p, base)
+				}
+			}
+		}
+	})
+}
