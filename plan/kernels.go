@@ -168,7 +168,7 @@ type softmaxKernel struct {
 	src, dst          int
 	outer, mid, inner int
 	log               bool
-	tmp               []float32
+	tmp               int // scratch buffer of mid values
 }
 
 func (k *softmaxKernel) run(st *state) {
@@ -180,7 +180,7 @@ func (k *softmaxKernel) run(st *state) {
 			for j := 0; j < k.mid; j++ {
 				mx = max(mx, x[base+j*k.inner])
 			}
-			t := k.tmp
+			t := st.b[k.tmp][:k.mid]
 			for j := range t {
 				t[j] = x[base+j*k.inner] - mx
 			}
@@ -224,7 +224,7 @@ func (c *compiler) softmax(n *onnx.Node) error {
 	dst := c.out(n.Outputs[0])
 	a := int(ax)
 	k := &softmaxKernel{src: src, dst: dst, outer: numel(s[:a]), mid: s[a], inner: numel(s[a+1:]), log: n.Op == "LogSoftmax"}
-	k.tmp = make([]float32, k.mid)
+	k.tmp = c.add(buf{kind: bPair, shape: []int{k.mid}})
 	c.pr.kernels = append(c.pr.kernels, k)
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 
 	"nann/onnx"
 )
@@ -17,6 +19,9 @@ type Options struct {
 	// ItemChunk is the number of items the item stage computes together at
 	// compile time (default 1024).
 	ItemChunk int
+	// Threads is the number of cores a large Score batch is split across
+	// (0: GOMAXPROCS).
+	Threads int
 	// NoRewrite compiles the graph as exported, without the algebraic
 	// rewrites (for tests and comparisons).
 	NoRewrite bool
@@ -27,6 +32,9 @@ func (o Options) Validate() error {
 	var errs []error
 	if o.Block < 0 || o.Block > 1<<16 {
 		errs = append(errs, fmt.Errorf("plan options: block %d outside [0, 65536]", o.Block))
+	}
+	if o.Threads < 0 || o.Threads > 1024 {
+		errs = append(errs, fmt.Errorf("plan options: threads %d outside [0, 1024]", o.Threads))
 	}
 	if o.ItemChunk < 0 || o.ItemChunk > 1<<20 {
 		errs = append(errs, fmt.Errorf("plan options: item chunk %d outside [0, 1048576]", o.ItemChunk))
@@ -40,6 +48,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ItemChunk == 0 {
 		o.ItemChunk = 1024
+	}
+	if o.Threads == 0 {
+		o.Threads = runtime.GOMAXPROCS(0)
 	}
 	return o
 }
@@ -65,6 +76,10 @@ type Plan struct {
 	n       int           // number of items
 
 	prog *program
+
+	threads  int
+	poolOnce sync.Once
+	jobs     chan job
 }
 
 // table is an item value precomputed for the corpus: row i (width values)
@@ -153,7 +168,7 @@ func Compile(g *onnx.Graph, c Contract, items *onnx.Tensor, opt Options) (*Plan,
 	if items.DType != itemIn.DType {
 		return nil, fmt.Errorf("plan: item table for input %q is %s, the model wants %s", itemIn.Name, items.DType, itemIn.DType)
 	}
-	p := &Plan{g: g, c: c, block: opt.Block, n: items.Shape[0], consts: map[*onnx.Value]*onnx.Tensor{}}
+	p := &Plan{g: g, c: c, block: opt.Block, threads: opt.Threads, n: items.Shape[0], consts: map[*onnx.Value]*onnx.Tensor{}}
 	p.lab = labelValues(g, c)
 	switch p.lab[score] {
 	case User:

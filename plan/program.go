@@ -45,8 +45,9 @@ type program struct {
 
 // state is one scorer's storage for the program's buffers.
 type state struct {
-	b  [][]float32
-	gw vec.GemmWork
+	b    [][]float32
+	gw   vec.GemmWork
+	vals [4]float32 // operands of an element-wise kernel
 }
 
 func (pr *program) newState() *state {
@@ -221,7 +222,21 @@ func (c *compiler) node(n *onnx.Node) error {
 		return c.elementwise(n, n.Inputs[:1], func(v []float32) float32 { return min(max(v[0], lo), hi) })
 	}
 	if f, ok := unaryFuncs(n); ok {
-		return c.elementwise(n, n.Inputs[:1], func(v []float32) float32 { return f(v[0]) })
+		src, err := c.in(n.Inputs[0])
+		if err != nil {
+			return err
+		}
+		dst := c.out(n.Outputs[0])
+		if c.pr.bufs[src].size != c.pr.bufs[dst].size {
+			return fmt.Errorf("internal error: unary op from %v to %v", c.shape(src), c.shape(dst))
+		}
+		if sf, ok := sliceFuncs[n.Op]; ok {
+			tmp := c.add(buf{kind: bPair, shape: []int{c.pr.bufs[dst].size}})
+			c.pr.kernels = append(c.pr.kernels, &sliceKernel{src: src, dst: dst, f: sf, tmp: tmp})
+			return nil
+		}
+		c.pr.kernels = append(c.pr.kernels, &unaryKernel{src: src, dst: dst, f: f})
+		return nil
 	}
 	if f, ok := binaryFuncs[n.Op]; ok {
 		if len(n.Inputs) != 2 {
@@ -544,15 +559,14 @@ func equal(a, b []int) bool {
 }
 
 type ewKernel struct {
-	dst  int
-	ops  []operand
-	f    func(v []float32) float32
-	vals []float32
+	dst int
+	ops []operand
+	f   func(v []float32) float32
 }
 
 func (k *ewKernel) run(st *state) {
 	d := st.b[k.dst]
-	v := k.vals
+	v := st.vals[:len(k.ops)]
 	for i := range d {
 		for j := range k.ops {
 			v[j] = k.ops[j].at(st, i)
@@ -566,7 +580,10 @@ func (c *compiler) elementwise(n *onnx.Node, inputs []*onnx.Value, f func([]floa
 	if err != nil {
 		return err
 	}
-	c.pr.kernels = append(c.pr.kernels, &ewKernel{dst: c.out(n.Outputs[0]), ops: ops, f: f, vals: make([]float32, len(ops))})
+	if len(ops) > len(state{}.vals) {
+		return fmt.Errorf("%s with %d inputs is not supported in the pair stage", n.Op, len(ops))
+	}
+	c.pr.kernels = append(c.pr.kernels, &ewKernel{dst: c.out(n.Outputs[0]), ops: ops, f: f})
 	return nil
 }
 
@@ -605,6 +622,32 @@ func (k *binKernel) run(st *state) {
 		}
 		return
 	}
+	if k.a.mode == 0 && k.b.mode == 1 && k.b.m == 1 {
+		x, c := x[:len(d)], y[0]
+		switch k.op {
+		case "Add":
+			for i := range d {
+				d[i] = x[i] + c
+			}
+		case "Sub":
+			for i := range d {
+				d[i] = x[i] - c
+			}
+		case "Mul":
+			for i := range d {
+				d[i] = x[i] * c
+			}
+		case "Div":
+			for i := range d {
+				d[i] = x[i] / c
+			}
+		default:
+			for i := range d {
+				d[i] = k.f(x[i], c)
+			}
+		}
+		return
+	}
 	if k.a.mode == 0 && k.b.mode == 1 {
 		m := k.b.m
 		for lo := 0; lo < len(d); lo += m {
@@ -615,9 +658,17 @@ func (k *binKernel) run(st *state) {
 				for i := range dd {
 					dd[i] = xx[i] + yy[i]
 				}
+			case "Sub":
+				for i := range dd {
+					dd[i] = xx[i] - yy[i]
+				}
 			case "Mul":
 				for i := range dd {
 					dd[i] = xx[i] * yy[i]
+				}
+			case "Div":
+				for i := range dd {
+					dd[i] = xx[i] / yy[i]
 				}
 			default:
 				for i := range dd {

@@ -3,6 +3,8 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 
 	"nann/onnx"
 )
@@ -11,13 +13,46 @@ import (
 // runs the pair stage over blocks of candidates. A Scorer is used by one
 // goroutine at a time; Score does not allocate.
 type Scorer struct {
-	p     *Plan
-	st    *state
-	bound bool
+	p      *Plan
+	states []*state // one per thread; states[0] runs on the caller
+	bound  bool
+	wg     sync.WaitGroup
 }
 
+// minParallel is the smallest part of a batch worth handing to another core.
+const minParallel = 256
+
 // NewScorer returns an unbound scorer.
-func (p *Plan) NewScorer() *Scorer { return &Scorer{p: p, st: p.prog.newState()} }
+func (p *Plan) NewScorer() *Scorer {
+	s := &Scorer{p: p}
+	for i := 0; i < p.threads; i++ {
+		s.states = append(s.states, p.prog.newState())
+	}
+	return s
+}
+
+// job is a part of a Score batch handed to a pool worker.
+type job struct {
+	s    *Scorer
+	st   *state
+	rows []int32
+	out  []float32
+}
+
+// startPool starts threads−1 workers. They hold only the job channel,
+// which a cleanup closes once the plan is unreachable.
+func (p *Plan) startPool() {
+	p.jobs = make(chan job, 4*p.threads)
+	for i := 0; i < p.threads-1; i++ {
+		go func(jobs <-chan job) {
+			for j := range jobs {
+				j.s.scoreSerial(j.st, j.rows, j.out)
+				j.s.wg.Done()
+			}
+		}(p.jobs)
+	}
+	runtime.AddCleanup(p, func(ch chan job) { close(ch) }, p.jobs)
+}
 
 // UserInputs describes the user-side inputs Bind takes: name, type and
 // shape for one user (leading dimension 1).
@@ -68,12 +103,15 @@ func (s *Scorer) Bind(user map[string]*onnx.Tensor) error {
 			continue
 		}
 		t := env[p.userOut[b.src]]
-		d := s.st.b[i]
+		d := s.states[0].b[i]
 		w := t.Len()
 		for r := 0; r*w < len(d); r++ {
 			for j, x := range t.Data {
 				d[r*w+j] = float32(x)
 			}
+		}
+		for _, st := range s.states[1:] {
+			copy(st.b[i], d)
 		}
 	}
 	s.bound = true
@@ -104,28 +142,54 @@ func (s *Scorer) Score(rows []int32, out []float32) error {
 			return fmt.Errorf("plan: row %d (position %d) outside [0, %d)", r, i, p.n)
 		}
 	}
+	n := len(rows)
+	parts := 1
+	if p.threads > 1 && n >= 2*minParallel {
+		parts = min(p.threads, n/minParallel)
+	}
+	if parts == 1 {
+		s.scoreSerial(s.states[0], rows, out)
+		return nil
+	}
+	p.poolOnce.Do(p.startPool)
+	chunk := (n + parts - 1) / parts
+	chunk = (chunk + p.block - 1) / p.block * p.block
+	i := 1
+	for lo := chunk; lo < n; lo += chunk {
+		hi := min(lo+chunk, n)
+		s.wg.Add(1)
+		p.jobs <- job{s: s, st: s.states[i], rows: rows[lo:hi], out: out[lo:hi]}
+		i++
+	}
+	s.scoreSerial(s.states[0], rows[:min(chunk, n)], out[:min(chunk, n)])
+	s.wg.Wait()
+	return nil
+}
+
+// scoreSerial scores rows block by block with one state.
+func (s *Scorer) scoreSerial(st *state, rows []int32, out []float32) {
+	p := s.p
 	B := p.block
 	for lo := 0; lo < len(rows); lo += B {
 		hi := min(lo+B, len(rows))
-		s.gather(rows[lo:hi])
+		s.gather(st, rows[lo:hi])
 		for _, k := range p.prog.kernels {
-			k.run(s.st)
+			k.run(st)
 		}
-		copy(out[lo:hi], s.st.b[p.prog.score][:hi-lo])
+		copy(out[lo:hi], st.b[p.prog.score][:hi-lo])
 	}
-	return nil
 }
 
 // gather copies the table rows of a block into the item buffers; a short
 // block is padded with its last row.
-func (s *Scorer) gather(rows []int32) {
+func (s *Scorer) gather(st *state, rows []int32) {
 	p := s.p
 	for i, b := range p.prog.bufs {
 		if b.kind != bItem || b.alias >= 0 {
 			continue
 		}
 		t := &p.tables[b.src]
-		d := s.st.b[i]
+		d := st.b[i]
 		w := t.width
 		for j := 0; j < p.block; j++ {
 			r := int(rows[min(j, len(rows)-1)])
