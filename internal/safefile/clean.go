@@ -76,6 +76,13 @@ func removeUnlocked(p string, isDir bool) (bool, int64, error) {
 		}
 		return false, 0, fmt.Errorf("lock %s: %w", p, err)
 	}
+	// The name may have been renamed onto another (locked) inode since we
+	// opened it (ReplaceDir renames onto a reserved empty directory).
+	if held, err := f.Stat(); err != nil {
+		return false, 0, err
+	} else if now, err := os.Lstat(p); err != nil || !os.SameFile(held, now) {
+		return false, 0, nil
+	}
 	size := treeSize(p)
 	if isDir {
 		err = os.RemoveAll(p)
