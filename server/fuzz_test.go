@@ -20,6 +20,10 @@ func FuzzRESTBody(f *testing.F) {
 		`{"inputs": [[0.5, 1e3]]}`,
 		`{"instances": [[[[[1]]]]]}`,
 		`{"inputs": {"item_ids": [[1], [[2]]]}}`,
+		`{"inputs": {"item_ids": [[], [], []]}}`,
+		`{"inputs": {"item_ids": [[1]], "item_ids": [[2]]}}`,
+		`{"signature_name": "predict", "instances": [[1, 2, 3, 4], [5, 6, 7, 8]]} `,
+		`{"instances": [{"level_topn": [1,1,1,1,1,1], "item_ids": 3}]} trailing`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -54,6 +58,8 @@ func FuzzPredictRequest(f *testing.F) {
 	seed2 := &servingpb.PredictRequest{Inputs: map[string]*tfpb.TensorProto{"item_ids": int64Tensor([][]int64{{1, 2}})}}
 	b, _ = proto.Marshal(seed2)
 	f.Add(b)
+	f.Add(manyKeysMessage(6, "item_ids"))
+	f.Add(manyKeysMessage(3, ""))
 	cfg := DefaultConfig()
 	cfg.MaxBatch = 8
 	sig := Signature{SeqDim: 4, MaxLen: 3, K: 2, DefaultLevelTopN: [6]int32{1, 1, 1, 1, 1, 1}}
