@@ -11,6 +11,7 @@ import (
 
 	"nann/dataset"
 	"nann/internal/npy"
+	"nann/internal/race"
 	"nann/train"
 )
 
@@ -24,6 +25,11 @@ const python3 = "/usr/bin/python3"
 func TestPythonSuite(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short mode: the PyTorch suite takes minutes")
+	}
+	if race.Enabled {
+		// The suite is Python plus a Go fixture already run without -race;
+		// .ci/run runs it once, in the plain pass.
+		t.Skip("race build: the PyTorch suite runs in the plain go test pass")
 	}
 	if _, err := os.Stat(python3); err != nil {
 		t.Skipf("%s not found: the PyTorch tests need Debian's python3 with python3-numpy, python3-torch, python3-onnx", python3)
