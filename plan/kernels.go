@@ -65,11 +65,34 @@ func (c *compiler) matmul(n *onnx.Node) error {
 			return err
 		}
 	}
-	dst := c.out(n.Outputs[0])
 	nb := numel(batch)
+	aShared, bShared := numel(as[:len(as)-2]) == 1, numel(bs[:len(bs)-2]) == 1
+	// The tile kernels, where one side is a matrix shared by the batch.
+	if bShared && numel(as[:len(as)-2]) == nb {
+		if t := c.constTensor(bv); t != nil && t.Rank() == 2 {
+			if c.dense(a, nb*m, kk, nn, t.Float32s(), -1, false, 1, nil, n.Outputs[0]) {
+				return nil
+			}
+		} else if c.pr.bufs[b].kind == bUser {
+			if c.dense(a, nb*m, kk, nn, nil, b, false, 1, nil, n.Outputs[0]) {
+				return nil
+			}
+		}
+	}
+	if aShared && nn == 1 && numel(bs[:len(bs)-2]) == nb && !bShared {
+		if t := c.constTensor(av); t != nil && t.Rank() == 2 {
+			if c.dense(b, nb, kk, m, t.Float32s(), -1, true, 1, nil, n.Outputs[0]) {
+				return nil
+			}
+		} else if c.pr.bufs[a].kind == bUser {
+			if c.dense(b, nb, kk, m, nil, a, true, 1, nil, n.Outputs[0]) {
+				return nil
+			}
+		}
+	}
+	dst := c.out(n.Outputs[0])
 	amap, bmap := bcastMap(batch, as[:len(as)-2]), bcastMap(batch, bs[:len(bs)-2])
 	k := &matmulKernel{a: a, b: b, dst: dst, m: m, n: nn, k: kk, lda: kk, ldb: nn, alpha: 1}
-	aShared, bShared := numel(as[:len(as)-2]) == 1, numel(bs[:len(bs)-2]) == 1
 	switch {
 	case bShared:
 		// One B for every batch entry: A's batch entries stack into rows
@@ -144,11 +167,37 @@ func (c *compiler) gemm(n *onnx.Node) error {
 	if tb {
 		nn = bs[0]
 	}
+	cv := n.Input(2)
+	beta := float32(attrFloat(n, "beta", 1))
+	if t := c.constTensor(n.Inputs[1]); t != nil && !ta {
+		var bias []float32
+		ok := true
+		if cv != nil && beta != 0 {
+			ct := c.constTensor(cv)
+			switch {
+			case ct == nil:
+				ok = false
+			case ct.Len() == nn && ct.Shape[ct.Rank()-1] == nn:
+				bias = ct.Float32s()
+			case ct.Len() == 1:
+				bias = make([]float32, nn)
+				for j := range bias {
+					bias[j] = float32(ct.Data[0])
+				}
+			default:
+				ok = false
+			}
+			for j := range bias {
+				bias[j] *= beta
+			}
+		}
+		if ok && c.dense(a, m, kk, nn, t.Float32s(), -1, tb, float32(attrFloat(n, "alpha", 1)), bias, n.Outputs[0]) {
+			return nil
+		}
+	}
 	dst := c.out(n.Outputs[0])
 	mm := &matmulKernel{a: a, b: b, dst: dst, m: m, n: nn, k: kk, lda: as[1], ldb: bs[1], transA: ta, transB: tb,
 		alpha: float32(attrFloat(n, "alpha", 1)), calls: []gemmCall{{}}}
-	cv := n.Input(2)
-	beta := float32(attrFloat(n, "beta", 1))
 	if cv == nil || beta == 0 {
 		c.pr.kernels = append(c.pr.kernels, mm)
 		return nil
@@ -173,6 +222,34 @@ type softmaxKernel struct {
 
 func (k *softmaxKernel) run(st *state) {
 	x, y := st.b[k.src], st.b[k.dst]
+	if k.inner == 1 && !k.log {
+		// Rows are contiguous: shift each by its max, one exponential
+		// over the whole block, then normalise.
+		m := k.mid
+		for o := 0; o < k.outer; o++ {
+			row, out := x[o*m:(o+1)*m], y[o*m:(o+1)*m]
+			mx := row[0]
+			for _, v := range row[1:] {
+				mx = max(mx, v)
+			}
+			for j, v := range row {
+				out[j] = v - mx
+			}
+		}
+		vec.Exp(y[:k.outer*m], y[:k.outer*m])
+		for o := 0; o < k.outer; o++ {
+			out := y[o*m : (o+1)*m]
+			var sum float32
+			for _, v := range out {
+				sum += v
+			}
+			inv := 1 / sum
+			for j := range out {
+				out[j] *= inv
+			}
+		}
+		return
+	}
 	for o := 0; o < k.outer; o++ {
 		for i := 0; i < k.inner; i++ {
 			base := o*k.mid*k.inner + i

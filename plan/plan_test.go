@@ -72,7 +72,7 @@ func relErr(got []float32, ref []float64) float64 {
 // the corpus and ones that leave a short last block.
 func TestCompiledMatchesTorch(t *testing.T) {
 	for _, name := range fixtureNames {
-		for _, o := range []Options{{Block: 64}, {Block: 7, NoRewrite: true}, {Block: 7}} {
+		for _, o := range []Options{{Block: 48}, {Block: 12, NoRewrite: true}, {Block: 7, NoRewrite: true}, {Block: 7}} {
 			block := o.Block
 			o.ItemChunk = 50
 			f := loadFixture(t, name)

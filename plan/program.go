@@ -40,6 +40,7 @@ type kernel interface {
 type program struct {
 	bufs    []buf
 	kernels []kernel
+	bind    []kernel // run once per query, after the user buffers are set
 	score   int
 }
 
@@ -79,11 +80,12 @@ type compiler struct {
 	bcast   map[*onnx.Value]int          // user values: broadcast-form buffer
 	userIdx map[*onnx.Value]int
 	itemIdx map[*onnx.Value]int
+	fused   map[*onnx.Node]bool // nodes folded into an earlier kernel
 }
 
 func (p *Plan) compilePair(score *onnx.Value) (*program, error) {
 	c := &compiler{p: p, pr: &program{}, B: p.block, sizes: map[*onnx.Value]*onnx.Tensor{},
-		val: map[*onnx.Value]int{}, bcast: map[*onnx.Value]int{}, userIdx: map[*onnx.Value]int{}, itemIdx: map[*onnx.Value]int{}}
+		val: map[*onnx.Value]int{}, bcast: map[*onnx.Value]int{}, userIdx: map[*onnx.Value]int{}, itemIdx: map[*onnx.Value]int{}, fused: map[*onnx.Node]bool{}}
 	for v, t := range p.consts {
 		c.sizes[v] = t
 	}
@@ -98,6 +100,9 @@ func (p *Plan) compilePair(score *onnx.Value) (*program, error) {
 		c.val[v] = c.add(buf{kind: bItem, shape: v.Shape.At(c.B), src: i})
 	}
 	for _, n := range p.pairNodes {
+		if c.fused[n] {
+			continue
+		}
 		if err := c.node(n); err != nil {
 			return nil, &onnx.NodeError{Node: n, Err: fmt.Errorf("pair stage: %w", err)}
 		}

@@ -114,6 +114,11 @@ func (s *Scorer) Bind(user map[string]*onnx.Tensor) error {
 			copy(st.b[i], d)
 		}
 	}
+	for _, st := range s.states {
+		for _, k := range p.prog.bind {
+			k.run(st)
+		}
+	}
 	s.bound = true
 	return nil
 }

@@ -3,7 +3,7 @@
 
 Run with Debian's /usr/bin/python3 (python3-torch 1.13, python3-onnx 1.12):
 
-    /usr/bin/python3 onnx/testdata/make_fixtures.py [OUTDIR]
+    /usr/bin/python3 onnx/testdata/make_fixtures.py [--full] [OUTDIR]
 
 For each network NAME it writes OUTDIR/NAME.onnx (torch.onnx.export, a
 dynamic batch axis, checked with onnx.checker) and OUTDIR/NAME.npz holding
@@ -188,7 +188,17 @@ class IDs(nn.Module):
         return self.l2(h) + (self.proj(mean) * v).sum(-1, keepdim=True)  # [n, 1]
 
 
+class ReferenceFull(Reference):
+    """The reference architecture at SPEC §2 sizes (seq width and e_v 64,
+    attention 128/256, MLP 128/64/32), for speed comparisons with the hand
+    engine; written only with --full (not committed: about 0.5 MB)."""
+
+    def __init__(self):
+        super().__init__(w=64, h1=128, h2=256, mlp=(128, 64, 32))
+
+
 # name -> (constructor, opset)
+FULL = {"reference_full": (ReferenceFull, 13)}
 NETS = {
     "reference": (Reference, 13),
     "din13": (DIN, 13),
@@ -215,7 +225,7 @@ def randomize_bn(model, g):
 
 
 def build(name, outdir):
-    cls, opset = NETS[name]
+    cls, opset = {**NETS, **FULL}[name]
     seed = sum(map(ord, name.rstrip("0123456789")))
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
@@ -258,9 +268,10 @@ def build(name, outdir):
 
 
 def main():
-    outdir = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+    args = [a for a in sys.argv[1:] if a != "--full"]
+    outdir = args[0] if args else os.path.dirname(os.path.abspath(__file__))
     os.makedirs(outdir, exist_ok=True)
-    for name in NETS:
+    for name in (FULL if "--full" in sys.argv else NETS):
         build(name, outdir)
 
 

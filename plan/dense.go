@@ -1,0 +1,277 @@
+package plan
+
+import (
+	"nann/internal/vec"
+	"nann/onnx"
+)
+
+// The dense kernel: C (rows×n) = epilogue(A (rows×k) · B) on the vec tile
+// kernels, B packed into 16-column panels (a last one of 8) — at compile
+// time for a weight, at Bind for a user matrix — with a following bias add
+// and PReLU/ReLU/LeakyReLU fused into the tile epilogue.
+
+func roundUp(x, m int) int { return (x + m - 1) / m * m }
+
+// packPanels packs the k×n matrix src (element (p, j) at src[p*ld+j], or at
+// src[j*ld+p] if trans) into dst, which holds k·roundUp(n, 8) values.
+func packPanels(dst, src []float32, k, n, ld int, trans bool) {
+	npad := roundUp(n, 8)
+	for j0 := 0; j0 < npad; j0 += 16 {
+		pw := min(16, npad-j0)
+		panel := dst[j0*k : j0*k+pw*k]
+		for p := 0; p < k; p++ {
+			out := panel[p*pw : p*pw+pw]
+			for j := range out {
+				col := j0 + j
+				switch {
+				case col >= n:
+					out[j] = 0
+				case trans:
+					out[j] = src[col*ld+p]
+				default:
+					out[j] = src[p*ld+col]
+				}
+			}
+		}
+	}
+}
+
+type denseKernel struct {
+	a, dst      int
+	rows, k, n  int
+	bp          int // packed B
+	tmp         int // rows×npad scratch when n is not a multiple of 8, else -1
+	flags       vec.TileFlags
+	bias, alpha []float32 // padded to a multiple of 16
+}
+
+func (d *denseKernel) run(st *state) {
+	npad := roundUp(d.n, 8)
+	c, ldc := st.b[d.dst], d.n
+	if d.tmp >= 0 {
+		c, ldc = st.b[d.tmp], npad
+	}
+	a, bp := st.b[d.a], st.b[d.bp]
+	k := d.k
+	step := vec.TileRows
+	if vec.Engine512() {
+		step = vec.TileRows512
+	}
+	for t := 0; t < d.rows; t += step {
+		rows := min(step, d.rows-t)
+		at, ct := a[t*k:], c[t*ldc:]
+		for j0 := 0; j0 < npad; j0 += 16 {
+			var bj, aj []float32
+			if d.bias != nil {
+				bj = d.bias[j0:]
+			}
+			if d.alpha != nil {
+				aj = d.alpha[j0:]
+			}
+			panel := bp[j0*k:]
+			switch {
+			case npad-j0 < 16:
+				for r := 0; r < rows; r += vec.TileRows {
+					vec.Tile6x8(k, at[r*k:], k, panel, ct[r*ldc+j0:], ldc, d.flags, bj, aj)
+				}
+			case rows == vec.TileRows512:
+				vec.Tile12x16(k, at, k, panel, ct[j0:], ldc, d.flags, bj, aj)
+			default:
+				for r := 0; r < rows; r += vec.TileRows {
+					vec.Tile6x16(k, at[r*k:], k, panel, ct[r*ldc+j0:], ldc, d.flags, bj, aj)
+				}
+			}
+		}
+	}
+	if d.tmp >= 0 {
+		out := st.b[d.dst]
+		for r := 0; r < d.rows; r++ {
+			copy(out[r*d.n:(r+1)*d.n], c[r*npad:r*npad+d.n])
+		}
+	}
+}
+
+// packKernel packs a user matrix at Bind.
+type packKernel struct {
+	src, dst int
+	k, n, ld int
+	trans    bool
+	scale    float32
+}
+
+func (p *packKernel) run(st *state) {
+	d := st.b[p.dst]
+	packPanels(d, st.b[p.src], p.k, p.n, p.ld, p.trans)
+	if p.scale != 1 {
+		for i := range d {
+			d[i] *= p.scale
+		}
+	}
+}
+
+// dense emits C = A·B with B (k×n, or n×k stored if trans) either a
+// constant (w non-nil) or the user buffer ub, fusing what follows out.
+// It reports false if the shapes do not suit the tile kernels.
+func (c *compiler) dense(a, rows, k, n int, w []float32, ub int, trans bool, scale float32, bias []float32, out *onnx.Value) bool {
+	if rows%vec.TileRows != 0 || k == 0 {
+		return false
+	}
+	npad := roundUp(n, 8)
+	// A following multiplication or division by a scalar constant scales B.
+	if bias == nil {
+		if nx, sc := c.followingScale(out); nx != nil {
+			scale *= sc
+			c.fused[nx] = true
+			out = nx.Outputs[0]
+		}
+	}
+	var bp int
+	if w != nil {
+		packed := make([]float32, k*npad)
+		ld := n
+		if trans {
+			ld = k
+		}
+		packPanels(packed, w, k, n, ld, trans)
+		if scale != 1 {
+			for i := range packed {
+				packed[i] *= scale
+			}
+		}
+		bp = c.add(buf{kind: bConst, shape: []int{k * npad}, data: packed})
+	} else {
+		bp = c.add(buf{kind: bPair, shape: []int{k * npad}})
+		ld := n
+		if trans {
+			ld = k
+		}
+		c.pr.bind = append(c.pr.bind, &packKernel{src: ub, dst: bp, k: k, n: n, ld: ld, trans: trans, scale: scale})
+	}
+	d := &denseKernel{a: a, rows: rows, k: k, n: n, bp: bp, tmp: -1}
+	pad := func(v []float32) []float32 {
+		p := make([]float32, roundUp(n, 16))
+		copy(p, v)
+		return p
+	}
+	if bias != nil {
+		d.flags |= vec.TileBias
+		d.bias = pad(bias)
+	}
+	// Fuse a following bias add and activation.
+	if bias == nil {
+		if nx, b := c.followingBias(out, n); nx != nil {
+			d.flags |= vec.TileBias
+			d.bias = pad(b)
+			c.fused[nx] = true
+			out = nx.Outputs[0]
+		}
+	}
+	if nx, al := c.followingActivation(out, n); nx != nil {
+		d.flags |= vec.TilePReLU
+		d.alpha = pad(al)
+		c.fused[nx] = true
+		out = nx.Outputs[0]
+	}
+	d.dst = c.out(out)
+	if c.pr.bufs[d.dst].size != rows*n {
+		return false // cannot happen for the shapes callers pass
+	}
+	if n != npad {
+		d.tmp = c.add(buf{kind: bPair, shape: []int{rows * npad}})
+	}
+	c.pr.kernels = append(c.pr.kernels, d)
+	return true
+}
+
+// followingBias returns the Add that is out's only reader when its other
+// operand is a constant of n values (per column).
+func (c *compiler) followingBias(out *onnx.Value, n int) (*onnx.Node, []float32) {
+	if len(out.Users) != 1 || c.isScore(out) {
+		return nil, nil
+	}
+	nx := out.Users[0]
+	if nx.Op != "Add" || len(nx.Inputs) != 2 || c.p.lab[nx.Outputs[0]] != Pair {
+		return nil, nil
+	}
+	other := nx.Inputs[0]
+	if other == out {
+		other = nx.Inputs[1]
+	}
+	t := c.constTensor(other)
+	if t == nil || t.Len() != n || !equal(nx.Outputs[0].Shape.At(c.B), out.Shape.At(c.B)) || (t.Rank() > 0 && t.Shape[t.Rank()-1] != n) {
+		return nil, nil
+	}
+	return nx, t.Float32s()
+}
+
+// followingScale returns the Mul or Div by a scalar constant that is out's
+// only reader, with the factor.
+func (c *compiler) followingScale(out *onnx.Value) (*onnx.Node, float32) {
+	if len(out.Users) != 1 || c.isScore(out) {
+		return nil, 0
+	}
+	nx := out.Users[0]
+	if (nx.Op != "Mul" && nx.Op != "Div") || len(nx.Inputs) != 2 {
+		return nil, 0
+	}
+	other := nx.Inputs[1]
+	if other == out {
+		if nx.Op == "Div" {
+			return nil, 0
+		}
+		other = nx.Inputs[0]
+	}
+	t := c.constTensor(other)
+	if t == nil || t.Len() != 1 || !equal(nx.Outputs[0].Shape.At(c.B), out.Shape.At(c.B)) || t.Data[0] == 0 {
+		return nil, 0
+	}
+	if nx.Op == "Div" {
+		return nx, float32(1 / t.Data[0])
+	}
+	return nx, float32(t.Data[0])
+}
+
+// followingActivation returns a PRelu (constant per-column slope), Relu or
+// LeakyRelu that is out's only reader, with its slopes.
+func (c *compiler) followingActivation(out *onnx.Value, n int) (*onnx.Node, []float32) {
+	if len(out.Users) != 1 || c.isScore(out) {
+		return nil, nil
+	}
+	nx := out.Users[0]
+	al := make([]float32, n)
+	switch nx.Op {
+	case "Relu":
+	case "LeakyRelu":
+		a := float32(attrFloat(nx, "alpha", 0.01))
+		for i := range al {
+			al[i] = a
+		}
+	case "PRelu":
+		t := c.constTensor(nx.Input(1))
+		if t == nil || !equal(nx.Outputs[0].Shape.At(c.B), out.Shape.At(c.B)) {
+			return nil, nil
+		}
+		switch {
+		case t.Len() == 1:
+			for i := range al {
+				al[i] = float32(t.Data[0])
+			}
+		case t.Len() == n && t.Shape[t.Rank()-1] == n:
+			al = t.Float32s()
+		default:
+			return nil, nil
+		}
+	default:
+		return nil, nil
+	}
+	return nx, al
+}
+
+func (c *compiler) isScore(v *onnx.Value) bool {
+	for _, o := range c.p.g.Outputs {
+		if o == v {
+			return true
+		}
+	}
+	return false
+}
