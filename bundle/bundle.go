@@ -37,7 +37,7 @@ const (
 	formatName = "nann-bundle"
 	// formatVersion 2 added the manifest's own checksum (manifest_sha256).
 	formatVersion = 2
-	manifestFile  = "manifest.json"
+	ManifestFile  = "manifest.json" // the bundle's manifest, written last
 )
 
 // Manifest describes a bundle. It is stored as manifest.json.
@@ -129,7 +129,7 @@ func listFiles(dir string) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		if rel != manifestFile {
+		if rel != ManifestFile {
 			out = append(out, filepath.ToSlash(rel))
 		}
 		return nil
@@ -190,7 +190,7 @@ func Verify(dir string, m *Manifest) error {
 // ReadManifest reads and checks dir/manifest.json: its format, that it has
 // no field this version of nann does not know, and its own checksum.
 func ReadManifest(dir string) (*Manifest, error) {
-	path := filepath.Join(dir, manifestFile)
+	path := filepath.Join(dir, ManifestFile)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("bundle: %w", err)

@@ -162,7 +162,7 @@ func TestChecksumsRefused(t *testing.T) {
 		},
 		"extra file": func(dir string) error { return os.WriteFile(filepath.Join(dir, "stray.npy"), []byte("x"), 0o644) },
 		"missing":    func(dir string) error { return os.Remove(filepath.Join(dir, "item_cate.npy")) },
-		"manifest":   func(dir string) error { return os.WriteFile(filepath.Join(dir, manifestFile), []byte("{"), 0o644) },
+		"manifest":   func(dir string) error { return os.WriteFile(filepath.Join(dir, ManifestFile), []byte("{"), 0o644) },
 	}
 	for name, f := range damage {
 		dir := filepath.Join(base, strings.ReplaceAll(name, " ", "_"))
@@ -204,7 +204,7 @@ func TestManifestProtected(t *testing.T) {
 	for name, edit := range edits {
 		dir := filepath.Join(base, strings.ReplaceAll(name, " ", "_"))
 		makeBundle(t, dir)
-		p := filepath.Join(dir, manifestFile)
+		p := filepath.Join(dir, ManifestFile)
 		b, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
@@ -215,8 +215,8 @@ func TestManifestProtected(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = Load(context.Background(), dir)
-		if err == nil || !strings.Contains(err.Error(), manifestFile) {
-			t.Errorf("%s: Load gave %v, want an error naming %s", name, err, manifestFile)
+		if err == nil || !strings.Contains(err.Error(), ManifestFile) {
+			t.Errorf("%s: Load gave %v, want an error naming %s", name, err, ManifestFile)
 			continue
 		}
 		t.Logf("%s: %v", name, err)

@@ -37,7 +37,7 @@ func TestClaimTakesNextFreeVersion(t *testing.T) {
 	if _, err := claim(s, modelDir, m, false); err == nil {
 		t.Fatal("explicit version 1 claimed over an existing directory")
 	}
-	if _, err := os.Stat(filepath.Join(s, manifestFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(s, ManifestFile)); err != nil {
 		t.Fatalf("failed claim lost its staging directory: %v", err)
 	}
 

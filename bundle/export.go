@@ -196,27 +196,21 @@ func claim(staging, modelDir string, m *Manifest, auto bool) (string, error) {
 }
 
 func build(ctx context.Context, o ExportOptions, dir string) (*Manifest, error) {
-	_, tc, err := train.ReadRunConfig(o.RunDir)
+	run, err := train.OpenRun(o.RunDir)
 	if err != nil {
 		return nil, err
 	}
-	if o.Data == "" {
-		o.Data = tc.Data
-	}
-	ds, err := dataset.Open(o.Data, dataset.OpenOptions{})
+	o.Data = run.DatasetPath(o.Data)
+	ds, err := run.OpenDataset(o.Data, dataset.OpenOptions{})
 	if err != nil {
 		return nil, err
 	}
 	defer ds.Close()
-	mdl, err := train.LoadModel(o.RunDir)
+	mdl, err := run.LoadModel()
 	if err != nil {
 		return nil, err
 	}
-	w, err := engine.FromModel(mdl)
-	if err != nil {
-		return nil, err
-	}
-	eng, err := engine.Compile(w, ds.ItemCate[1:], engine.Options{Table: o.Precision})
+	eng, err := train.CompileEngine(mdl, ds, engine.Options{Table: o.Precision})
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +277,7 @@ func writeManifest(dir string, m *Manifest) error {
 	if err != nil {
 		return err
 	}
-	return safefile.WriteBytes(filepath.Join(dir, manifestFile), append(b, '\n'))
+	return safefile.WriteBytes(filepath.Join(dir, ManifestFile), append(b, '\n'))
 }
 
 // copyIndex copies the graph (checking it) and its reference NumPy

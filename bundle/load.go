@@ -64,7 +64,7 @@ func (b *Bundle) load() error {
 	if b.eng, err = engine.Load(filepath.Join(b.Dir, "engine"), 0); err != nil {
 		return err
 	}
-	if b.graph, err = hnsw.Read(filepath.Join(b.Dir, "index", "graph.hnsw")); err != nil {
+	if b.graph, err = hnsw.OpenDir(filepath.Join(b.Dir, "index")); err != nil {
 		return err
 	}
 	n := b.eng.NumItems()

@@ -57,10 +57,10 @@ type Meta struct {
 	Behaviors  map[string]int64 `json:"behaviors"`
 }
 
-const (
-	formatName = "nann-dataset"
-	metaFile   = "meta.json"
-)
+const formatName = "nann-dataset"
+
+// MetaFile is the dataset's description (Meta), written last by Prepare.
+const MetaFile = "meta.json"
 
 // Sample is a reference to one training or evaluation example: event Pos
 // of user row User is the target; the up to MaxLength events before it are
@@ -117,15 +117,15 @@ func Open(dir string, opt OpenOptions) (*Dataset, error) {
 }
 
 func (d *Dataset) open(opt OpenOptions) error {
-	b, err := os.ReadFile(filepath.Join(d.Dir, metaFile))
+	b, err := os.ReadFile(filepath.Join(d.Dir, MetaFile))
 	if err != nil {
 		return fmt.Errorf("%w (not a prepared dataset, or preparation did not finish)", err)
 	}
 	if err := json.Unmarshal(b, &d.Meta); err != nil {
-		return fmt.Errorf("%s: %w", metaFile, err)
+		return fmt.Errorf("%s: %w", MetaFile, err)
 	}
 	if d.Meta.Format != formatName || d.Meta.Version != 1 {
-		return fmt.Errorf("%s: format %q version %d, want %q version 1", metaFile, d.Meta.Format, d.Meta.Version, formatName)
+		return fmt.Errorf("%s: format %q version %d, want %q version 1", MetaFile, d.Meta.Format, d.Meta.Version, formatName)
 	}
 	verify := !opt.NoVerify
 	if err := d.openSequences(verify); err != nil {

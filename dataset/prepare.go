@@ -65,7 +65,7 @@ func (o Options) Validate() error {
 
 // Kind recognises a prepared dataset directory (meta.json): the only
 // kind of existing directory Prepare replaces.
-var Kind = safefile.Kind{Name: "prepared dataset", Markers: []string{metaFile}}
+var Kind = safefile.Kind{Name: "prepared dataset", Markers: []string{MetaFile}}
 
 // Prepare converts a UserBehavior log into a prepared dataset at out. The
 // dataset is built in a staging directory beside out and moved into place
@@ -288,7 +288,7 @@ func (b *built) write(ctx context.Context, out string) error {
 		func() error { return npy.Write(p("item_raw_ids.npy"), b.itemRaw) },
 		func() error { return npy.Write(p("cate_raw_ids.npy"), b.cateRaw) },
 		func() error { return npy.Write(p("user_raw_ids.npy"), b.userRaw) },
-		func() error { return writeMeta(p(metaFile), b.meta) },
+		func() error { return writeMeta(p(MetaFile), b.meta) },
 	}
 	for _, step := range steps {
 		if err := ctx.Err(); err != nil {

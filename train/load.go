@@ -89,10 +89,10 @@ func Extract(ctx context.Context, m *model.Model, itemCate []int32, dim int, out
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return 0, err
 	}
-	if err := npy.Write(filepath.Join(outDir, "item_ids.npy"), ids); err != nil {
+	if err := npy.Write(filepath.Join(outDir, ItemIDsFile), ids); err != nil {
 		return 0, err
 	}
-	if err := npy.Write(filepath.Join(outDir, "item_embs.npy"), embs, n, dim); err != nil {
+	if err := npy.Write(filepath.Join(outDir, ItemEmbsFile), embs, n, dim); err != nil {
 		return 0, err
 	}
 	return n, safefile.SyncDir(outDir)

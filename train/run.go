@@ -74,7 +74,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Report, error) {
 		return nil, err
 	}
 	rep.Training = t.summary()
-	if err := writeJSON(filepath.Join(cfg.RunDir, "report.json"), rep); err != nil {
+	if err := writeJSON(filepath.Join(cfg.RunDir, ReportFile), rep); err != nil {
 		return nil, err
 	}
 	return rep, nil

@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"nann/bench"
+	"nann/bundle"
 	"nann/dataset"
 	"nann/eval"
+	"nann/hnsw"
 	"nann/internal/safefile"
 	"nann/server"
 	"nann/train"
@@ -100,7 +102,7 @@ func (c *DemoCmd) Run(g *Globals) error {
 	rep.Seconds = time.Since(start).Seconds()
 	rep.Artefacts = []artefact{
 		{"synthetic log", p.csv}, {"prepared dataset", p.data}, {"trained run (checkpoints, metrics, curves.png)", p.run},
-		{"item embeddings", filepath.Join(p.run, "item_embs.npy")}, {"HNSW index (graph.hnsw + reference .npy layout)", p.index},
+		{"item embeddings", filepath.Join(p.run, train.ItemEmbsFile)}, {"HNSW index (graph.hnsw + reference .npy layout)", p.index},
 		{"serving bundle", filepath.Join(p.bundles, "nann")},
 	}
 	if c.JSON {
@@ -127,15 +129,15 @@ func (c *DemoCmd) build(g *Globals, p demoPaths, rep *demoReport) error {
 		out  any
 	}{
 		{"synth", p.csv, &SynthCmd{Preset: c.Preset, Out: p.csv, Seed: -1, JSON: true}, nil},
-		{"prepare", filepath.Join(p.data, "meta.json"), &PrepareCmd{Input: p.csv, Out: p.data, MaxLength: 50, TrainMinLength: 10,
+		{"prepare", filepath.Join(p.data, dataset.MetaFile), &PrepareCmd{Input: p.csv, Out: p.data, MaxLength: 50, TrainMinLength: 10,
 			TestMinLength: 7, NumTest: 10000, NumValid: 10000, Seed: 1, MaxHeldOut: 0.2, JSON: true}, nil},
-		{"train", filepath.Join(p.run, "report.json"), trainCmd, &rep.Train},
-		{"extract", filepath.Join(p.run, "item_embs.npy"), &ExtractCmd{RunDir: p.run, JSON: true}, nil},
-		{"index", filepath.Join(p.index, "graph.hnsw"), &IndexCmd{Embs: filepath.Join(p.run, "item_embs.npy"), Out: p.index,
+		{"train", filepath.Join(p.run, train.ReportFile), trainCmd, &rep.Train},
+		{"extract", filepath.Join(p.run, train.ItemEmbsFile), &ExtractCmd{RunDir: p.run, JSON: true}, nil},
+		{"index", filepath.Join(p.index, hnsw.GraphFile), &IndexCmd{Embs: filepath.Join(p.run, train.ItemEmbsFile), Out: p.index,
 			M: 32, EfConstruction: 40, Seed: 1, CheckEf: []int{16}, JSON: true}, nil},
 		{"eval", "", &EvalCmd{RunDir: p.run, Index: p.index, Split: "test", Users: c.EvalUsers, Ks: []int{50, 100, 200},
 			Beam: "eval:2:400,200,100:3,1,1:200", Scorer: "engine", JSON: true}, &rep.Eval},
-		{"export", filepath.Join(p.bundles, "nann", "1", "manifest.json"), &ExportCmd{RunDir: p.run, Index: p.index, Base: p.bundles,
+		{"export", filepath.Join(p.bundles, "nann", "1", bundle.ManifestFile), &ExportCmd{RunDir: p.run, Index: p.index, Base: p.bundles,
 			Name: "nann", Version: 1, Precision: "float32", K: 200, LevelTopN: []int32{100, 200, 200, 200, 200, 200}, JSON: true}, nil},
 	}
 	for _, s := range steps {
@@ -155,11 +157,11 @@ func (c *DemoCmd) build(g *Globals, p demoPaths, rep *demoReport) error {
 		rep.Steps = append(rep.Steps, demoStep{s.name, reused, time.Since(t).Seconds()})
 	}
 	if rep.Train == nil {
-		if err := readJSONFile(filepath.Join(p.run, "report.json"), &rep.Train); err != nil {
+		if err := readJSONFile(filepath.Join(p.run, train.ReportFile), &rep.Train); err != nil {
 			return err
 		}
 	}
-	return readJSONFile(filepath.Join(p.data, "meta.json"), &rep.Data)
+	return readJSONFile(filepath.Join(p.data, dataset.MetaFile), &rep.Data)
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -80,36 +80,32 @@ func (c *EvalCmd) Run(g *Globals) error {
 }
 
 func (c *EvalCmd) load() (*evalSetup, error) {
-	_, tc, err := train.ReadRunConfig(c.RunDir)
+	run, err := train.OpenRun(c.RunDir)
 	if err != nil {
 		return nil, err
 	}
-	data := c.Data
-	if data == "" {
-		data = tc.Data
-	}
-	ds, err := dataset.Open(data, dataset.OpenOptions{})
+	ds, err := run.OpenDataset(c.Data, dataset.OpenOptions{})
 	if err != nil {
 		return nil, err
 	}
 	s := &evalSetup{ds: ds}
-	if err := c.loadRest(s); err != nil {
+	if err := c.loadRest(run, s); err != nil {
 		ds.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (c *EvalCmd) loadRest(s *evalSetup) error {
+func (c *EvalCmd) loadRest(run *train.RunDir, s *evalSetup) error {
 	var err error
-	if s.graph, err = hnsw.Read(filepath.Join(c.Index, "graph.hnsw")); err != nil {
+	if s.graph, err = hnsw.OpenDir(c.Index); err != nil {
 		return err
 	}
 	embs := c.Embs
 	if embs == "" {
-		embs = filepath.Join(c.RunDir, "item_embs.npy")
+		embs = run.EmbeddingsPath()
 	}
-	if s.model, err = c.scorerModel(s.ds, embs); err != nil {
+	if s.model, err = c.scorerModel(run, s.ds, embs); err != nil {
 		return err
 	}
 	if s.graph.Len() != s.model.NumItems() {
@@ -130,21 +126,17 @@ func (c *EvalCmd) loadRest(s *evalSetup) error {
 }
 
 // scorerModel loads the trained model as the chosen scorer.
-func (c *EvalCmd) scorerModel(ds *dataset.Dataset, embsPath string) (retrieve.Model[query.History], error) {
-	m, err := train.LoadModel(c.RunDir)
+func (c *EvalCmd) scorerModel(run *train.RunDir, ds *dataset.Dataset, embsPath string) (retrieve.Model[query.History], error) {
+	m, err := run.LoadModel()
 	if err != nil {
 		return nil, err
 	}
 	if c.Scorer == "engine" {
-		w, err := engine.FromModel(m)
-		if err != nil {
-			return nil, err
-		}
 		opt := engine.Options{}
 		if c.Float16 {
 			opt.Table = engine.Float16
 		}
-		e, err := engine.Compile(w, ds.ItemCate[1:], opt)
+		e, err := train.CompileEngine(m, ds, opt)
 		if err != nil {
 			return nil, err
 		}

@@ -26,7 +26,7 @@ type ExtractCmd struct {
 
 // extractKind recognises a directory extract may write into: one holding
 // an earlier extraction, or a run directory.
-var extractKind = safefile.Kind{Name: "embeddings", Markers: []string{"item_embs.npy", "item_ids.npy", "config.json"}}
+var extractKind = safefile.Kind{Name: "embeddings", Markers: []string{train.ItemEmbsFile, train.ItemIDsFile, train.ConfigFile}}
 
 // Run extracts the embeddings.
 func (c *ExtractCmd) Run(g *Globals) error {
@@ -36,27 +36,25 @@ func (c *ExtractCmd) Run(g *Globals) error {
 		}
 	}
 	start := time.Now()
-	mc, tc, err := train.ReadRunConfig(c.RunDir)
+	run, err := train.OpenRun(c.RunDir)
 	if err != nil {
 		return err
 	}
-	m, err := train.LoadModel(c.RunDir)
+	m, err := run.LoadModel()
 	if err != nil {
 		return err
 	}
-	ds, err := dataset.Open(tc.Data, dataset.OpenOptions{NoVerify: c.NoVerify})
+	ds, err := run.OpenDataset("", dataset.OpenOptions{NoVerify: c.NoVerify})
 	if err != nil {
 		return err
 	}
 	defer ds.Close()
-	if ds.Meta.NumItem != mc.NumItem {
-		return fmt.Errorf("dataset %s has %d items, the run's model %d", tc.Data, ds.Meta.NumItem, mc.NumItem)
-	}
+	mc := run.Model
 	out := c.Out
 	if out == "" {
 		out = c.RunDir
 	}
-	for _, name := range []string{"item_ids.npy", "item_embs.npy"} {
+	for _, name := range []string{train.ItemIDsFile, train.ItemEmbsFile} {
 		if _, err := safefile.CleanStale(out, name, slog.Default()); err != nil {
 			slog.Warn("extract: cannot remove stale temporaries", "err", err)
 		}
@@ -74,6 +72,6 @@ func (c *ExtractCmd) Run(g *Globals) error {
 	if c.JSON {
 		return json.NewEncoder(g.Stdout()).Encode(sum)
 	}
-	_, err = fmt.Fprintf(g.Stdout(), "wrote %s/item_ids.npy and %s/item_embs.npy: %d items × %d (%.1fs)\n", out, out, n, sum.Dim, sum.Seconds)
+	_, err = fmt.Fprintf(g.Stdout(), "wrote %s/%s and %s/%s: %d items × %d (%.1fs)\n", out, train.ItemIDsFile, out, train.ItemEmbsFile, n, sum.Dim, sum.Seconds)
 	return err
 }

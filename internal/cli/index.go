@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"runtime"
 	"syscall"
@@ -136,7 +135,7 @@ func (c *IndexCmd) Run(g *Globals) error {
 	rep.BuildSeconds, rep.BuildCPU = time.Since(start).Seconds(), cpuSeconds()-cpu0
 	rep.M, rep.EfC = gr.M(), gr.EfConstruction()
 	start = time.Now()
-	if rep.Files, err = writeIndexDir(c.Out, gr); err != nil {
+	if rep.Files, err = hnsw.WriteDir(c.Out, gr); err != nil {
 		return err
 	}
 	rep.WriteSeconds = time.Since(start).Seconds()
@@ -171,10 +170,6 @@ func (c *IndexCmd) graph(g *Globals, x []float32, dim, n int, cfg hnsw.Config) (
 	return gr, err
 }
 
-// indexKind recognises an index directory: the only kind of existing
-// directory `nann index --out` replaces.
-var indexKind = safefile.Kind{Name: "index", Markers: []string{hnsw.GraphFile, hnsw.EnterPointsFile}}
-
 // warn records a problem for the report and logs it.
 func (r *indexReport) warn(msg string) {
 	r.Warnings = append(r.Warnings, msg)
@@ -184,40 +179,10 @@ func (r *indexReport) warn(msg string) {
 // checkIndexOut refuses an --out that exists but is not an index
 // directory, since writing replaces it as a whole.
 func checkIndexOut(out string) error {
-	if err := safefile.CheckOut(filepath.Clean(out), indexKind); err != nil {
+	if err := hnsw.CheckDirOut(out); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
 	return nil
-}
-
-// writeIndexDir writes both formats into a staging directory next to out
-// and swaps it in, so out is always either the old or the new index.
-func writeIndexDir(out string, gr *hnsw.Graph) (map[string]int64, error) {
-	if err := checkIndexOut(out); err != nil {
-		return nil, err
-	}
-	st, err := safefile.NewStaging(out)
-	if err != nil {
-		return nil, err
-	}
-	defer st.Abort()
-	if err := gr.Write(filepath.Join(st.Path, hnsw.GraphFile)); err != nil {
-		return nil, err
-	}
-	if err := gr.WriteNPY(st.Path, hnsw.StartLevel); err != nil {
-		return nil, err
-	}
-	files := map[string]int64{}
-	ents, err := os.ReadDir(st.Path)
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range ents {
-		if info, err := e.Info(); err == nil {
-			files[e.Name()] = info.Size()
-		}
-	}
-	return files, st.Commit()
 }
 
 // check measures recall@10 against exact search with queries made as the
