@@ -38,6 +38,7 @@ func packPanels(dst, src []float32, k, n, ld int, trans bool) {
 
 type denseKernel struct {
 	a, dst      int
+	acc         int // ≥ 0: a buffer copied into C first (TileAccumulate)
 	rows, k, n  int
 	bp          int // packed B
 	tmp         int // rows×npad scratch when n is not a multiple of 8, else -1
@@ -52,6 +53,9 @@ func (d *denseKernel) run(st *state) {
 		c, ldc = st.b[d.tmp], npad
 	}
 	a, bp := st.b[d.a], st.b[d.bp]
+	if d.acc >= 0 {
+		copy(c[:d.rows*d.n], st.b[d.acc])
+	}
 	k := d.k
 	step := vec.TileRows
 	if vec.Engine512() {
@@ -147,7 +151,7 @@ func (c *compiler) dense(a, rows, k, n int, w []float32, ub int, trans bool, sca
 		}
 		c.pr.bind = append(c.pr.bind, &packKernel{src: ub, dst: bp, k: k, n: n, ld: ld, trans: trans, scale: scale})
 	}
-	d := &denseKernel{a: a, rows: rows, k: k, n: n, bp: bp, tmp: -1}
+	d := &denseKernel{a: a, rows: rows, k: k, n: n, bp: bp, tmp: -1, acc: -1}
 	pad := func(v []float32) []float32 {
 		p := make([]float32, roundUp(n, 16))
 		copy(p, v)
@@ -164,6 +168,16 @@ func (c *compiler) dense(a, rows, k, n int, w []float32, ub int, trans bool, sca
 			d.bias = pad(b)
 			c.fused[nx] = true
 			out = nx.Outputs[0]
+		}
+	}
+	if n == npad {
+		if nx, other := c.followingSum(out); nx != nil {
+			if b, err := c.in(other); err == nil && c.pr.bufs[b].size == rows*n {
+				d.flags |= vec.TileAccumulate
+				d.acc = b
+				c.fused[nx] = true
+				out = nx.Outputs[0]
+			}
 		}
 	}
 	if nx, al := c.followingActivation(out, n); nx != nil {
@@ -202,6 +216,34 @@ func (c *compiler) followingBias(out *onnx.Value, n int) (*onnx.Node, []float32)
 		return nil, nil
 	}
 	return nx, t.Float32s()
+}
+
+// followingSum returns the Add that is out's only reader when its other
+// operand has out's shape (and is not out).
+func (c *compiler) followingSum(out *onnx.Value) (*onnx.Node, *onnx.Value) {
+	if len(out.Users) != 1 || c.isScore(out) {
+		return nil, nil
+	}
+	nx := out.Users[0]
+	if nx.Op != "Add" || len(nx.Inputs) != 2 || nx.Inputs[0] == nx.Inputs[1] {
+		return nil, nil
+	}
+	other := nx.Inputs[0]
+	if other == out {
+		other = nx.Inputs[1]
+	}
+	if other.Shape == nil || !equal(other.Shape.At(c.B), out.Shape.At(c.B)) || !equal(nx.Outputs[0].Shape.At(c.B), out.Shape.At(c.B)) {
+		return nil, nil
+	}
+	if _, ok := c.val[other]; !ok && c.constTensor(other) == nil && !c.isUser(other) {
+		return nil, nil // computed later: cannot be read yet
+	}
+	return nx, other
+}
+
+func (c *compiler) isUser(v *onnx.Value) bool {
+	_, ok := c.userIdx[v]
+	return ok
 }
 
 // followingScale returns the Mul or Div by a scalar constant that is out's

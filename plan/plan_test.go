@@ -125,10 +125,25 @@ func TestReferenceSplit(t *testing.T) {
 	if st.Item < 10 || st.User < 5 {
 		t.Errorf("split %+v: want ≥ 10 item nodes and ≥ 5 user nodes", st)
 	}
+	// After the bilinear rewrite and the concat split the table holds, per
+	// item, the query's hidden state (24) and the e_v share of the first
+	// score layer (32), as the hand engine's "hu" layout does.
+	if st.TableFloats != 24+32 {
+		t.Errorf("%d floats per item in the tables, want 56\n%s", st.TableFloats, p.Describe())
+	}
+	// Pair products: logits, attention-weighted values (reassociated with
+	// the first score layer), two MLP layers and the output.
+	mm := 0
 	for _, n := range p.pairNodes {
-		if n.Op == "BatchNormalization" && p.lab[n.Inputs[0]] != Pair {
-			t.Errorf("%s in the pair stage has a non-pair input", n)
+		if n.Op == "MatMul" || n.Op == "Gemm" {
+			mm++
 		}
+		if n.Op == "BatchNormalization" {
+			t.Errorf("%s left in the pair stage", n)
+		}
+	}
+	if mm != 5 {
+		t.Errorf("%d products in the pair stage, want 5\n%s", mm, p.Describe())
 	}
 }
 

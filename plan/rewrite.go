@@ -175,7 +175,10 @@ func rewrite(g *onnx.Graph, c Contract) (*onnx.Graph, error) {
 	if err := r.g.InferShapes(); err != nil {
 		return nil, err
 	}
-	for _, f := range []func(*onnx.Node) []*onnx.Node{r.foldBatchNorm, r.splitConcat, r.distribute, r.sinkExpand, r.dropExpand, r.distribute, r.dropExpand} {
+	if err := r.foldConstants(); err != nil {
+		return nil, err
+	}
+	for _, f := range []func(*onnx.Node) []*onnx.Node{r.foldBatchNorm, r.splitConcat, r.distribute, r.sinkExpand, r.dropExpand, r.distribute, r.dropExpand, r.hoistScale, r.reassociate, r.bilinear} {
 		for i := 0; i < 8; i++ {
 			changed, err := r.pass(f)
 			if err != nil {
@@ -187,6 +190,38 @@ func rewrite(g *onnx.Graph, c Contract) (*onnx.Graph, error) {
 		}
 	}
 	return r.g, nil
+}
+
+// foldConstants evaluates the nodes that depend on no input (Constant
+// nodes and arithmetic on initializers) into constant values, so that the
+// rewrites see them as constants.
+func (r *rewriter) foldConstants() error {
+	lab := labelValues(r.g, r.c)
+	var keep []*onnx.Node
+	for _, n := range r.g.Nodes {
+		if lab[n.Outputs[0]] != Const {
+			keep = append(keep, n)
+			continue
+		}
+		in := make([]*onnx.Tensor, len(n.Inputs))
+		for i, v := range n.Inputs {
+			if v != nil {
+				in[i] = v.Const
+			}
+		}
+		out, err := n.Apply(in)
+		if err != nil {
+			return err
+		}
+		for i, o := range n.Outputs {
+			if o != nil && i < len(out) {
+				o.Const, o.Producer = out[i], nil
+			}
+		}
+	}
+	r.g.Nodes = keep
+	r.relink()
+	return nil
 }
 
 func soleUser(v *onnx.Value, n *onnx.Node) bool {
@@ -551,4 +586,138 @@ func (r *rewriter) dropExpand(n *onnx.Node) []*onnx.Node {
 		return []*onnx.Node{nn}
 	}
 	return nil
+}
+
+var reshaping = map[string]bool{"Squeeze": true, "Unsqueeze": true, "Reshape": true, "Flatten": true, "Identity": true}
+
+// hoistScale: Mul/Div(reshape(x), scalar) → reshape(Mul/Div(x, scalar)), so
+// that the scale meets the product that computes x (and is fused into it).
+func (r *rewriter) hoistScale(n *onnx.Node) []*onnx.Node {
+	if (n.Op != "Mul" && n.Op != "Div") || len(n.Inputs) != 2 {
+		return nil
+	}
+	x, s := n.Inputs[0], n.Inputs[1]
+	if n.Op == "Mul" && isConst(x) {
+		x, s = s, x
+	}
+	if !isConst(s) || s.Const.Len() != 1 || s.Const.Rank() > 1 || x.Producer == nil || !reshaping[x.Producer.Op] || !soleUser(x, n) {
+		return nil
+	}
+	rs := x.Producer
+	src := rs.Inputs[0]
+	if src.DType != x.DType || len(src.Users) != 1 {
+		return nil
+	}
+	sc := r.node(n.Op, n.Name+"/hoisted", nil, nil, src, s)
+	ins := append([]*onnx.Value{sc.Outputs[0]}, rs.Inputs[1:]...)
+	return []*onnx.Node{sc, r.node(rs.Op, rs.Name+"/after", n.Outputs[0], rs.Attrs, ins...)}
+}
+
+// unitReshape reports whether n is a Squeeze or Unsqueeze whose axes leave
+// the last dimension alone (so it commutes with a product on the right).
+func unitReshape(n *onnx.Node) bool {
+	if n == nil || (n.Op != "Squeeze" && n.Op != "Unsqueeze") || !isConst(n.Input(1)) {
+		return false
+	}
+	in, out := n.Inputs[0], n.Outputs[0]
+	for _, a := range n.Input(1).Const.Ints() {
+		r := len(in.Shape)
+		if n.Op == "Unsqueeze" {
+			r = len(out.Shape)
+		}
+		if a == -1 || a == int64(r-1) {
+			return false
+		}
+	}
+	return true
+}
+
+// reassociate: (a·V)·W → a·(V·W) for V a user (or item) matrix and W a
+// constant, through a unit Squeeze/Unsqueeze: V·W becomes a per-query (or
+// per-item) product and the pair stage does one product instead of two.
+func (r *rewriter) reassociate(n *onnx.Node) []*onnx.Node {
+	if n.Op != "MatMul" || !isConst(n.Input(1)) || n.Input(1).Const.Rank() != 2 {
+		return nil
+	}
+	x := n.Inputs[0]
+	var rs *onnx.Node
+	if x.Producer != nil && unitReshape(x.Producer) && soleUser(x, n) {
+		rs = x.Producer
+		x = rs.Inputs[0]
+	}
+	inner := x.Producer
+	if inner == nil || inner.Op != "MatMul" || !soleUser(x, func() *onnx.Node {
+		if rs != nil {
+			return rs
+		}
+		return n
+	}()) {
+		return nil
+	}
+	a, v := inner.Inputs[0], inner.Inputs[1]
+	if r.lab[a] != Pair || (r.lab[v] != User && r.lab[v] != Item) || len(v.Shape) < 2 {
+		return nil
+	}
+	// Only worth it when the product shrinks the pair work: V is L×K with
+	// L ≤ K·N/(K+N)-ish; always true for attention over a short sequence.
+	vw := r.node("MatMul", n.Name+"/reassoc_vw", nil, nil, v, n.Inputs[1])
+	if rs == nil {
+		return []*onnx.Node{vw, r.node("MatMul", n.Name+"/reassoc", n.Outputs[0], nil, a, vw.Outputs[0])}
+	}
+	mm := r.node("MatMul", n.Name+"/reassoc", nil, nil, a, vw.Outputs[0])
+	ins := append([]*onnx.Value{mm.Outputs[0]}, rs.Inputs[1:]...)
+	return []*onnx.Node{vw, mm, r.node(rs.Op, rs.Name+"/reassoc", n.Outputs[0], rs.Attrs, ins...)}
+}
+
+// bilinear: K·unsqueeze(q, -1) with K a user value [n, L, H] and
+// q = Gemm(h, W, b) an item value [n, H] → (K·op(W)ᵀ)·unsqueeze(h, -1) +
+// K·b: the query's projection moves to the user side, once per query, and
+// the item table keeps h (the engine's attention rewrite).
+func (r *rewriter) bilinear(n *onnx.Node) []*onnx.Node {
+	if n.Op != "MatMul" {
+		return nil
+	}
+	k, u := n.Inputs[0], n.Inputs[1]
+	if r.lab[k] != User || len(k.Shape) != 3 || u.Producer == nil || u.Producer.Op != "Unsqueeze" || !soleUser(u, n) {
+		return nil
+	}
+	if !isConst(u.Producer.Input(1)) {
+		return nil
+	}
+	if ax := u.Producer.Input(1).Const.Ints(); len(ax) != 1 || (ax[0] != -1 && ax[0] != 2) {
+		return nil
+	}
+	q := u.Producer.Inputs[0]
+	g := q.Producer
+	if g == nil || g.Op != "Gemm" || r.lab[q] != Item || len(q.Shape) != 2 || len(q.Users) != 1 {
+		return nil
+	}
+	w, kk, nn, ok := gemmWeight(g) // op(W)·alpha: kk×nn (H1×H)
+	if !ok {
+		return nil
+	}
+	b, ok := gemmBias(g, nn)
+	if !ok {
+		return nil
+	}
+	if k.Shape[2] != (onnx.Dim{Fixed: nn}) {
+		return nil
+	}
+	wt := make([]float64, nn*kk) // op(W)ᵀ: H×H1
+	for i := 0; i < kk; i++ {
+		for j := 0; j < nn; j++ {
+			wt[j*kk+i] = w[i*nn+j]
+		}
+	}
+	wtv := r.constant(n.Name+"/Wt", matrix(wt, nn, kk))
+	kw := r.node("MatMul", n.Name+"/kw", nil, nil, k, wtv)
+	axes := r.constant(n.Name+"/axes", &onnx.Tensor{DType: onnx.Int64, Shape: []int{1}, Data: []float64{-1}})
+	hu := r.node("Unsqueeze", n.Name+"/h", nil, nil, g.Inputs[0], axes)
+	if b == nil {
+		return []*onnx.Node{kw, hu, r.node("MatMul", n.Name+"/bilinear", n.Outputs[0], nil, kw.Outputs[0], hu.Outputs[0])}
+	}
+	bv := r.constant(n.Name+"/b", &onnx.Tensor{DType: onnx.Float32, Shape: []int{nn, 1}, Data: b})
+	kb := r.node("MatMul", n.Name+"/kb", nil, nil, k, bv)
+	mm := r.node("MatMul", n.Name+"/bilinear", nil, nil, kw.Outputs[0], hu.Outputs[0])
+	return []*onnx.Node{kw, hu, kb, mm, r.node("Add", n.Name+"/bilinear_b", n.Outputs[0], nil, mm.Outputs[0], kb.Outputs[0])}
 }
