@@ -214,6 +214,7 @@ func build(ctx context.Context, o ExportOptions, dir string) (*Manifest, error) 
 	if err != nil {
 		return nil, err
 	}
+	defer eng.Close()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

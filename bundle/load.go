@@ -266,8 +266,8 @@ func (b *Bundle) Signature() server.Signature {
 	return server.Signature{SeqDim: s.SeqLen * s.SeqWidth, MaxLen: s.SeqLen, K: s.K, DefaultLevelTopN: s.DefaultLevelTopN}
 }
 
-// Close releases the bundle. In-memory only: nothing to release.
-func (b *Bundle) Close() error { return nil }
+// Close releases the bundle: it stops the engine's scoring workers.
+func (b *Bundle) Close() error { return b.eng.Close() }
 
 // denseItem maps an original item id to its dense id (row + 1); unknown
 // ids map to 0, the padding id: an item the model never saw contributes

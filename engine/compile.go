@@ -128,8 +128,7 @@ type Engine struct {
 	w4         []float32 // MLP[2]
 	w2p, w3p   []float32 // w2, w3 packed into panels
 
-	poolOnce sync.Once
-	jobs     chan job
+	pool pool // scoring workers; Close stops them
 }
 
 // Config returns the network sizes.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"sync"
 
 	"nann/internal/vec"
@@ -239,13 +238,20 @@ func (s *Scorer) Score(rows []int32, out []float32) {
 		s.scoreSerial(s.blk, rows, out)
 		return
 	}
-	e.poolOnce.Do(e.startPool)
+	e.pool.RLock()
+	if e.pool.closed {
+		e.pool.RUnlock()
+		s.scoreSerial(s.blk, rows, out)
+		return
+	}
+	e.pool.once.Do(e.startPool)
 	chunk := roundUp((n+parts-1)/parts, blockRows)
 	for lo := chunk; lo < n; lo += chunk {
 		hi := min(lo+chunk, n)
 		s.wg.Add(1)
-		e.jobs <- job{s: s, rows: rows[lo:hi], out: out[lo:hi], wg: &s.wg}
+		e.pool.jobs <- job{s: s, rows: rows[lo:hi], out: out[lo:hi], wg: &s.wg}
 	}
+	e.pool.RUnlock()
 	s.scoreSerial(s.blk, rows[:chunk], out[:chunk])
 	s.wg.Wait()
 }
@@ -261,11 +267,20 @@ type job struct {
 	wg   *sync.WaitGroup
 }
 
+// pool is the engine's scoring workers, started by the first batch large
+// enough to split and stopped by Close.
+type pool struct {
+	sync.RWMutex // held for reading while a batch is handed out; Close takes it
+	once         sync.Once
+	jobs         chan job
+	closed       bool
+}
+
 // startPool starts threads−1 workers, each with its own block scratch.
-// They hold no reference to the engine, only the job channel, which a
-// cleanup closes once the engine is unreachable.
+// They hold no reference to the engine, only the job channel, which Close
+// closes.
 func (e *Engine) startPool() {
-	e.jobs = make(chan job, 4*e.threads)
+	e.pool.jobs = make(chan job, 4*e.threads)
 	c, width, lpad := e.cfg, e.width, e.lpad
 	for i := 0; i < e.threads-1; i++ {
 		go func(jobs <-chan job) {
@@ -274,9 +289,23 @@ func (e *Engine) startPool() {
 				j.s.scoreSerial(b, j.rows, j.out)
 				j.wg.Done()
 			}
-		}(e.jobs)
+		}(e.pool.jobs)
 	}
-	runtime.AddCleanup(e, func(ch chan job) { close(ch) }, e.jobs)
+}
+
+// Close stops the engine's scoring workers once the batches in progress
+// have been handed out. Scoring after Close still works, on the calling
+// goroutine only. Close is idempotent and always returns nil.
+func (e *Engine) Close() error {
+	e.pool.Lock()
+	defer e.pool.Unlock()
+	if !e.pool.closed {
+		e.pool.closed = true
+		if e.pool.jobs != nil {
+			close(e.pool.jobs)
+		}
+	}
+	return nil
 }
 
 // scoreSerial scores rows block by block on the calling goroutine.

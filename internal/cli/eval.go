@@ -50,6 +50,15 @@ type evalSetup struct {
 	graph   *hnsw.Graph
 	model   retrieve.Model[query.History]
 	queries []eval.Query[query.History]
+	engine  *engine.Engine // the compiled scorer, if --scorer engine
+}
+
+// close releases the dataset and the engine.
+func (s *evalSetup) close() {
+	if s.engine != nil {
+		s.engine.Close()
+	}
+	s.ds.Close()
 }
 
 // Run evaluates and prints the report.
@@ -58,7 +67,7 @@ func (c *EvalCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	defer s.ds.Close()
+	defer s.close()
 	cfg := eval.DefaultConfig()
 	cfg.Ks, cfg.Workers, cfg.SkipExact, cfg.Progress = c.Ks, c.Workers, c.NoExact, "eval"
 	if c.Sweep {
@@ -90,7 +99,7 @@ func (c *EvalCmd) load() (*evalSetup, error) {
 	}
 	s := &evalSetup{ds: ds}
 	if err := c.loadRest(run, s); err != nil {
-		ds.Close()
+		s.close()
 		return nil, err
 	}
 	return s, nil
@@ -105,7 +114,7 @@ func (c *EvalCmd) loadRest(run *train.RunDir, s *evalSetup) error {
 	if embs == "" {
 		embs = run.EmbeddingsPath()
 	}
-	if s.model, err = c.scorerModel(run, s.ds, embs); err != nil {
+	if s.model, s.engine, err = c.scorerModel(run, s.ds, embs); err != nil {
 		return err
 	}
 	if s.graph.Len() != s.model.NumItems() {
@@ -126,10 +135,10 @@ func (c *EvalCmd) loadRest(run *train.RunDir, s *evalSetup) error {
 }
 
 // scorerModel loads the trained model as the chosen scorer.
-func (c *EvalCmd) scorerModel(run *train.RunDir, ds *dataset.Dataset, embsPath string) (retrieve.Model[query.History], error) {
+func (c *EvalCmd) scorerModel(run *train.RunDir, ds *dataset.Dataset, embsPath string) (retrieve.Model[query.History], *engine.Engine, error) {
 	m, err := run.LoadModel()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if c.Scorer == "engine" {
 		opt := engine.Options{}
@@ -138,18 +147,19 @@ func (c *EvalCmd) scorerModel(run *train.RunDir, ds *dataset.Dataset, embsPath s
 		}
 		e, err := train.CompileEngine(m, ds, opt)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return query.Engine(e), nil
+		return query.Engine(e), e, nil
 	}
 	embs, shape, err := loadItemEmbs(embsPath)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if shape[0] != m.Cfg.NumItem || shape[1] != m.Cfg.ItemOut {
-		return nil, fmt.Errorf("%s: shape %v, the model wants %d×%d", embsPath, shape, m.Cfg.NumItem, m.Cfg.ItemOut)
+		return nil, nil, fmt.Errorf("%s: shape %v, the model wants %d×%d", embsPath, shape, m.Cfg.NumItem, m.Cfg.ItemOut)
 	}
-	return query.Plain(m, embs)
+	pm, err := query.Plain(m, embs)
+	return pm, nil, err
 }
 
 // loadItemEmbs reads a float32 N×d item_embs.npy.
