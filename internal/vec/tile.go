@@ -90,23 +90,28 @@ func microTile(mr, w, k int, a []float32, rs, cs int, b []float32, ldb int, c []
 	switch {
 	case !use.AVX2:
 		tileGo(mr, w, k, a, rs, cs, b, ldb, c, ldc, f, bias, alpha)
-	case w == 16 && mr == TileRows512 && use.AVX512:
+	case mr == TileRows && w == 16:
+		tile6x16AVX2(k, pa, rs, cs, pb, ldb, &c[0], ldc, int(f), pbias, palpha)
+	case mr == TileRows && cs == 1 && ldb == 8:
+		tile6x8AVX2(k, pa, rs, pb, &c[0], ldc, int(f), pbias, palpha)
+	case mr == TileRows512 && w == 16 && use.AVX512:
 		tile12x16AVX512(k, pa, rs, cs, pb, ldb, &c[0], ldc, int(f), pbias, palpha)
 	case mr == TileRows512:
-		// Two 6-row tiles do the same work as fast without AVX-512.
-		a2 := a
-		if k > 0 {
-			a2 = a[TileRows*rs:]
-		}
-		microTile(TileRows, w, k, a, rs, cs, b, ldb, c, ldc, f, bias, alpha)
-		microTile(TileRows, w, k, a2, rs, cs, b, ldb, c[TileRows*ldc:], ldc, f, bias, alpha)
-	case w == 16:
-		tile6x16AVX2(k, pa, rs, cs, pb, ldb, &c[0], ldc, int(f), pbias, palpha)
-	case cs == 1 && ldb == 8:
-		tile6x8AVX2(k, pa, rs, pb, &c[0], ldc, int(f), pbias, palpha)
+		splitTile(w, k, a, rs, cs, b, ldb, c, ldc, f, bias, alpha)
 	default:
 		tileGo(mr, w, k, a, rs, cs, b, ldb, c, ldc, f, bias, alpha)
 	}
+}
+
+// splitTile computes a 12-row tile as two 6-row ones, as fast as one
+// without AVX-512.
+func splitTile(w, k int, a []float32, rs, cs int, b []float32, ldb int, c []float32, ldc int, f TileFlags, bias, alpha []float32) {
+	a2 := a
+	if k > 0 {
+		a2 = a[TileRows*rs:]
+	}
+	microTile(TileRows, w, k, a, rs, cs, b, ldb, c, ldc, f, bias, alpha)
+	microTile(TileRows, w, k, a2, rs, cs, b, ldb, c[TileRows*ldc:], ldc, f, bias, alpha)
 }
 
 // tileGo is the plain-Go twin of the tile kernels, for mr ≤ 12 rows and

@@ -41,6 +41,9 @@
 //	DX, R8    &C[i][0] and ldc in bytes
 //	BX        flags
 //	AX        scratch row pointer of C, then bias, then alpha
+//
+// PCALIGN $32 puts each k loop on a 32-byte boundary, so that its speed
+// does not depend on where the linker places the function.
 
 // The epilogue steps on one accumulator register x; zero holds 0, t is
 // scratch. VMAXPS/VMINPS return the second source (zero) when x is NaN or
@@ -94,6 +97,8 @@ TEXT ·tile6x16AVX2(SB), NOSPLIT, $0-88
 	VXORPS Y15, Y15, Y15
 	TESTQ CX, CX
 	JZ    t16acc
+
+	PCALIGN $32
 
 t16loop: // for p := 0; p < k; p++: acc[i][:] += A[i][p] · B[p][:]
 	VMOVUPS (DI), Y0
@@ -212,6 +217,8 @@ TEXT ·tile6x8AVX2(SB), NOSPLIT, $0-72
 	VXORPS Y15, Y15, Y15
 	CMPQ CX, $2
 	JLT  t8tail
+
+	PCALIGN $32
 
 t8loop: // two steps of p: even[i] += A[i][p]·B[p]; odd[i] += A[i][p+1]·B[p+1]
 	VMOVUPS (DI), Y0
@@ -370,6 +377,8 @@ TEXT ·tile12x16AVX512(SB), NOSPLIT, $0-88
 	VPXORD Z15, Z15, Z15
 	TESTQ CX, CX
 	JZ    w12acc
+
+	PCALIGN $32
 
 w12loop: // for p := 0; p < k; p++: acc[i][:] += A[i][p] · B[p][:]
 	VMOVUPS (DI), Z0
