@@ -182,54 +182,69 @@ func TestContractErrors(t *testing.T) {
 	}
 }
 
-// TestSpeedRatio measures compiled vs interpreter items/s in one run (a
-// ratio on a shared, busy machine, not a benchmark).
+// TestSpeedRatio measures, per fixture, the plan's items/s (Score over a
+// 4096-item corpus, one core and all cores) and the Bind time against the
+// interpreter's items/s, in one run (a ratio on a shared machine, not a
+// benchmark). It checks only that the plan is faster.
 func TestSpeedRatio(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
 	for _, name := range fixtureNames {
 		f := loadFixture(t, name)
-		p, err := Compile(f.g, f.c, f.items, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := f.items.Shape[0]
-		in := map[string]*onnx.Tensor{}
-		full := map[string]*onnx.Tensor{f.c.ItemInput: f.items}
-		for k, v := range f.users {
-			in[k] = userRow(v, 0)
-			r := userRow(v, 0)
-			rep := &onnx.Tensor{DType: r.DType, Shape: append([]int{n}, r.Shape[1:]...), Data: make([]float64, 0, n*r.Len())}
-			for i := 0; i < n; i++ {
-				rep.Data = append(rep.Data, r.Data...)
+		items := bigCorpus(f, 4096)
+		rate := map[int]float64{}
+		var bind time.Duration
+		for _, threads := range []int{1, 0} {
+			f := loadFixture(t, name)
+			p, err := Compile(f.g, f.c, items, Options{Threads: threads})
+			if err != nil {
+				t.Fatal(err)
 			}
-			full[k] = rep
+			in := map[string]*onnx.Tensor{}
+			for k, v := range f.users {
+				in[k] = userRow(v, 0)
+			}
+			rows := make([]int32, 4096)
+			for i := range rows {
+				rows[i] = int32(i)
+			}
+			out := make([]float32, len(rows))
+			sc := p.NewScorer()
+			t0 := time.Now()
+			if err := sc.Bind(in); err != nil {
+				t.Fatal(err)
+			}
+			bind = time.Since(t0)
+			reps := 0
+			t0 = time.Now()
+			for time.Since(t0) < 300*time.Millisecond {
+				if err := sc.Score(rows, out); err != nil {
+					t.Fatal(err)
+				}
+				reps++
+			}
+			rate[threads] = float64(reps*len(rows)) / time.Since(t0).Seconds()
+		}
+		k := 64
+		full := map[string]*onnx.Tensor{f.c.ItemInput: rowsOf(items, k)}
+		for name, v := range f.users {
+			full[name] = repeatTensor(userRow(v, 0), k)
 		}
 		t0 := time.Now()
 		if _, err := f.g.Run(full); err != nil {
 			t.Fatal(err)
 		}
-		interp := time.Since(t0)
-		rows := make([]int32, n)
-		for i := range rows {
-			rows[i] = int32(i)
+		interp := float64(k) / time.Since(t0).Seconds()
+		t.Logf("%-9s plan %9.0f items/s (1 core), %9.0f items/s (all cores), Bind %v; interpreter %7.0f items/s: %.0f× (1 core)",
+			name, rate[1], rate[0], bind.Round(time.Microsecond), interp, rate[1]/interp)
+		if rate[1] < interp {
+			t.Errorf("%s: plan slower than the interpreter", name)
 		}
-		out := make([]float32, n)
-		sc := p.NewScorer()
-		reps := 0
-		t0 = time.Now()
-		for time.Since(t0) < 200*time.Millisecond {
-			if err := sc.Bind(in); err != nil {
-				t.Fatal(err)
-			}
-			if err := sc.Score(rows, out); err != nil {
-				t.Fatal(err)
-			}
-			reps++
-		}
-		comp := time.Since(t0) / time.Duration(reps)
-		t.Logf("%s: %d items: interpreter %.0f items/s, compiled (bind + score) %.0f items/s: %.0f×", name, n,
-			float64(n)/interp.Seconds(), float64(n)/comp.Seconds(), interp.Seconds()/comp.Seconds())
 	}
+}
+
+func rowsOf(t *onnx.Tensor, k int) *onnx.Tensor {
+	w := t.Len() / t.Shape[0]
+	return &onnx.Tensor{DType: t.DType, Shape: append([]int{k}, t.Shape[1:]...), Data: t.Data[:k*w]}
 }

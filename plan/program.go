@@ -454,6 +454,7 @@ type operand struct {
 	mode int // 0 same, 1 mod m, 2 map
 	m    int
 	idx  []int32
+	full []int32 // the index map for modes 0 and 1, where a kernel needs it
 }
 
 func (o *operand) at(st *state, i int) float32 {
@@ -646,6 +647,19 @@ func (k *binKernel) run(st *state) {
 			for i := range d {
 				d[i] = x[i] / c
 			}
+		case "Pow":
+			switch c {
+			case 2:
+				for i := range d {
+					d[i] = x[i] * x[i]
+				}
+			case 1:
+				copy(d, x)
+			default:
+				for i := range d {
+					d[i] = k.f(x[i], c)
+				}
+			}
 		default:
 			for i := range d {
 				d[i] = k.f(x[i], c)
@@ -683,10 +697,38 @@ func (k *binKernel) run(st *state) {
 		}
 		return
 	}
-	for i := range d {
-		d[i] = k.f(k.a.at(st, i), k.b.at(st, i))
+	// General broadcasting: index maps or periods, no per-element switch.
+	ai, bi := k.a.idx, k.b.idx
+	if ai == nil {
+		ai = k.a.iota(len(d))
+	}
+	if bi == nil {
+		bi = k.b.iota(len(d))
+	}
+	ai, bi = ai[:len(d)], bi[:len(d)]
+	switch k.op {
+	case "Add":
+		for i := range d {
+			d[i] = x[ai[i]] + y[bi[i]]
+		}
+	case "Mul":
+		for i := range d {
+			d[i] = x[ai[i]] * y[bi[i]]
+		}
+	case "Sub":
+		for i := range d {
+			d[i] = x[ai[i]] - y[bi[i]]
+		}
+	default:
+		for i := range d {
+			d[i] = k.f(x[ai[i]], y[bi[i]])
+		}
 	}
 }
+
+// iota returns the operand's index map as a slice (built once at compile
+// time by fullMaps; nil-safe fallback here).
+func (o *operand) iota(n int) []int32 { return o.full }
 
 func (c *compiler) binary(n *onnx.Node, f func(a, b float32) float32) error {
 	ops, _, err := c.operands(n, n.Inputs)
@@ -699,8 +741,20 @@ func (c *compiler) binary(n *onnx.Node, f func(a, b float32) float32) error {
 		a, b = b, a
 	}
 	k := &binKernel{dst: c.out(n.Outputs[0]), a: a, b: b, f: f, op: n.Op}
-	if k.b.mode == 1 && c.pr.bufs[k.dst].size%k.b.m != 0 {
-		k.b.mode, k.b.idx = 2, bcastMapMod(c.pr.bufs[k.dst].size, k.b.m)
+	size := c.pr.bufs[k.dst].size
+	if k.b.mode == 1 && size%k.b.m != 0 {
+		k.b.mode, k.b.idx = 2, bcastMapMod(size, k.b.m)
+	}
+	// The general loop reads both operands through maps.
+	if !(k.a.mode == 0 && (k.b.mode == 0 || k.b.mode == 1)) {
+		for _, o := range []*operand{&k.a, &k.b} {
+			switch o.mode {
+			case 0:
+				o.full = bcastMapMod(size, size)
+			case 1:
+				o.full = bcastMapMod(size, o.m)
+			}
+		}
 	}
 	c.pr.kernels = append(c.pr.kernels, k)
 	return nil
