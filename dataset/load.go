@@ -8,7 +8,7 @@ import (
 	"runtime"
 	"sync"
 
-	"nann/internal/progress"
+	"nann/internal/meter"
 	"nann/userbehavior"
 )
 
@@ -25,7 +25,7 @@ func (c *columns) len() int { return len(c.user) }
 // parseChunk parses whole lines of b into c's columns starting at row at
 // (c has room for every line of b). It returns the rows written and, on a
 // bad line, the byte offset of that line within b.
-func parseChunk(ctx context.Context, b []byte, c *columns, at int, skipBad bool, bar *progress.Bar) (int, int64, [userbehavior.NumBehaviors]int64, int, error) {
+func parseChunk(ctx context.Context, b []byte, c *columns, at int, skipBad bool, bar *meter.Meter) (int, int64, [userbehavior.NumBehaviors]int64, int, error) {
 	var behaviors [userbehavior.NumBehaviors]int64
 	var bad int64
 	off, reported, k := 0, 0, at
@@ -98,7 +98,7 @@ func splitChunks(b []byte, n int) [][]byte {
 // parseLog parses a whole log held in memory on all cores. The columns are
 // allocated once for the file's line count and each worker fills its own
 // window, so memory stays at one copy of the parsed rows.
-func parseLog(ctx context.Context, name string, b []byte, skipBad bool, workers int) (*columns, error) {
+func parseLog(ctx context.Context, name string, b []byte, skipBad bool, workers int, progress meter.Func) (*columns, error) {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -110,7 +110,7 @@ func parseLog(ctx context.Context, name string, b []byte, skipBad bool, workers 
 	}
 	n := starts[len(chunks)]
 	c := &columns{user: make([]uint32, n), item: make([]uint32, n), cate: make([]uint32, n), time: make([]int64, n)}
-	bar := progress.New("parse "+name, int64(len(b)))
+	bar := meter.New(progress, "parse "+name, int64(len(b)))
 	counts := make([]int, len(chunks))
 	errs := make([]error, len(chunks))
 	base := make([]int, len(chunks))
@@ -132,7 +132,6 @@ func parseLog(ctx context.Context, name string, b []byte, skipBad bool, workers 
 			c.behaviors[k] += beh[k]
 		}
 	})
-	bar.Finish()
 	if err := firstError(errs); err != nil {
 		return nil, err
 	}

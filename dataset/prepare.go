@@ -12,6 +12,7 @@ import (
 	"slices"
 	"time"
 
+	"nann/internal/meter"
 	"nann/internal/npy"
 	"nann/internal/safefile"
 	"nann/userbehavior"
@@ -32,6 +33,20 @@ type Options struct {
 	MaxHeldOut float64
 	SkipBad    bool // count and skip malformed lines instead of failing
 	Workers    int  // parser goroutines (0 = all cores)
+	// Log receives the progress messages and warnings (nil: none).
+	Log *slog.Logger
+	// Progress, if not nil, is called as the input is parsed, with stage
+	// "parse FILE" and the bytes done and in all; it may be called from
+	// several goroutines at once.
+	Progress meter.Func
+}
+
+// logger is l, or a logger that discards everything if l is nil.
+func logger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
 }
 
 // DefaultOptions are the reference's settings (SPEC §1).
@@ -81,15 +96,16 @@ func Prepare(ctx context.Context, input, out string, opt Options) (Meta, error) 
 		return Meta{}, fmt.Errorf("prepare: --out: %w", err)
 	}
 	// Staging directories of an interrupted earlier run for the same out.
-	if _, err := safefile.CleanStale(filepath.Dir(out), filepath.Base(out), slog.Default()); err != nil {
-		slog.Warn("prepare: cannot remove stale temporaries", "err", err)
+	log := logger(opt.Log)
+	if _, err := safefile.CleanStale(filepath.Dir(out), filepath.Base(out), log); err != nil {
+		log.Warn("prepare: cannot remove stale temporaries", "err", err)
 	}
 	start := time.Now()
 	m, err := mapFile(input)
 	if err != nil {
 		return Meta{}, fmt.Errorf("prepare: %w", err)
 	}
-	cols, err := parseLog(ctx, input, m.data, opt.SkipBad, opt.Workers)
+	cols, err := parseLog(ctx, input, m.data, opt.SkipBad, opt.Workers, opt.Progress)
 	// The parsed columns hold everything now: drop the file's pages from
 	// this process before the memory-hungry grouping.
 	m.close()
@@ -99,7 +115,7 @@ func Prepare(ctx context.Context, input, out string, opt Options) (Meta, error) 
 	if cols.len() == 0 {
 		return Meta{}, fmt.Errorf("prepare: %s has no rows (empty file, or every line blank or skipped)", input)
 	}
-	slog.Info("parsed", "file", input, "rows", cols.len(), "skipped_bad", cols.bad, "secs", time.Since(start).Seconds())
+	log.Info("parsed", "file", input, "rows", cols.len(), "skipped_bad", cols.bad, "secs", time.Since(start).Seconds())
 	b, err := build(ctx, cols, opt)
 	if err != nil {
 		return Meta{}, fmt.Errorf("prepare: %w", err)
@@ -108,7 +124,7 @@ func Prepare(ctx context.Context, input, out string, opt Options) (Meta, error) 
 	if err := b.write(ctx, out); err != nil {
 		return Meta{}, fmt.Errorf("prepare: %w", err)
 	}
-	slog.Info("prepared", "out", out, "rows", b.meta.NumRows, "users", b.meta.NumUser, "items", b.meta.NumItem,
+	log.Info("prepared", "out", out, "rows", b.meta.NumRows, "users", b.meta.NumUser, "items", b.meta.NumItem,
 		"train_samples", b.meta.NumTrainSamples, "secs", time.Since(start).Seconds())
 	return b.meta, nil
 }
@@ -216,7 +232,7 @@ func (b *built) split(opt Options) {
 	}
 	nt, nv := heldOut(len(eligible), opt.NumTest, opt.NumValid, opt.MaxHeldOut)
 	if nt < opt.NumTest || nv < opt.NumValid {
-		slog.Warn("fewer eligible users than requested test+validation users; drawing fewer",
+		logger(opt.Log).Warn("fewer eligible users than requested test+validation users; drawing fewer",
 			"eligible", len(eligible), "test", nt, "valid", nv, "requested_test", opt.NumTest, "requested_valid", opt.NumValid)
 	}
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x6e616e6e))

@@ -408,10 +408,9 @@ func TestPrepareCleansStaleStaging(t *testing.T) {
 	mine := filepath.Join(base, ".ds.staging-mine")
 	os.WriteFile(mine, []byte("user"), 0o600)
 	var logBuf bytes.Buffer
-	prev := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&logBuf, nil)))
-	defer slog.SetDefault(prev)
-	if _, err := Prepare(context.Background(), writeCSV(t, "1,10,100,pv,3\n"), out, DefaultOptions()); err != nil {
+	opt := DefaultOptions()
+	opt.Log = slog.New(slog.NewTextHandler(&logBuf, nil))
+	if _, err := Prepare(context.Background(), writeCSV(t, "1,10,100,pv,3\n"), out, opt); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{stale, legacy} {

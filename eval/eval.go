@@ -18,7 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"nann/internal/progress"
+	"nann/internal/meter"
 	"nann/retrieve"
 )
 
@@ -38,14 +38,19 @@ type Config struct {
 	Workers int `json:"workers"`
 	// SkipExact skips brute force (no ceiling, no exact latency).
 	SkipExact bool `json:"skip_exact"`
-	// Progress names a progress report ("" for none).
-	Progress string `json:"-"`
+	// Progress, if not nil, is called with stage "eval" after each query
+	// with the number of queries done so far and in all; it may be called
+	// from several goroutines at once (done values can arrive out of order).
+	Progress meter.Func `json:"-"`
 }
 
 // DefaultConfig returns Ks 50, 100, 200 on all cores with brute force.
 func DefaultConfig() Config {
 	return Config{Ks: []int{50, 100, 200}, Workers: runtime.GOMAXPROCS(0)}
 }
+
+// ProgressStage is the stage name Config.Progress is called with.
+const ProgressStage = "eval"
 
 // MaxWorkers bounds Config.Workers.
 const MaxWorkers = 1024
@@ -201,12 +206,8 @@ func check[Q any](cfg *Config, queries []Query[Q], g retrieve.Graph, m retrieve.
 func runAll[Q any](ctx context.Context, cfg Config, queries []Query[Q], g retrieve.Graph, m retrieve.Model[Q], beams []retrieve.Beam, r *recorder) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	var bar *progress.Bar
-	if cfg.Progress != "" {
-		bar = progress.New(cfg.Progress, int64(len(queries)))
-		defer bar.Finish()
-	}
 	var next atomic.Int64
+	done := meter.New(cfg.Progress, ProgressStage, int64(len(queries)))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	failed := -1
@@ -228,9 +229,7 @@ func runAll[Q any](ctx context.Context, cfg Config, queries []Query[Q], g retrie
 					cancel(err)
 					return
 				}
-				if bar != nil {
-					bar.Add(1)
-				}
+				done.Add(1)
 			}
 		})
 	}

@@ -22,7 +22,7 @@ func benchTrainer(b *testing.B) *trainer {
 		cfg.Batch, cfg.Negatives = 64, 4
 	}
 	cfg.Data, cfg.RunDir = data, filepath.Join(b.TempDir(), "run")
-	rf, err := openRun(cfg, nil)
+	rf, err := openRun(cfg, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func benchTrainer(b *testing.B) *trainer {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { ds.Close() })
-	t, err := newTrainer(rf, ds)
+	t, err := newTrainer(rf, ds, nil, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

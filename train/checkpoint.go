@@ -346,7 +346,7 @@ func listCheckpoints(runDir string) ([]string, error) {
 // verifies, warning about each newer one that does not; nil if none.
 // accept may reject a readable checkpoint (e.g. one that does not fit the
 // model); it is then treated like a corrupt one.
-func newestCheckpoint(runDir string, accept func(*Checkpoint) error) (*Checkpoint, string, error) {
+func newestCheckpoint(runDir string, log *slog.Logger, accept func(*Checkpoint) error) (*Checkpoint, string, error) {
 	files, err := listCheckpoints(runDir)
 	if err != nil {
 		return nil, "", err
@@ -357,7 +357,7 @@ func newestCheckpoint(runDir string, accept func(*Checkpoint) error) (*Checkpoin
 			err = accept(c)
 		}
 		if err != nil {
-			slog.Warn("checkpoint unusable, trying the previous one", "file", p, "err", err)
+			logOr(log).Warn("checkpoint unusable, trying the previous one", "file", p, "err", err)
 			continue
 		}
 		return c, p, nil
@@ -366,14 +366,14 @@ func newestCheckpoint(runDir string, accept func(*Checkpoint) error) (*Checkpoin
 }
 
 // pruneCheckpoints removes all but the newest keep checkpoints.
-func pruneCheckpoints(runDir string, keep int) {
+func pruneCheckpoints(runDir string, keep int, log *slog.Logger) {
 	files, err := listCheckpoints(runDir)
 	if err != nil {
 		return
 	}
 	for i := keep; i < len(files); i++ {
 		if err := os.Remove(files[i]); err != nil {
-			slog.Warn("cannot remove old checkpoint", "file", files[i], "err", err)
+			logOr(log).Warn("cannot remove old checkpoint", "file", files[i], "err", err)
 		}
 	}
 }

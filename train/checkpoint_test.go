@@ -117,10 +117,7 @@ func TestNewestCheckpointFallsBack(t *testing.T) {
 	os.WriteFile(mid, b, 0o644)
 
 	var logs bytes.Buffer
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
-	defer slog.SetDefault(old)
-	c, path, err := newestCheckpoint(dir, nil)
+	c, path, err := newestCheckpoint(dir, slog.New(slog.NewTextHandler(&logs, nil)), nil)
 	if err != nil || c == nil {
 		t.Fatalf("newestCheckpoint: %v %v", c, err)
 	}
@@ -132,7 +129,7 @@ func TestNewestCheckpointFallsBack(t *testing.T) {
 			t.Errorf("no warning naming %s in logs:\n%s", f, logs.String())
 		}
 	}
-	pruneCheckpoints(dir, 1)
+	pruneCheckpoints(dir, 1, nil)
 	files, _ := listCheckpoints(dir)
 	if len(files) != 1 || filepath.Base(files[0]) != ckptName(30) {
 		t.Errorf("after prune: %v", files)

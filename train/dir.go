@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"log/slog"
 	"path/filepath"
 
 	"nann/dataset"
@@ -27,6 +28,7 @@ const (
 // configuration, its checkpoint and the dataset it was trained on.
 type RunDir struct {
 	Dir   string
+	Log   *slog.Logger // warnings (nil: none); see LoadModel
 	Model model.Config // the model's configuration
 	Train Config       // the training configuration; Train.Data is the dataset
 }
@@ -67,7 +69,7 @@ func (r *RunDir) OpenDataset(data string, opt dataset.OpenOptions) (*dataset.Dat
 }
 
 // LoadModel loads the run's trained model (see the function LoadModel).
-func (r *RunDir) LoadModel() (*model.Model, error) { return LoadModel(r.Dir) }
+func (r *RunDir) LoadModel() (*model.Model, error) { return loadModel(r.Dir, r.Log) }
 
 // CompileEngine compiles m (the run's trained model) over the items of ds
 // into the fast scorer; the caller closes it.

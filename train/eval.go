@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"nann/dataset"
-	"nann/internal/progress"
+	"nann/internal/meter"
 	"nann/model"
 )
 
@@ -35,6 +35,12 @@ type Report struct {
 // (all if 0) with the model, in parallel over users, and reports Recall@K
 // beside the popularity baseline.
 func Evaluate(ctx context.Context, m *model.Model, ds *dataset.Dataset, maxUsers int) (*Report, error) {
+	return evaluate(ctx, m, ds, maxUsers, nil)
+}
+
+// evaluate is Evaluate reporting to progress (stages "item embeddings" and
+// "evaluate users"; nil: none).
+func evaluate(ctx context.Context, m *model.Model, ds *dataset.Dataset, maxUsers int, progress meter.Func) (*Report, error) {
 	start := time.Now()
 	test := ds.Test
 	if maxUsers > 0 && len(test) > maxUsers {
@@ -44,7 +50,7 @@ func Evaluate(ctx context.Context, m *model.Model, ds *dataset.Dataset, maxUsers
 		return nil, fmt.Errorf("dataset %s has no test samples", ds.Dir)
 	}
 	N, L := ds.Meta.NumItem, ds.Meta.MaxLength
-	table, err := itemTable(ctx, m, ds.ItemCate, m.Cfg.ItemOut)
+	table, err := itemTable(ctx, m, ds.ItemCate, m.Cfg.ItemOut, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +58,7 @@ func Evaluate(ctx context.Context, m *model.Model, ds *dataset.Dataset, maxUsers
 	var next atomic.Int64
 	var firstErr error
 	var errOnce sync.Once
-	bar := progress.New("evaluate users", int64(len(test)))
+	bar := meter.New(progress, "evaluate users", int64(len(test)))
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {
 		wg.Add(1)
@@ -87,7 +93,6 @@ func Evaluate(ctx context.Context, m *model.Model, ds *dataset.Dataset, maxUsers
 		}()
 	}
 	wg.Wait()
-	bar.Finish()
 	if firstErr != nil {
 		return nil, firstErr
 	}

@@ -111,7 +111,7 @@ func TestExtractWritesEveryItemInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "emb")
-	n, err := Extract(context.Background(), m, ds.ItemCate, mc.ItemOut, out)
+	n, err := Extract(context.Background(), m, ds.ItemCate, mc.ItemOut, out, nil)
 	if err != nil || n != mc.NumItem {
 		t.Fatalf("Extract: %d items, %v", n, err)
 	}

@@ -12,8 +12,8 @@ import (
 	"runtime"
 	"sync"
 
+	"nann/internal/meter"
 	"nann/internal/npy"
-	"nann/internal/progress"
 	"nann/internal/safefile"
 	"nann/model"
 )
@@ -39,7 +39,10 @@ func ReadRunConfig(runDir string) (model.Config, Config, error) {
 // LoadModel loads a run's trained model for inference: RUN/model.ckpt,
 // or, if training has not finished, the newest valid checkpoint (with a
 // warning).
-func LoadModel(runDir string) (*model.Model, error) {
+func LoadModel(runDir string) (*model.Model, error) { return loadModel(runDir, nil) }
+
+// loadModel is LoadModel warning on log (nil: no warning).
+func loadModel(runDir string, log *slog.Logger) (*model.Model, error) {
 	mc, tc, err := ReadRunConfig(runDir)
 	if err != nil {
 		return nil, err
@@ -59,14 +62,14 @@ func LoadModel(runDir string) (*model.Model, error) {
 	if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	c, p, err := newestCheckpoint(runDir, func(c *Checkpoint) error { return c.loadParams(m.Params(), m.State(), nil) })
+	c, p, err := newestCheckpoint(runDir, log, func(c *Checkpoint) error { return c.loadParams(m.Params(), m.State(), nil) })
 	if err != nil {
 		return nil, err
 	}
 	if c == nil {
 		return nil, fmt.Errorf("run %s: no %s and no usable checkpoint (has it been trained?)", runDir, modelFile)
 	}
-	slog.Warn("training has not finished; using the newest checkpoint", "file", p, "step", c.Step)
+	logOr(log).Warn("training has not finished; using the newest checkpoint", "file", p, "step", c.Step)
 	return m, nil
 }
 
@@ -76,8 +79,10 @@ const extractChunk = 4096
 // Extract runs the item network in inference mode over every item (dense
 // ids 1..N in order) and writes outDir/item_ids.npy (int64 dense ids; row r
 // is id r+1) and outDir/item_embs.npy (float32 N×dim), each atomically.
-func Extract(ctx context.Context, m *model.Model, itemCate []int32, dim int, outDir string) (int, error) {
-	embs, err := itemTable(ctx, m, itemCate, dim)
+// progress, if not nil, is called with stage "item embeddings" and the items
+// done and in all, possibly from several goroutines at once.
+func Extract(ctx context.Context, m *model.Model, itemCate []int32, dim int, outDir string, progress meter.Func) (int, error) {
+	embs, err := itemTable(ctx, m, itemCate, dim, progress)
 	if err != nil {
 		return 0, err
 	}
@@ -101,7 +106,7 @@ func Extract(ctx context.Context, m *model.Model, itemCate []int32, dim int, out
 // itemTable computes the inference item embeddings of dense ids 1..N
 // (itemCate[id] is id's category; N = len(itemCate)−1) in parallel: row r
 // is id r+1, dim wide.
-func itemTable(ctx context.Context, m *model.Model, itemCate []int32, dim int) ([]float32, error) {
+func itemTable(ctx context.Context, m *model.Model, itemCate []int32, dim int, progress meter.Func) ([]float32, error) {
 	n := len(itemCate) - 1
 	if n < 1 {
 		return nil, errors.New("no items")
@@ -114,7 +119,7 @@ func itemTable(ctx context.Context, m *model.Model, itemCate []int32, dim int) (
 		items[i] = int32(i + 1)
 	}
 	embs := make([]float32, n*dim)
-	bar := progress.New("item embeddings", int64(n))
+	bar := meter.New(progress, "item embeddings", int64(n))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
@@ -139,7 +144,6 @@ func itemTable(ctx context.Context, m *model.Model, itemCate []int32, dim int) (
 	}
 	close(jobs)
 	wg.Wait()
-	bar.Finish()
 	if err := cmp.Or(firstErr, ctx.Err()); err != nil {
 		return nil, err
 	}

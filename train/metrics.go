@@ -52,10 +52,10 @@ type metricsLog struct{ f *os.File }
 // openMetrics opens the metrics file for appending after dropping the rows
 // past step (written by an earlier session after its last checkpoint; the
 // resumed run logs those steps again).
-func openMetrics(path string, step int64) (*metricsLog, error) {
+func openMetrics(path string, step int64, log *slog.Logger) (*metricsLog, error) {
 	rows, err := readMetrics(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		slog.Warn("metrics file damaged; keeping the rows before the damage", "file", path, "err", err, "rows", len(rows))
+		logOr(log).Warn("metrics file damaged; keeping the rows before the damage", "file", path, "err", err, "rows", len(rows))
 	}
 	var buf bytes.Buffer
 	for _, r := range rows {
@@ -137,18 +137,18 @@ func lastMetrics(path string) (metricsRow, bool) {
 
 // reportAdvShare logs, at the end of training, how much the adversarial
 // term weighed in the loss, and warns when that is next to nothing.
-func reportAdvShare(cfg Config, last metricsRow) {
+func reportAdvShare(cfg Config, last metricsRow, log *slog.Logger) {
 	if cfg.AdvEps == 0 || cfg.AdvWeight == 0 {
 		return
 	}
 	args := []any{"adv_share", f4(last.AdvShare), "loss_adv", f4(last.LossAdv), "loss_xe", f4(last.LossXE),
 		"adv_eps", cfg.AdvEps, "adv_weight", cfg.AdvWeight, "step", last.Step}
 	if last.AdvShare < negligibleAdvShare {
-		slog.Warn("the adversarial term is negligible: adv_weight·loss_adv is adv_share of the cross-entropy, "+
+		log.Warn("the adversarial term is negligible: adv_weight·loss_adv is adv_share of the cross-entropy, "+
 			"so it barely changes training (raise --adv-eps or --adv-weight to make it count)", args...)
 		return
 	}
-	slog.Info("adversarial term: adv_weight·loss_adv is adv_share of the cross-entropy", args...)
+	log.Info("adversarial term: adv_weight·loss_adv is adv_share of the cross-entropy", args...)
 }
 
 // Styles of the curves. loss and loss_xe differ only by the adversarial

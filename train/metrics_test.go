@@ -19,7 +19,7 @@ func TestMetricsResumeDropsLaterRows(t *testing.T) {
 {"step":10,"loss":0.5}
 {"step":15,"loss":0.4}
 {"step":20,"lo`), 0o644) // torn last line, as a kill leaves it
-	l, err := openMetrics(path, 10)
+	l, err := openMetrics(path, 10, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,13 +87,10 @@ func TestCurvesShowLossAndLossXE(t *testing.T) {
 // negligible one is warned about.
 func TestAdvShareReported(t *testing.T) {
 	var logs bytes.Buffer
-	old := slog.Default()
-	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
-	defer slog.SetDefault(old)
 	run := filepath.Join(t.TempDir(), "run")
 	cfg := smallConfig(testData, run)
 	cfg.Epochs, cfg.AdvWeight = 1, 2
-	rep, err := Run(context.Background(), cfg, Options{})
+	rep, err := Run(context.Background(), cfg, Options{Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

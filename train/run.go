@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"nann/dataset"
-	"nann/internal/progress"
+	"nann/internal/meter"
 	"nann/internal/safefile"
 	"nann/model"
 	"nann/nn"
@@ -43,6 +43,21 @@ type Options struct {
 	// NoVerify skips the dataset's payload checksums when it is opened
 	// (dataset.OpenOptions.NoVerify); by default they are checked.
 	NoVerify bool
+	// Log receives the progress messages and warnings (nil: none).
+	Log *slog.Logger
+	// Progress, if not nil, is called with stage "train steps" after each
+	// step, "item embeddings" and "evaluate users" during the final
+	// evaluation, with the units done and in all; it may be called from
+	// several goroutines at once.
+	Progress meter.Func
+}
+
+// logOr is l, or a logger that discards everything if l is nil.
+func logOr(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
 }
 
 // Run trains (or resumes) the run in cfg.RunDir and evaluates the result.
@@ -50,7 +65,8 @@ type Options struct {
 // valid checkpoint. On cancellation it writes a checkpoint and returns the
 // context's error.
 func Run(ctx context.Context, cfg Config, opt Options) (*Report, error) {
-	rf, err := openRun(cfg, opt.Set)
+	log := logOr(opt.Log)
+	rf, err := openRun(cfg, opt.Set, log)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +75,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Report, error) {
 		return nil, err
 	}
 	defer ds.Close()
-	t, err := newTrainer(rf, ds)
+	t, err := newTrainer(rf, ds, log, opt.Progress)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +85,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Report, error) {
 	if err := t.finish(); err != nil {
 		return nil, err
 	}
-	rep, err := Evaluate(ctx, t.m, ds, rf.Train.EvalUsers)
+	rep, err := evaluate(ctx, t.m, ds, rf.Train.EvalUsers, opt.Progress)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +103,7 @@ var RunKind = safefile.Kind{Name: "training run", Markers: []string{configFile}}
 // openRun creates the run directory and its config.json, or reads an
 // existing one and merges cfg into it. An existing path that is not a run
 // directory (a file, a non-empty directory without config.json) is refused.
-func openRun(cfg Config, set []string) (*runFile, error) {
+func openRun(cfg Config, set []string, log *slog.Logger) (*runFile, error) {
 	if cfg.RunDir == "" {
 		return nil, errors.New("no run directory")
 	}
@@ -97,8 +113,8 @@ func openRun(cfg Config, set []string) (*runFile, error) {
 	// Temporary files of an interrupted earlier session (checkpoints,
 	// metrics, model): the run directory is ours, so any of our naming.
 	for _, d := range []string{cfg.RunDir, filepath.Join(cfg.RunDir, ckptDir)} {
-		if _, err := safefile.CleanStale(d, "", slog.Default()); err != nil {
-			slog.Warn("cannot remove stale temporaries", "dir", d, "err", err)
+		if _, err := safefile.CleanStale(d, "", log); err != nil {
+			log.Warn("cannot remove stale temporaries", "dir", d, "err", err)
 		}
 	}
 	path := filepath.Join(cfg.RunDir, configFile)
@@ -125,7 +141,7 @@ func openRun(cfg Config, set []string) (*runFile, error) {
 			}
 		}
 		rf.Train.RunDir = cfg.RunDir
-		slog.Info("resuming run", "run", cfg.RunDir, "data", rf.Train.Data)
+		log.Info("resuming run", "run", cfg.RunDir, "data", rf.Train.Data)
 		return &rf, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
@@ -163,7 +179,7 @@ func openRun(cfg Config, set []string) (*runFile, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.RunDir, ckptDir), 0o755); err != nil {
 		return nil, err
 	}
-	slog.Info("new run", "run", cfg.RunDir, "data", cfg.Data, "profile", cfg.Profile, "replicas", cfg.Replicas)
+	log.Info("new run", "run", cfg.RunDir, "data", cfg.Data, "profile", cfg.Profile, "replicas", cfg.Replicas)
 	return rf, nil
 }
 
@@ -216,16 +232,19 @@ type trainer struct {
 	// Time spent this session in batch assembly and sampling, in the
 	// workers' forward/backward, and in the gradient sum + AdamW + BN update.
 	timeFill, timeWorkers, timeUpdate time.Duration
+
+	log      *slog.Logger
+	progress meter.Func
 }
 
-func newTrainer(rf *runFile, ds *dataset.Dataset) (*trainer, error) {
+func newTrainer(rf *runFile, ds *dataset.Dataset, log *slog.Logger, progress meter.Func) (*trainer, error) {
 	cfg := rf.Train
 	mc := modelConfig(ds.Meta)
 	if mc.NumItem != rf.Model.NumItem || mc.NumCate != rf.Model.NumCate || mc.MaxLen != rf.Model.MaxLen {
 		return nil, fmt.Errorf("dataset %s has %d items, %d categories, max length %d; the run's model was made for %d, %d, %d",
 			cfg.Data, mc.NumItem, mc.NumCate, mc.MaxLen, rf.Model.NumItem, rf.Model.NumCate, rf.Model.MaxLen)
 	}
-	t := &trainer{rf: rf, cfg: cfg, ds: ds, permEpoch: -1}
+	t := &trainer{rf: rf, cfg: cfg, ds: ds, permEpoch: -1, log: logOr(log), progress: progress}
 	n := int64(len(ds.Train))
 	if cfg.MaxSamples > 0 {
 		n = min(n, cfg.MaxSamples)
@@ -295,7 +314,7 @@ func (t *trainer) restore() error {
 	if err := t.fresh(); err != nil {
 		return err
 	}
-	c, path, err := newestCheckpoint(t.cfg.RunDir, func(c *Checkpoint) error {
+	c, path, err := newestCheckpoint(t.cfg.RunDir, t.log, func(c *Checkpoint) error {
 		if c.Replicas != t.cfg.Replicas {
 			return fmt.Errorf("written with %d replicas, the run has %d", c.Replicas, t.cfg.Replicas)
 		}
@@ -310,7 +329,7 @@ func (t *trainer) restore() error {
 	if c == nil {
 		files, _ := listCheckpoints(t.cfg.RunDir)
 		if len(files) > 0 {
-			slog.Warn("no usable checkpoint, starting from step 0", "run", t.cfg.RunDir)
+			t.log.Warn("no usable checkpoint, starting from step 0", "run", t.cfg.RunDir)
 			return t.fresh()
 		}
 		return nil
@@ -320,7 +339,7 @@ func (t *trainer) restore() error {
 	}
 	t.opt.Step = c.Step
 	t.pos = c.Position
-	slog.Info("resumed from checkpoint", "file", path, "step", c.Step, "epoch", c.Epoch)
+	t.log.Info("resumed from checkpoint", "file", path, "step", c.Step, "epoch", c.Epoch)
 	return nil
 }
 
@@ -459,21 +478,20 @@ func (t *trainer) step() (stepStats, error) {
 // cancellation.
 func (t *trainer) train(ctx context.Context) error {
 	var err error
-	if t.metrics, err = openMetrics(filepath.Join(t.cfg.RunDir, metricsFile), t.pos.Step); err != nil {
+	if t.metrics, err = openMetrics(filepath.Join(t.cfg.RunDir, metricsFile), t.pos.Step, t.log); err != nil {
 		return err
 	}
 	defer t.metrics.close()
 	t.startStep, t.startTime = t.pos.Step, time.Now()
 	defer func() { t.trainTime = time.Since(t.startTime) }()
 	if t.pos.Step >= t.totalSteps {
-		slog.Info("training already complete", "step", t.pos.Step, "total", t.totalSteps)
+		t.log.Info("training already complete", "step", t.pos.Step, "total", t.totalSteps)
 		return nil
 	}
-	slog.Info("training", "from_step", t.pos.Step, "total_steps", t.totalSteps, "steps_per_epoch", t.stepsPerEpoch,
+	t.log.Info("training", "from_step", t.pos.Step, "total_steps", t.totalSteps, "steps_per_epoch", t.stepsPerEpoch,
 		"batch", t.cfg.Batch, "negatives", t.cfg.Negatives, "replicas", t.cfg.Replicas, "params", paramCount(t.m.Params()))
-	bar := progress.New("train steps", t.totalSteps)
+	bar := meter.New(t.progress, "train steps", t.totalSteps)
 	bar.Set(t.pos.Step)
-	defer bar.Finish()
 	var acc stepStats
 	last, lastStep := time.Now(), t.pos.Step
 	for t.pos.Step < t.totalSteps {
@@ -517,7 +535,7 @@ func (t *trainer) logRow(a stepStats, steps int64, dt time.Duration) error {
 		Acc: float64(a.correct) / n, AccNoLogQ: float64(a.correctNo) / n,
 		SamplesPerS: float64(a.n) / dt.Seconds(), StepSeconds: dt.Seconds() / float64(max(steps, 1)), Time: time.Now().UTC().Format(time.RFC3339),
 	}
-	slog.Info("train", "step", row.Step, "epoch", fmt.Sprintf("%.3f", row.Epoch), "loss", f4(row.Loss), "loss_xe", f4(row.LossXE),
+	t.log.Info("train", "step", row.Step, "epoch", fmt.Sprintf("%.3f", row.Epoch), "loss", f4(row.Loss), "loss_xe", f4(row.LossXE),
 		"loss_adv", f4(row.LossAdv), "adv_share", f4(row.AdvShare), "acc", f4(row.Acc), "acc_nologq", f4(row.AccNoLogQ), "samples_per_s", int(row.SamplesPerS), "step_ms", int(1000*row.StepSeconds))
 	return t.metrics.write(row)
 }
@@ -547,8 +565,8 @@ func (t *trainer) checkpoint() error {
 		return err
 	}
 	t.checkpoints++
-	slog.Debug("checkpoint", "file", path, "step", t.pos.Step)
-	pruneCheckpoints(t.cfg.RunDir, t.cfg.KeepCheckpoints)
+	t.log.Debug("checkpoint", "file", path, "step", t.pos.Step)
+	pruneCheckpoints(t.cfg.RunDir, t.cfg.KeepCheckpoints, t.log)
 	return nil
 }
 
@@ -559,10 +577,10 @@ func (t *trainer) finish() error {
 		return err
 	}
 	if err := plotCurves(filepath.Join(t.cfg.RunDir, metricsFile), filepath.Join(t.cfg.RunDir, curvesFile)); err != nil {
-		slog.Warn("cannot plot training curves", "err", err)
+		t.log.Warn("cannot plot training curves", "err", err)
 	}
 	if last, ok := lastMetrics(filepath.Join(t.cfg.RunDir, metricsFile)); ok {
-		reportAdvShare(t.cfg, last)
+		reportAdvShare(t.cfg, last, t.log)
 	}
 	return nil
 }

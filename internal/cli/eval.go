@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -69,7 +70,9 @@ func (c *EvalCmd) Run(g *Globals) error {
 	}
 	defer s.close()
 	cfg := eval.DefaultConfig()
-	cfg.Ks, cfg.Workers, cfg.SkipExact, cfg.Progress = c.Ks, c.Workers, c.NoExact, "eval"
+	bars := newBars()
+	defer bars.finish()
+	cfg.Ks, cfg.Workers, cfg.SkipExact, cfg.Progress = c.Ks, c.Workers, c.NoExact, bars.update
 	if c.Sweep {
 		return c.sweep(g, s, cfg)
 	}
@@ -93,6 +96,7 @@ func (c *EvalCmd) load() (*evalSetup, error) {
 	if err != nil {
 		return nil, err
 	}
+	run.Log = slog.Default()
 	ds, err := run.OpenDataset(c.Data, dataset.OpenOptions{})
 	if err != nil {
 		return nil, err

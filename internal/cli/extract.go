@@ -40,6 +40,7 @@ func (c *ExtractCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
+	run.Log = slog.Default()
 	m, err := run.LoadModel()
 	if err != nil {
 		return err
@@ -59,7 +60,9 @@ func (c *ExtractCmd) Run(g *Globals) error {
 			slog.Warn("extract: cannot remove stale temporaries", "err", err)
 		}
 	}
-	n, err := train.Extract(g.Context(), m, ds.ItemCate, mc.ItemOut, out)
+	bars := newBars()
+	defer bars.finish()
+	n, err := train.Extract(g.Context(), m, ds.ItemCate, mc.ItemOut, out, bars.update)
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,11 @@ func (c *PrepareCmd) Run(g *Globals) error {
 	opt := dataset.Options{
 		MaxLength: c.MaxLength, TrainMinLength: c.TrainMinLength, TestMinLength: c.TestMinLength,
 		NumTest: c.NumTest, NumValid: c.NumValid, Seed: c.Seed, MaxHeldOut: c.MaxHeldOut, SkipBad: c.SkipBad, Workers: c.Workers,
+		Log: slog.Default(),
 	}
+	bars := newBars()
+	defer bars.finish()
+	opt.Progress = bars.update
 	if c.TFRecord != "" {
 		if err := safefile.CheckOut(filepath.Clean(c.TFRecord), tfrecordKind); err != nil {
 			return fmt.Errorf("--tfrecord: %w", err)

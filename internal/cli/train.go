@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 
@@ -96,7 +97,9 @@ func (c *TrainCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	rep, err := train.Run(g.Context(), cfg, train.Options{Set: set, NoVerify: c.NoVerify})
+	bars := newBars()
+	defer bars.finish()
+	rep, err := train.Run(g.Context(), cfg, train.Options{Set: set, NoVerify: c.NoVerify, Log: slog.Default(), Progress: bars.update})
 	if err != nil {
 		return err
 	}
