@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"net/http"
 
-	"google.golang.org/grpc/status"
+	"nann/serving"
 
-	"nann/server"
+	"google.golang.org/grpc/status"
 )
 
 // HTTPError is a non-200 answer from a REST server.
@@ -52,7 +52,7 @@ func ErrorCode(err error) string {
 		return "DeadlineExceeded"
 	case errors.Is(err, context.Canceled):
 		return "Canceled"
-	case errors.Is(err, server.ErrInvalidInput):
+	case errors.Is(err, serving.ErrInvalidInput):
 		return "InvalidArgument"
 	}
 	if st, ok := status.FromError(err); ok {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"nann/server"
+	"nann/serving"
 )
 
 // versionServable answers with its version in every id, so a test can see
@@ -27,11 +28,11 @@ type versionServable struct {
 	closed  atomic.Bool
 }
 
-func (v *versionServable) Signature() server.Signature {
-	return server.Signature{SeqDim: SeqDim, MaxLen: MaxLen, K: 10, DefaultLevelTopN: DefaultLevelTopN}
+func (v *versionServable) Signature() serving.Signature {
+	return serving.Signature{SeqDim: SeqDim, MaxLen: MaxLen, K: 10, DefaultLevelTopN: DefaultLevelTopN}
 }
 
-func (v *versionServable) Predict(ctx context.Context, r *server.Request) (*server.Response, error) {
+func (v *versionServable) Predict(ctx context.Context, r *serving.Request) (*serving.Response, error) {
 	if v.closed.Load() {
 		return nil, fmt.Errorf("version %d: Predict after Close", v.version)
 	}
@@ -39,7 +40,7 @@ func (v *versionServable) Predict(ctx context.Context, r *server.Request) (*serv
 		time.Sleep(v.delay)
 	}
 	k := int(r.LevelTopN[5])
-	resp := &server.Response{}
+	resp := &serving.Response{}
 	for range r.Batch {
 		ids, scores := make([]int64, k), make([]float32, k)
 		for j := range ids {
@@ -60,7 +61,7 @@ type versionLoader struct {
 	delay  time.Duration
 }
 
-func (l *versionLoader) load(ctx context.Context, dir string) (server.Servable, error) {
+func (l *versionLoader) load(ctx context.Context, dir string) (serving.Servable, error) {
 	n, err := strconv.ParseInt(filepath.Base(dir), 10, 64)
 	if err != nil {
 		return nil, err
@@ -215,7 +216,7 @@ func TestVersionSwitchAgainstServer(t *testing.T) {
 	if err := sw.Cleanup(); err != nil {
 		t.Fatal(err)
 	}
-	if vs, _ := server.ListVersions(base); len(vs) != 1 || vs[0] != 1 {
+	if vs, _ := serving.ListVersions(base); len(vs) != 1 || vs[0] != 1 {
 		t.Errorf("after cleanup the base holds versions %v, want [1]", vs)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"sync"
 
 	"nann/internal/safefile"
-	"nann/server"
+	"nann/serving"
 )
 
 // VersionSwitcher makes a model server that polls its base path switch
@@ -34,7 +34,7 @@ type VersionSwitcher struct {
 
 // NewVersionSwitcher checks that base holds at least one version.
 func NewVersionSwitcher(base string) (*VersionSwitcher, error) {
-	vs, err := server.ListVersions(base)
+	vs, err := serving.ListVersions(base)
 	if err != nil {
 		return nil, fmt.Errorf("version switcher: %w", err)
 	}
@@ -48,7 +48,7 @@ func NewVersionSwitcher(base string) (*VersionSwitcher, error) {
 func (s *VersionSwitcher) Switch(ctx context.Context, n int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	vs, err := server.ListVersions(s.Base)
+	vs, err := serving.ListVersions(s.Base)
 	if err != nil {
 		return fmt.Errorf("switch %d: %w", n, err)
 	}

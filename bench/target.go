@@ -17,7 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"nann/server"
+	"nann/serving"
 )
 
 // Input is one user's request. Exactly one of CommSeq and ItemIDs is set.
@@ -114,17 +114,17 @@ func (t *inProcess) Do(ctx context.Context, prepared any) (Result, error) {
 	return t.p.Predict(ctx, prepared.(*Input))
 }
 
-// servableTarget calls a server.Servable directly, as the server would
+// servableTarget calls a serving.Servable directly, as the server would
 // after decoding a request.
 type servableTarget struct {
 	name string
-	sv   server.Servable
-	sig  server.Signature
+	sv   serving.Servable
+	sig  serving.Signature
 }
 
 // NewServableTarget returns an in-process Target over a loaded model
 // version. Close closes sv.
-func NewServableTarget(name string, sv server.Servable) Target {
+func NewServableTarget(name string, sv serving.Servable) Target {
 	if name == "" {
 		name = "inproc"
 	}
@@ -135,13 +135,13 @@ func (t *servableTarget) Name() string { return t.name }
 func (t *servableTarget) Kind() string { return "inproc" }
 func (t *servableTarget) Close() error { return t.sv.Close() }
 
-// Prepare builds the server.Request, checked against the signature as the
+// Prepare builds the serving.Request, checked against the signature as the
 // server checks it.
 func (t *servableTarget) Prepare(in *Input) (any, error) {
 	if err := in.Check(); err != nil {
 		return nil, err
 	}
-	r := &server.Request{Batch: 1, LevelTopN: in.LevelTopN}
+	r := &serving.Request{Batch: 1, LevelTopN: in.LevelTopN}
 	if in.CommSeq != nil {
 		if len(in.CommSeq) != t.sig.SeqDim {
 			return nil, fmt.Errorf("comm_seq has %d values, the model wants %d", len(in.CommSeq), t.sig.SeqDim)
@@ -160,7 +160,7 @@ func (t *servableTarget) Prepare(in *Input) (any, error) {
 }
 
 func (t *servableTarget) Do(ctx context.Context, prepared any) (Result, error) {
-	resp, err := t.sv.Predict(ctx, prepared.(*server.Request))
+	resp, err := t.sv.Predict(ctx, prepared.(*serving.Request))
 	if err != nil {
 		return Result{}, err
 	}
@@ -185,16 +185,13 @@ func countIDs(ids []int64) int {
 	return n
 }
 
-// OpenBundle loads the model in dir with load (server.DefaultLoader() when
-// nil; the bundle package registers it) and returns an in-process Target.
-// dir is a version directory, or a base path holding numeric version
-// directories, of which the newest is loaded.
-func OpenBundle(ctx context.Context, dir string, load server.Loader) (Target, error) {
+// OpenBundle loads the model in dir with load (bundle.Load for nann's
+// bundles) and returns an in-process Target. dir is a version directory,
+// or a base path holding numeric version directories, of which the newest
+// is loaded.
+func OpenBundle(ctx context.Context, dir string, load serving.Loader) (Target, error) {
 	if load == nil {
-		load = server.DefaultLoader()
-	}
-	if load == nil {
-		return nil, errors.New("in-process target: no model loader is registered in this build (the bundle package registers one with server.RegisterLoader)")
+		return nil, errors.New("in-process target: no model loader given")
 	}
 	vdir, err := VersionDir(dir)
 	if err != nil {
@@ -210,7 +207,7 @@ func OpenBundle(ctx context.Context, dir string, load server.Loader) (Target, er
 // VersionDir returns the newest numeric subdirectory of dir (a model base
 // path), or dir itself when it has none (a version directory).
 func VersionDir(dir string) (string, error) {
-	vs, err := server.ListVersions(dir)
+	vs, err := serving.ListVersions(dir)
 	if err != nil {
 		return "", err
 	}

@@ -14,7 +14,7 @@ import (
 	"nann/hnsw"
 	"nann/internal/npy"
 	"nann/retrieve"
-	"nann/server"
+	"nann/serving"
 )
 
 const (
@@ -75,13 +75,13 @@ func makeBundleWith(t *testing.T, dir string, edit func(*Manifest)) {
 func TestLoadAndPredict(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "1")
 	makeBundle(t, dir)
-	b, err := Load(context.Background(), dir)
+	b, err := Open(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	topn := [6]int32{10, 30, 30, 30, 30, 15}
 	items := []int64{1000, 1007, 1014, 999999, 0} // 999999 is unknown: treated as padding
-	resp, err := b.Predict(context.Background(), &server.Request{Batch: 1, ItemIDs: [][]int64{items}, LevelTopN: topn})
+	resp, err := b.Predict(context.Background(), &serving.Request{Batch: 1, ItemIDs: [][]int64{items}, LevelTopN: topn})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestLoadAndPredict(t *testing.T) {
 		t.Fatalf("Predict %v %v %d, by hand %v %v %d", resp.TopK[0], resp.Scores[0], resp.ItemsScored[0], want, ans.Scores, ans.Total)
 	}
 	// Given category ids must agree with the item table here.
-	resp2, err := b.Predict(context.Background(), &server.Request{Batch: 1, ItemIDs: [][]int64{items},
+	resp2, err := b.Predict(context.Background(), &serving.Request{Batch: 1, ItemIDs: [][]int64{items},
 		CateIDs: [][]int64{{51, 52, 53, 0, 0}}, LevelTopN: topn})
 	if err != nil || !slices.Equal(resp2.TopK[0], want) {
 		t.Fatalf("with cate_ids: %v %v", resp2, err)
@@ -112,12 +112,12 @@ func TestLoadAndPredict(t *testing.T) {
 func TestPredictRejectsBadInput(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "1")
 	makeBundle(t, dir)
-	b, err := Load(context.Background(), dir)
+	b, err := Open(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ok := [6]int32{10, 20, 20, 20, 20, 10}
-	cases := map[string]*server.Request{
+	cases := map[string]*serving.Request{
 		"negative id":      {Batch: 1, ItemIDs: [][]int64{{-5}}, LevelTopN: ok},
 		"cate length":      {Batch: 1, ItemIDs: [][]int64{{1000, 1007}}, CateIDs: [][]int64{{51}}, LevelTopN: ok},
 		"too long":         {Batch: 1, ItemIDs: [][]int64{make([]int64, 51)}, LevelTopN: ok},
@@ -127,13 +127,13 @@ func TestPredictRejectsBadInput(t *testing.T) {
 	for name, r := range cases {
 		if _, err := b.Predict(context.Background(), r); err == nil {
 			t.Errorf("%s: accepted", name)
-		} else if name != "too long" && !errors.Is(err, server.ErrInvalidInput) {
+		} else if name != "too long" && !errors.Is(err, serving.ErrInvalidInput) {
 			t.Errorf("%s: %v is not an invalid-input error", name, err)
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := b.Predict(ctx, &server.Request{Batch: 1, ItemIDs: [][]int64{{1000}}, LevelTopN: ok}); !errors.Is(err, context.Canceled) {
+	if _, err := b.Predict(ctx, &serving.Request{Batch: 1, ItemIDs: [][]int64{{1000}}, LevelTopN: ok}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled request: %v", err)
 	}
 }
@@ -170,15 +170,23 @@ func TestChecksumsRefused(t *testing.T) {
 		if err := f(dir); err != nil {
 			t.Fatal(err)
 		}
-		_, err := Load(context.Background(), dir)
+		_, err := Open(context.Background(), dir)
 		if err == nil {
 			t.Errorf("%s: damaged bundle loaded", name)
 			continue
 		}
 		t.Logf("%s: %v", name, err)
+		// The serving.Loader refuses it too, with no servable (a nil
+		// *Bundle in the interface would not compare equal to nil).
+		if sv, err := Load(context.Background(), dir); err == nil || sv != nil {
+			t.Errorf("%s: Load gave %v, %v", name, sv, err)
+		}
 	}
-	if _, err := Load(context.Background(), good); err != nil {
+	if _, err := Open(context.Background(), good); err != nil {
 		t.Fatalf("intact bundle: %v", err)
+	}
+	if sv, err := Load(context.Background(), good); err != nil || sv.Signature().SeqDim < 1 {
+		t.Fatalf("intact bundle through the serving.Loader: %v", err)
 	}
 }
 
@@ -214,7 +222,7 @@ func TestManifestProtected(t *testing.T) {
 		} else if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, err = Load(context.Background(), dir)
+		_, err = Open(context.Background(), dir)
 		if err == nil || !strings.Contains(err.Error(), ManifestFile) {
 			t.Errorf("%s: Load gave %v, want an error naming %s", name, err, ManifestFile)
 			continue
@@ -223,7 +231,7 @@ func TestManifestProtected(t *testing.T) {
 	}
 	dir := filepath.Join(base, "intact")
 	makeBundle(t, dir)
-	if _, err := Load(context.Background(), dir); err != nil {
+	if _, err := Open(context.Background(), dir); err != nil {
 		t.Fatalf("intact bundle: %v", err)
 	}
 }
@@ -240,7 +248,7 @@ func TestBadDefaultLevelTopNRefused(t *testing.T) {
 	for name, edit := range cases {
 		dir := filepath.Join(t.TempDir(), "1")
 		makeBundleWith(t, dir, edit)
-		_, err := Load(context.Background(), dir)
+		_, err := Open(context.Background(), dir)
 		if err == nil || !strings.Contains(err.Error(), "manifest signature") {
 			t.Errorf("%s: Load gave %v, want a signature error", name, err)
 			continue
@@ -310,7 +318,7 @@ func TestLayoutMustMatchGraph(t *testing.T) {
 			t.Fatal(err)
 		}
 		rechecksum(t, dir)
-		_, err := Load(context.Background(), dir)
+		_, err := Open(context.Background(), dir)
 		if err == nil || !strings.Contains(err.Error(), want[name]) {
 			t.Errorf("%s: Load gave %v, want %q", name, err, want[name])
 			continue

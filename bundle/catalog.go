@@ -1,5 +1,5 @@
 package bundle
 
 // KnownItemID reports whether raw is an item id of the bundle's corpus;
-// the server uses it (server.ItemCatalog) to apply --unknown_item_ids.
+// the server uses it (serving.ItemCatalog) to apply --unknown_item_ids.
 func (b *Bundle) KnownItemID(raw int64) bool { return raw != 0 && b.denseItem(raw) != 0 }

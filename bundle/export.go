@@ -18,7 +18,7 @@ import (
 	"nann/hnsw"
 	"nann/internal/npy"
 	"nann/internal/safefile"
-	"nann/server"
+	"nann/serving"
 	"nann/train"
 )
 
@@ -42,7 +42,7 @@ type ExportOptions struct {
 // DefaultExportOptions are the reference's serving defaults.
 func DefaultExportOptions() ExportOptions {
 	return ExportOptions{Name: "nann", K: 200, LevelTopN: [6]int32{100, 200, 200, 200, 200, 200},
-		MaxLevelTopN: server.DefaultConfig().MaxLevelTopN}
+		MaxLevelTopN: serving.DefaultMaxLevelTopN}
 }
 
 // Validate reports every problem at once.
@@ -127,7 +127,7 @@ func Export(ctx context.Context, o ExportOptions) (string, *Manifest, error) {
 // check runs on the staged bundle exactly the validation that the server's
 // Load runs, so that export never publishes a version the server refuses.
 func check(ctx context.Context, dir string, src Source) error {
-	b, err := Load(ctx, dir)
+	b, err := Open(ctx, dir)
 	if err != nil {
 		return fmt.Errorf("the bundle built from run %s, index %s and dataset %s fails the serving checks, nothing was published: %w", src.Run, src.Index, src.Dataset, err)
 	}
@@ -145,7 +145,7 @@ func exists(path string) bool {
 
 // nextVersion is one above the newest version under modelDir (1 if none).
 func nextVersion(modelDir string) (int64, error) {
-	vs, err := server.ListVersions(modelDir)
+	vs, err := serving.ListVersions(modelDir)
 	if err != nil {
 		return 0, err
 	}

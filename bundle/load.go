@@ -16,14 +16,8 @@ import (
 	"nann/hnsw"
 	"nann/internal/npy"
 	"nann/retrieve"
-	"nann/server"
+	"nann/serving"
 )
-
-func init() {
-	server.RegisterLoader(func(ctx context.Context, dir string) (server.Servable, error) {
-		return Load(ctx, dir)
-	})
-}
 
 // Bundle is a loaded serving bundle: the engine, the graph and the id maps.
 // It is safe for concurrent use.
@@ -40,8 +34,20 @@ type Bundle struct {
 	seqs     sync.Pool // *[]float32 comm_seq buffers
 }
 
-// Load opens the bundle in dir after verifying every checksum.
-func Load(ctx context.Context, dir string) (*Bundle, error) {
+// Load is the serving.Loader of bundles, the one `nann serve` gives the
+// server: Open as a serving.Servable.
+func Load(ctx context.Context, dir string) (serving.Servable, error) {
+	b, err := Open(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+var _ serving.Loader = Load
+
+// Open opens the bundle in dir after verifying every checksum.
+func Open(ctx context.Context, dir string) (*Bundle, error) {
 	m, err := ReadManifest(dir)
 	if err != nil {
 		return nil, err
@@ -261,9 +267,9 @@ func (b *Bundle) NumItems() int { return b.eng.NumItems() }
 func (b *Bundle) ItemID(row int32) int64 { return b.itemRaw[row] }
 
 // Signature is the served signature.
-func (b *Bundle) Signature() server.Signature {
+func (b *Bundle) Signature() serving.Signature {
 	s := b.Manifest.Signature
-	return server.Signature{SeqDim: s.SeqLen * s.SeqWidth, MaxLen: s.SeqLen, K: s.K, DefaultLevelTopN: s.DefaultLevelTopN}
+	return serving.Signature{SeqDim: s.SeqLen * s.SeqWidth, MaxLen: s.SeqLen, K: s.K, DefaultLevelTopN: s.DefaultLevelTopN}
 }
 
 // Close releases the bundle: it stops the engine's scoring workers.
@@ -292,15 +298,15 @@ func (b *Bundle) denseCate(raw int64) int32 {
 // (0 = padding). cates may be nil: each item's own category is used.
 func (b *Bundle) CommSeqFromRaw(items, cates []int64, dst []float32) error {
 	if cates != nil && len(cates) != len(items) {
-		return fmt.Errorf("%d item ids but %d category ids: %w", len(items), len(cates), server.ErrInvalidInput)
+		return fmt.Errorf("%d item ids but %d category ids: %w", len(items), len(cates), serving.ErrInvalidInput)
 	}
 	var di, dc [512]int32
 	if len(items) > len(di) {
-		return fmt.Errorf("history of %d behaviours is too long: %w", len(items), server.ErrInvalidInput)
+		return fmt.Errorf("history of %d behaviours is too long: %w", len(items), serving.ErrInvalidInput)
 	}
 	for i, raw := range items {
 		if raw < 0 || (cates != nil && cates[i] < 0) {
-			return fmt.Errorf("history position %d: negative id: %w", i, server.ErrInvalidInput)
+			return fmt.Errorf("history position %d: negative id: %w", i, serving.ErrInvalidInput)
 		}
 		if raw == 0 {
 			continue
@@ -323,14 +329,14 @@ func (b *Bundle) Retrieve(commSeq []float32, levelTopN [6]int32, ans *retrieve.A
 		p.LevelTopN[i] = int(v)
 	}
 	if err := p.ValidateFor(b.NumItems()); err != nil {
-		return fmt.Errorf("level_topn: %v: %w", err, server.ErrInvalidInput)
+		return fmt.Errorf("level_topn: %v: %w", err, serving.ErrInvalidInput)
 	}
 	return b.pool.Search(commSeq, p, ans)
 }
 
 // Predict answers one served request.
-func (b *Bundle) Predict(ctx context.Context, r *server.Request) (*server.Response, error) {
-	resp := &server.Response{TopK: make([][]int64, r.Batch), Scores: make([][]float32, r.Batch), ItemsScored: make([]int, r.Batch)}
+func (b *Bundle) Predict(ctx context.Context, r *serving.Request) (*serving.Response, error) {
+	resp := &serving.Response{TopK: make([][]int64, r.Batch), Scores: make([][]float32, r.Batch), ItemsScored: make([]int, r.Batch)}
 	bufp := b.seqs.Get().(*[]float32)
 	defer b.seqs.Put(bufp)
 	dim := len(*bufp)

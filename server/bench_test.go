@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"testing"
 
+	"nann/serving"
 	"nann/tfserving/servingpb"
 	"nann/tfserving/tfpb"
 )
@@ -33,7 +34,7 @@ func BenchmarkPredict(b *testing.B) {
 	topn := []int32{100, 200, 200, 200, 200, 200}
 	b.Run("direct", func(b *testing.B) {
 		f := &fakeServable{version: 1}
-		r := &Request{Batch: 1, CommSeq: vals, LevelTopN: [6]int32(topn)}
+		r := &serving.Request{Batch: 1, CommSeq: vals, LevelTopN: [6]int32(topn)}
 		for b.Loop() {
 			if _, err := f.Predict(context.Background(), r); err != nil {
 				b.Fatal(err)

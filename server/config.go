@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"nann/serving"
 )
 
 // Config configures a Server. Start from DefaultConfig.
@@ -42,7 +44,7 @@ type Config struct {
 	// MaxMessageBytes bounds a gRPC message or REST body.
 	MaxMessageBytes int
 	// UnknownItemIDs says what to do with raw ids in item_ids that the
-	// model's corpus does not hold (servables implementing ItemCatalog):
+	// model's corpus does not hold (servables implementing serving.ItemCatalog):
 	// UnknownAsPadding (the default) treats them as padding, id 0, and
 	// counts them in nann_serve_unknown_item_ids_total and the log;
 	// UnknownIsError refuses the request with INVALID_ARGUMENT naming the
@@ -83,7 +85,7 @@ func DefaultConfig() Config {
 		ServeVersions:        1,
 		MaxBatch:             256,
 		MaxMessageBytes:      64 << 20,
-		MaxLevelTopN:         10000,
+		MaxLevelTopN:         serving.DefaultMaxLevelTopN,
 		UnknownItemIDs:       UnknownAsPadding,
 		MaxConcurrent:        8,
 		MaxQueue:             64,

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"nann/serving"
+
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -53,7 +55,7 @@ func kindOf(err error) kind {
 	switch {
 	case errors.As(err, &re):
 		return re.kind
-	case errors.Is(err, ErrInvalidInput):
+	case errors.Is(err, serving.ErrInvalidInput):
 		return kindInvalid
 	case errors.Is(err, context.DeadlineExceeded):
 		return kindDeadline

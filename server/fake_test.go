@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"nann/serving"
 	"nann/tfserving/servingpb"
 )
 
@@ -33,11 +34,11 @@ type fakeServable struct {
 	lateCalls *atomic.Int64
 }
 
-var fakeSig = Signature{SeqDim: 3200, MaxLen: 50, K: 5, DefaultLevelTopN: [6]int32{100, 200, 200, 200, 200, 5}}
+var fakeSig = serving.Signature{SeqDim: 3200, MaxLen: 50, K: 5, DefaultLevelTopN: [6]int32{100, 200, 200, 200, 200, 5}}
 
-func (f *fakeServable) Signature() Signature { return fakeSig }
+func (f *fakeServable) Signature() serving.Signature { return fakeSig }
 
-func (f *fakeServable) Predict(ctx context.Context, r *Request) (*Response, error) {
+func (f *fakeServable) Predict(ctx context.Context, r *serving.Request) (*serving.Response, error) {
 	f.calls.Add(1)
 	if f.closed.Load() {
 		f.lateCalls.Add(1)
@@ -47,7 +48,7 @@ func (f *fakeServable) Predict(ctx context.Context, r *Request) (*Response, erro
 		panic("fake: asked to panic")
 	}
 	if r.LevelTopN[0] == 778 {
-		return nil, fmt.Errorf("fake: item id out of range: %w", ErrInvalidInput)
+		return nil, fmt.Errorf("fake: item id out of range: %w", serving.ErrInvalidInput)
 	}
 	if f.delay > 0 {
 		t := time.NewTimer(f.delay)
@@ -59,7 +60,7 @@ func (f *fakeServable) Predict(ctx context.Context, r *Request) (*Response, erro
 		}
 	}
 	k := int(r.LevelTopN[5])
-	resp := &Response{TopK: make([][]int64, r.Batch), Scores: make([][]float32, r.Batch), ItemsScored: make([]int, r.Batch)}
+	resp := &serving.Response{TopK: make([][]int64, r.Batch), Scores: make([][]float32, r.Batch), ItemsScored: make([]int, r.Batch)}
 	for b := range r.Batch {
 		seed := f.rowSeed(r, b)
 		n := k
@@ -77,7 +78,7 @@ func (f *fakeServable) Predict(ctx context.Context, r *Request) (*Response, erro
 	return resp, nil
 }
 
-func (f *fakeServable) rowSeed(r *Request, b int) uint64 {
+func (f *fakeServable) rowSeed(r *serving.Request, b int) uint64 {
 	h := uint64(1469598103934665603)
 	mix := func(x uint64) { h = (h ^ x) * 1099511628211 }
 	if r.CommSeq != nil {
@@ -143,7 +144,7 @@ func (m *fakeModel) write(t testing.TB, version int64, content string) {
 	}
 }
 
-func (m *fakeModel) load(ctx context.Context, dir string) (Servable, error) {
+func (m *fakeModel) load(ctx context.Context, dir string) (serving.Servable, error) {
 	b, err := os.ReadFile(filepath.Join(dir, "model"))
 	if err != nil {
 		return nil, err
@@ -195,7 +196,7 @@ func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-func startServer(t *testing.T, cfg Config, load Loader) *testServer {
+func startServer(t *testing.T, cfg Config, load serving.Loader) *testServer {
 	t.Helper()
 	s, err := New(cfg, load, quietLogger())
 	if err != nil {

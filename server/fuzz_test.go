@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"nann/serving"
 	"nann/tfserving/servingpb"
 	"nann/tfserving/tfpb"
 )
@@ -29,7 +30,7 @@ func FuzzRESTBody(f *testing.F) {
 	}
 	cfg := DefaultConfig()
 	cfg.MaxBatch = 8
-	sig := Signature{SeqDim: 4, MaxLen: 3, K: 2, DefaultLevelTopN: [6]int32{1, 1, 1, 1, 1, 1}}
+	sig := serving.Signature{SeqDim: 4, MaxLen: 3, K: 2, DefaultLevelTopN: [6]int32{1, 1, 1, 1, 1, 1}}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		b, err := decodeRESTBody(bytes.NewReader(body), sig, &cfg)
 		if err != nil {
@@ -62,7 +63,7 @@ func FuzzPredictRequest(f *testing.F) {
 	f.Add(manyKeysMessage(3, ""))
 	cfg := DefaultConfig()
 	cfg.MaxBatch = 8
-	sig := Signature{SeqDim: 4, MaxLen: 3, K: 2, DefaultLevelTopN: [6]int32{1, 1, 1, 1, 1, 1}}
+	sig := serving.Signature{SeqDim: 4, MaxLen: 3, K: 2, DefaultLevelTopN: [6]int32{1, 1, 1, 1, 1, 1}}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if _, err := wireModelSpec(data); err != nil {
 			return
@@ -95,7 +96,7 @@ func FuzzPredictRequest(f *testing.F) {
 }
 
 // checkRequest asserts the invariants every accepted request satisfies.
-func checkRequest(t *testing.T, r *Request, sig Signature, cfg *Config) {
+func checkRequest(t *testing.T, r *serving.Request, sig serving.Signature, cfg *Config) {
 	if r.Batch < 1 || r.Batch > cfg.MaxBatch {
 		t.Fatalf("batch %d accepted", r.Batch)
 	}

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"nann/serving"
 	"nann/tfserving"
 	"nann/tfserving/servingpb"
 	"nann/tfserving/tfpb"
@@ -75,7 +76,7 @@ func (p *predictionService) predictHandler(srv any, ctx context.Context, dec fun
 		if err != nil {
 			return nil, grpcError(err)
 		}
-		return p.predictDecoded(ctx, nil, func(sig Signature) (*servingpb.PredictRequest, error) {
+		return p.predictDecoded(ctx, nil, func(sig serving.Signature) (*servingpb.PredictRequest, error) {
 			if err := checkPredictWire(raw.b, func(name string) int64 { return maxElements(name, sig, &p.s.cfg) }); err != nil {
 				return nil, err
 			}
@@ -96,15 +97,15 @@ func (p *predictionService) predictHandler(srv any, ctx context.Context, dec fun
 
 // predictDecoded serves req, or the request that decode returns once the
 // version's signature is known (then spec is its model_spec).
-func (p *predictionService) predictDecoded(ctx context.Context, req *servingpb.PredictRequest, decode func(Signature) (*servingpb.PredictRequest, error), spec ...*servingpb.ModelSpec) (*servingpb.PredictResponse, error) {
+func (p *predictionService) predictDecoded(ctx context.Context, req *servingpb.PredictRequest, decode func(serving.Signature) (*servingpb.PredictRequest, error), spec ...*servingpb.ModelSpec) (*servingpb.PredictResponse, error) {
 	s := p.s
 	if req != nil {
 		spec = []*servingpb.ModelSpec{req.GetModelSpec()}
-		decode = func(Signature) (*servingpb.PredictRequest, error) { return req, nil }
+		decode = func(serving.Signature) (*servingpb.PredictRequest, error) { return req, nil }
 	}
 	t := targetOf(spec[0])
 	var filter map[string]bool
-	res, err := s.predict(ctx, t, func(sig Signature) (*Request, string, error) {
+	res, err := s.predict(ctx, t, func(sig serving.Signature) (*serving.Request, string, error) {
 		req, err := decode(sig)
 		if err != nil {
 			return nil, "", err
@@ -252,7 +253,7 @@ func (s *Server) metadata(t target) (*servingpb.GetModelMetadataResponse, error)
 }
 
 // signatureDef describes the serving signature; -1 is an unknown size.
-func signatureDef(sig Signature) *tfpb.SignatureDef {
+func signatureDef(sig serving.Signature) *tfpb.SignatureDef {
 	info := func(name string, dt tfpb.DataType, dims ...int64) *tfpb.TensorInfo {
 		shape := &tfpb.TensorShapeProto{}
 		for _, d := range dims {

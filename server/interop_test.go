@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"nann/serving"
 )
 
 // TestPythonInterop calls the server from Python with message classes
@@ -70,7 +72,7 @@ func TestPythonInterop(t *testing.T) {
 		t.Fatalf("python ran %d cases", len(res.Cases))
 	}
 	for _, c := range res.Cases {
-		exp := direct(t, 5, &Request{Batch: c.Batch, CommSeq: c.CommSeq, LevelTopN: c.LevelTopN})
+		exp := direct(t, 5, &serving.Request{Batch: c.Batch, CommSeq: c.CommSeq, LevelTopN: c.LevelTopN})
 		var ids []int64
 		var scores []float32
 		for b := range exp.TopK {

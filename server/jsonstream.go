@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 
+	"nann/serving"
 	"nann/tfserving"
 )
 
@@ -28,11 +29,11 @@ type restBody struct {
 // amount, and nothing is held but the decoded values.
 type jsonStream struct {
 	dec *json.Decoder
-	sig Signature
+	sig serving.Signature
 	cfg *Config
 }
 
-func decodeRESTBody(r io.Reader, sig Signature, cfg *Config) (*restBody, error) {
+func decodeRESTBody(r io.Reader, sig serving.Signature, cfg *Config) (*restBody, error) {
 	dec := json.NewDecoder(r)
 	dec.UseNumber()
 	js := &jsonStream{dec: dec, sig: sig, cfg: cfg}

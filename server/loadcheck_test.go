@@ -7,22 +7,23 @@ import (
 	"testing"
 	"time"
 
+	"nann/serving"
 	"nann/tfserving/servingpb"
 )
 
 type sigServable struct {
 	*fakeServable
-	sig Signature
+	sig serving.Signature
 }
 
-func (s sigServable) Signature() Signature { return s.sig }
+func (s sigServable) Signature() serving.Signature { return s.sig }
 
 // TestDefaultLevelTopNAboveMaxNotAvailable: a version whose default
 // level_topn exceeds --max_level_topn fails to load (and is closed); the
 // older version keeps serving requests that omit level_topn.
 func TestDefaultLevelTopNAboveMaxNotAvailable(t *testing.T) {
 	m := newFakeModel(t, 1)
-	load := func(ctx context.Context, dir string) (Servable, error) {
+	load := func(ctx context.Context, dir string) (serving.Servable, error) {
 		s, err := m.load(ctx, dir)
 		if err != nil || filepath.Base(dir) != "2" {
 			return s, err

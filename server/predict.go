@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"nann/serving"
 	"nann/tfserving"
 )
 
@@ -26,7 +27,7 @@ type target struct {
 
 // result is a successful prediction with the version that served it.
 type result struct {
-	resp    *Response
+	resp    *serving.Response
 	width   int
 	version int64
 	sigName string
@@ -76,7 +77,7 @@ func (s *Server) admit(ctx context.Context, tk *ticket) (context.Context, func()
 // signature and runs the servable. The caller has admitted the request.
 // decode returns the request and the signature name it names (REST
 // bodies carry it; for gRPC it is t.signature).
-func (s *Server) predict(ctx context.Context, t target, decode func(Signature) (*Request, string, error)) (*result, error) {
+func (s *Server) predict(ctx context.Context, t target, decode func(serving.Signature) (*serving.Request, string, error)) (*result, error) {
 	if _, err := s.resolve(target{model: t.model, label: t.label}); err != nil {
 		return nil, err
 	}
@@ -115,8 +116,8 @@ func (s *Server) predict(ctx context.Context, t target, decode func(Signature) (
 
 // checkItemIDs applies Config.UnknownItemIDs to the request's raw item
 // ids, when the servable knows its corpus.
-func (s *Server) checkItemIDs(ctx context.Context, v *version, req *Request) error {
-	cat, ok := v.servable.(ItemCatalog)
+func (s *Server) checkItemIDs(ctx context.Context, v *version, req *serving.Request) error {
+	cat, ok := v.servable.(serving.ItemCatalog)
 	if !ok || req.ItemIDs == nil {
 		return nil
 	}
@@ -154,7 +155,7 @@ func (s *Server) checkItemIDs(ctx context.Context, v *version, req *Request) err
 }
 
 // callServable runs Predict, turning a panic into an INTERNAL error.
-func (s *Server) callServable(ctx context.Context, sv Servable, req *Request) (resp *Response, err error) {
+func (s *Server) callServable(ctx context.Context, sv serving.Servable, req *serving.Request) (resp *serving.Response, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			resp, err = nil, errorf(kindInternal, "panic in Predict: %v", p)

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
+	"nann/serving"
 	"nann/tfserving"
 )
 
@@ -133,7 +134,7 @@ func (s *Server) restPredict(w http.ResponseWriter, r *http.Request, t target) (
 	}
 	defer release()
 	var rows bool
-	res, err := s.predict(ctx, t, func(sig Signature) (*Request, string, error) {
+	res, err := s.predict(ctx, t, func(sig serving.Signature) (*serving.Request, string, error) {
 		body, err := decodeRESTBody(http.MaxBytesReader(w, r.Body, int64(s.cfg.MaxMessageBytes)), sig, &s.cfg)
 		if err != nil {
 			return nil, "", err

@@ -9,6 +9,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"nann/serving"
 	"nann/tfserving/servingpb"
 )
 
@@ -24,7 +25,7 @@ func TestFailedVersionRetriedWithBackoff(t *testing.T) {
 		}
 		start := time.Now()
 		var tries []time.Duration
-		load := func(ctx context.Context, dir string) (Servable, error) {
+		load := func(ctx context.Context, dir string) (serving.Servable, error) {
 			tries = append(tries, time.Since(start))
 			if len(tries) <= 3 {
 				return nil, errors.New("fake: bundle still being copied")
@@ -64,7 +65,7 @@ func TestRetryBackoffCapped(t *testing.T) {
 		}
 		start := time.Now()
 		var tries []time.Duration
-		load := func(ctx context.Context, dir string) (Servable, error) {
+		load := func(ctx context.Context, dir string) (serving.Servable, error) {
 			tries = append(tries, time.Since(start))
 			return nil, errors.New("fake: never loads")
 		}

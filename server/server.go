@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"nann/serving"
 	"nann/tfserving/servingpb"
 )
 
@@ -44,7 +45,7 @@ type Server struct {
 }
 
 // New checks cfg and builds a server that loads versions with load.
-func New(cfg Config, load Loader, log *slog.Logger) (*Server, error) {
+func New(cfg Config, load serving.Loader, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("server config: %w", err)
 	}
@@ -96,8 +97,8 @@ func maxStreams(cfg Config) uint32 {
 	return uint32(min(cfg.MaxConcurrent+cfg.MaxQueue+16, 1<<20))
 }
 
-func (s *Server) countingLoader(load Loader) Loader {
-	return func(ctx context.Context, dir string) (Servable, error) {
+func (s *Server) countingLoader(load serving.Loader) serving.Loader {
+	return func(ctx context.Context, dir string) (serving.Servable, error) {
 		sv, err := load(ctx, dir)
 		if err != nil {
 			s.met.loadFailures.Inc()

@@ -19,6 +19,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
+	"nann/serving"
 	"nann/tfserving/servingpb"
 	"nann/tfserving/tfpb"
 )
@@ -85,7 +86,7 @@ func spec(version int64) *servingpb.ModelSpec {
 }
 
 // direct computes the answer of a fresh fake servable of the version.
-func direct(t *testing.T, version int64, r *Request) *Response {
+func direct(t *testing.T, version int64, r *serving.Request) *serving.Response {
 	t.Helper()
 	f := &fakeServable{version: version}
 	resp, err := f.Predict(context.Background(), r)
@@ -115,7 +116,7 @@ func TestPredictGRPCMatchesServable(t *testing.T) {
 		t.Run(form, func(t *testing.T) {
 			const batch = 3
 			vals := randomSeq(rng, batch)
-			want := &Request{Batch: batch, CommSeq: append([]float32(nil), vals...), LevelTopN: topn}
+			want := &serving.Request{Batch: batch, CommSeq: append([]float32(nil), vals...), LevelTopN: topn}
 			if strings.HasPrefix(form, "half") {
 				for i, v := range want.CommSeq {
 					want.CommSeq[i] = float16.Fromfloat32(v).Float32()
@@ -159,7 +160,7 @@ func TestPredictGRPCMatchesServable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		exp := direct(t, 1, &Request{Batch: 2, ItemIDs: items, CateIDs: cates, LevelTopN: short})
+		exp := direct(t, 1, &serving.Request{Batch: 2, ItemIDs: items, CateIDs: cates, LevelTopN: short})
 		if _, ok := resp.Outputs["scores"]; ok {
 			t.Fatal("output_filter ignored")
 		}
@@ -251,7 +252,7 @@ func TestPredictRESTMatchesServable(t *testing.T) {
 	const batch = 2
 	vals := randomSeq(rng, batch)
 	topn := []int32{40, 50, 60, 70, 80, 6}
-	want := &Request{Batch: batch, CommSeq: vals, LevelTopN: [6]int32(topn)}
+	want := &serving.Request{Batch: batch, CommSeq: vals, LevelTopN: [6]int32(topn)}
 
 	t.Run("columnar", func(t *testing.T) {
 		code, out := postJSON(t, ts.rest+"/v1/models/nann:predict", map[string]any{
@@ -293,7 +294,7 @@ func TestPredictRESTMatchesServable(t *testing.T) {
 		if code != 200 {
 			t.Fatalf("HTTP %d %v", code, out)
 		}
-		exp := direct(t, 2, &Request{Batch: batch, CommSeq: vals, LevelTopN: fakeSig.DefaultLevelTopN})
+		exp := direct(t, 2, &serving.Request{Batch: batch, CommSeq: vals, LevelTopN: fakeSig.DefaultLevelTopN})
 		p0 := out["predictions"].([]any)[0].(map[string]any)
 		if got := jsonInts([]any{p0["top_k"]}); !reflect.DeepEqual(got[0], exp.TopK[0]) {
 			t.Fatalf("top_k %v, want %v", got[0], exp.TopK[0])

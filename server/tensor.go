@@ -7,6 +7,7 @@ import (
 
 	"github.com/x448/float16"
 
+	"nann/serving"
 	"nann/tfserving"
 	"nann/tfserving/tfpb"
 )
@@ -32,7 +33,7 @@ var wantDType = map[string][]tfpb.DataType{
 }
 
 // maxElements bounds the element count of each input before allocation.
-func maxElements(name string, sig Signature, cfg *Config) int64 {
+func maxElements(name string, sig serving.Signature, cfg *Config) int64 {
 	switch name {
 	case tfserving.CommSeq:
 		return int64(cfg.MaxBatch) * int64(sig.SeqDim)
@@ -43,7 +44,7 @@ func maxElements(name string, sig Signature, cfg *Config) int64 {
 }
 
 // decodeTensorProto checks tp's dtype and size and decodes its values.
-func decodeTensorProto(name string, tp *tfpb.TensorProto, sig Signature, cfg *Config) (*tensor, error) {
+func decodeTensorProto(name string, tp *tfpb.TensorProto, sig serving.Signature, cfg *Config) (*tensor, error) {
 	ok := false
 	for _, d := range wantDType[name] {
 		ok = ok || tp.GetDtype() == d
@@ -146,14 +147,14 @@ func decodeHalf(name string, tp *tfpb.TensorProto, n int64) ([]float32, error) {
 }
 
 // buildRequest validates decoded inputs against the signature and limits.
-func buildRequest(in map[string]*tensor, sig Signature, cfg *Config) (*Request, error) {
+func buildRequest(in map[string]*tensor, sig serving.Signature, cfg *Config) (*serving.Request, error) {
 	for name := range in {
 		if _, ok := wantDType[name]; !ok {
 			return nil, invalidf("unknown input %q (inputs: %s, %s, %s, %s)", name, tfserving.CommSeq, tfserving.ItemIDs, tfserving.CateIDs, tfserving.LevelTopN)
 		}
 	}
 	seq, ids, cates := in[tfserving.CommSeq], in[tfserving.ItemIDs], in[tfserving.CateIDs]
-	r := &Request{}
+	r := &serving.Request{}
 	var err error
 	switch {
 	case seq != nil && ids != nil:
@@ -187,7 +188,7 @@ func checkBatch(name string, shape []int64, cfg *Config) error {
 	return nil
 }
 
-func setCommSeq(r *Request, t *tensor, sig Signature, cfg *Config) error {
+func setCommSeq(r *serving.Request, t *tensor, sig serving.Signature, cfg *Config) error {
 	if err := checkBatch(tfserving.CommSeq, t.shape, cfg); err != nil {
 		return err
 	}
@@ -203,7 +204,7 @@ func setCommSeq(r *Request, t *tensor, sig Signature, cfg *Config) error {
 	return nil
 }
 
-func setIDs(r *Request, ids, cates *tensor, sig Signature, cfg *Config) error {
+func setIDs(r *serving.Request, ids, cates *tensor, sig serving.Signature, cfg *Config) error {
 	if err := checkBatch(tfserving.ItemIDs, ids.shape, cfg); err != nil {
 		return err
 	}
@@ -240,7 +241,7 @@ func idRows(name string, t *tensor) ([][]int64, error) {
 	return rows, nil
 }
 
-func setLevelTopN(r *Request, t *tensor, sig Signature, cfg *Config) error {
+func setLevelTopN(r *serving.Request, t *tensor, sig serving.Signature, cfg *Config) error {
 	if t == nil {
 		r.LevelTopN = sig.DefaultLevelTopN
 		return nil
@@ -259,7 +260,7 @@ func setLevelTopN(r *Request, t *tensor, sig Signature, cfg *Config) error {
 
 // checkResponse verifies that a servable answered one row per request row
 // with matching id and score rows, and returns the output width.
-func checkResponse(req *Request, resp *Response) (int, error) {
+func checkResponse(req *serving.Request, resp *serving.Response) (int, error) {
 	if resp == nil {
 		return 0, fmt.Errorf("servable returned no response")
 	}
@@ -278,7 +279,7 @@ func checkResponse(req *Request, resp *Response) (int, error) {
 
 // outputTensors encodes a response as TensorProtos [batch, width], padding
 // short rows with id 0 and PadScore.
-func outputTensors(resp *Response, width int) (ids, scores *tfpb.TensorProto) {
+func outputTensors(resp *serving.Response, width int) (ids, scores *tfpb.TensorProto) {
 	b := len(resp.TopK)
 	shape := &tfpb.TensorShapeProto{Dim: []*tfpb.TensorShapeProto_Dim{{Size: int64(b)}, {Size: int64(width)}}}
 	iv := make([]int64, 0, b*width)

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"nann/serving"
 	"nann/tfserving/servingpb"
 	"nann/tfserving/tfpb"
 )
@@ -20,8 +21,8 @@ type catalogServable struct{ *fakeServable }
 
 func (catalogServable) KnownItemID(raw int64) bool { return raw >= 1 && raw <= 100 }
 
-func catalogLoader(m *fakeModel) Loader {
-	return func(ctx context.Context, dir string) (Servable, error) {
+func catalogLoader(m *fakeModel) serving.Loader {
+	return func(ctx context.Context, dir string) (serving.Servable, error) {
 		s, err := m.load(ctx, dir)
 		if err != nil {
 			return nil, err
@@ -49,7 +50,7 @@ func TestUnknownItemIDs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := direct(t, 1, &Request{Batch: 2, ItemIDs: [][]int64{{1, 2, 3}, {4, 0, 0}}, CateIDs: [][]int64{{7, 7, 7}, {8, 0, 0}}, LevelTopN: topn})
+		want := direct(t, 1, &serving.Request{Batch: 2, ItemIDs: [][]int64{{1, 2, 3}, {4, 0, 0}}, CateIDs: [][]int64{{7, 7, 7}, {8, 0, 0}}, LevelTopN: topn})
 		if got := rowsOf(resp.Outputs["top_k"].Int64Val, resp.Outputs["top_k"]); !reflect.DeepEqual(got, want.TopK) {
 			t.Fatalf("top_k %v, want %v (the unknown id served as padding)", got, want.TopK)
 		}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,12 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"slices"
 	"sort"
 	"strconv"
 	"sync"
 	"time"
 
+	"nann/serving"
 	"nann/tfserving/servingpb"
 )
 
@@ -23,8 +22,8 @@ import (
 type version struct {
 	num      int64
 	dir      string
-	servable Servable
-	sig      Signature
+	servable serving.Servable
+	sig      serving.Signature
 	refs     int  // guarded by manager.mu
 	retiring bool // guarded by manager.mu
 }
@@ -45,7 +44,7 @@ type versionState struct {
 type manager struct {
 	base string
 	keep int
-	load Loader
+	load serving.Loader
 	log  *slog.Logger
 	// retryFirst and retryMax bound the backoff between load attempts of
 	// a version that failed: retryFirst after the first failure, doubling
@@ -62,7 +61,7 @@ type manager struct {
 	closing sync.WaitGroup // retired versions not yet closed
 }
 
-func newManager(base string, keep int, load Loader, log *slog.Logger, onSet func(int)) *manager {
+func newManager(base string, keep int, load serving.Loader, log *slog.Logger, onSet func(int)) *manager {
 	return &manager{
 		base: base, keep: keep, load: load, log: log, onSet: onSet,
 		retryFirst: time.Second, retryMax: time.Minute,
@@ -154,27 +153,9 @@ type versionDir struct {
 	mtime time.Time
 }
 
-// ListVersions returns the model versions under a base path: the names of
-// its numeric subdirectories, newest first. Exporters and tools use it so
-// that they agree with the server on what a version directory is.
-func ListVersions(base string) ([]int64, error) {
-	entries, err := os.ReadDir(base)
-	if err != nil {
-		return nil, err
-	}
-	var vs []int64
-	for _, e := range entries {
-		if n, err := strconv.ParseInt(e.Name(), 10, 64); err == nil && n >= 0 && e.IsDir() {
-			vs = append(vs, n)
-		}
-	}
-	slices.SortFunc(vs, func(a, b int64) int { return cmp.Compare(b, a) })
-	return vs, nil
-}
-
 // scan lists the numeric version directories under base, newest first.
 func (m *manager) scan() ([]versionDir, error) {
-	vs, err := ListVersions(m.base)
+	vs, err := serving.ListVersions(m.base)
 	if err != nil {
 		return nil, fmt.Errorf("model base path: %w", err)
 	}
@@ -297,7 +278,7 @@ func (m *manager) loadVersion(ctx context.Context, d versionDir) (v *version, er
 		return nil, fmt.Errorf("load %s: loader returned no servable", d.path)
 	}
 	sig := s.Signature()
-	if err := sig.validate(); err != nil {
+	if err := sig.Validate(); err != nil {
 		return nil, errors.Join(fmt.Errorf("load %s: %w", d.path, err), s.Close())
 	}
 	return &version{num: d.num, dir: d.path, servable: s, sig: sig}, nil
@@ -342,23 +323,4 @@ func (m *manager) closeAll() {
 		m.close(v)
 	}
 	m.closing.Wait()
-}
-
-func (s Signature) validate() error {
-	var errs []error
-	if s.SeqDim < 1 {
-		errs = append(errs, fmt.Errorf("signature: SeqDim %d < 1", s.SeqDim))
-	}
-	if s.MaxLen < 1 {
-		errs = append(errs, fmt.Errorf("signature: MaxLen %d < 1", s.MaxLen))
-	}
-	if s.K < 1 {
-		errs = append(errs, fmt.Errorf("signature: K %d < 1", s.K))
-	}
-	for i, n := range s.DefaultLevelTopN {
-		if n < 1 {
-			errs = append(errs, fmt.Errorf("signature: DefaultLevelTopN[%d] = %d < 1", i, n))
-		}
-	}
-	return errors.Join(errs...)
 }

@@ -15,6 +15,7 @@ import (
 	"nann/bundle"
 	"nann/dataset"
 	"nann/internal/safefile"
+	"nann/serving"
 )
 
 func init() {
@@ -161,7 +162,7 @@ func (c *BenchCmd) inputs(ctx context.Context) ([]bench.Input, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--embed-with: %w", err)
 	}
-	b, err := bundle.Load(ctx, vdir)
+	b, err := bundle.Open(ctx, vdir)
 	if err != nil {
 		return nil, fmt.Errorf("--embed-with: %w", err)
 	}
@@ -195,7 +196,7 @@ func (c *BenchCmd) Run(g *Globals) error {
 	var runErr error
 	for _, spec := range specs {
 		var r []*bench.Report
-		r, runErr = c.runTarget(g.Context(), spec, inputs, sw)
+		r, runErr = c.runTarget(g.Context(), spec, inputs, sw, g.Loader())
 		reps = append(reps, r...)
 		if runErr != nil {
 			break
@@ -204,7 +205,7 @@ func (c *BenchCmd) Run(g *Globals) error {
 	return errors.Join(runErr, c.output(g, reps))
 }
 
-func (c *BenchCmd) openTarget(ctx context.Context, spec targetSpec) (bench.Target, error) {
+func (c *BenchCmd) openTarget(ctx context.Context, spec targetSpec, load serving.Loader) (bench.Target, error) {
 	sc := bench.ServerConfig{Addr: spec.addr, Model: c.Model, Signature: c.Signature, Conns: c.GRPCConns}
 	switch spec.kind {
 	case "grpc":
@@ -213,12 +214,13 @@ func (c *BenchCmd) openTarget(ctx context.Context, spec targetSpec) (bench.Targe
 	case "rest":
 		return bench.DialREST(sc)
 	}
-	return bench.OpenBundle(ctx, spec.addr, nil)
+	return bench.OpenBundle(ctx, spec.addr, load)
 }
 
-// runTarget runs one target at every concurrency.
-func (c *BenchCmd) runTarget(ctx context.Context, spec targetSpec, inputs []bench.Input, sw *bench.VersionSwitcher) ([]*bench.Report, error) {
-	t, err := c.openTarget(ctx, spec)
+// runTarget runs one target at every concurrency; in-process targets
+// load their model with load.
+func (c *BenchCmd) runTarget(ctx context.Context, spec targetSpec, inputs []bench.Input, sw *bench.VersionSwitcher, load serving.Loader) ([]*bench.Report, error) {
+	t, err := c.openTarget(ctx, spec, load)
 	if err != nil {
 		return nil, err
 	}

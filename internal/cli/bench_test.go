@@ -17,23 +17,24 @@ import (
 	"nann/bench"
 	"nann/dataset"
 	"nann/server"
+	"nann/serving"
 )
 
 // echoServable answers K ids and scores LevelTopN[0] items, after 200 µs.
 type echoServable struct{}
 
-func (echoServable) Signature() server.Signature {
-	return server.Signature{SeqDim: 3200, MaxLen: 50, K: 10, DefaultLevelTopN: bench.DefaultLevelTopN}
+func (echoServable) Signature() serving.Signature {
+	return serving.Signature{SeqDim: 3200, MaxLen: 50, K: 10, DefaultLevelTopN: bench.DefaultLevelTopN}
 }
 
-func (echoServable) Predict(ctx context.Context, r *server.Request) (*server.Response, error) {
+func (echoServable) Predict(ctx context.Context, r *serving.Request) (*serving.Response, error) {
 	time.Sleep(200 * time.Microsecond)
 	k := int(r.LevelTopN[5])
 	ids, scores := make([]int64, k), make([]float32, k)
 	for i := range ids {
 		ids[i] = int64(i + 1)
 	}
-	return &server.Response{TopK: [][]int64{ids}, Scores: [][]float32{scores}, ItemsScored: []int{int(r.LevelTopN[0])}}, nil
+	return &serving.Response{TopK: [][]int64{ids}, Scores: [][]float32{scores}, ItemsScored: []int{int(r.LevelTopN[0])}}, nil
 }
 
 func (echoServable) Close() error { return nil }
@@ -45,10 +46,7 @@ func TestBenchCommandMatrix(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(base, "1"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	load := func(ctx context.Context, dir string) (server.Servable, error) { return echoServable{}, nil }
-	prev := server.DefaultLoader()
-	defer server.RegisterLoader(prev)
-	server.RegisterLoader(load)
+	load := func(ctx context.Context, dir string) (serving.Servable, error) { return echoServable{}, nil }
 	cfg := server.DefaultConfig()
 	cfg.BasePath, cfg.GRPCAddr, cfg.RESTAddr, cfg.PollInterval = base, "127.0.0.1:0", "127.0.0.1:0", 0
 	srv, err := server.New(cfg, load, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -63,12 +61,12 @@ func TestBenchCommandMatrix(t *testing.T) {
 
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	code := Main([]string{"bench",
+	code := run([]string{"bench",
 		"--target", "inproc:" + base + ",grpc:" + srv.GRPCAddr() + ",rest:" + srv.RESTAddr(),
 		"--concurrency", "1,2", "--duration", "300ms", "--warmup", "50ms", "--report-every", "100ms",
 		"--input-count", "8", "--k", "7", "--json", "--metrics", "http://" + srv.RESTAddr() + "/metrics",
 		"--table", filepath.Join(out, "table.md"), "--plot", filepath.Join(out, "lat.png"),
-	}, &stdout, &stderr)
+	}, &stdout, &stderr, load)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr.String())
 	}
@@ -135,15 +133,13 @@ func TestBenchCommandDatasetInputs(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rows atomic.Int64
-	prev := server.DefaultLoader()
-	defer server.RegisterLoader(prev)
-	server.RegisterLoader(func(ctx context.Context, dir string) (server.Servable, error) {
+	load := func(ctx context.Context, dir string) (serving.Servable, error) {
 		return countingServable{rows: &rows}, nil
-	})
+	}
 	var stdout, stderr bytes.Buffer
 	args := []string{"bench", "--target", "inproc:" + t.TempDir(), "--inputs", "dataset:" + ds,
 		"--duration", "200ms", "--warmup", "0s", "--json"}
-	if code := Main(args, &stdout, &stderr); code != 0 {
+	if code := run(args, &stdout, &stderr, load); code != 0 {
 		t.Fatalf("exit %d\n%s", code, stderr.String())
 	}
 	var doc struct{ Runs []*bench.Report }
@@ -154,7 +150,7 @@ func TestBenchCommandDatasetInputs(t *testing.T) {
 		t.Errorf("ok %d errors %v, %d id rows seen", r.OK, r.Errors, rows.Load())
 	}
 	stderr.Reset()
-	if code := Main(append(args, "--embed-with", t.TempDir()), io.Discard, &stderr); code == 0 || !strings.Contains(stderr.String(), "--embed-with") {
+	if code := run(append(args, "--embed-with", t.TempDir()), io.Discard, &stderr, load); code == 0 || !strings.Contains(stderr.String(), "--embed-with") {
 		t.Errorf("--embed-with an empty directory: exit %d\n%s", code, stderr.String())
 	}
 }
@@ -162,14 +158,14 @@ func TestBenchCommandDatasetInputs(t *testing.T) {
 // countingServable accepts raw-id requests only and counts them.
 type countingServable struct{ rows *atomic.Int64 }
 
-func (countingServable) Signature() server.Signature { return echoServable{}.Signature() }
+func (countingServable) Signature() serving.Signature { return echoServable{}.Signature() }
 
-func (c countingServable) Predict(ctx context.Context, r *server.Request) (*server.Response, error) {
+func (c countingServable) Predict(ctx context.Context, r *serving.Request) (*serving.Response, error) {
 	if len(r.ItemIDs) != 1 || len(r.ItemIDs[0]) == 0 || len(r.CateIDs) != 1 || r.CommSeq != nil {
 		return nil, errors.New("want one row of item and category ids")
 	}
 	c.rows.Add(1)
-	return &server.Response{TopK: [][]int64{{1}}, Scores: [][]float32{{1}}}, nil
+	return &serving.Response{TopK: [][]int64{{1}}, Scores: [][]float32{{1}}}, nil
 }
 
 func (countingServable) Close() error { return nil }

@@ -15,6 +15,9 @@ import (
 	"syscall"
 
 	"github.com/alecthomas/kong"
+
+	"nann/bundle"
+	"nann/serving"
 )
 
 // Globals are the flags every subcommand shares.
@@ -24,6 +27,7 @@ type Globals struct {
 
 	ctx    context.Context
 	stdout io.Writer
+	load   serving.Loader
 }
 
 // Context is cancelled on SIGINT or SIGTERM; long jobs check it and stop
@@ -32,6 +36,10 @@ func (g *Globals) Context() context.Context { return g.ctx }
 
 // Stdout is where commands print their reports.
 func (g *Globals) Stdout() io.Writer { return g.stdout }
+
+// Loader loads the model versions that serve and bench's in-process
+// targets serve: bundle.Load, unless a test gave another to run.
+func (g *Globals) Loader() serving.Loader { return g.load }
 
 type command struct {
 	name, help string
@@ -59,9 +67,15 @@ type kongExit int
 
 // Main runs the nann command line and returns the process exit code:
 // 0 on success and after --help, 1 when the command failed, 2 on a usage
-// error (nothing was run). Each error is printed once on stderr.
+// error (nothing was run). Each error is printed once on stderr. Served
+// model versions are nann's bundles (bundle.Load).
 func Main(args []string, stdout, stderr io.Writer) int {
-	var g Globals
+	return run(args, stdout, stderr, bundle.Load)
+}
+
+// run is Main with the model loader given.
+func run(args []string, stdout, stderr io.Writer, load serving.Loader) int {
+	g := Globals{load: load}
 	opts := []kong.Option{
 		kong.Name("nann"),
 		kong.Description("Neural approximate nearest-neighbour search: prepare, train, index, evaluate, serve and benchmark."),

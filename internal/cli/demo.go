@@ -204,7 +204,7 @@ func (c *DemoCmd) serveAndBench(g *Globals, p demoPaths, rep *demoReport) error 
 	cfg.BasePath, cfg.GRPCAddr, cfg.RESTAddr, cfg.PollInterval = filepath.Join(p.bundles, "nann"), "127.0.0.1:0", "127.0.0.1:0", 0
 	ctx, cancel := context.WithCancel(g.Context())
 	defer cancel()
-	srv, err := server.New(cfg, server.DefaultLoader(), slog.Default())
+	srv, err := server.New(cfg, bundle.Load, slog.Default())
 	if err != nil {
 		return err
 	}
@@ -231,7 +231,7 @@ func (c *DemoCmd) bench(ctx context.Context, p demoPaths, srv *server.Server, re
 	if err != nil {
 		return err
 	}
-	inproc, err := bench.OpenBundle(ctx, filepath.Join(p.bundles, "nann", "1"), nil)
+	inproc, err := bench.OpenBundle(ctx, filepath.Join(p.bundles, "nann", "1"), bundle.Load)
 	if err != nil {
 		return err
 	}

@@ -87,13 +87,13 @@ func checkServedEqualsInProcess(t *testing.T, dir string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	vdir := filepath.Join(dir, "bundles", "nann", "1")
-	b, err := bundle.Load(ctx, vdir)
+	b, err := bundle.Open(ctx, vdir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := server.DefaultConfig()
 	cfg.BasePath, cfg.GRPCAddr, cfg.RESTAddr, cfg.PollInterval = filepath.Dir(vdir), "127.0.0.1:0", "127.0.0.1:0", 0
-	srv, err := server.New(cfg, server.DefaultLoader(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := server.New(cfg, bundle.Load, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,9 +43,9 @@ type ServeCmd struct {
 
 // Run serves until Ctrl-C / SIGTERM, then drains and exits.
 func (c *ServeCmd) Run(g *Globals) error {
-	load := server.DefaultLoader()
+	load := g.Loader()
 	if load == nil {
-		return errors.New("serve: no model loader is registered in this build (the bundle package registers one with server.RegisterLoader)")
+		return errors.New("serve: no model loader")
 	}
 	cfg, err := c.config()
 	if err != nil {

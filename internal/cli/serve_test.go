@@ -16,7 +16,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"nann/server"
+	"nann/serving"
 )
 
 type lockedBuffer struct {
@@ -38,36 +38,33 @@ func (l *lockedBuffer) String() string {
 
 type stubServable struct{ closed chan struct{} }
 
-func (s *stubServable) Signature() server.Signature {
-	return server.Signature{SeqDim: 4, MaxLen: 3, K: 1, DefaultLevelTopN: [6]int32{1, 1, 1, 1, 1, 1}}
+func (s *stubServable) Signature() serving.Signature {
+	return serving.Signature{SeqDim: 4, MaxLen: 3, K: 1, DefaultLevelTopN: [6]int32{1, 1, 1, 1, 1, 1}}
 }
 
-func (s *stubServable) Predict(ctx context.Context, r *server.Request) (*server.Response, error) {
+func (s *stubServable) Predict(ctx context.Context, r *serving.Request) (*serving.Response, error) {
 	return nil, errors.New("stub")
 }
 
 func (s *stubServable) Close() error { close(s.closed); return nil }
 
-// TestServeCommand runs `nann serve` with a registered loader, checks that
+// TestServeCommand runs `nann serve` with a stub loader, checks that
 // it becomes healthy, then sends SIGTERM and expects a clean exit.
 func TestServeCommand(t *testing.T) {
-	prev := server.DefaultLoader()
-	defer server.RegisterLoader(prev)
-	server.RegisterLoader(nil)
-	if code := Main([]string{"serve", "--model_base_path", t.TempDir()}, &bytes.Buffer{}, &bytes.Buffer{}); code == 0 {
-		t.Fatal("serve without a registered loader succeeded")
+	if code := run([]string{"serve", "--model_base_path", t.TempDir()}, &bytes.Buffer{}, &bytes.Buffer{}, nil); code == 0 {
+		t.Fatal("serve without a loader succeeded")
 	}
 	base := t.TempDir()
 	if err := os.Mkdir(filepath.Join(base, "1"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	stub := &stubServable{closed: make(chan struct{})}
-	server.RegisterLoader(func(ctx context.Context, dir string) (server.Servable, error) { return stub, nil })
+	load := func(ctx context.Context, dir string) (serving.Servable, error) { return stub, nil }
 	var stderr lockedBuffer
 	exit := make(chan int, 1)
 	go func() {
-		exit <- Main([]string{"serve", "--host", "127.0.0.1", "--port", "0", "--rest_api_port", "0",
-			"--model_base_path", base, "--file_system_poll_wait_seconds", "0"}, &bytes.Buffer{}, &stderr)
+		exit <- run([]string{"serve", "--host", "127.0.0.1", "--port", "0", "--rest_api_port", "0",
+			"--model_base_path", base, "--file_system_poll_wait_seconds", "0"}, &bytes.Buffer{}, &stderr, load)
 	}()
 	addrRE := regexp.MustCompile(`grpc=(127\.0\.0\.1:\d+)`)
 	var addr string

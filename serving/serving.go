@@ -1,0 +1,148 @@
+// Package serving is the contract between a served model and the server
+// that serves it: what a loaded model version offers (Servable, its
+// Signature), what it is asked (Request) and answers (Response), how a
+// version directory becomes a Servable (Loader), how the versions under a
+// model base path are named (ListVersions), and how a model says that a
+// request's content is at fault (ErrInvalidInput).
+//
+// The package imports nothing of nann. The server (package server) decodes
+// the wire formats into a Request and encodes the Response; model packages
+// (package bundle) implement Servable and provide a Loader; tools (package
+// bench) call a Servable directly, as the server would. The Loader is
+// passed explicitly, server.New(cfg, bundle.Load, log): no registry.
+//
+// # Adding a second kind of servable
+//
+// Today every Servable takes the fixed inputs of the reference model
+// (comm_seq, or item_ids/cate_ids, plus level_topn) and Signature gives
+// their sizes. An imported scoring network (an ONNX graph whose user side
+// is any number of named inputs) fits the same contract in four steps.
+//
+// First, Signature gains the list of the model's user-side inputs, each by
+// name, dtype and shape (the leading dimension is the batch; -1 is a size
+// the request chooses):
+//
+//	type Input struct {
+//		Name  string  // the ONNX graph input's name, e.g. "comm_seq"
+//		DType DType   // Float32, Float16, Int64, ...
+//		Shape []int64 // e.g. [-1, 50, 64]
+//	}
+//
+// An empty list means the reference model's fixed inputs, so existing
+// Servables and bundles are unchanged.
+//
+// Second, Request gains the decoded tensors by input name (shape and flat
+// values); the fixed fields stay for the reference model.
+//
+// Third, the server's decoder, which today checks the four reference inputs
+// against the Signature, checks named inputs the same way (dtype, rank,
+// fixed dims, the MaxBatch element bound before allocating), and
+// GetModelMetadata lists Signature's inputs in the SignatureDef. Nothing
+// else in the server changes: version polling, hot swaps, limits,
+// ItemCatalog, error codes, metrics and the Response's encoding depend on
+// Servable only.
+//
+// Fourth, the new kind implements Servable in its own package, and the
+// Loader given to server.New picks the implementation from the version
+// directory (the bundle manifest names the kind), so the wiring stays
+// server.New(cfg, bundle.Load, log).
+package serving
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// DefaultMaxLevelTopN is the default bound on every level_topn value: the
+// server refuses larger values and exporters refuse bundles whose default
+// level_topn exceeds the bound they are told the server uses.
+const DefaultMaxLevelTopN = 10000
+
+// Request is one decoded Predict call: Batch users, each given either by a
+// behaviour-sequence embedding (CommSeq) or by raw ids (ItemIDs/CateIDs).
+type Request struct {
+	// Batch is the number of users (rows).
+	Batch int
+	// CommSeq is Batch×Signature.SeqDim float32 values, row-major (decoded
+	// from DT_HALF or DT_FLOAT); nil when the request carries raw ids.
+	CommSeq []float32
+	// ItemIDs holds, per row, up to Signature.MaxLen raw item ids of the
+	// user's history (0 = padding); nil when the request carries CommSeq.
+	ItemIDs [][]int64
+	// CateIDs holds the matching category ids, or nil when the request did
+	// not send them (the servable then looks the categories up itself).
+	CateIDs [][]int64
+	// LevelTopN is the serving variant's beam widths (SPEC §6): enter points
+	// kept, level-1 results, three level-0 rounds, and the answer size.
+	LevelTopN [6]int32
+}
+
+// Response is a Servable's answer, one row per request row, best first.
+// Rows may be shorter than LevelTopN[5]; the server pads them on the wire
+// with id 0 (the padding id).
+type Response struct {
+	TopK   [][]int64
+	Scores [][]float32
+	// ItemsScored is the number of items scored for each row.
+	ItemsScored []int
+}
+
+// Signature describes the tensors a Servable accepts.
+type Signature struct {
+	// SeqDim is the width of a comm_seq row (50 positions × 64 = 3200).
+	SeqDim int
+	// MaxLen is the longest raw-id history a row may carry (50).
+	MaxLen int
+	// K is the default answer size, used in the metadata's output shapes.
+	K int
+	// DefaultLevelTopN is used when a request omits level_topn.
+	DefaultLevelTopN [6]int32
+}
+
+// Validate reports every field that is out of range.
+func (s Signature) Validate() error {
+	var errs []error
+	if s.SeqDim < 1 {
+		errs = append(errs, fmt.Errorf("signature: SeqDim %d < 1", s.SeqDim))
+	}
+	if s.MaxLen < 1 {
+		errs = append(errs, fmt.Errorf("signature: MaxLen %d < 1", s.MaxLen))
+	}
+	if s.K < 1 {
+		errs = append(errs, fmt.Errorf("signature: K %d < 1", s.K))
+	}
+	for i, n := range s.DefaultLevelTopN {
+		if n < 1 {
+			errs = append(errs, fmt.Errorf("signature: DefaultLevelTopN[%d] = %d < 1", i, n))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Servable is one loaded model version. Predict must be safe for concurrent
+// use and should return promptly with ctx.Err() once ctx is done.
+type Servable interface {
+	Signature() Signature
+	Predict(ctx context.Context, r *Request) (*Response, error)
+	// Close releases the version's resources; it is called once, after the
+	// last in-flight request on the version has finished.
+	Close() error
+}
+
+// ItemCatalog is implemented by Servables that know which raw item ids
+// their corpus holds. The server then applies its unknown-item-id policy
+// to the ids of item_ids before calling Predict: unknown ones become
+// padding (0) and are counted, or the request is refused.
+type ItemCatalog interface {
+	KnownItemID(raw int64) bool
+}
+
+// Loader loads the model version stored in versionDir. It returns a nil
+// Servable only with a non-nil error.
+type Loader func(ctx context.Context, versionDir string) (Servable, error)
+
+// ErrInvalidInput marks errors caused by the request's content (for
+// example an item id outside the corpus). Servables wrap it with %w; the
+// server answers INVALID_ARGUMENT / HTTP 400 with the error's message.
+var ErrInvalidInput = errors.New("invalid input")
