@@ -18,10 +18,6 @@ import (
 	"nann/serving"
 )
 
-func init() {
-	register("bench", "Benchmark nann in-process, over gRPC and over REST (throughput, latency percentiles, errors).", &BenchCmd{})
-}
-
 // BenchCmd is `nann bench`. It runs every target at every concurrency in
 // turn and prints each run's summary and a markdown table (or, with
 // --json, one JSON document).

@@ -1,6 +1,5 @@
 // Package cli wires the nann subcommands. Each subcommand lives in its own
-// file and registers itself with register in an init function, so adding a
-// command touches one file.
+// file; commands lists them all.
 package cli
 
 import (
@@ -11,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"sort"
 	"syscall"
 
 	"github.com/alecthomas/kong"
@@ -43,15 +41,24 @@ func (g *Globals) Loader() serving.Loader { return g.load }
 
 type command struct {
 	name, help string
-	cmd        any
+	cmd        any // a pointer to a struct with a Run(*Globals) error method
 }
 
-var commands []command
-
-// register adds a subcommand. cmd must be a pointer to a struct with a
-// Run(*Globals) error method.
-func register(name, help string, cmd any) {
-	commands = append(commands, command{name, help, cmd})
+// commands returns the subcommands, sorted by name, as fresh values for one
+// run of the command line.
+func commands() []command {
+	return []command{
+		{"bench", "Benchmark nann in-process, over gRPC and over REST (throughput, latency percentiles, errors).", &BenchCmd{}},
+		{"demo", "Run the whole pipeline on a synthetic world (synth, prepare, train, extract, index, eval, export, serve, bench) and report.", &DemoCmd{}},
+		{"eval", "Recall@K of beam retrieval vs brute force under the neural score, with items scored and latency.", &EvalCmd{}},
+		{"export", "Compile a trained run and its index into a versioned, checksummed serving bundle.", &ExportCmd{}},
+		{"extract", "Write item_ids.npy and item_embs.npy: the item network's embedding of every item.", &ExtractCmd{}},
+		{"index", "Build an HNSW index over item embeddings (or import a reference-layout one).", &IndexCmd{}},
+		{"prepare", "Convert a UserBehavior CSV into a prepared dataset (samples, item table, id maps).", &PrepareCmd{}},
+		{"serve", "Serve a model over TensorFlow Serving's gRPC and REST APIs.", &ServeCmd{}},
+		{"synth", "Generate a synthetic UserBehavior CSV (the embedded default world).", &SynthCmd{}},
+		{"train", "Train the NANN model on a prepared dataset (resumes a run directory), then evaluate brute-force recall.", &TrainCmd{}},
+	}
 }
 
 // Exit codes of Main.
@@ -82,8 +89,7 @@ func run(args []string, stdout, stderr io.Writer, load serving.Loader) int {
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(kongExit(code)) }),
 	}
-	sort.Slice(commands, func(i, j int) bool { return commands[i].name < commands[j].name })
-	for _, c := range commands {
+	for _, c := range commands() {
 		opts = append(opts, kong.DynamicCommand(c.name, c.help, "", c.cmd))
 	}
 	parser, err := kong.New(&g, opts...)

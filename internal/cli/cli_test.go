@@ -25,10 +25,10 @@ func TestHelpRunsNothing(t *testing.T) {
 		{"train", "--run", "run", "--data", "ds"},
 		{"extract", "--run", "run", "--out", "emb"},
 	}
-	if len(commands) < 10 {
-		t.Fatalf("%d commands registered, want the 10 of the pipeline", len(commands))
+	if len(commands()) < 10 {
+		t.Fatalf("%d commands, want the 10 of the pipeline", len(commands()))
 	}
-	for _, c := range commands {
+	for _, c := range commands() {
 		cases = append(cases, []string{c.name})
 	}
 	for _, args := range cases {
@@ -65,7 +65,7 @@ func TestNoArgumentsPrintsUsage(t *testing.T) {
 	if !strings.HasPrefix(stderr.String(), "Usage: nann <command>") {
 		t.Errorf("stderr lacks the usage line:\n%s", stderr.String())
 	}
-	for _, c := range commands {
+	for _, c := range commands() {
 		if !strings.Contains(stderr.String(), "\n  "+c.name+" ") {
 			t.Errorf("usage does not list %q:\n%s", c.name, stderr.String())
 		}

@@ -35,10 +35,6 @@ type DemoCmd struct {
 	JSON        bool          `name:"json" help:"Print the report as JSON."`
 }
 
-func init() {
-	register("demo", "Run the whole pipeline on a synthetic world (synth, prepare, train, extract, index, eval, export, serve, bench) and report.", &DemoCmd{})
-}
-
 // demoReport is everything the demo measured, with where it put things.
 type demoReport struct {
 	Dir       string          `json:"dir"`

@@ -41,10 +41,6 @@ type EvalCmd struct {
 	JSON     bool   `name:"json" help:"Print the report as JSON."`
 }
 
-func init() {
-	register("eval", "Recall@K of beam retrieval vs brute force under the neural score, with items scored and latency.", &EvalCmd{})
-}
-
 // evalSetup is what an evaluation needs, loaded once.
 type evalSetup struct {
 	ds      *dataset.Dataset

@@ -23,10 +23,6 @@ type ExportCmd struct {
 	JSON         bool    `name:"json" help:"Print the manifest as JSON."`
 }
 
-func init() {
-	register("export", "Compile a trained run and its index into a versioned, checksummed serving bundle.", &ExportCmd{})
-}
-
 // Run exports the bundle.
 func (c *ExportCmd) Run(g *Globals) error {
 	o := bundle.DefaultExportOptions()

@@ -12,10 +12,6 @@ import (
 	"nann/train"
 )
 
-func init() {
-	register("extract", "Write item_ids.npy and item_embs.npy: the item network's embedding of every item.", &ExtractCmd{})
-}
-
 // ExtractCmd runs the trained item network over every item.
 type ExtractCmd struct {
 	RunDir   string `name:"run" help:"Trained run directory." required:""`

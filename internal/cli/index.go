@@ -16,10 +16,6 @@ import (
 	"nann/internal/safefile"
 )
 
-func init() {
-	register("index", "Build an HNSW index over item embeddings (or import a reference-layout one).", &IndexCmd{})
-}
-
 // IndexCmd builds (or imports) the HNSW graph and writes an index directory
 // holding graph.hnsw (our checksummed format) and the reference's NumPy
 // layout (enter_points.npy, neighbors_level_{0,1}_{values,row_splits}.npy).

@@ -29,10 +29,6 @@ type PrepareCmd struct {
 	JSON           bool    `help:"Print the dataset's meta.json and timing as JSON."`
 }
 
-func init() {
-	register("prepare", "Convert a UserBehavior CSV into a prepared dataset (samples, item table, id maps).", &PrepareCmd{})
-}
-
 // Run prepares the dataset and prints a summary.
 func (c *PrepareCmd) Run(g *Globals) error {
 	opt := dataset.Options{

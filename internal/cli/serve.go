@@ -11,10 +11,6 @@ import (
 	"nann/server"
 )
 
-func init() {
-	register("serve", "Serve a model over TensorFlow Serving's gRPC and REST APIs.", &ServeCmd{})
-}
-
 // ServeCmd is `nann serve`. Flag names follow tensorflow_model_server's.
 type ServeCmd struct {
 	Port                      int           `name:"port" help:"gRPC port." default:"8500"`

@@ -13,10 +13,6 @@ import (
 	"nann/synth"
 )
 
-func init() {
-	register("synth", "Generate a synthetic UserBehavior CSV (the embedded default world).", &SynthCmd{})
-}
-
 // SynthCmd writes a synthetic data set in the UserBehavior format.
 type SynthCmd struct {
 	Preset     string  `help:"World size: tiny (~100 K rows), small (demo, ~1.5 M), medium (~10 M), large (1 M items, ~40 M), full (real size, ~100 M)." default:"small" enum:"tiny,small,medium,large,full"`

@@ -10,10 +10,6 @@ import (
 	"nann/train"
 )
 
-func init() {
-	register("train", "Train the NANN model on a prepared dataset (resumes a run directory), then evaluate brute-force recall.", &TrainCmd{})
-}
-
 // TrainCmd trains or resumes a run. Flags left unset take the profile's
 // value for a new run and the stored value (config.json) when resuming;
 // a set flag that conflicts with a resumed run is an error.
