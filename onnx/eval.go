@@ -52,15 +52,30 @@ func (n *Node) Apply(in []*Tensor) ([]*Tensor, error) {
 	return out, nil
 }
 
-// CheckOps reports every node whose op the interpreter does not know.
+// CheckOps reports the nodes whose op the interpreter does not know (the
+// first 20, and how many there are).
 func (g *Graph) CheckOps() error {
 	var errs []error
+	bad := 0
 	for _, n := range g.Nodes {
 		if !n.Supported() {
-			_, err := n.Apply(nil)
-			errs = append(errs, err)
+			bad++
+			if bad <= 20 {
+				what := fmt.Errorf("%w %q", ErrUnsupportedOp, n.Op)
+				if n.Domain != "" && n.Domain != "ai.onnx" {
+					what = fmt.Errorf("%w %q of domain %q", ErrUnsupportedOp, n.Op, n.Domain)
+				}
+				errs = append(errs, &NodeError{n, what})
+			}
 		}
 	}
+	if bad == 0 {
+		return nil
+	}
+	if bad > 20 {
+		errs = append(errs, fmt.Errorf("onnx: %d nodes in all have unsupported ops", bad))
+	}
+	errs = append(errs, fmt.Errorf("onnx: supported ops: %v", SupportedOps()))
 	return errors.Join(errs...)
 }
 
