@@ -21,8 +21,8 @@ func BenchmarkPrefetch(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			s := e.NewEngineScorer()
-			if err := s.Bind(bm.seqs[0]); err != nil {
+			s := e.NewScorer()
+			if err := s.BindSeq(bm.seqs[0]); err != nil {
 				b.Fatal(err)
 			}
 			rows := randRows(rand.New(rand.NewPCG(4, 4)), 4096, e.NumItems())
@@ -60,8 +60,8 @@ func BenchmarkAVX512(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			s := e.NewEngineScorer()
-			if err := s.Bind(bm.seqs[0]); err != nil {
+			s := e.NewScorer()
+			if err := s.BindSeq(bm.seqs[0]); err != nil {
 				b.Fatal(err)
 			}
 			rows := randRows(rand.New(rand.NewPCG(4, 4)), 4096, e.NumItems())

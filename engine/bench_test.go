@@ -102,7 +102,7 @@ func BenchmarkVsPlain(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				es := e.NewEngineScorer()
+				es := e.NewScorer()
 				ms, err := bm.m.NewScorer(bm.table)
 				if err != nil {
 					b.Fatal(err)
@@ -116,7 +116,7 @@ func BenchmarkVsPlain(b *testing.B) {
 				for b.Loop() {
 					seq := bm.seqs[i%len(bm.seqs)]
 					t0 := time.Now()
-					if err := es.Bind(seq); err != nil {
+					if err := es.BindSeq(seq); err != nil {
 						b.Fatal(err)
 					}
 					es.Score(rows, out)
@@ -124,7 +124,7 @@ func BenchmarkVsPlain(b *testing.B) {
 					plain.bind(seq)
 					plain.score(rows, out)
 					t2 := time.Now()
-					if err := ms.BindEmbedded(seq); err != nil {
+					if err := ms.BindSeq(seq); err != nil {
 						b.Fatal(err)
 					}
 					ms.Score(rows, out)
@@ -167,8 +167,8 @@ func BenchmarkPerCore(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			s := e.NewEngineScorer()
-			if err := s.Bind(bm.seqs[0]); err != nil {
+			s := e.NewScorer()
+			if err := s.BindSeq(bm.seqs[0]); err != nil {
 				b.Fatal(err)
 			}
 			rows := randRows(rand.New(rand.NewPCG(4, 4)), 4096, e.NumItems())
@@ -235,9 +235,9 @@ func BenchmarkBruteForce1M(b *testing.B) {
 	}
 	for i, e := range bs.engines {
 		b.Run(engineName(e), func(b *testing.B) {
-			s := e.NewEngineScorer()
+			s := e.NewScorer()
 			x := retrieve.NewExact(e.NumItems())
-			if err := s.Bind(bs.seq); err != nil {
+			if err := s.BindSeq(bs.seq); err != nil {
 				b.Fatal(err)
 			}
 			for b.Loop() {
@@ -266,8 +266,8 @@ func BenchmarkLayouts1M(b *testing.B) {
 	}
 	var scorers []*Scorer
 	for _, e := range bs.engines {
-		s := e.NewEngineScorer()
-		if err := s.Bind(bs.seq); err != nil {
+		s := e.NewScorer()
+		if err := s.BindSeq(bs.seq); err != nil {
 			b.Fatal(err)
 		}
 		scorers = append(scorers, s)
@@ -315,8 +315,8 @@ func BenchmarkHistoryLength(b *testing.B) {
 	for _, n := range lengths {
 		seq := append([]float32(nil), bm.seqs[0]...)
 		clear(seq[n*sw:])
-		s := e.NewEngineScorer()
-		if err := s.Bind(seq); err != nil {
+		s := e.NewScorer()
+		if err := s.BindSeq(seq); err != nil {
 			b.Fatal(err)
 		}
 		scorers = append(scorers, s)

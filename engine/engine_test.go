@@ -92,12 +92,12 @@ func TestMatchesReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := e.NewEngineScorer()
+			s := e.NewScorer()
 			rows := allRows(e.NumItems())
 			rand.New(rand.NewPCG(5, 6)).Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
 			out := make([]float32, len(rows))
 			for u, seq := range ts.users {
-				if err := s.Bind(seq); err != nil {
+				if err := s.BindSeq(seq); err != nil {
 					t.Fatal(err)
 				}
 				// 29 rows first: a block of 30 padded rows exercises the
@@ -165,7 +165,7 @@ func TestIndependentOfWeights(t *testing.T) {
 	}
 	rows := allRows(200)
 	before, after := make([]float32, 200), make([]float32, 200)
-	s := e.NewEngineScorer()
+	s := e.NewScorer()
 	bind := func() {
 		if err := s.BindIDs(ts.hist[0][0], ts.hist[0][1]); err != nil {
 			t.Fatal(err)
@@ -188,9 +188,9 @@ func TestIndependentOfWeights(t *testing.T) {
 	}
 }
 
-// TestBindFloat16 binds a half-precision comm_seq and expects the scores of
+// TestBindSeqFloat16 binds a half-precision comm_seq and expects the scores of
 // binding its float32 widening.
-func TestBindFloat16(t *testing.T) {
+func TestBindSeqFloat16(t *testing.T) {
 	ts := newSetup(t, 100, 10, 1, 71)
 	e, err := Compile(ts.w, ts.cates, Options{})
 	if err != nil {
@@ -202,22 +202,22 @@ func TestBindFloat16(t *testing.T) {
 	vec.F16ToF32(wide, half)
 	rows := allRows(100)
 	a, b := make([]float32, 100), make([]float32, 100)
-	s := e.NewEngineScorer()
-	if err := s.BindFloat16(half); err != nil {
+	s := e.NewScorer()
+	if err := s.BindSeqFloat16(half); err != nil {
 		t.Fatal(err)
 	}
 	s.Score(rows, a)
-	if err := s.Bind(wide); err != nil {
+	if err := s.BindSeq(wide); err != nil {
 		t.Fatal(err)
 	}
 	s.Score(rows, b)
 	for i := range a {
 		if a[i] != b[i] {
-			t.Fatalf("row %d: BindFloat16 %v, Bind of the widened values %v", i, a[i], b[i])
+			t.Fatalf("row %d: BindSeqFloat16 %v, BindSeq of the widened values %v", i, a[i], b[i])
 		}
 	}
-	if err := s.BindFloat16(half[:10]); err == nil {
-		t.Fatal("BindFloat16 accepted 10 values")
+	if err := s.BindSeqFloat16(half[:10]); err == nil {
+		t.Fatal("BindSeqFloat16 accepted 10 values")
 	}
 }
 
@@ -235,9 +235,9 @@ func TestConcurrentScorers(t *testing.T) {
 	}
 	rows := allRows(3000)
 	want := make([][]float32, len(ts.users))
-	s := ser.NewEngineScorer()
+	s := ser.NewScorer()
 	for u, seq := range ts.users {
-		if err := s.Bind(seq); err != nil {
+		if err := s.BindSeq(seq); err != nil {
 			t.Fatal(err)
 		}
 		want[u] = make([]float32, len(rows))
@@ -246,10 +246,10 @@ func TestConcurrentScorers(t *testing.T) {
 	errc := make(chan error, len(ts.users))
 	for u := range ts.users {
 		go func() {
-			s := par.NewEngineScorer()
+			s := par.NewScorer()
 			got := make([]float32, len(rows))
 			for rep := 0; rep < 5; rep++ {
-				if err := s.Bind(ts.users[(u+rep)%len(ts.users)]); err != nil {
+				if err := s.BindSeq(ts.users[(u+rep)%len(ts.users)]); err != nil {
 					errc <- err
 					return
 				}
@@ -282,8 +282,8 @@ func TestClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows := allRows(3000)
-	s := e.NewEngineScorer()
-	if err := s.Bind(ts.users[0]); err != nil {
+	s := e.NewScorer()
+	if err := s.BindSeq(ts.users[0]); err != nil {
 		t.Fatal(err)
 	}
 	want := make([]float32, len(rows))

@@ -54,7 +54,7 @@ func TestBindErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := e.NewEngineScorer()
+	s := e.NewScorer()
 	func() {
 		defer func() {
 			if recover() == nil {
@@ -64,11 +64,11 @@ func TestBindErrors(t *testing.T) {
 		s.Score([]int32{0}, make([]float32, 1))
 	}()
 	seq := append([]float32(nil), ts.users[0]...)
-	if err := s.Bind(seq[:100]); err == nil || !strings.Contains(err.Error(), "3200") {
+	if err := s.BindSeq(seq[:100]); err == nil || !strings.Contains(err.Error(), "3200") {
 		t.Errorf("short comm_seq: %v", err)
 	}
 	seq[64*3+5] = float32(math.NaN())
-	if err := s.Bind(seq); err == nil || !strings.Contains(err.Error(), "position 3") {
+	if err := s.BindSeq(seq); err == nil || !strings.Contains(err.Error(), "position 3") {
 		t.Errorf("NaN comm_seq: %v", err)
 	}
 	for _, c := range []struct {

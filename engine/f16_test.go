@@ -37,8 +37,8 @@ func TestFloat16TopK(t *testing.T) {
 			t.Fatalf("store %v: float16 top-%d overlap mean %.4f (want ≥ 0.99), worst %.3f (want ≥ 0.95)", e.Layout(), k, mean, worst)
 		}
 	}
-	s16 := e16.NewEngineScorer()
-	if err := s16.Bind(ts.users[0]); err != nil {
+	s16 := e16.NewScorer()
+	if err := s16.BindSeq(ts.users[0]); err != nil {
 		t.Fatal(err)
 	}
 
@@ -67,11 +67,11 @@ func TestZeroAllocs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := e.NewEngineScorer()
+		s := e.NewScorer()
 		small, large := allRows(100), allRows(5000)
 		out := make([]float32, len(large))
 		run := func() {
-			if err := s.Bind(ts.users[0]); err != nil {
+			if err := s.BindSeq(ts.users[0]); err != nil {
 				t.Fatal(err)
 			}
 			s.Score(small, out)
@@ -96,14 +96,14 @@ func TestZeroAllocs(t *testing.T) {
 // that b's top-k contains, over users.
 func topKOverlap(t *testing.T, a, b *Engine, users [][]float32, k int) (mean, worst float64) {
 	t.Helper()
-	sa, sb := a.NewEngineScorer(), b.NewEngineScorer()
+	sa, sb := a.NewScorer(), b.NewScorer()
 	xa, xb := retrieve.NewExact(a.NumItems()), retrieve.NewExact(b.NumItems())
 	worst = 1
 	for _, seq := range users {
-		if err := sa.Bind(seq); err != nil {
+		if err := sa.BindSeq(seq); err != nil {
 			t.Fatal(err)
 		}
-		if err := sb.Bind(seq); err != nil {
+		if err := sb.BindSeq(seq); err != nil {
 			t.Fatal(err)
 		}
 		ra, err := xa.TopK(sa, k)

@@ -38,9 +38,9 @@ func BenchmarkBind(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := e.NewEngineScorer()
+	s := e.NewScorer()
 	for b.Loop() {
-		if err := s.Bind(ts.users[0]); err != nil {
+		if err := s.BindSeq(ts.users[0]); err != nil {
 			b.Fatal(err)
 		}
 	}

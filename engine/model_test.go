@@ -71,7 +71,7 @@ func TestMatchesModelScorer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		es := e.NewEngineScorer()
+		es := e.NewScorer()
 		ref := newRef(w, cates)
 		rows := allRows(numItems)
 		got, want := make([]float32, numItems), make([]float32, numItems)
@@ -96,12 +96,12 @@ func TestMatchesModelScorer(t *testing.T) {
 				if ids {
 					err = es.BindIDs(items, hc)
 					if err == nil {
-						err = ms.Bind(items, hc)
+						err = ms.BindIDs(items, hc)
 					}
 				} else {
-					err = es.Bind(seq)
+					err = es.BindSeq(seq)
 					if err == nil {
-						err = ms.BindEmbedded(seq)
+						err = ms.BindSeq(seq)
 					}
 				}
 				if err != nil {

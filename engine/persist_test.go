@@ -37,7 +37,7 @@ func TestSaveLoad(t *testing.T) {
 		rows := allRows(300)
 		a, b := make([]float32, 300), make([]float32, 300)
 		for u := range ts.users {
-			sa, sb := e.NewEngineScorer(), l.NewEngineScorer()
+			sa, sb := e.NewScorer(), l.NewScorer()
 			if err := sa.BindIDs(ts.hist[u][0], ts.hist[u][1]); err != nil {
 				t.Fatal(err)
 			}

@@ -21,7 +21,7 @@ const minParallel = 256
 // switch it off to measure its effect).
 var prefetchOn = true
 
-// Scorer scores items for one user. Bind (or BindIDs) does the per-user work
+// Scorer scores items for one user. BindSeq (or BindIDs) does the per-user work
 // once; Score then scores any number of item rows. A Scorer is used by one
 // goroutine at a time and does not allocate after its first Bind.
 type Scorer struct {
@@ -60,12 +60,8 @@ func newBlock(c Config, width, lpad int) *block {
 		ev: make([]float32, blockRows*c.ItemDim)}
 }
 
-// NewScorer returns an unbound scorer as a retrieve.QueryScorer whose query
-// is comm_seq (see Scorer.Bind).
-func (e *Engine) NewScorer() retrieve.QueryScorer[[]float32] { return e.NewEngineScorer() }
-
-// NewEngineScorer returns an unbound *Scorer.
-func (e *Engine) NewEngineScorer() *Scorer {
+// NewScorer returns an unbound *Scorer.
+func (e *Engine) NewScorer() *Scorer {
 	c := e.cfg
 	l, h, m0 := c.SeqLen, c.AttnHidden, c.MLP[0]
 	return &Scorer{e: e,
@@ -76,10 +72,10 @@ func (e *Engine) NewEngineScorer() *Scorer {
 
 var errUnbound = errors.New("engine: scorer used before Bind")
 
-// Bind sets the user: commSeq is the behaviour-sequence embedding, SeqLen
+// BindSeq sets the user: commSeq is the behaviour-sequence embedding, SeqLen
 // rows of concat(item emb, cate emb) (zero rows for padding), flattened to
 // SeqLen·2·EmbDim values. Values must be finite.
-func (s *Scorer) Bind(commSeq []float32) error {
+func (s *Scorer) BindSeq(commSeq []float32) error {
 	c := s.e.cfg
 	if len(commSeq) != c.CommSeqLen() {
 		return fmt.Errorf("engine: comm_seq has %d values, want %d (%d positions × %d)", len(commSeq), c.CommSeqLen(), c.SeqLen, c.SeqWidth())
@@ -102,15 +98,15 @@ func (s *Scorer) Bind(commSeq []float32) error {
 	return nil
 }
 
-// BindFloat16 is Bind for comm_seq in half precision (IEEE bit patterns),
+// BindSeqFloat16 is BindSeq for comm_seq in half precision (IEEE bit patterns),
 // the type the served signature declares.
-func (s *Scorer) BindFloat16(commSeq []uint16) error {
+func (s *Scorer) BindSeqFloat16(commSeq []uint16) error {
 	c := s.e.cfg
 	if len(commSeq) != c.CommSeqLen() {
 		return fmt.Errorf("engine: comm_seq has %d values, want %d (%d positions × %d)", len(commSeq), c.CommSeqLen(), c.SeqLen, c.SeqWidth())
 	}
 	vec.F16ToF32(s.cseq, commSeq)
-	return s.Bind(s.cseq)
+	return s.BindSeq(s.cseq)
 }
 
 // BindIDs sets the user from raw history ids: items[i] and cates[i] are the
@@ -256,8 +252,20 @@ func (s *Scorer) Score(rows []int32, out []float32) {
 	s.wg.Wait()
 }
 
-// The engine is a retrieval model over comm_seq queries.
-var _ retrieve.Model[[]float32] = (*Engine)(nil)
+// SeqModel is the engine as a retrieval model over comm_seq queries: its
+// scorers bind the query with Scorer.BindSeq.
+func (e *Engine) SeqModel() retrieve.Model[[]float32] { return seqModel{e} }
+
+type seqModel struct{ e *Engine }
+
+func (m seqModel) NumItems() int { return m.e.NumItems() }
+
+func (m seqModel) NewScorer() retrieve.QueryScorer[[]float32] { return seqScorer{m.e.NewScorer()} }
+
+// seqScorer binds a retrieval query, a comm_seq, with Scorer.BindSeq.
+type seqScorer struct{ *Scorer }
+
+func (s seqScorer) Bind(commSeq []float32) error { return s.Scorer.BindSeq(commSeq) }
 
 // job is a part of a Score batch handed to a pool worker.
 type job struct {

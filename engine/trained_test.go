@@ -67,7 +67,7 @@ func TestTrainedModel(t *testing.T) {
 		rows[i] = int32(i)
 	}
 	got, want := make([]float32, n), make([]float32, n)
-	s32, s16 := e32.NewEngineScorer(), e16.NewEngineScorer()
+	s32, s16 := e32.NewScorer(), e16.NewScorer()
 	x32, x16 := retrieve.NewExact(n), retrieve.NewExact(n)
 	const k = 200
 	users := min(300, len(ds.Test))
@@ -84,7 +84,7 @@ func TestTrainedModel(t *testing.T) {
 			t.Fatal(err)
 		}
 		if u < 5 {
-			if err := ms.Bind(items, hc); err != nil {
+			if err := ms.BindIDs(items, hc); err != nil {
 				t.Fatal(err)
 			}
 			s32.Score(rows, got)

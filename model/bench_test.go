@@ -104,7 +104,7 @@ func BenchmarkScorer(b *testing.B) {
 	for i := range hi {
 		hi[i], hc[i] = int32(1+r.IntN(cfg.NumItem)), int32(1+r.IntN(cfg.NumCate))
 	}
-	if err := s.Bind(hi, hc); err != nil {
+	if err := s.BindIDs(hi, hc); err != nil {
 		b.Fatal(err)
 	}
 	rows := make([]int32, 4096)

@@ -42,9 +42,9 @@ func (m *Model) NewScorer(table []float32) (*Scorer, error) {
 	return &Scorer{m: m, table: table, seq: make([]float32, l*sd), valid: make([]bool, l), pad: make([]bool, l)}, nil
 }
 
-// Bind sets the user: a history of at most MaxLen item and category ids
+// BindIDs sets the user: a history of at most MaxLen item and category ids
 // (right-padded with 0 or shorter; it is padded to MaxLen).
-func (s *Scorer) Bind(histItems, histCates []int32) error {
+func (s *Scorer) BindIDs(histItems, histCates []int32) error {
 	s.bound = false
 	if err := s.m.SequenceEmbedding(histItems, histCates, s.seq); err != nil {
 		return err
@@ -55,10 +55,10 @@ func (s *Scorer) Bind(histItems, histCates []int32) error {
 	return s.bindSeq(func(i int) bool { return i < len(histItems) && histItems[i] != 0 })
 }
 
-// BindEmbedded sets the user from the MaxLen×SeqDim behaviour-sequence
+// BindSeq sets the user from the MaxLen×SeqDim behaviour-sequence
 // embedding (the served model's comm_seq, flattened). With MaskPadding, an
 // all-zero row counts as padding.
-func (s *Scorer) BindEmbedded(commSeq []float32) error {
+func (s *Scorer) BindSeq(commSeq []float32) error {
 	s.bound = false
 	if len(commSeq) != len(s.seq) {
 		return fmt.Errorf("model: comm_seq has %d values, want %d×%d", len(commSeq), s.m.Cfg.MaxLen, s.m.Cfg.SeqDim())

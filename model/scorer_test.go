@@ -156,7 +156,7 @@ func TestScorerMatchesSlowForward(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Bind(hi, hc); err != nil {
+		if err := s.BindIDs(hi, hc); err != nil {
 			t.Fatal(err)
 		}
 		rows := make([]int32, 0, cfg.NumItem)
@@ -175,7 +175,7 @@ func TestScorerMatchesSlowForward(t *testing.T) {
 				t.Fatalf("mask=%v row %d: score %v want %v", mask, row, out[i], want)
 			}
 		}
-		// BindEmbedded with SequenceEmbedding's output gives the same scores.
+		// BindSeq with SequenceEmbedding's output gives the same scores.
 		flat := make([]float32, cfg.MaxLen*cfg.SeqDim())
 		if err := m.SequenceEmbedding(hi, hc, flat); err != nil {
 			t.Fatal(err)
@@ -188,14 +188,14 @@ func TestScorerMatchesSlowForward(t *testing.T) {
 			}
 		}
 		s2, _ := m.NewScorer(table)
-		if err := s2.BindEmbedded(flat); err != nil {
+		if err := s2.BindSeq(flat); err != nil {
 			t.Fatal(err)
 		}
 		out2 := make([]float32, len(rows))
 		s2.Score(rows, out2)
 		for i := range out {
 			if out[i] != out2[i] {
-				t.Fatalf("BindEmbedded score %d: %v vs Bind %v", i, out2[i], out[i])
+				t.Fatalf("BindSeq score %d: %v vs BindIDs %v", i, out2[i], out[i])
 			}
 		}
 	}
@@ -208,16 +208,16 @@ func TestScorerErrors(t *testing.T) {
 		t.Fatal("short table accepted")
 	}
 	s, _ := m.NewScorer(make([]float32, cfg.NumItem*cfg.ItemOut))
-	if err := s.Bind(make([]int32, cfg.MaxLen+1), make([]int32, cfg.MaxLen+1)); err == nil {
+	if err := s.BindIDs(make([]int32, cfg.MaxLen+1), make([]int32, cfg.MaxLen+1)); err == nil {
 		t.Fatal("long history accepted")
 	}
-	if err := s.Bind([]int32{1, 2}, []int32{1, 1}); err != nil {
+	if err := s.BindIDs([]int32{1, 2}, []int32{1, 1}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Bind([]int32{1, int32(cfg.NumItem + 1)}, []int32{1, 1}); err == nil {
+	if err := s.BindIDs([]int32{1, int32(cfg.NumItem + 1)}, []int32{1, 1}); err == nil {
 		t.Fatal("bad item id accepted")
 	}
-	if err := s.BindEmbedded(make([]float32, 7)); err == nil {
+	if err := s.BindSeq(make([]float32, 7)); err == nil {
 		t.Fatal("short comm_seq accepted")
 	}
 	if err := m.ItemEmbeddings([]int32{1}, []int32{int32(cfg.NumCate + 1)}, make([]float32, cfg.ItemOut)); err == nil {

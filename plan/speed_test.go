@@ -90,7 +90,7 @@ func TestVsHandEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	es := e.NewEngineScorer()
+	es := e.NewScorer()
 	// A full 50-long history (no padding rows: the engine merges those).
 	for i := range seq.Data {
 		if seq.Data[i] == 0 {
@@ -101,7 +101,7 @@ func TestVsHandEngine(t *testing.T) {
 	for i := range cs {
 		cs[i] = float32(seq.Data[i])
 	}
-	if err := es.Bind(cs); err != nil {
+	if err := es.BindSeq(cs); err != nil {
 		t.Fatal(err)
 	}
 	pl := p.NewScorer()

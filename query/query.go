@@ -59,7 +59,7 @@ func (p *plainModel) NewScorer() retrieve.QueryScorer[History] {
 
 type plainScorer struct{ *model.Scorer }
 
-func (s plainScorer) Bind(h History) error { return s.Scorer.Bind(h.Items, h.Cates) }
+func (s plainScorer) Bind(h History) error { return s.Scorer.BindIDs(h.Items, h.Cates) }
 
 // Engine scores histories with a compiled engine.
 func Engine(e *engine.Engine) retrieve.Model[History] { return engineModel{e} }
@@ -69,7 +69,7 @@ type engineModel struct{ e *engine.Engine }
 func (m engineModel) NumItems() int { return m.e.NumItems() }
 
 func (m engineModel) NewScorer() retrieve.QueryScorer[History] {
-	return engineScorer{m.e.NewEngineScorer()}
+	return engineScorer{m.e.NewScorer()}
 }
 
 type engineScorer struct{ *engine.Scorer }
