@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"nann/internal/meter"
+	"nann/internal/parallel"
 	"nann/userbehavior"
 )
 
@@ -104,7 +105,7 @@ func parseLog(ctx context.Context, name string, b []byte, skipBad bool, workers 
 	}
 	chunks := splitChunks(b, workers)
 	starts := make([]int, len(chunks)+1)
-	parallel(len(chunks), func(i int) { starts[i+1] = bytes.Count(chunks[i], []byte{'\n'}) + 1 })
+	each(len(chunks), func(i int) { starts[i+1] = bytes.Count(chunks[i], []byte{'\n'}) + 1 })
 	for i := range chunks {
 		starts[i+1] += starts[i]
 	}
@@ -118,7 +119,7 @@ func parseLog(ctx context.Context, name string, b []byte, skipBad bool, workers 
 		base[i] = base[i-1] + len(chunks[i-1])
 	}
 	var mu sync.Mutex
-	parallel(len(chunks), func(i int) {
+	each(len(chunks), func(i int) {
 		rows, bad, beh, off, err := parseChunk(ctx, chunks[i], c, starts[i], skipBad, bar)
 		if err != nil {
 			errs[i] = lineError(name, b, base[i]+off, err)
@@ -168,16 +169,10 @@ func lineError(name string, b []byte, off int, err error) error {
 	return le
 }
 
-func parallel(n int, f func(i int)) {
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(i)
-		}()
-	}
-	wg.Wait()
+// each runs f(i) for i in [0, n), one goroutine per i (n is the number of
+// parse chunks, one per worker).
+func each(n int, f func(i int)) {
+	parallel.For(context.Background(), n, n, func(_ context.Context, i int) error { f(i); return nil })
 }
 
 // firstError returns the error of the earliest chunk, so the line reported

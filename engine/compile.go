@@ -1,13 +1,14 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
 	"runtime"
 	"slices"
-	"sync"
 
+	"nann/internal/parallel"
 	"nann/internal/vec"
 )
 
@@ -324,34 +325,18 @@ func (e *Engine) buildItemTable(net *itemNet, itemCates []int32) {
 		e.t32 = make([]float32, n*e.tw)
 	}
 	chunks := (n + compileChunk - 1) / compileChunk
-	var next sync.Mutex
-	todo := 0
-	var wg sync.WaitGroup
-	for t := 0; t < min(e.threads, chunks); t++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := net.newScratch(compileChunk)
-			for {
-				next.Lock()
-				i := todo
-				todo++
-				next.Unlock()
-				if i >= chunks {
-					return
-				}
-				lo := i * compileChunk
-				hi := min(lo+compileChunk, n)
-				net.run(s, lo, itemCates[lo:hi])
-				if e.store == StoreEV {
-					e.storeRows(lo, s.ev[:(hi-lo)*c.ItemDim])
-				} else {
-					e.storeRows(lo, s.out[:(hi-lo)*e.width])
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	newScratch := func() *itemScratch { return net.newScratch(compileChunk) }
+	parallel.ForEach(context.Background(), chunks, min(e.threads, chunks), newScratch, func(_ context.Context, s *itemScratch, i int) error {
+		lo := i * compileChunk
+		hi := min(lo+compileChunk, n)
+		net.run(s, lo, itemCates[lo:hi])
+		if e.store == StoreEV {
+			e.storeRows(lo, s.ev[:(hi-lo)*c.ItemDim])
+		} else {
+			e.storeRows(lo, s.out[:(hi-lo)*e.width])
+		}
+		return nil
+	})
 }
 
 // storeRows writes rows of the item table starting at row lo.

@@ -14,11 +14,10 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"nann/internal/meter"
+	"nann/internal/parallel"
 	"nann/retrieve"
 )
 
@@ -164,18 +163,12 @@ func check[Q any](cfg *Config, queries []Query[Q], g retrieve.Graph, m retrieve.
 	if m.NumItems() != n {
 		errs = append(errs, fmt.Errorf("scorer covers %d items but the graph has %d", m.NumItems(), n))
 	}
-	if len(queries) == 0 {
-		errs = append(errs, errors.New("no queries"))
-	}
 	if len(beams) == 0 {
 		errs = append(errs, errors.New("no beam settings"))
 	}
 	maxK := 0
 	if len(cfg.Ks) > 0 {
 		maxK = cfg.Ks[len(cfg.Ks)-1]
-	}
-	if maxK > n {
-		errs = append(errs, fmt.Errorf("k = %d exceeds the corpus of %d items", maxK, n))
 	}
 	for i, b := range beams {
 		if err := b.ValidateFor(n); err != nil {
@@ -184,17 +177,7 @@ func check[Q any](cfg *Config, queries []Query[Q], g retrieve.Graph, m retrieve.
 			errs = append(errs, fmt.Errorf("beam %d (%s): k = %d exceeds its answer size %d", i, b, maxK, b.AnswerSize()))
 		}
 	}
-	bad := 0
-	for i, q := range queries {
-		if q.Truth < 0 || int(q.Truth) >= n {
-			if bad++; bad <= 5 {
-				errs = append(errs, fmt.Errorf("query %d: ground-truth row %d outside [0,%d)", i, q.Truth, n))
-			}
-		}
-	}
-	if bad > 5 {
-		errs = append(errs, fmt.Errorf("%d queries with a ground truth outside the corpus in all", bad))
-	}
+	errs = append(errs, checkQueries(*cfg, queries, n))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
@@ -204,40 +187,18 @@ func check[Q any](cfg *Config, queries []Query[Q], g retrieve.Graph, m retrieve.
 // runAll evaluates the queries on cfg.Workers goroutines, each with its own
 // scorer, searcher and brute-force buffers.
 func runAll[Q any](ctx context.Context, cfg Config, queries []Query[Q], g retrieve.Graph, m retrieve.Model[Q], beams []retrieve.Beam, r *recorder) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	var next atomic.Int64
 	done := meter.New(cfg.Progress, ProgressStage, int64(len(queries)))
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	failed := -1
-	var firstErr error
-	for range min(cfg.Workers, len(queries)) {
-		wg.Go(func() {
-			w := worker[Q]{sc: m.NewScorer(), s: retrieve.NewSearcher(g), ex: retrieve.NewExact(g.Len())}
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= len(queries) {
-					return
-				}
-				if err := w.run(i, queries[i], beams, cfg, r); err != nil {
-					mu.Lock()
-					if failed < 0 || i < failed {
-						failed, firstErr = i, err
-					}
-					mu.Unlock()
-					cancel(err)
-					return
-				}
-				done.Add(1)
-			}
-		})
+	newWorker := func() *worker[Q] {
+		return &worker[Q]{sc: m.NewScorer(), s: retrieve.NewSearcher(g), ex: retrieve.NewExact(g.Len())}
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return fmt.Errorf("eval: query %d: %w", failed, firstErr)
-	}
-	if err := context.Cause(ctx); err != nil && ctx.Err() != nil {
+	err := parallel.ForEach(ctx, len(queries), cfg.Workers, newWorker, func(_ context.Context, w *worker[Q], i int) error {
+		if err := w.run(i, queries[i], beams, cfg, r); err != nil {
+			return fmt.Errorf("query %d: %w", i, err)
+		}
+		done.Add(1)
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
 	return nil

@@ -1,10 +1,11 @@
 package hnsw
 
 import (
+	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 
+	"nann/internal/parallel"
 	"nann/internal/vec"
 )
 
@@ -218,23 +219,14 @@ func (ix *Index) SearchAll(queries []float32, k, ef, workers int) ([][]int32, er
 	}
 	nq := len(queries) / ix.d
 	out := make([][]int32, nq)
-	var wg sync.WaitGroup
-	workers = max(1, min(workers, nq))
-	for wk := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := ix.NewSearcher()
-			for i := wk; i < nq; i += workers {
-				res, _ := s.Search(queries[i*ix.d:(i+1)*ix.d], k, ef)
-				ids := make([]int32, len(res))
-				for j, r := range res {
-					ids[j] = r.ID
-				}
-				out[i] = ids
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.ForEach(context.Background(), nq, max(1, workers), ix.NewSearcher, func(_ context.Context, s *Searcher, i int) error {
+		res, _ := s.Search(queries[i*ix.d:(i+1)*ix.d], k, ef)
+		ids := make([]int32, len(res))
+		for j, r := range res {
+			ids[j] = r.ID
+		}
+		out[i] = ids
+		return nil
+	})
 	return out, nil
 }

@@ -1,11 +1,12 @@
 package hnsw
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
-	"sync"
 
+	"nann/internal/parallel"
 	"nann/internal/vec"
 )
 
@@ -59,34 +60,26 @@ func stddev(x []float32) float64 {
 func ExactKNN(x []float32, dim int, queries []float32, k, workers int) [][]int32 {
 	n, nq := len(x)/dim, len(queries)/dim
 	out := make([][]int32, nq)
-	var wg sync.WaitGroup
-	workers = max(1, min(workers, nq))
-	for wk := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var h maxHeap
-			for qi := wk; qi < nq; qi += workers {
-				q := queries[qi*dim : (qi+1)*dim]
-				h = h[:0]
-				for i := 0; i < n; i++ {
-					d := vec.L2Squared(q, x[i*dim:(i+1)*dim])
-					if len(h) < k {
-						h.push(item{d, int32(i)})
-					} else if d < h[0].d {
-						h.replaceTop(item{d, int32(i)})
-					}
-				}
-				items := h.drainAscending(nil)
-				ids := make([]int32, len(items))
-				for j, it := range items {
-					ids[j] = it.id
-				}
-				out[qi] = ids
+	parallel.ForEach(context.Background(), nq, max(1, workers), func() *maxHeap { return new(maxHeap) }, func(_ context.Context, hp *maxHeap, qi int) error {
+		q := queries[qi*dim : (qi+1)*dim]
+		h := (*hp)[:0]
+		for i := 0; i < n; i++ {
+			d := vec.L2Squared(q, x[i*dim:(i+1)*dim])
+			if len(h) < k {
+				h.push(item{d, int32(i)})
+			} else if d < h[0].d {
+				h.replaceTop(item{d, int32(i)})
 			}
-		}()
-	}
-	wg.Wait()
+		}
+		items := h.drainAscending(nil)
+		*hp = h
+		ids := make([]int32, len(items))
+		for j, it := range items {
+			ids[j] = it.id
+		}
+		out[qi] = ids
+		return nil
+	})
 	return out
 }
 

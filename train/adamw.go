@@ -1,9 +1,10 @@
 package train
 
 import (
+	"context"
 	"math"
-	"sync"
 
+	"nann/internal/parallel"
 	"nann/nn"
 )
 
@@ -53,33 +54,26 @@ func (o *AdamW) Apply(params []*nn.Param, grads [][][]float32, threads int) {
 		p      int
 		lo, hi int
 	}
-	jobs := make(chan job, 64)
-	var wg sync.WaitGroup
-	for range max(threads, 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				wd := float32(0)
-				if params[j.p].Decay {
-					wd = float32(o.WeightDecay)
-				}
-				gs := make([][]float32, len(grads))
-				for r := range grads {
-					gs[r] = grads[r][j.p][j.lo:j.hi]
-				}
-				adamRange(params[j.p].W[j.lo:j.hi], gs, o.M[j.p][j.lo:j.hi], o.V[j.p][j.lo:j.hi], lrT, b1, b2, eps, wd)
-			}
-		}()
-	}
+	var jobs []job
 	for p := range params {
 		n := len(params[p].W)
 		for lo := 0; lo < n; lo += chunk {
-			jobs <- job{p, lo, min(lo+chunk, n)}
+			jobs = append(jobs, job{p, lo, min(lo+chunk, n)})
 		}
 	}
-	close(jobs)
-	wg.Wait()
+	parallel.ForEach(context.Background(), len(jobs), max(threads, 1), func() [][]float32 { return make([][]float32, len(grads)) },
+		func(_ context.Context, gs [][]float32, i int) error {
+			j := jobs[i]
+			wd := float32(0)
+			if params[j.p].Decay {
+				wd = float32(o.WeightDecay)
+			}
+			for r := range grads {
+				gs[r] = grads[r][j.p][j.lo:j.hi]
+			}
+			adamRange(params[j.p].W[j.lo:j.hi], gs, o.M[j.p][j.lo:j.hi], o.V[j.p][j.lo:j.hi], lrT, b1, b2, eps, wd)
+			return nil
+		})
 }
 
 func adamRange(w []float32, gs [][]float32, m, v []float32, lrT, b1, b2, eps, wd float32) {

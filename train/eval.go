@@ -3,16 +3,14 @@ package train
 import (
 	"context"
 	"fmt"
-	"math"
-	"runtime"
-	"sort"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"nann/dataset"
+	"nann/eval"
 	"nann/internal/meter"
+	"nann/internal/parallel"
 	"nann/model"
+	"nann/query"
 )
 
 // RecallKs are the cut-offs of the evaluation.
@@ -33,7 +31,8 @@ type Report struct {
 
 // Evaluate scores every item for each of the first maxUsers test users
 // (all if 0) with the model, in parallel over users, and reports Recall@K
-// beside the popularity baseline.
+// beside the popularity baseline. Both are eval.BruteForce: the model
+// through query.Plain over its item table, popularity as eval.Popularity.
 func Evaluate(ctx context.Context, m *model.Model, ds *dataset.Dataset, maxUsers int) (*Report, error) {
 	return evaluate(ctx, m, ds, maxUsers, nil)
 }
@@ -49,111 +48,42 @@ func evaluate(ctx context.Context, m *model.Model, ds *dataset.Dataset, maxUsers
 	if len(test) == 0 {
 		return nil, fmt.Errorf("dataset %s has no test samples", ds.Dir)
 	}
-	N, L := ds.Meta.NumItem, ds.Meta.MaxLength
 	table, err := itemTable(ctx, m, ds.ItemCate, m.Cfg.ItemOut, progress)
 	if err != nil {
 		return nil, err
 	}
-	ranks := make([]int, len(test)) // rank of the target among all items, 0 = best
-	var next atomic.Int64
-	var firstErr error
-	var errOnce sync.Once
-	bar := meter.New(progress, "evaluate users", int64(len(test)))
-	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sc, err := m.NewScorer(table)
-			if err != nil {
-				errOnce.Do(func() { firstErr = err })
-				return
-			}
-			rows := make([]int32, N)
-			for i := range rows {
-				rows[i] = int32(i)
-			}
-			scores := make([]float32, N)
-			hi, hc := make([]int32, L), make([]int32, L)
-			for ctx.Err() == nil {
-				u := int(next.Add(1) - 1)
-				if u >= len(test) {
-					return
-				}
-				ds.Fill(test[u], hi, hc)
-				if err := sc.Bind(hi, hc); err != nil {
-					errOnce.Do(func() { firstErr = fmt.Errorf("test user %d: %w", u, err) })
-					return
-				}
-				sc.Score(rows, scores)
-				it, _ := ds.Target(test[u])
-				ranks[u] = rankOf(scores, int(it)-1)
-				bar.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	if err := ctx.Err(); err != nil {
+	pm, err := query.Plain(m, table)
+	if err != nil {
 		return nil, err
 	}
-	pop := popularityRanks(ds)
-	rep := &Report{Users: len(test), Items: N, Recall: map[int]float64{}, Popularity: map[int]float64{}}
-	for _, k := range RecallKs {
-		hit, popHit := 0, 0
-		for u, r := range ranks {
-			if r < k {
-				hit++
-			}
-			it, _ := ds.Target(test[u])
-			if pop[it] < k {
-				popHit++
-			}
-		}
-		rep.Recall[k] = float64(hit) / float64(len(test))
-		rep.Popularity[k] = float64(popHit) / float64(len(test))
+	queries := query.FromSamples(ds, test)
+	cfg := eval.Config{Ks: RecallKs, Workers: parallel.Workers(0)}
+	if progress != nil {
+		cfg.Progress = func(_ string, done, total int64) { progress("evaluate users", done, total) }
+	}
+	recall, err := eval.BruteForce(ctx, cfg, queries, pm)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Progress = nil
+	pop, err := eval.BruteForce(ctx, cfg, queries, eval.Popularity[query.History](targetCounts(ds)))
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Users: len(test), Items: ds.Meta.NumItem, Recall: map[int]float64{}, Popularity: map[int]float64{}}
+	for j, k := range RecallKs {
+		rep.Recall[k], rep.Popularity[k] = recall[j], pop[j]
 	}
 	rep.EvalSeconds = time.Since(start).Seconds()
 	return rep, nil
 }
 
-// rankOf is the 0-based rank of row t in scores, best first: the number of
-// rows scoring higher, plus those scoring the same with a lower row. A NaN
-// score counts as −∞; a NaN target ranks last.
-func rankOf(scores []float32, t int) int {
-	s := scores[t]
-	if math.IsNaN(float64(s)) {
-		return len(scores)
-	}
-	r := 0
-	for i, x := range scores {
-		if x > s || (x == s && i < t) {
-			r++
-		}
-	}
-	return r
-}
-
-// popularityRanks ranks dense ids by their count among the training
-// samples' targets (ties by lower id); index = dense id.
-func popularityRanks(ds *dataset.Dataset) []int {
-	N := ds.Meta.NumItem
-	count := make([]int64, N+1)
+// targetCounts is each item row's count among the training samples' targets.
+func targetCounts(ds *dataset.Dataset) []int64 {
+	count := make([]int64, ds.Meta.NumItem)
 	for _, s := range ds.Train {
 		it, _ := ds.Target(s)
-		count[it]++
+		count[it-1]++
 	}
-	order := make([]int, N)
-	for i := range order {
-		order[i] = i + 1
-	}
-	sort.SliceStable(order, func(a, b int) bool { return count[order[a]] > count[order[b]] })
-	rank := make([]int, N+1)
-	rank[0] = N
-	for r, id := range order {
-		rank[id] = r
-	}
-	return rank
+	return count
 }

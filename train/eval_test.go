@@ -2,7 +2,6 @@ package train
 
 import (
 	"context"
-	"math"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -11,16 +10,6 @@ import (
 	"nann/internal/npy"
 	"nann/model"
 )
-
-func TestRankOf(t *testing.T) {
-	nan := float32(math.NaN())
-	s := []float32{0.5, 2, nan, 2, -1}
-	for _, tc := range []struct{ t, want int }{{1, 0}, {3, 1}, {0, 2}, {4, 3}, {2, 5}} {
-		if got := rankOf(s, tc.t); got != tc.want {
-			t.Errorf("rankOf(%v, %d) = %d, want %d", s, tc.t, got, tc.want)
-		}
-	}
-}
 
 func openTestData(t *testing.T) *dataset.Dataset {
 	ds, err := dataset.Open(testData, dataset.OpenOptions{})
@@ -72,7 +61,7 @@ func TestEvaluateMatchesSortedTopK(t *testing.T) {
 		hits, popHits := 0, 0
 		for _, s := range ds.Test {
 			hi, hc := ds.History(s)
-			if err := sc.BindIDs(hi, hc); err != nil {
+			if err := sc.Bind(hi, hc); err != nil {
 				t.Fatal(err)
 			}
 			sc.Score(rows, scores)

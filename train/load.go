@@ -1,7 +1,6 @@
 package train
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,11 +8,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
-	"sync"
 
 	"nann/internal/meter"
 	"nann/internal/npy"
+	"nann/internal/parallel"
 	"nann/internal/safefile"
 	"nann/model"
 )
@@ -120,31 +118,17 @@ func itemTable(ctx context.Context, m *model.Model, itemCate []int32, dim int, p
 	}
 	embs := make([]float32, n*dim)
 	bar := meter.New(progress, "item embeddings", int64(n))
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
-	jobs := make(chan int)
-	for range runtime.GOMAXPROCS(0) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for lo := range jobs {
-				hi := min(lo+extractChunk, n)
-				if err := m.ItemEmbeddings(items[lo:hi], itemCate[lo+1:hi+1], embs[lo*dim:hi*dim]); err != nil {
-					mu.Lock()
-					firstErr = cmp.Or(firstErr, fmt.Errorf("item embeddings of ids %d..%d: %w", lo+1, hi, err))
-					mu.Unlock()
-				}
-				bar.Add(int64(hi - lo))
-			}
-		}()
-	}
-	for lo := 0; lo < n && ctx.Err() == nil; lo += extractChunk {
-		jobs <- lo
-	}
-	close(jobs)
-	wg.Wait()
-	if err := cmp.Or(firstErr, ctx.Err()); err != nil {
+	chunks := (n + extractChunk - 1) / extractChunk
+	err := parallel.For(ctx, chunks, 0, func(_ context.Context, c int) error {
+		lo := c * extractChunk
+		hi := min(lo+extractChunk, n)
+		if err := m.ItemEmbeddings(items[lo:hi], itemCate[lo+1:hi+1], embs[lo*dim:hi*dim]); err != nil {
+			return fmt.Errorf("item embeddings of ids %d..%d: %w", lo+1, hi, err)
+		}
+		bar.Add(int64(hi - lo))
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return embs, nil

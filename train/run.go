@@ -11,11 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"time"
 
 	"nann/dataset"
 	"nann/internal/meter"
+	"nann/internal/parallel"
 	"nann/internal/safefile"
 	"nann/model"
 	"nann/nn"
@@ -443,15 +443,10 @@ func (t *trainer) step() (stepStats, error) {
 	}
 	lo := model.LossOptions{AdvEps: float32(t.cfg.AdvEps), AdvWeight: float32(t.cfg.AdvWeight)}
 	stats := make([]model.StepStats, len(t.workers))
-	var wg sync.WaitGroup
-	for r, w := range t.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			stats[r] = w.Step(&t.shards[r], lo)
-		}()
-	}
-	wg.Wait()
+	parallel.For(context.Background(), len(t.workers), len(t.workers), func(_ context.Context, r int) error {
+		stats[r] = t.workers[r].Step(&t.shards[r], lo)
+		return nil
+	})
 	t2 := time.Now()
 	grads := make([][][]float32, len(t.workers))
 	for r, w := range t.workers {
