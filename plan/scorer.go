@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 
+	"nann/internal/vec"
 	"nann/onnx"
 )
 
@@ -196,6 +197,13 @@ func (s *Scorer) gather(st *state, rows []int32) {
 		t := &p.tables[b.src]
 		d := st.b[i]
 		w := t.width
+		if t.f16 != nil {
+			for j := 0; j < p.block; j++ {
+				r := int(rows[min(j, len(rows)-1)])
+				vec.F16ToF32(d[j*w:(j+1)*w], t.f16[r*w:(r+1)*w])
+			}
+			continue
+		}
 		for j := 0; j < p.block; j++ {
 			r := int(rows[min(j, len(rows)-1)])
 			copy(d[j*w:(j+1)*w], t.data[r*w:(r+1)*w])

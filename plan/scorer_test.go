@@ -2,6 +2,7 @@ package plan
 
 import (
 	"math/rand/v2"
+	"sort"
 	"testing"
 
 	"nann/onnx"
@@ -99,4 +100,79 @@ func repeatTensor(t *onnx.Tensor, n int) *onnx.Tensor {
 		out.Data = append(out.Data, t.Data...)
 	}
 	return out
+}
+
+// Float16 tables keep ≥ 99% of the float32 plan's top-200 on every
+// fixture network, over a 5000-item corpus, for every fixture user. (The
+// ids network has only 200 distinct items, and a larger corpus of repeats
+// would make the top-k a matter of ties: there, the top-20 of its 200.)
+func TestFloat16TablesTop200(t *testing.T) {
+	for _, name := range fixtureNames {
+		f := loadFixture(t, name)
+		n, k := 5000, 200
+		items := bigCorpus(f, n)
+		if !f.items.DType.IsFloat() {
+			n, k, items = f.items.Shape[0], 20, f.items
+		}
+		p32, err := Compile(f.g, f.c, items, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f = loadFixture(t, name)
+		p16, err := Compile(f.g, f.c, items, Options{Float16Tables: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b32, b16 := p32.Stats().TableBytes, p16.Stats().TableBytes; b16*2 != b32 {
+			t.Errorf("%s: float16 tables hold %d bytes, float32 %d", name, b16, b32)
+		}
+		rows := make([]int32, n)
+		for i := range rows {
+			rows[i] = int32(i)
+		}
+		a, b := make([]float32, n), make([]float32, n)
+		worst := 1.0
+		for u := 0; u < f.scores.Shape[0]; u++ {
+			in := map[string]*onnx.Tensor{}
+			for key, v := range f.users {
+				in[key] = userRow(v, u)
+			}
+			for _, c := range []struct {
+				p   *Plan
+				out []float32
+			}{{p32, a}, {p16, b}} {
+				s := c.p.NewScorer()
+				if err := s.Bind(in); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Score(rows, c.out); err != nil {
+					t.Fatal(err)
+				}
+			}
+			top := func(s []float32) map[int]bool {
+				idx := make([]int, len(s))
+				for i := range idx {
+					idx[i] = i
+				}
+				sort.Slice(idx, func(i, j int) bool { return s[idx[i]] > s[idx[j]] })
+				m := map[int]bool{}
+				for _, i := range idx[:k] {
+					m[i] = true
+				}
+				return m
+			}
+			ta, tb := top(a), top(b)
+			common := 0
+			for i := range ta {
+				if tb[i] {
+					common++
+				}
+			}
+			worst = min(worst, float64(common)/float64(k))
+		}
+		t.Logf("%s: float16 tables keep %.1f%% of the float32 top-%d (worst user)", name, 100*worst, k)
+		if worst < 0.99 {
+			t.Errorf("%s: float16 tables keep only %.1f%% of the top-%d", name, 100*worst, k)
+		}
+	}
 }
