@@ -252,9 +252,9 @@ func (s *Scorer) Score(rows []int32, out []float32) {
 	s.wg.Wait()
 }
 
-// SeqModel is the engine as a retrieval model over comm_seq queries: its
+// SeqCorpus is the engine as a retrieval model over comm_seq queries: its
 // scorers bind the query with Scorer.BindSeq.
-func (e *Engine) SeqModel() retrieve.Model[[]float32] { return seqModel{e} }
+func (e *Engine) SeqCorpus() retrieve.Corpus[[]float32] { return seqModel{e} }
 
 type seqModel struct{ e *Engine }
 

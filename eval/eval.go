@@ -119,7 +119,7 @@ type Report struct {
 }
 
 // Run evaluates one beam setting; see Sweep.
-func Run[Q any](ctx context.Context, cfg Config, queries []Query[Q], g retrieve.Graph, m retrieve.Model[Q], beam retrieve.Beam) (*Report, error) {
+func Run[Q any](ctx context.Context, cfg Config, queries []Query[Q], g retrieve.Graph, m retrieve.Corpus[Q], beam retrieve.Beam) (*Report, error) {
 	res, err := Sweep(ctx, cfg, queries, g, m, []retrieve.Beam{beam})
 	if err != nil {
 		return nil, err
@@ -139,7 +139,7 @@ type SweepResult struct {
 // of g), a scorer whose corpus differs from the graph's, a ground truth outside
 // the corpus, a K above a beam's answer size, or the first query whose bind or
 // search fails (naming the query).
-func Sweep[Q any](ctx context.Context, cfg Config, queries []Query[Q], g retrieve.Graph, m retrieve.Model[Q], beams []retrieve.Beam) (*SweepResult, error) {
+func Sweep[Q any](ctx context.Context, cfg Config, queries []Query[Q], g retrieve.Graph, m retrieve.Corpus[Q], beams []retrieve.Beam) (*SweepResult, error) {
 	if err := check(&cfg, queries, g, m, beams); err != nil {
 		return nil, err
 	}
@@ -154,7 +154,7 @@ func Sweep[Q any](ctx context.Context, cfg Config, queries []Query[Q], g retriev
 	return out, nil
 }
 
-func check[Q any](cfg *Config, queries []Query[Q], g retrieve.Graph, m retrieve.Model[Q], beams []retrieve.Beam) error {
+func check[Q any](cfg *Config, queries []Query[Q], g retrieve.Graph, m retrieve.Corpus[Q], beams []retrieve.Beam) error {
 	if cfg.Workers == 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
 	}
@@ -186,7 +186,7 @@ func check[Q any](cfg *Config, queries []Query[Q], g retrieve.Graph, m retrieve.
 
 // runAll evaluates the queries on cfg.Workers goroutines, each with its own
 // scorer, searcher and brute-force buffers.
-func runAll[Q any](ctx context.Context, cfg Config, queries []Query[Q], g retrieve.Graph, m retrieve.Model[Q], beams []retrieve.Beam, r *recorder) error {
+func runAll[Q any](ctx context.Context, cfg Config, queries []Query[Q], g retrieve.Graph, m retrieve.Corpus[Q], beams []retrieve.Beam, r *recorder) error {
 	done := meter.New(cfg.Progress, ProgressStage, int64(len(queries)))
 	newWorker := func() *worker[Q] {
 		return &worker[Q]{sc: m.NewScorer(), s: retrieve.NewSearcher(g), ex: retrieve.NewExact(g.Len())}

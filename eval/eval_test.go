@@ -354,7 +354,7 @@ func TestBadInputIsAnError(t *testing.T) {
 	mustFail("beam wider than corpus", "exceeds the corpus", err)
 
 	small, _ := retrieve.NewL2(w.data[:100*w.dim], w.dim)
-	_, err = Run(ctx, testConfig(2), w.queries, w.graph, retrieve.Model[[]float32](small), beam)
+	_, err = Run(ctx, testConfig(2), w.queries, w.graph, retrieve.Corpus[[]float32](small), beam)
 	mustFail("model/graph mismatch", "scorer covers 100 items", err)
 
 	cfg := testConfig(2)
@@ -411,7 +411,7 @@ func TestScorerPanicIsAnError(t *testing.T) {
 	qs := slices.Clone(w.queries)
 	qs[3].Input = slices.Clone(qs[3].Input)
 	qs[3].Input[0] = 12345
-	_, err := Run(context.Background(), testConfig(2), qs, w.graph, retrieve.Model[[]float32](panicModel{w.model}), smallBeam())
+	_, err := Run(context.Background(), testConfig(2), qs, w.graph, retrieve.Corpus[[]float32](panicModel{w.model}), smallBeam())
 	if err == nil || !strings.Contains(err.Error(), "query 3") || !strings.Contains(err.Error(), "scorer bug") {
 		t.Fatalf("error %v, want query 3's panic", err)
 	}

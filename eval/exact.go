@@ -16,7 +16,7 @@ import (
 // fraction of the queries whose ground truth is among the K best rows
 // (higher score first, ties by lower row, NaN last). Queries run on
 // cfg.Workers goroutines; the result does not depend on scheduling.
-func BruteForce[Q any](ctx context.Context, cfg Config, queries []Query[Q], m retrieve.Model[Q]) ([]float64, error) {
+func BruteForce[Q any](ctx context.Context, cfg Config, queries []Query[Q], m retrieve.Corpus[Q]) ([]float64, error) {
 	if cfg.Workers == 0 {
 		cfg.Workers = parallel.Workers(0)
 	}
@@ -96,7 +96,7 @@ func checkQueries[Q any](cfg Config, queries []Query[Q], n int) error {
 // rows by weight (e.g. each item's count among the training targets),
 // higher first, ties by lower row. Scores are minus the rank, exact for up
 // to 2^24 items.
-func Popularity[Q any](weight []int64) retrieve.Model[Q] {
+func Popularity[Q any](weight []int64) retrieve.Corpus[Q] {
 	order := make([]int32, len(weight))
 	for i := range order {
 		order[i] = int32(i)

@@ -44,4 +44,4 @@ func TestPopularityBruteForce(t *testing.T) {
 	}
 }
 
-var _ retrieve.Model[int] = Popularity[int](nil)
+var _ retrieve.Corpus[int] = Popularity[int](nil)

@@ -38,7 +38,7 @@ func BenchmarkSearch(b *testing.B) {
 	}
 	ix, _ := NewIndex(g, x, 64)
 	q := NoisyQueries(x, 64, 1000, 0.1, 1)
-	s := ix.NewSearcher()
+	s := ix.NewKNNSearcher()
 	i := 0
 	c0 := cpuTime()
 	for b.Loop() {

@@ -47,7 +47,7 @@ func FuzzDecode(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ix.NewSearcher().Search(x[:g.Dim()], 3, 8)
+			ix.NewKNNSearcher().Search(x[:g.Dim()], 3, 8)
 		}
 		g.Analyze()
 	})
@@ -82,7 +82,7 @@ func FuzzDecodeNPY(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ix.NewSearcher().Search([]float32{1, 2}, 3, 8)
+			ix.NewKNNSearcher().Search([]float32{1, 2}, 3, 8)
 			g.Analyze()
 			var buf bytes.Buffer
 			if err := g.Encode(&buf); err != nil {

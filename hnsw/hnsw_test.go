@@ -127,7 +127,7 @@ func TestBuildEdgeSizes(t *testing.T) {
 			t.Fatalf("n %d: %v", n, err)
 		}
 		ix, _ := NewIndex(g, x, 4)
-		s := ix.NewSearcher()
+		s := ix.NewKNNSearcher()
 		if n > 0 {
 			res, err := s.Search(x[:4], 5, 10)
 			if err != nil || len(res) != min(5, n) || res[0].Dist != 0 {

@@ -52,7 +52,7 @@ func TestRepairReconnects(t *testing.T) {
 	}
 	// The repaired node is found by search again.
 	ix, _ := NewIndex(g, x, d)
-	res, _ := ix.NewSearcher().Search(x[700*d:701*d], 1, 32)
+	res, _ := ix.NewKNNSearcher().Search(x[700*d:701*d], 1, 32)
 	if len(res) == 0 || res[0].ID != 700 {
 		t.Fatalf("search for node 700 found %v", res)
 	}

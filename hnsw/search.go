@@ -145,32 +145,32 @@ func NewIndex(g *Graph, x []float32, dim int) (*Index, error) {
 // Graph returns the index's graph.
 func (ix *Index) Graph() *Graph { return ix.g }
 
-// Result is a search hit: a node id and its squared L2 distance.
-type Result struct {
+// Neighbor is a search hit: a node id and its squared L2 distance.
+type Neighbor struct {
 	ID   int32
 	Dist float32
 }
 
-// Searcher runs queries on an Index, reusing its scratch memory; use one
+// KNNSearcher runs queries on an Index, reusing its scratch memory; use one
 // per goroutine.
-type Searcher struct {
+type KNNSearcher struct {
 	ix *Index
 	w  *worker
 }
 
-// NewSearcher returns a Searcher for ix.
-func (ix *Index) NewSearcher() *Searcher {
+// NewKNNSearcher returns a KNNSearcher for ix.
+func (ix *Index) NewKNNSearcher() *KNNSearcher {
 	w := newWorker(ix.g.n)
 	g := ix.g
 	w.adj = g.adj
-	return &Searcher{ix: ix, w: w}
+	return &KNNSearcher{ix: ix, w: w}
 }
 
 // Search returns the k nearest nodes to q found with beam width
 // max(ef, k): greedy descent from the entry point, then ef-bounded search
 // on level 0. On a partial (imported) graph the descent starts from the
 // closest of the enter points above the known levels.
-func (s *Searcher) Search(q []float32, k, ef int) ([]Result, error) {
+func (s *KNNSearcher) Search(q []float32, k, ef int) ([]Neighbor, error) {
 	ix, g, w := s.ix, s.ix.g, s.w
 	if len(q) != ix.d {
 		return nil, fmt.Errorf("hnsw: query has dimension %d, index %d", len(q), ix.d)
@@ -191,10 +191,10 @@ func (s *Searcher) Search(q []float32, k, ef int) ([]Result, error) {
 	for len(w.res) > k {
 		w.res.pop()
 	}
-	out := make([]Result, len(w.res))
+	out := make([]Neighbor, len(w.res))
 	for i := len(out) - 1; i >= 0; i-- {
 		it := w.res.pop()
-		out[i] = Result{it.id, it.d}
+		out[i] = Neighbor{it.id, it.d}
 	}
 	return out, nil
 }
@@ -219,7 +219,7 @@ func (ix *Index) SearchAll(queries []float32, k, ef, workers int) ([][]int32, er
 	}
 	nq := len(queries) / ix.d
 	out := make([][]int32, nq)
-	parallel.ForEach(context.Background(), nq, max(1, workers), ix.NewSearcher, func(_ context.Context, s *Searcher, i int) error {
+	parallel.ForEach(context.Background(), nq, max(1, workers), ix.NewKNNSearcher, func(_ context.Context, s *KNNSearcher, i int) error {
 		res, _ := s.Search(queries[i*ix.d:(i+1)*ix.d], k, ef)
 		ids := make([]int32, len(res))
 		for j, r := range res {

@@ -1,6 +1,6 @@
 // Package query is what one retrieval request is made of in offline
 // evaluation and tools: a user's behaviour history, and the adapters that
-// turn a trained model or a compiled engine into a retrieve.Model over
+// turn a trained model or a compiled engine into a retrieve.Corpus over
 // histories, so evaluation code never knows which scorer it has.
 package query
 
@@ -35,7 +35,7 @@ func FromSamples(ds *dataset.Dataset, samples []dataset.Sample) []eval.Query[His
 
 // Plain scores histories with the model's plain inference forward over the
 // item embeddings in table (NumItem × ItemOut, as nann extract writes).
-func Plain(m *model.Model, table []float32) (retrieve.Model[History], error) {
+func Plain(m *model.Model, table []float32) (retrieve.Corpus[History], error) {
 	if want := m.Cfg.NumItem * m.Cfg.ItemOut; len(table) != want {
 		return nil, fmt.Errorf("query: item table has %d values, the model wants %d×%d", len(table), m.Cfg.NumItem, m.Cfg.ItemOut)
 	}
@@ -62,7 +62,7 @@ type plainScorer struct{ *model.Scorer }
 func (s plainScorer) Bind(h History) error { return s.Scorer.BindIDs(h.Items, h.Cates) }
 
 // Engine scores histories with a compiled engine.
-func Engine(e *engine.Engine) retrieve.Model[History] { return engineModel{e} }
+func Engine(e *engine.Engine) retrieve.Corpus[History] { return engineModel{e} }
 
 type engineModel struct{ e *engine.Engine }
 

@@ -10,7 +10,7 @@ import (
 // through a sync.Pool, so a steady stream of requests does not allocate.
 type Pool[Q any] struct {
 	g Graph
-	m Model[Q]
+	m Corpus[Q]
 	p sync.Pool
 }
 
@@ -21,7 +21,7 @@ type poolState[Q any] struct {
 }
 
 // NewPool checks that the model and the graph cover the same corpus.
-func NewPool[Q any](g Graph, m Model[Q]) (*Pool[Q], error) {
+func NewPool[Q any](g Graph, m Corpus[Q]) (*Pool[Q], error) {
 	if g.Len() != m.NumItems() {
 		return nil, fmt.Errorf("retrieve: pool: scorer covers %d items but the graph has %d", m.NumItems(), g.Len())
 	}

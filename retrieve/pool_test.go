@@ -15,7 +15,7 @@ func TestPoolConcurrentAndAllocationFree(t *testing.T) {
 	g := randomGraph(rng, n, 2, 16, 8)
 	data := randomVectors(rng, n, dim)
 	m, _ := NewL2(data, dim)
-	pool, err := NewPool(g, Model[[]float32](m))
+	pool, err := NewPool(g, Corpus[[]float32](m))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestPoolConcurrentAndAllocationFree(t *testing.T) {
 		t.Fatal("wrong query dimension accepted")
 	}
 	small, _ := NewL2(data[:dim*10], dim)
-	if _, err := NewPool(g, Model[[]float32](small)); err == nil {
+	if _, err := NewPool(g, Corpus[[]float32](small)); err == nil {
 		t.Fatal("model/graph size mismatch accepted")
 	}
 }

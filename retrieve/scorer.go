@@ -3,8 +3,8 @@
 //
 // Retrieval never knows how items are scored: it hands batches of item rows
 // to a Scorer that was bound to the query beforehand. Bound scorers come from
-// a Model; the same Model may be an L2 distance over embeddings (here) or the
-// neural network (other packages). Higher scores are better.
+// a Corpus, scored by L2 distance over embeddings (here) or by the neural
+// network (other packages). Higher scores are better.
 //
 // Steady-state retrieval does not allocate: a Searcher owns every buffer and
 // is reused query after query by one goroutine, and a QueryScorer is re-bound
@@ -22,7 +22,7 @@ import (
 // Scorer scores item rows for the query it is bound to.
 //
 // Score writes the score of rows[i] into out[i] (len(out) == len(rows); higher
-// is better). Callers pass only rows in [0, NumItems) of the Model the scorer
+// is better). Callers pass only rows in [0, NumItems) of the Corpus the scorer
 // came from, so implementations may index without checking. A Scorer is used
 // by one goroutine at a time. NaN scores are treated as the worst possible.
 type Scorer interface {
@@ -38,11 +38,11 @@ type QueryScorer[Q any] interface {
 	Bind(query Q) error
 }
 
-// Model creates scorers over a fixed corpus of NumItems item rows. Q is the
+// Corpus creates scorers over a fixed corpus of NumItems item rows. Q is the
 // per-query input: a float32 vector for L2, a user's behaviour sequence or an
 // opaque request for a neural model. NewScorer may be called concurrently; each
 // returned scorer belongs to one goroutine.
-type Model[Q any] interface {
+type Corpus[Q any] interface {
 	NumItems() int
 	NewScorer() QueryScorer[Q]
 }

@@ -61,7 +61,7 @@ func TestEvaluateMatchesSortedTopK(t *testing.T) {
 		hits, popHits := 0, 0
 		for _, s := range ds.Test {
 			hi, hc := ds.History(s)
-			if err := sc.Bind(hi, hc); err != nil {
+			if err := sc.BindIDs(hi, hc); err != nil {
 				t.Fatal(err)
 			}
 			sc.Score(rows, scores)

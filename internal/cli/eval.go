@@ -45,7 +45,7 @@ type EvalCmd struct {
 type evalSetup struct {
 	ds      *dataset.Dataset
 	graph   *hnsw.Graph
-	model   retrieve.Model[query.History]
+	model   retrieve.Corpus[query.History]
 	queries []eval.Query[query.History]
 	engine  *engine.Engine // the compiled scorer, if --scorer engine
 }
@@ -135,7 +135,7 @@ func (c *EvalCmd) loadRest(run *train.RunDir, s *evalSetup) error {
 }
 
 // scorerModel loads the trained model as the chosen scorer.
-func (c *EvalCmd) scorerModel(run *train.RunDir, ds *dataset.Dataset, embsPath string) (retrieve.Model[query.History], *engine.Engine, error) {
+func (c *EvalCmd) scorerModel(run *train.RunDir, ds *dataset.Dataset, embsPath string) (retrieve.Corpus[query.History], *engine.Engine, error) {
 	m, err := run.LoadModel()
 	if err != nil {
 		return nil, nil, err
