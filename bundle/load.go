@@ -99,7 +99,7 @@ func (b *Bundle) load() error {
 	if err := checkSignature(b.Manifest.Signature, n); err != nil {
 		return err
 	}
-	if b.pool, err = retrieve.NewPool(b.graph, b.eng.SeqModel()); err != nil {
+	if b.pool, err = retrieve.NewPool(b.graph, b.eng.SeqCorpus()); err != nil {
 		return err
 	}
 	b.seqs.New = func() any { s := make([]float32, c.CommSeqLen()); return &s }
