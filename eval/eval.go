@@ -28,6 +28,19 @@ type Query[Q any] struct {
 	Truth int32
 }
 
+// Queries pairs inputs[i] with its ground-truth row truth[i]; the slices
+// must have the same length.
+func Queries[Q any](inputs []Q, truth []int32) []Query[Q] {
+	if len(inputs) != len(truth) {
+		panic(fmt.Sprintf("eval: %d query inputs but %d ground-truth rows", len(inputs), len(truth)))
+	}
+	q := make([]Query[Q], len(inputs))
+	for i := range inputs {
+		q[i] = Query[Q]{Input: inputs[i], Truth: truth[i]}
+	}
+	return q
+}
+
 // Config controls an evaluation.
 type Config struct {
 	// Ks are the answer sizes at which recall is reported (default 50, 100, 200).

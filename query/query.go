@@ -9,7 +9,6 @@ import (
 
 	"nann/dataset"
 	"nann/engine"
-	"nann/eval"
 	"nann/model"
 	"nann/retrieve"
 )
@@ -20,17 +19,17 @@ type History struct {
 	Items, Cates []int32
 }
 
-// FromSamples turns held-out samples into evaluation queries: the history
-// before each sample and the target's item row (dense id − 1). The
-// histories alias the dataset's memory.
-func FromSamples(ds *dataset.Dataset, samples []dataset.Sample) []eval.Query[History] {
-	q := make([]eval.Query[History], len(samples))
+// FromSamples turns held-out samples into evaluation inputs: the history
+// before each sample, and in truth the target's item row (dense id − 1);
+// eval.Queries pairs them. The histories alias the dataset's memory.
+func FromSamples(ds *dataset.Dataset, samples []dataset.Sample) (histories []History, truth []int32) {
+	histories, truth = make([]History, len(samples)), make([]int32, len(samples))
 	for i, s := range samples {
 		items, cates := ds.History(s)
 		target, _ := ds.Target(s)
-		q[i] = eval.Query[History]{Input: History{Items: items, Cates: cates}, Truth: target - 1}
+		histories[i], truth[i] = History{Items: items, Cates: cates}, target-1
 	}
-	return q
+	return histories, truth
 }
 
 // Plain scores histories with the model's plain inference forward over the

@@ -56,7 +56,7 @@ func evaluate(ctx context.Context, m *model.Model, ds *dataset.Dataset, maxUsers
 	if err != nil {
 		return nil, err
 	}
-	queries := query.FromSamples(ds, test)
+	queries := eval.Queries(query.FromSamples(ds, test))
 	cfg := eval.Config{Ks: RecallKs, Workers: parallel.Workers(0)}
 	if progress != nil {
 		cfg.Progress = func(_ string, done, total int64) { progress("evaluate users", done, total) }

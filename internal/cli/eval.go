@@ -130,7 +130,7 @@ func (c *EvalCmd) loadRest(run *train.RunDir, s *evalSetup) error {
 	if len(samples) == 0 {
 		return fmt.Errorf("dataset %s has no %s users", s.ds.Dir, c.Split)
 	}
-	s.queries = query.FromSamples(s.ds, samples)
+	s.queries = eval.Queries(query.FromSamples(s.ds, samples))
 	return nil
 }
 
