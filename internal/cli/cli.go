@@ -88,6 +88,7 @@ func run(args []string, stdout, stderr io.Writer, load serving.Loader) int {
 		kong.Description("Neural approximate nearest-neighbour search: prepare, train, index, evaluate, serve and benchmark."),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(kongExit(code)) }),
+		defaultVars(),
 	}
 	for _, c := range commands() {
 		opts = append(opts, kong.DynamicCommand(c.name, c.help, "", c.cmd))

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -99,7 +100,7 @@ func (c *DemoCmd) Run(g *Globals) error {
 	rep.Artefacts = []artefact{
 		{"synthetic log", p.csv}, {"prepared dataset", p.data}, {"trained run (checkpoints, metrics, curves.png)", p.run},
 		{"item embeddings", filepath.Join(p.run, train.ItemEmbsFile)}, {"HNSW index (graph.hnsw + reference .npy layout)", p.index},
-		{"serving bundle", filepath.Join(p.bundles, "nann")},
+		{"serving bundle", filepath.Join(p.bundles, bundle.DefaultExportOptions().Name)},
 	}
 	if c.JSON {
 		return writeJSON(g.Stdout(), rep)
@@ -110,31 +111,33 @@ func (c *DemoCmd) Run(g *Globals) error {
 
 // build runs the offline steps, reusing finished ones.
 func (c *DemoCmd) build(g *Globals, p demoPaths, rep *demoReport) error {
-	trainCmd := &TrainCmd{RunDir: p.run, Data: &p.data, Profile: ptr("demo"), EvalUsers: ptr(200), JSON: true}
+	trainArgs := []string{"--run", p.run, "--data", p.data, "--profile", "demo", "--eval-users", "200", "--json"}
 	if c.MaxSamples > 0 {
-		trainCmd.MaxSamples = &c.MaxSamples
+		trainArgs = append(trainArgs, "--max-samples", strconv.FormatInt(c.MaxSamples, 10))
 	}
 	if c.Preset == "tiny" {
 		// 5 K items cannot supply the demo profile's 256×20 distinct negatives.
-		trainCmd.Negatives = ptr(8)
+		trainArgs = append(trainArgs, "--negatives", "8")
 	}
+	model := bundle.DefaultExportOptions().Name
+	// Each step is the command line `nann NAME ARGS...` would run, with the
+	// same defaults; it is parsed just before it runs, since some flags
+	// must name files that the steps before write.
 	steps := []struct {
 		name string
 		done string // the file whose presence means the step finished
-		cmd  interface{ Run(*Globals) error }
+		cmd  func() (runner, error)
 		out  any
 	}{
-		{"synth", p.csv, &SynthCmd{Preset: c.Preset, Out: p.csv, Seed: -1, JSON: true}, nil},
-		{"prepare", filepath.Join(p.data, dataset.MetaFile), &PrepareCmd{Input: p.csv, Out: p.data, MaxLength: 50, TrainMinLength: 10,
-			TestMinLength: 7, NumTest: 10000, NumValid: 10000, Seed: 1, MaxHeldOut: 0.2, JSON: true}, nil},
-		{"train", filepath.Join(p.run, train.ReportFile), trainCmd, &rep.Train},
-		{"extract", filepath.Join(p.run, train.ItemEmbsFile), &ExtractCmd{RunDir: p.run, JSON: true}, nil},
-		{"index", filepath.Join(p.index, hnsw.GraphFile), &IndexCmd{Embs: filepath.Join(p.run, train.ItemEmbsFile), Out: p.index,
-			M: 32, EfConstruction: 40, Seed: 1, CheckEf: []int{16}, JSON: true}, nil},
-		{"eval", "", &EvalCmd{RunDir: p.run, Index: p.index, Split: "test", Users: c.EvalUsers, Ks: []int{50, 100, 200},
-			Beam: "eval:2:400,200,100:3,1,1:200", Scorer: "engine", JSON: true}, &rep.Eval},
-		{"export", filepath.Join(p.bundles, "nann", "1", bundle.ManifestFile), &ExportCmd{RunDir: p.run, Index: p.index, Base: p.bundles,
-			Name: "nann", Version: 1, Precision: "float32", K: 200, LevelTopN: []int32{100, 200, 200, 200, 200, 200}, JSON: true}, nil},
+		{"synth", p.csv, parsed[SynthCmd]("--preset", c.Preset, "--out", p.csv, "--json"), nil},
+		{"prepare", filepath.Join(p.data, dataset.MetaFile), parsed[PrepareCmd](p.csv, "--out", p.data, "--json"), nil},
+		{"train", filepath.Join(p.run, train.ReportFile), parsed[TrainCmd](trainArgs...), &rep.Train},
+		{"extract", filepath.Join(p.run, train.ItemEmbsFile), parsed[ExtractCmd]("--run", p.run, "--json"), nil},
+		{"index", filepath.Join(p.index, hnsw.GraphFile), parsed[IndexCmd]("--embs", filepath.Join(p.run, train.ItemEmbsFile), "--out", p.index,
+			"--check-ef", "16", "--json"), nil},
+		{"eval", "", parsed[EvalCmd]("--run", p.run, "--index", p.index, "--users", strconv.Itoa(c.EvalUsers), "--json"), &rep.Eval},
+		{"export", filepath.Join(p.bundles, model, "1", bundle.ManifestFile), parsed[ExportCmd]("--run", p.run, "--index", p.index, "--base", p.bundles,
+			"--version", "1", "--json"), nil},
 	}
 	for _, s := range steps {
 		t := time.Now()
@@ -143,7 +146,11 @@ func (c *DemoCmd) build(g *Globals, p demoPaths, rep *demoReport) error {
 			slog.Info("demo: reusing", "step", s.name, "file", s.done)
 		} else {
 			slog.Info("demo: running", "step", s.name)
-			if err := runQuiet(g, s.cmd, s.out); err != nil {
+			cmd, err := s.cmd()
+			if err == nil {
+				err = runQuiet(g, cmd, s.out)
+			}
+			if err != nil {
 				if errors.Is(err, context.Canceled) {
 					return fmt.Errorf("demo interrupted during %s; run the same command again to resume: %w", s.name, err)
 				}
@@ -160,7 +167,23 @@ func (c *DemoCmd) build(g *Globals, p demoPaths, rep *demoReport) error {
 	return readJSONFile(filepath.Join(p.data, dataset.MetaFile), &rep.Data)
 }
 
-func ptr[T any](v T) *T { return &v }
+// runner is a parsed command.
+type runner interface{ Run(*Globals) error }
+
+// parsed returns a function that parses args as command T's flags, with
+// the command line's defaults (withDefaults).
+func parsed[T any, PT interface {
+	*T
+	runner
+}](args ...string) func() (runner, error) {
+	return func() (runner, error) {
+		c, err := withDefaults[T](args...)
+		if err != nil {
+			return nil, err
+		}
+		return PT(c), nil
+	}
+}
 
 func exists(path string) bool {
 	_, err := os.Stat(path)
@@ -197,7 +220,7 @@ func runQuiet(g *Globals, cmd interface{ Run(*Globals) error }, out any) error {
 func (c *DemoCmd) serveAndBench(g *Globals, p demoPaths, rep *demoReport) error {
 	t := time.Now()
 	cfg := server.DefaultConfig()
-	cfg.BasePath, cfg.GRPCAddr, cfg.RESTAddr, cfg.PollInterval = filepath.Join(p.bundles, "nann"), "127.0.0.1:0", "127.0.0.1:0", 0
+	cfg.BasePath, cfg.GRPCAddr, cfg.RESTAddr, cfg.PollInterval = filepath.Join(p.bundles, bundle.DefaultExportOptions().Name), "127.0.0.1:0", "127.0.0.1:0", 0
 	ctx, cancel := context.WithCancel(g.Context())
 	defer cancel()
 	srv, err := server.New(cfg, bundle.Load, slog.Default())

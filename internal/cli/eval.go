@@ -30,8 +30,8 @@ type EvalCmd struct {
 	Data     string `help:"Prepared dataset (default: the run's)."`
 	Split    string `default:"test" enum:"test,valid" help:"Which held-out users: test or valid."`
 	Users    int    `help:"Evaluate at most this many users (0: all)."`
-	Ks       []int  `name:"k" default:"50,100,200" help:"Recall cut-offs."`
-	Beam     string `default:"eval:2:400,200,100:3,1,1:200" help:"Beam settings: eval:START:TOPK,..:NSCORING,..:K or serving:T0,T1,T2,T3,T4,T5."`
+	Ks       []int  `name:"k" default:"${eval_ks}" help:"Recall cut-offs."`
+	Beam     string `default:"${eval_beam}" help:"Beam settings: eval:START:TOPK,..:NSCORING,..:K or serving:T0,T1,T2,T3,T4,T5."`
 	Scorer   string `default:"engine" enum:"engine,plain" help:"engine: the compiled fast scorer; plain: the model's inference forward."`
 	Float16  bool   `name:"float16" help:"Engine item tables in float16."`
 	NoExact  bool   `name:"no-exact" help:"Skip brute force (no ceiling)."`

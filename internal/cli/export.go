@@ -14,12 +14,12 @@ type ExportCmd struct {
 	Index        string  `required:"" help:"Index directory (nann index)." type:"existingdir"`
 	Data         string  `help:"Prepared dataset (default: the run's)."`
 	Base         string  `required:"" help:"Base path: the bundle goes to BASE/NAME/VERSION."`
-	Name         string  `default:"nann" help:"Model name."`
+	Name         string  `default:"${export_name}" help:"Model name."`
 	Version      int64   `help:"Model version (0: one above the newest present)."`
-	Precision    string  `default:"float32" enum:"float32,float16" help:"Item-table precision of the engine."`
-	K            int     `default:"200" help:"Default answer size."`
-	LevelTopN    []int32 `name:"level-topn" default:"100,200,200,200,200,200" help:"Default level_topn (6 values), each at most the corpus size and --max-level-topn."`
-	MaxLevelTopN int     `name:"max-level-topn" default:"10000" help:"The serving bound on level_topn values (nann serve --max_level_topn; 0: its default)."`
+	Precision    string  `default:"${export_precision}" enum:"float32,float16" help:"Item-table precision of the engine."`
+	K            int     `default:"${export_k}" help:"Default answer size."`
+	LevelTopN    []int32 `name:"level-topn" default:"${export_level_topn}" help:"Default level_topn (6 values), each at most the corpus size and --max-level-topn."`
+	MaxLevelTopN int     `name:"max-level-topn" default:"${export_max_level_topn}" help:"The serving bound on level_topn values (nann serve --max_level_topn; 0: its default)."`
 	JSON         bool    `name:"json" help:"Print the manifest as JSON."`
 }
 

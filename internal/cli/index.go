@@ -23,9 +23,9 @@ type IndexCmd struct {
 	Embs           string `help:"Item embeddings: float32 N×d .npy." required:"" type:"existingfile"`
 	Out            string `help:"Output index directory, replaced atomically." required:""`
 	ImportNpy      string `name:"import-npy" help:"Import this reference-layout directory (e.g. from Faiss) instead of building." type:"existingdir"`
-	M              int    `help:"Links per node on levels >= 1 (2·M on level 0)." default:"32"`
-	EfConstruction int    `name:"ef-construction" help:"Beam width while building." default:"40"`
-	Seed           uint64 `help:"Seed of the level assignment; the same seed gives the same graph whatever --workers is." default:"1"`
+	M              int    `help:"Links per node on levels >= 1 (2·M on level 0)." default:"${index_m}"`
+	EfConstruction int    `name:"ef-construction" help:"Beam width while building." default:"${index_ef_construction}"`
+	Seed           uint64 `help:"Seed of the level assignment; the same seed gives the same graph whatever --workers is." default:"${index_seed}"`
 	FaissLinks     bool   `name:"faiss-links" help:"New nodes select up to 2·M links on level 0 as Faiss does (default: M, as hnswlib)."`
 	Workers        int    `help:"Inserting goroutines (0: all cores); changes the build time, not the graph."`
 	CheckQueries   int    `name:"check-queries" help:"Measure recall@10 vs exact search on this many noisy base-point queries (0: skip)."`

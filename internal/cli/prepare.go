@@ -16,15 +16,15 @@ import (
 type PrepareCmd struct {
 	Input          string  `arg:"" help:"UserBehavior CSV (user,item,category,behavior,timestamp)." type:"existingfile"`
 	Out            string  `short:"o" required:"" help:"Output dataset directory, replaced atomically when complete; an existing one must be a prepared dataset or empty."`
-	MaxLength      int     `default:"50" help:"History length per sample."`
-	TrainMinLength int     `default:"10" help:"First training position: samples at positions [train-min-length, len-1)."`
-	TestMinLength  int     `default:"7" help:"Users with more events are eligible for test/validation; test position = this + floor((len-this)/2)."`
-	NumTest        int     `default:"10000" help:"Test users to draw (fewer if fewer are eligible)."`
-	NumValid       int     `default:"10000" help:"Validation users to draw (fewer if fewer are eligible)."`
-	Seed           uint64  `default:"1" help:"Seed of the test/validation draw."`
-	MaxHeldOut     float64 `name:"max-heldout" default:"0.2" help:"Cap on test+validation users as a fraction of the eligible users."`
+	MaxLength      int     `default:"${prepare_max_length}" help:"History length per sample."`
+	TrainMinLength int     `default:"${prepare_train_min_length}" help:"First training position: samples at positions [train-min-length, len-1)."`
+	TestMinLength  int     `default:"${prepare_test_min_length}" help:"Users with more events are eligible for test/validation; test position = this + floor((len-this)/2)."`
+	NumTest        int     `default:"${prepare_num_test}" help:"Test users to draw (fewer if fewer are eligible)."`
+	NumValid       int     `default:"${prepare_num_valid}" help:"Validation users to draw (fewer if fewer are eligible)."`
+	Seed           uint64  `default:"${prepare_seed}" help:"Seed of the test/validation draw."`
+	MaxHeldOut     float64 `name:"max-heldout" default:"${prepare_max_heldout}" help:"Cap on test+validation users as a fraction of the eligible users."`
 	SkipBad        bool    `help:"Count and skip malformed lines instead of stopping at the first."`
-	Workers        int     `default:"0" help:"Parser goroutines (0 = all cores)."`
+	Workers        int     `default:"${prepare_workers}" help:"Parser goroutines (0 = all cores)."`
 	TFRecord       string  `name:"tfrecord" help:"Also write the samples and items as TFRecord tf.train.Example files (reference feature names) into this directory."`
 	JSON           bool    `help:"Print the dataset's meta.json and timing as JSON."`
 }

@@ -16,23 +16,23 @@ import (
 type TrainCmd struct {
 	RunDir  string  `name:"run" help:"Run directory (config, checkpoints, metrics, model); resumed if it exists." required:""`
 	Data    *string `help:"Prepared dataset directory (nann prepare); needed for a new run."`
-	Profile *string `help:"Starting settings for the flags left unset: reference (SPEC defaults, shown below) or demo (1 epoch of 300000 samples, batch 256, 20 negatives, checkpoint every 500, eval on 1000 users; the small world in minutes)." enum:"reference,demo"`
-	Seed    *uint64 `help:"Seed of initialisation, sampling and shuffles (default 1)."`
+	Profile *string `help:"Starting settings for the flags left unset: reference (SPEC defaults, shown below) or demo (${train_demo_profile}; the small world in minutes)." enum:"reference,demo"`
+	Seed    *uint64 `help:"Seed of initialisation, sampling and shuffles (default ${train_seed})."`
 
-	Epochs      *int     `help:"Epochs (default 5)."`
-	Batch       *int     `help:"Positives per step (default 800)."`
-	Negatives   *int     `help:"Sampled negatives per positive, distinct across the batch (default 200)."`
+	Epochs      *int     `help:"Epochs (default ${train_epochs})."`
+	Batch       *int     `help:"Positives per step (default ${train_batch})."`
+	Negatives   *int     `help:"Sampled negatives per positive, distinct across the batch (default ${train_negatives})."`
 	MaxSamples  *int64   `name:"max-samples" help:"Samples per epoch, a fresh random subset each epoch (default all)."`
 	MaxSteps    *int64   `name:"max-steps" help:"Stop after this many steps in total (default no limit)."`
 	Replicas    *int     `help:"Data-parallel shards per batch (default: number of CPUs; fixed for a run)."`
-	LR          *float64 `name:"lr" help:"AdamW learning rate (default 3e-3)."`
-	WeightDecay *float64 `name:"weight-decay" help:"Decoupled weight decay per step (default 1e-4)."`
-	AdvEps      *float64 `name:"adv-eps" help:"FGSM step on item embeddings; 0 disables the adversarial term (default 3e-5)."`
-	AdvWeight   *float64 `name:"adv-weight" help:"Weight of the adversarial KL term (default 1)."`
+	LR          *float64 `name:"lr" help:"AdamW learning rate (default ${train_lr})."`
+	WeightDecay *float64 `name:"weight-decay" help:"Decoupled weight decay per step (default ${train_weight_decay})."`
+	AdvEps      *float64 `name:"adv-eps" help:"FGSM step on item embeddings; 0 disables the adversarial term (default ${train_adv_eps})."`
+	AdvWeight   *float64 `name:"adv-weight" help:"Weight of the adversarial KL term (default ${train_adv_weight})."`
 
-	CheckpointEvery *int64 `name:"checkpoint-every" help:"Steps between checkpoints (default 5000)."`
-	KeepCheckpoints *int   `name:"keep-checkpoints" help:"Newest checkpoints kept (default 3)."`
-	LogEvery        *int64 `name:"log-every" help:"Steps between log lines / metrics rows (default 100)."`
+	CheckpointEvery *int64 `name:"checkpoint-every" help:"Steps between checkpoints (default ${train_checkpoint_every})."`
+	KeepCheckpoints *int   `name:"keep-checkpoints" help:"Newest checkpoints kept (default ${train_keep_checkpoints})."`
+	LogEvery        *int64 `name:"log-every" help:"Steps between log lines / metrics rows (default ${train_log_every})."`
 	EvalUsers       *int   `name:"eval-users" help:"Test users in the final evaluation (default all)."`
 
 	NoVerify bool `name:"no-verify" help:"Skip the dataset's payload checksums when opening it (checked by default; one pass over the files)."`
