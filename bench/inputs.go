@@ -12,8 +12,8 @@ import (
 
 // Serving signature sizes (SPEC §7).
 const (
-	SeqDim = 3200 // comm_seq width: 50 positions × 64
-	MaxLen = 50   // history length
+	CommSeqLen = 3200 // comm_seq width: 50 positions × 64
+	SeqLen     = 50   // history length
 	// maxInputs bounds an input pool (each mock input holds 12.8 kB).
 	maxInputs = 1 << 16
 )
@@ -76,8 +76,8 @@ func DatasetInputs(ds *dataset.Dataset, n int, topn [6]int32, seed uint64) ([]In
 		return nil, err
 	}
 	ml := ds.Meta.MaxLength
-	if ml < 1 || ml > MaxLen {
-		return nil, fmt.Errorf("dataset %s: max_length %d outside [1, %d]", ds.Dir, ml, MaxLen)
+	if ml < 1 || ml > SeqLen {
+		return nil, fmt.Errorf("dataset %s: max_length %d outside [1, %d]", ds.Dir, ml, SeqLen)
 	}
 	out := make([]Input, 0, len(tests))
 	for _, s := range tests {
@@ -119,9 +119,9 @@ func rawHistory(ds *dataset.Dataset, s dataset.Sample, ml int) (items, cates []i
 // Embedder computes a user's comm_seq, as the model's embedding tables
 // do, from the history given by original ids right-padded with 0.
 type Embedder interface {
-	// SeqDim is the comm_seq width (3200).
-	SeqDim() int
-	// Embed writes the embedding of the history into dst (len SeqDim).
+	// CommSeqLen is the comm_seq width (3200).
+	CommSeqLen() int
+	// Embed writes the embedding of the history into dst (len CommSeqLen).
 	Embed(items, cates []int64, dst []float32) error
 }
 
@@ -136,8 +136,8 @@ func EmbeddedInputs(ds *dataset.Dataset, e Embedder, n int, topn [6]int32, seed 
 	if err != nil {
 		return nil, err
 	}
-	ml, dim := ds.Meta.MaxLength, e.SeqDim()
-	if ml < 1 || ml > MaxLen || dim < 1 || dim > 1<<20 {
+	ml, dim := ds.Meta.MaxLength, e.CommSeqLen()
+	if ml < 1 || ml > SeqLen || dim < 1 || dim > 1<<20 {
 		return nil, fmt.Errorf("dataset %s max_length %d or embedder width %d out of range", ds.Dir, ml, dim)
 	}
 	out := make([]Input, len(tests))

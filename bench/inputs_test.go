@@ -80,7 +80,7 @@ func TestDatasetInputsAreTestHistories(t *testing.T) {
 		}
 	}
 	for i, x := range in {
-		if err := x.Check(); err != nil || x.LevelTopN != topn || len(x.ItemIDs) > MaxLen || x.CommSeq != nil {
+		if err := x.Check(); err != nil || x.LevelTopN != topn || len(x.ItemIDs) > SeqLen || x.CommSeq != nil {
 			t.Errorf("input %d: %v, %+v", i, err, x.LevelTopN)
 		}
 	}
@@ -105,11 +105,11 @@ func rawIDs(table []int64, dense []int32) []int64 {
 // sumEmbedder writes item+cate/1000 at each padded position, repeated.
 type sumEmbedder struct{ calls int }
 
-func (*sumEmbedder) SeqDim() int { return 100 }
+func (*sumEmbedder) CommSeqLen() int { return 100 }
 
 func (e *sumEmbedder) Embed(items, cates []int64, dst []float32) error {
 	e.calls++
-	if len(items) != MaxLen || items[0] == 0 || items[MaxLen-1] != 0 && cates[MaxLen-1] == 0 {
+	if len(items) != SeqLen || items[0] == 0 || items[SeqLen-1] != 0 && cates[SeqLen-1] == 0 {
 		return fmt.Errorf("history %v… is not right-padded original ids", items[:3])
 	}
 	for j := range dst {
@@ -145,11 +145,11 @@ func TestEmbeddedInputs(t *testing.T) {
 }
 
 func TestMockInputs(t *testing.T) {
-	a, err := MockInputs(3, SeqDim, DefaultLevelTopN, 9)
+	a, err := MockInputs(3, CommSeqLen, DefaultLevelTopN, 9)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := MockInputs(3, SeqDim, DefaultLevelTopN, 9)
+	b, _ := MockInputs(3, CommSeqLen, DefaultLevelTopN, 9)
 	var sum, sq float64
 	for i := range a {
 		if !slices.Equal(a[i].CommSeq, b[i].CommSeq) {
@@ -163,7 +163,7 @@ func TestMockInputs(t *testing.T) {
 			sq += float64(v) * float64(v)
 		}
 	}
-	n := float64(3 * SeqDim)
+	n := float64(3 * CommSeqLen)
 	if mean, sd := sum/n, sq/n; mean > 0.02 || mean < -0.02 || sd < 0.05 || sd > 0.08 {
 		t.Errorf("mean %.3f, mean square %.3f; want about 0 and 0.0625", mean, sd)
 	}

@@ -29,7 +29,7 @@ type versionServable struct {
 }
 
 func (v *versionServable) Signature() serving.Signature {
-	return serving.Signature{SeqDim: SeqDim, MaxLen: MaxLen, K: 10, DefaultLevelTopN: DefaultLevelTopN}
+	return serving.Signature{CommSeqLen: CommSeqLen, SeqLen: SeqLen, K: 10, DefaultLevelTopN: DefaultLevelTopN}
 }
 
 func (v *versionServable) Predict(ctx context.Context, r *serving.Request) (*serving.Response, error) {
@@ -123,7 +123,7 @@ func TestTargetsAgainstServer(t *testing.T) {
 	base := newBase(t)
 	l := &versionLoader{}
 	srv := startServer(t, base, l)
-	mock, err := MockInputs(4, SeqDim, [6]int32{300, 200, 200, 200, 200, 10}, 4)
+	mock, err := MockInputs(4, CommSeqLen, [6]int32{300, 200, 200, 200, 200, 10}, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestVersionSwitchAgainstServer(t *testing.T) {
 	defer tg.Close()
 	cfg := quickConfig(2, 800*time.Millisecond)
 	cfg.SwitchEvery, cfg.Switch, cfg.SwapWindow = 200*time.Millisecond, sw.Switch, 100*time.Millisecond
-	rep, err := Run(context.Background(), cfg, tg, mockInputsDim(t, 2, SeqDim))
+	rep, err := Run(context.Background(), cfg, tg, mockInputsDim(t, 2, CommSeqLen))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +295,7 @@ func BenchmarkTargets(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer func() { cancel(); srv.Wait() }()
-	inputs, err := MockInputs(1, SeqDim, DefaultLevelTopN, 1)
+	inputs, err := MockInputs(1, CommSeqLen, DefaultLevelTopN, 1)
 	if err != nil {
 		b.Fatal(err)
 	}

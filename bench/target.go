@@ -143,14 +143,14 @@ func (t *servableTarget) Prepare(in *Input) (any, error) {
 	}
 	r := &serving.Request{Batch: 1, LevelTopN: in.LevelTopN}
 	if in.CommSeq != nil {
-		if len(in.CommSeq) != t.sig.SeqDim {
-			return nil, fmt.Errorf("comm_seq has %d values, the model wants %d", len(in.CommSeq), t.sig.SeqDim)
+		if len(in.CommSeq) != t.sig.CommSeqLen {
+			return nil, fmt.Errorf("comm_seq has %d values, the model wants %d", len(in.CommSeq), t.sig.CommSeqLen)
 		}
 		r.CommSeq = in.CommSeq
 		return r, nil
 	}
-	if len(in.ItemIDs) > t.sig.MaxLen {
-		return nil, fmt.Errorf("item_ids has %d ids, the model takes at most %d", len(in.ItemIDs), t.sig.MaxLen)
+	if len(in.ItemIDs) > t.sig.SeqLen {
+		return nil, fmt.Errorf("item_ids has %d ids, the model takes at most %d", len(in.ItemIDs), t.sig.SeqLen)
 	}
 	r.ItemIDs = [][]int64{in.ItemIDs}
 	if in.CateIDs != nil {

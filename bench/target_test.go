@@ -119,7 +119,7 @@ func countRun(t *testing.T, tg Target, inputs []Input, n int64) *Report {
 }
 
 func TestGRPCTarget(t *testing.T) {
-	mock, err := MockInputs(3, SeqDim, [6]int32{100, 200, 200, 200, 200, 12}, 2)
+	mock, err := MockInputs(3, CommSeqLen, [6]int32{100, 200, 200, 200, 200, 12}, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func restHandler(t *testing.T, want []Input, calls *atomic.Int64) http.HandlerFu
 }
 
 func TestRESTTarget(t *testing.T) {
-	mock, err := MockInputs(3, SeqDim, [6]int32{100, 200, 200, 200, 200, 8}, 3)
+	mock, err := MockInputs(3, CommSeqLen, [6]int32{100, 200, 200, 200, 200, 8}, 3)
 	if err != nil {
 		t.Fatal(err)
 	}

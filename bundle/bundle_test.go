@@ -86,7 +86,7 @@ func TestLoadAndPredict(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The same retrieval done by hand: dense ids, comm_seq, the pool.
-	seq := make([]float32, b.Signature().SeqDim)
+	seq := make([]float32, b.Signature().CommSeqLen)
 	if err := b.eng.CommSeq([]int32{1, 2, 3, 0, 0}, []int32{1, 2, 3, 0, 0}, seq); err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestChecksumsRefused(t *testing.T) {
 	if _, err := Open(context.Background(), good); err != nil {
 		t.Fatalf("intact bundle: %v", err)
 	}
-	if sv, err := Load(context.Background(), good); err != nil || sv.Signature().SeqDim < 1 {
+	if sv, err := Load(context.Background(), good); err != nil || sv.Signature().CommSeqLen < 1 {
 		t.Fatalf("intact bundle through the serving.Loader: %v", err)
 	}
 }

@@ -76,21 +76,21 @@ func (b *Batch) Validate(cfg Config) error {
 // per positive, plus, with the adversarial term, forward and backward of the
 // query, attention and score parts again.
 func (c Config) TrainFLOPs(b, l, cands int, adv bool) float64 {
-	item, in := 0, c.SeqDim()
+	item, in := 0, c.SeqWidth()
 	for _, h := range c.ItemHidden {
 		item += in * h
 		in = h
 	}
 	item += in * c.ItemOut
 	q := c.ItemOut*c.AttHidden + c.AttHidden*c.AttDim
-	att := l*c.AttDim + l*c.SeqDim()
-	score, in := 0, c.SeqDim()+c.ItemOut
+	att := l*c.AttDim + l*c.SeqWidth()
+	score, in := 0, c.SeqWidth()+c.ItemOut
 	for _, h := range c.ScoreHidden {
 		score += in * h
 		in = h
 	}
 	score += in
-	keys := l * (c.SeqDim()*c.AttHidden + c.AttHidden*c.AttDim)
+	keys := l * (c.SeqWidth()*c.AttHidden + c.AttHidden*c.AttDim)
 	n := float64(b * cands)
 	macs := 3 * (float64(item+q+att+score)*n + float64(keys)*float64(b))
 	if adv {

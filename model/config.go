@@ -104,5 +104,5 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// SeqDim is the width of one behaviour-sequence position, 2·EmbDim.
-func (c Config) SeqDim() int { return 2 * c.EmbDim }
+// SeqWidth is the width of one behaviour-sequence position, 2·EmbDim.
+func (c Config) SeqWidth() int { return 2 * c.EmbDim }

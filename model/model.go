@@ -34,12 +34,12 @@ func New(cfg Config, seed uint64) (*Model, error) {
 	m.ItemEmb = nn.NewEmbedding(&m.params, r, "emb/item", cfg.NumItem, cfg.EmbDim)
 	m.CateEmb = nn.NewEmbedding(&m.params, r, "emb/cate", cfg.NumCate, cfg.EmbDim)
 	m.ItemNet = nn.NewMLP(&m.params, &m.state, r, "item_net", nn.MLPConfig{
-		In: cfg.SeqDim(), Hidden: cfg.ItemHidden, Out: cfg.ItemOut, OutBias: true, BiasInit: 0.1,
+		In: cfg.SeqWidth(), Hidden: cfg.ItemHidden, Out: cfg.ItemOut, OutBias: true, BiasInit: 0.1,
 		Momentum: cfg.BNMomentum, Eps: cfg.BNEps,
 	})
-	m.Att = nn.NewAttention(&m.params, r, "attention", cfg.ItemOut, cfg.SeqDim(), cfg.AttHidden, cfg.AttDim, cfg.MaskPadding)
+	m.Att = nn.NewAttention(&m.params, r, "attention", cfg.ItemOut, cfg.SeqWidth(), cfg.AttHidden, cfg.AttDim, cfg.MaskPadding)
 	m.ScoreNet = nn.NewMLP(&m.params, &m.state, r, "score_net", nn.MLPConfig{
-		In: cfg.SeqDim() + cfg.ItemOut, Hidden: cfg.ScoreHidden, Out: 1, OutBias: false, BiasInit: 0.1,
+		In: cfg.SeqWidth() + cfg.ItemOut, Hidden: cfg.ScoreHidden, Out: 1, OutBias: false, BiasInit: 0.1,
 		Momentum: cfg.BNMomentum, Eps: cfg.BNEps,
 	})
 	return m, nil
@@ -96,7 +96,7 @@ const itemChunk = 4096
 // moving averages) for items[i] with category cates[i] and writes the
 // len(items)×ItemOut embeddings e_v to out. Safe for concurrent use.
 func (m *Model) ItemEmbeddings(items, cates []int32, out []float32) error {
-	eo, sd := m.Cfg.ItemOut, m.Cfg.SeqDim()
+	eo, sd := m.Cfg.ItemOut, m.Cfg.SeqWidth()
 	if len(cates) != len(items) {
 		return fmt.Errorf("model: %d items but %d categories", len(items), len(cates))
 	}
@@ -121,11 +121,11 @@ func (m *Model) ItemEmbeddings(items, cates []int32, out []float32) error {
 	return nil
 }
 
-// SequenceEmbedding writes the user's MaxLen×SeqDim behaviour-sequence
+// SequenceEmbedding writes the user's MaxLen×SeqWidth behaviour-sequence
 // embedding (concat(item emb, cate emb) per position, zero rows for padding)
 // to out; a history shorter than MaxLen is right-padded.
 func (m *Model) SequenceEmbedding(histItems, histCates []int32, out []float32) error {
-	l, sd := m.Cfg.MaxLen, m.Cfg.SeqDim()
+	l, sd := m.Cfg.MaxLen, m.Cfg.SeqWidth()
 	switch {
 	case len(histItems) != len(histCates):
 		return fmt.Errorf("model: history has %d items but %d categories", len(histItems), len(histCates))

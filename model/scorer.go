@@ -18,7 +18,7 @@ type Scorer struct {
 	m     *Model
 	table []float32 // NumItem×ItemOut, row = dense id − 1
 	gw    vec.GemmWork
-	seq   []float32 // MaxLen×SeqDim
+	seq   []float32 // MaxLen×SeqWidth
 	valid []bool
 	pad   []bool
 	bound bool
@@ -38,7 +38,7 @@ func (m *Model) NewScorer(table []float32) (*Scorer, error) {
 	if want := m.Cfg.NumItem * m.Cfg.ItemOut; len(table) != want {
 		return nil, fmt.Errorf("model: item table has %d values, want %d×%d", len(table), m.Cfg.NumItem, m.Cfg.ItemOut)
 	}
-	l, sd := m.Cfg.MaxLen, m.Cfg.SeqDim()
+	l, sd := m.Cfg.MaxLen, m.Cfg.SeqWidth()
 	return &Scorer{m: m, table: table, seq: make([]float32, l*sd), valid: make([]bool, l), pad: make([]bool, l)}, nil
 }
 
@@ -55,16 +55,16 @@ func (s *Scorer) BindIDs(histItems, histCates []int32) error {
 	return s.bindSeq(func(i int) bool { return i < len(histItems) && histItems[i] != 0 })
 }
 
-// BindSeq sets the user from the MaxLen×SeqDim behaviour-sequence
+// BindSeq sets the user from the MaxLen×SeqWidth behaviour-sequence
 // embedding (the served model's comm_seq, flattened). With MaskPadding, an
 // all-zero row counts as padding.
 func (s *Scorer) BindSeq(commSeq []float32) error {
 	s.bound = false
 	if len(commSeq) != len(s.seq) {
-		return fmt.Errorf("model: comm_seq has %d values, want %d×%d", len(commSeq), s.m.Cfg.MaxLen, s.m.Cfg.SeqDim())
+		return fmt.Errorf("model: comm_seq has %d values, want %d×%d", len(commSeq), s.m.Cfg.MaxLen, s.m.Cfg.SeqWidth())
 	}
 	copy(s.seq, commSeq)
-	sd := s.m.Cfg.SeqDim()
+	sd := s.m.Cfg.SeqWidth()
 	for i := range s.pad {
 		s.pad[i] = true
 		for _, v := range s.seq[i*sd : (i+1)*sd] {
@@ -107,7 +107,7 @@ func (s *Scorer) Score(rows []int32, out []float32) {
 			panic(fmt.Sprintf("model: Scorer.Score: rows[%d] = %d out of range [0, %d)", i, r, cfg.NumItem))
 		}
 	}
-	sd, eo := cfg.SeqDim(), cfg.ItemOut
+	sd, eo := cfg.SeqWidth(), cfg.ItemOut
 	zd := sd + eo
 	s.ev = grow(s.ev, min(scoreChunk, len(rows))*eo)
 	s.z = grow(s.z, min(scoreChunk, len(rows))*zd)

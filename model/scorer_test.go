@@ -146,7 +146,7 @@ func TestScorerMatchesSlowForward(t *testing.T) {
 				seq[l] = append(embF64(m.ItemEmb, hi[l]), embF64(m.CateEmb, hc[l])...)
 				valid[l] = true
 			} else {
-				seq[l] = make([]float64, cfg.SeqDim())
+				seq[l] = make([]float64, cfg.SeqWidth())
 			}
 		}
 		if !mask {
@@ -176,13 +176,13 @@ func TestScorerMatchesSlowForward(t *testing.T) {
 			}
 		}
 		// BindSeq with SequenceEmbedding's output gives the same scores.
-		flat := make([]float32, cfg.MaxLen*cfg.SeqDim())
+		flat := make([]float32, cfg.MaxLen*cfg.SeqWidth())
 		if err := m.SequenceEmbedding(hi, hc, flat); err != nil {
 			t.Fatal(err)
 		}
 		for l := range seq {
 			for j, v := range seq[l] {
-				if float64(flat[l*cfg.SeqDim()+j]) != v {
+				if float64(flat[l*cfg.SeqWidth()+j]) != v {
 					t.Fatalf("sequence embedding [%d][%d]", l, j)
 				}
 			}

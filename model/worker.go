@@ -28,7 +28,7 @@ type StepStats struct {
 type pass struct {
 	qc      nn.AttnQueries
 	sc      nn.MLPCache
-	z, dz   []float32 // B·C × (SeqDim+ItemOut): concat(att, e_v) and its gradient
+	z, dz   []float32 // B·C × (SeqWidth+ItemOut): concat(att, e_v) and its gradient
 	out     []float32 // raw scores
 	logits  []float32 // scores − LogQ
 	dlogits []float32
@@ -42,8 +42,8 @@ type Worker struct {
 	gw    vec.GemmWork
 	grads nn.Grads
 
-	x0, dx0     []float32 // candidate inputs concat(item, cate emb), B·C × SeqDim
-	seq, dSeq   []float32 // histories, B·L × SeqDim
+	x0, dx0     []float32 // candidate inputs concat(item, cate emb), B·C × SeqWidth
+	seq, dSeq   []float32 // histories, B·L × SeqWidth
 	valid, pad  []bool
 	ic          nn.MLPCache
 	ev, dev     []float32 // e_v and ∂loss/∂e_v, B·C × ItemOut
@@ -169,7 +169,7 @@ func (w *Worker) Step(b *Batch, o LossOptions) StepStats {
 	}
 	m, cfg := w.m, w.m.Cfg
 	n, u := b.B*b.C, b.B*b.L
-	sd, eo := cfg.SeqDim(), cfg.ItemOut
+	sd, eo := cfg.SeqWidth(), cfg.ItemOut
 	w.zeroGrads()
 	w.touchedItem.add(b.CandItems)
 	w.touchedItem.add(b.HistItems)
@@ -265,7 +265,7 @@ func (w *Worker) adversarial(b *Batch, o LossOptions) float64 {
 // forwardPass computes p.logits for candidate embeddings ev.
 func (w *Worker) forwardPass(p *pass, ev []float32, b *Batch) {
 	m, cfg := w.m, w.m.Cfg
-	n, sd, eo := b.B*b.C, cfg.SeqDim(), cfg.ItemOut
+	n, sd, eo := b.B*b.C, cfg.SeqWidth(), cfg.ItemOut
 	zd := sd + eo
 	p.z, p.dz = grow(p.z, n*zd), grow(p.dz, n*zd)
 	p.out, p.logits, p.dlogits = grow(p.out, n), grow(p.logits, n), grow(p.dlogits, n)
@@ -283,7 +283,7 @@ func (w *Worker) forwardPass(p *pass, ev []float32, b *Batch) {
 // keys' gradients and writes (acc false) or adds (acc true) ∂/∂e_v to w.dev.
 func (w *Worker) backwardPass(p *pass, ev []float32, b *Batch, acc bool) {
 	m, cfg := w.m, w.m.Cfg
-	n, sd, eo := b.B*b.C, cfg.SeqDim(), cfg.ItemOut
+	n, sd, eo := b.B*b.C, cfg.SeqWidth(), cfg.ItemOut
 	zd := sd + eo
 	m.ScoreNet.Backward(&w.gw, w.grads, p.z, zd, n, &p.sc, p.dlogits, 1, p.dz, zd, false)
 	m.Att.Backward(&w.gw, w.grads, ev, eo, b.C, &w.kc, &p.qc, p.dz, zd, w.dSeq, w.dev, eo, acc)

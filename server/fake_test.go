@@ -34,7 +34,7 @@ type fakeServable struct {
 	lateCalls *atomic.Int64
 }
 
-var fakeSig = serving.Signature{SeqDim: 3200, MaxLen: 50, K: 5, DefaultLevelTopN: [6]int32{100, 200, 200, 200, 200, 5}}
+var fakeSig = serving.Signature{CommSeqLen: 3200, SeqLen: 50, K: 5, DefaultLevelTopN: [6]int32{100, 200, 200, 200, 200, 5}}
 
 func (f *fakeServable) Signature() serving.Signature { return fakeSig }
 
@@ -82,7 +82,7 @@ func (f *fakeServable) rowSeed(r *serving.Request, b int) uint64 {
 	h := uint64(1469598103934665603)
 	mix := func(x uint64) { h = (h ^ x) * 1099511628211 }
 	if r.CommSeq != nil {
-		for _, v := range r.CommSeq[b*fakeSig.SeqDim : (b+1)*fakeSig.SeqDim] {
+		for _, v := range r.CommSeq[b*fakeSig.CommSeqLen : (b+1)*fakeSig.CommSeqLen] {
 			mix(uint64(math.Float32bits(v)))
 		}
 	}

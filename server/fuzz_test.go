@@ -30,7 +30,7 @@ func FuzzRESTBody(f *testing.F) {
 	}
 	cfg := DefaultConfig()
 	cfg.MaxBatch = 8
-	sig := serving.Signature{SeqDim: 4, MaxLen: 3, K: 2, DefaultLevelTopN: [6]int32{1, 1, 1, 1, 1, 1}}
+	sig := serving.Signature{CommSeqLen: 4, SeqLen: 3, K: 2, DefaultLevelTopN: [6]int32{1, 1, 1, 1, 1, 1}}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		b, err := decodeRESTBody(bytes.NewReader(body), sig, &cfg)
 		if err != nil {
@@ -63,7 +63,7 @@ func FuzzPredictRequest(f *testing.F) {
 	f.Add(manyKeysMessage(3, ""))
 	cfg := DefaultConfig()
 	cfg.MaxBatch = 8
-	sig := serving.Signature{SeqDim: 4, MaxLen: 3, K: 2, DefaultLevelTopN: [6]int32{1, 1, 1, 1, 1, 1}}
+	sig := serving.Signature{CommSeqLen: 4, SeqLen: 3, K: 2, DefaultLevelTopN: [6]int32{1, 1, 1, 1, 1, 1}}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if _, err := wireModelSpec(data); err != nil {
 			return
@@ -100,14 +100,14 @@ func checkRequest(t *testing.T, r *serving.Request, sig serving.Signature, cfg *
 	if r.Batch < 1 || r.Batch > cfg.MaxBatch {
 		t.Fatalf("batch %d accepted", r.Batch)
 	}
-	if r.CommSeq != nil && len(r.CommSeq) != r.Batch*sig.SeqDim {
+	if r.CommSeq != nil && len(r.CommSeq) != r.Batch*sig.CommSeqLen {
 		t.Fatalf("comm_seq of %d values for batch %d", len(r.CommSeq), r.Batch)
 	}
 	if r.ItemIDs != nil && len(r.ItemIDs) != r.Batch {
 		t.Fatalf("%d id rows for batch %d", len(r.ItemIDs), r.Batch)
 	}
 	for _, row := range r.ItemIDs {
-		if len(row) > sig.MaxLen {
+		if len(row) > sig.SeqLen {
 			t.Fatalf("row of %d ids accepted", len(row))
 		}
 	}

@@ -263,7 +263,7 @@ func signatureDef(sig serving.Signature) *tfpb.SignatureDef {
 	}
 	return &tfpb.SignatureDef{
 		Inputs: map[string]*tfpb.TensorInfo{
-			tfserving.CommSeq:   info(tfserving.CommSeq, tfpb.DataType_DT_HALF, -1, int64(sig.SeqDim)),
+			tfserving.CommSeq:   info(tfserving.CommSeq, tfpb.DataType_DT_HALF, -1, int64(sig.CommSeqLen)),
 			tfserving.LevelTopN: info(tfserving.LevelTopN, tfpb.DataType_DT_INT32, 6),
 			tfserving.ItemIDs:   info(tfserving.ItemIDs, tfpb.DataType_DT_INT64, -1, -1),
 			tfserving.CateIDs:   info(tfserving.CateIDs, tfpb.DataType_DT_INT64, -1, -1),

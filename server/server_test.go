@@ -33,7 +33,7 @@ func dims(d ...int64) *tfpb.TensorShapeProto {
 }
 
 func randomSeq(rng *rand.Rand, batch int) []float32 {
-	v := make([]float32, batch*fakeSig.SeqDim)
+	v := make([]float32, batch*fakeSig.CommSeqLen)
 	for i := range v {
 		v[i] = float32(rng.NormFloat64())
 	}
@@ -42,7 +42,7 @@ func randomSeq(rng *rand.Rand, batch int) []float32 {
 
 // commSeqTensor encodes vals as comm_seq in one of four wire forms.
 func commSeqTensor(vals []float32, batch int, form string) *tfpb.TensorProto {
-	tp := &tfpb.TensorProto{TensorShape: dims(int64(batch), int64(fakeSig.SeqDim))}
+	tp := &tfpb.TensorProto{TensorShape: dims(int64(batch), int64(fakeSig.CommSeqLen))}
 	switch form {
 	case "float_val":
 		tp.Dtype, tp.FloatVal = tfpb.DataType_DT_FLOAT, vals
@@ -238,7 +238,7 @@ func jsonFloats(v any) [][]float32 {
 func seqRows(vals []float32, batch int) [][]float32 {
 	rows := make([][]float32, batch)
 	for i := range rows {
-		rows[i] = vals[i*fakeSig.SeqDim : (i+1)*fakeSig.SeqDim]
+		rows[i] = vals[i*fakeSig.CommSeqLen : (i+1)*fakeSig.CommSeqLen]
 	}
 	return rows
 }

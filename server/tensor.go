@@ -36,11 +36,11 @@ var wantDType = map[string][]tfpb.DataType{
 func maxElements(name string, sig serving.Signature, cfg *Config) int64 {
 	switch name {
 	case tfserving.CommSeq:
-		return int64(cfg.MaxBatch) * int64(sig.SeqDim)
+		return int64(cfg.MaxBatch) * int64(sig.CommSeqLen)
 	case tfserving.LevelTopN:
 		return 6
 	}
-	return int64(cfg.MaxBatch) * int64(sig.MaxLen)
+	return int64(cfg.MaxBatch) * int64(sig.SeqLen)
 }
 
 // decodeTensorProto checks tp's dtype and size and decodes its values.
@@ -192,12 +192,12 @@ func setCommSeq(r *serving.Request, t *tensor, sig serving.Signature, cfg *Confi
 	if err := checkBatch(tfserving.CommSeq, t.shape, cfg); err != nil {
 		return err
 	}
-	if t.shape[1] != int64(sig.SeqDim) {
-		return invalidf("input %q: shape %v, want [batch, %d]", tfserving.CommSeq, t.shape, sig.SeqDim)
+	if t.shape[1] != int64(sig.CommSeqLen) {
+		return invalidf("input %q: shape %v, want [batch, %d]", tfserving.CommSeq, t.shape, sig.CommSeqLen)
 	}
 	for i, v := range t.floats {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return invalidf("input %q: non-finite value %v at [%d, %d]", tfserving.CommSeq, v, i/sig.SeqDim, i%sig.SeqDim)
+			return invalidf("input %q: non-finite value %v at [%d, %d]", tfserving.CommSeq, v, i/sig.CommSeqLen, i%sig.CommSeqLen)
 		}
 	}
 	r.Batch, r.CommSeq = int(t.shape[0]), t.floats
@@ -208,8 +208,8 @@ func setIDs(r *serving.Request, ids, cates *tensor, sig serving.Signature, cfg *
 	if err := checkBatch(tfserving.ItemIDs, ids.shape, cfg); err != nil {
 		return err
 	}
-	if ids.shape[1] > int64(sig.MaxLen) {
-		return invalidf("input %q: history length %d exceeds %d", tfserving.ItemIDs, ids.shape[1], sig.MaxLen)
+	if ids.shape[1] > int64(sig.SeqLen) {
+		return invalidf("input %q: history length %d exceeds %d", tfserving.ItemIDs, ids.shape[1], sig.SeqLen)
 	}
 	var err error
 	if r.ItemIDs, err = idRows(tfserving.ItemIDs, ids); err != nil {

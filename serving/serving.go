@@ -64,10 +64,10 @@ const DefaultMaxLevelTopN = 10000
 type Request struct {
 	// Batch is the number of users (rows).
 	Batch int
-	// CommSeq is Batch×Signature.SeqDim float32 values, row-major (decoded
+	// CommSeq is Batch×Signature.CommSeqLen float32 values, row-major (decoded
 	// from DT_HALF or DT_FLOAT); nil when the request carries raw ids.
 	CommSeq []float32
-	// ItemIDs holds, per row, up to Signature.MaxLen raw item ids of the
+	// ItemIDs holds, per row, up to Signature.SeqLen raw item ids of the
 	// user's history (0 = padding); nil when the request carries CommSeq.
 	ItemIDs [][]int64
 	// CateIDs holds the matching category ids, or nil when the request did
@@ -90,10 +90,10 @@ type Response struct {
 
 // Signature describes the tensors a Servable accepts.
 type Signature struct {
-	// SeqDim is the width of a comm_seq row (50 positions × 64 = 3200).
-	SeqDim int
-	// MaxLen is the longest raw-id history a row may carry (50).
-	MaxLen int
+	// CommSeqLen is the width of a comm_seq row (50 positions × 64 = 3200).
+	CommSeqLen int
+	// SeqLen is the longest raw-id history a row may carry (50).
+	SeqLen int
 	// K is the default answer size, used in the metadata's output shapes.
 	K int
 	// DefaultLevelTopN is used when a request omits level_topn.
@@ -103,11 +103,11 @@ type Signature struct {
 // Validate reports every field that is out of range.
 func (s Signature) Validate() error {
 	var errs []error
-	if s.SeqDim < 1 {
-		errs = append(errs, fmt.Errorf("signature: SeqDim %d < 1", s.SeqDim))
+	if s.CommSeqLen < 1 {
+		errs = append(errs, fmt.Errorf("signature: CommSeqLen %d < 1", s.CommSeqLen))
 	}
-	if s.MaxLen < 1 {
-		errs = append(errs, fmt.Errorf("signature: MaxLen %d < 1", s.MaxLen))
+	if s.SeqLen < 1 {
+		errs = append(errs, fmt.Errorf("signature: SeqLen %d < 1", s.SeqLen))
 	}
 	if s.K < 1 {
 		errs = append(errs, fmt.Errorf("signature: K %d < 1", s.K))

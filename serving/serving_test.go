@@ -31,7 +31,7 @@ func TestListVersions(t *testing.T) {
 }
 
 func TestSignatureValidate(t *testing.T) {
-	ok := Signature{SeqDim: 3200, MaxLen: 50, K: 10, DefaultLevelTopN: [6]int32{1, 2, 3, 4, 5, 6}}
+	ok := Signature{CommSeqLen: 3200, SeqLen: 50, K: 10, DefaultLevelTopN: [6]int32{1, 2, 3, 4, 5, 6}}
 	if err := ok.Validate(); err != nil {
 		t.Fatalf("valid signature: %v", err)
 	}
@@ -40,7 +40,7 @@ func TestSignatureValidate(t *testing.T) {
 	if err == nil {
 		t.Fatal("zero signature accepted")
 	}
-	for _, want := range []string{"SeqDim 0", "MaxLen 0", "K 0", "DefaultLevelTopN[1] = 0", "DefaultLevelTopN[5] = -1"} {
+	for _, want := range []string{"CommSeqLen 0", "SeqLen 0", "K 0", "DefaultLevelTopN[1] = 0", "DefaultLevelTopN[5] = -1"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not report %q", err, want)
 		}

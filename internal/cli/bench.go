@@ -38,7 +38,7 @@ type BenchCmd struct {
 	EmbedWith  string  `help:"With dataset inputs: send comm_seq computed with the embedding tables of the bundle in this directory (a version directory or a model base path) instead of raw ids." type:"path"`
 	InputCount int     `help:"Distinct inputs, sent in turn." default:"1000"`
 	Seed       uint64  `help:"Seed for mock inputs and the choice of test users." default:"1"`
-	SeqDim     int     `help:"comm_seq width of mock inputs." default:"3200"`
+	CommSeqLen int     `name:"seq-dim" help:"comm_seq width of mock inputs." default:"3200"`
 	LevelTopN  []int32 `name:"level-topn" help:"The 6 beam widths sent as level_topn." default:"100,200,200,200,200,200" sep:","`
 	K          int     `help:"Answer size K (replaces level_topn[5]; 0 keeps it)." default:"0"`
 
@@ -140,7 +140,7 @@ func (c *BenchCmd) inputs(ctx context.Context) ([]bench.Input, error) {
 		if c.EmbedWith != "" {
 			return nil, errors.New("--embed-with needs --inputs dataset:DIR")
 		}
-		return bench.MockInputs(c.InputCount, c.SeqDim, topn, c.Seed)
+		return bench.MockInputs(c.InputCount, c.CommSeqLen, topn, c.Seed)
 	}
 	dir, ok := strings.CutPrefix(c.Inputs, "dataset:")
 	if !ok || dir == "" {
@@ -249,7 +249,7 @@ func (c *BenchCmd) runTarget(ctx context.Context, spec targetSpec, inputs []benc
 // bundleEmbedder computes comm_seq with a bundle's embedding tables.
 type bundleEmbedder struct{ b *bundle.Bundle }
 
-func (e bundleEmbedder) SeqDim() int { return e.b.Signature().SeqDim }
+func (e bundleEmbedder) CommSeqLen() int { return e.b.Signature().CommSeqLen }
 
 func (e bundleEmbedder) Embed(items, cates []int64, dst []float32) error {
 	return e.b.CommSeqFromRaw(items, cates, dst)

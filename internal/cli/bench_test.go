@@ -24,7 +24,7 @@ import (
 type echoServable struct{}
 
 func (echoServable) Signature() serving.Signature {
-	return serving.Signature{SeqDim: 3200, MaxLen: 50, K: 10, DefaultLevelTopN: bench.DefaultLevelTopN}
+	return serving.Signature{CommSeqLen: 3200, SeqLen: 50, K: 10, DefaultLevelTopN: bench.DefaultLevelTopN}
 }
 
 func (echoServable) Predict(ctx context.Context, r *serving.Request) (*serving.Response, error) {

@@ -114,7 +114,7 @@ func checkServedEqualsInProcess(t *testing.T, dir string) {
 	}
 	defer ds.Close()
 	topn := [6]int32{20, 50, 50, 50, 50, 30}
-	seq := make([]float32, b.Signature().SeqDim)
+	seq := make([]float32, b.Signature().CommSeqLen)
 	for i, s := range ds.Test[:10] {
 		items, cates := rawIDs(ds, s)
 		if err := b.CommSeqFromRaw(items, cates, seq); err != nil {

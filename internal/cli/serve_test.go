@@ -39,7 +39,7 @@ func (l *lockedBuffer) String() string {
 type stubServable struct{ closed chan struct{} }
 
 func (s *stubServable) Signature() serving.Signature {
-	return serving.Signature{SeqDim: 4, MaxLen: 3, K: 1, DefaultLevelTopN: [6]int32{1, 1, 1, 1, 1, 1}}
+	return serving.Signature{CommSeqLen: 4, SeqLen: 3, K: 1, DefaultLevelTopN: [6]int32{1, 1, 1, 1, 1, 1}}
 }
 
 func (s *stubServable) Predict(ctx context.Context, r *serving.Request) (*serving.Response, error) {
