@@ -200,6 +200,7 @@ func build(ctx context.Context, o ExportOptions, dir string) (*Manifest, error) 
 	if err != nil {
 		return nil, err
 	}
+	run.Log = slog.Default() // the warning that training has not finished
 	o.Data = run.DatasetPath(o.Data)
 	ds, err := run.OpenDataset(o.Data, dataset.OpenOptions{})
 	if err != nil {

@@ -198,9 +198,6 @@ func writeJSON(path string, v any) error {
 	return safefile.WriteBytes(path, append(b, '\n'))
 }
 
-// stepHook, if set (by tests), is called after every step.
-var stepHook func(step int64)
-
 // trainer is one training session over a run.
 type trainer struct {
 	rf      *runFile
@@ -501,9 +498,6 @@ func (t *trainer) train(ctx context.Context) error {
 			return err
 		}
 		bar.Add(1)
-		if stepHook != nil {
-			stepHook(t.pos.Step)
-		}
 		acc.loss, acc.lossXE, acc.lossAdv = acc.loss+s.loss, acc.lossXE+s.lossXE, acc.lossAdv+s.lossAdv
 		acc.correct, acc.correctNo, acc.n = acc.correct+s.correct, acc.correctNo+s.correctNo, acc.n+s.n
 		if t.pos.Step%t.cfg.LogEvery == 0 || t.pos.Step == t.totalSteps {

@@ -30,12 +30,12 @@ func TestMain(m *testing.M) {
 	if run := os.Getenv("NANN_TRAIN_HELPER_RUN"); run != "" {
 		// Subprocess mode for TestResumeAfterSIGKILL: train, slowly after
 		// step 10 so that the parent's kill lands well before the end.
-		stepHook = func(s int64) {
-			if s >= 10 {
+		slow := func(stage string, step, _ int64) {
+			if stage == "train steps" && step >= 10 {
 				time.Sleep(200 * time.Millisecond)
 			}
 		}
-		if _, err := Run(context.Background(), smallConfig(os.Getenv("NANN_TRAIN_HELPER_DATA"), run), Options{}); err != nil {
+		if _, err := Run(context.Background(), smallConfig(os.Getenv("NANN_TRAIN_HELPER_DATA"), run), Options{Progress: slow}); err != nil {
 			os.Exit(3)
 		}
 		os.Exit(0)
@@ -100,13 +100,13 @@ func TestResumeAfterCancelIsBitIdentical(t *testing.T) {
 	ref := reference(t)
 	run := filepath.Join(t.TempDir(), "run")
 	ctx, cancel := context.WithCancel(context.Background())
-	stepHook = func(s int64) {
-		if s == 13 {
+	// The progress callback runs after each step on the training goroutine.
+	cancelAt13 := func(stage string, step, _ int64) {
+		if stage == "train steps" && step == 13 {
 			cancel()
 		}
 	}
-	_, err := Run(ctx, smallConfig(testData, run), Options{})
-	stepHook = nil
+	_, err := Run(ctx, smallConfig(testData, run), Options{Progress: cancelAt13})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted run: %v", err)
 	}
