@@ -281,8 +281,35 @@ func evalPosition(n, testMin int) int { return testMin + (n-testMin)/2 }
 
 func (b *built) userLen(u int) int { return int(b.offsets[u+1] - b.offsets[u]) }
 
-// write writes every file into a staging directory and moves it to out.
+// write writes the dataset into out (see Write).
 func (b *built) write(ctx context.Context, out string) error {
+	return Write(ctx, out, Contents{
+		Meta: b.meta, Offsets: b.offsets, Items: b.items, Cates: b.cates,
+		Train: b.train, Test: b.test, Valid: b.valid,
+		ItemCate: b.itemCate, ItemWeight: b.itemWeight, ItemCount: b.itemCount,
+		ItemRaw: b.itemRaw, CateRaw: b.cateRaw, UserRaw: b.userRaw,
+	})
+}
+
+// Contents is everything a prepared dataset directory holds.
+type Contents struct {
+	Meta Meta // Format and Version are set by Write
+	// Offsets[u]..Offsets[u+1] are user row u's events in Items and Cates
+	// (dense ids, chronological).
+	Offsets            []uint64
+	Items, Cates       []int32
+	Train, Test, Valid []Sample
+	ItemCate           []int32   // dense item id → dense category ([0] = 0)
+	ItemWeight         []float64 // dense item id → sampling probability
+	ItemCount          []int64   // dense item id → occurrences
+	ItemRaw, CateRaw   []int64   // dense id → original id ([0] = 0)
+	UserRaw            []int64   // user row → original id
+}
+
+// Write writes c as a prepared dataset: every file into a staging
+// directory next to out, which then replaces out (an existing out must be a
+// prepared dataset or empty). meta.json is written last.
+func Write(ctx context.Context, out string, c Contents) error {
 	out = filepath.Clean(out)
 	if err := safefile.CheckOut(out, Kind); err != nil {
 		return fmt.Errorf("--out: %w", err)
@@ -292,19 +319,20 @@ func (b *built) write(ctx context.Context, out string) error {
 		return err
 	}
 	defer st.Abort()
+	c.Meta.Format, c.Meta.Version = formatName, 1
 	p := func(name string) string { return filepath.Join(st.Path, name) }
 	steps := []func() error{
-		func() error { return WriteSequences(p("sequences.bin"), b.offsets, b.items, b.cates) },
-		func() error { return WriteSamples(p("train.samples"), b.train) },
-		func() error { return WriteSamples(p("test.samples"), b.test) },
-		func() error { return WriteSamples(p("valid.samples"), b.valid) },
-		func() error { return npy.Write(p("item_cate.npy"), b.itemCate) },
-		func() error { return npy.Write(p("item_weight.npy"), b.itemWeight) },
-		func() error { return npy.Write(p("item_count.npy"), b.itemCount) },
-		func() error { return npy.Write(p("item_raw_ids.npy"), b.itemRaw) },
-		func() error { return npy.Write(p("cate_raw_ids.npy"), b.cateRaw) },
-		func() error { return npy.Write(p("user_raw_ids.npy"), b.userRaw) },
-		func() error { return writeMeta(p(MetaFile), b.meta) },
+		func() error { return WriteSequences(p("sequences.bin"), c.Offsets, c.Items, c.Cates) },
+		func() error { return WriteSamples(p("train.samples"), c.Train) },
+		func() error { return WriteSamples(p("test.samples"), c.Test) },
+		func() error { return WriteSamples(p("valid.samples"), c.Valid) },
+		func() error { return npy.Write(p("item_cate.npy"), c.ItemCate) },
+		func() error { return npy.Write(p("item_weight.npy"), c.ItemWeight) },
+		func() error { return npy.Write(p("item_count.npy"), c.ItemCount) },
+		func() error { return npy.Write(p("item_raw_ids.npy"), c.ItemRaw) },
+		func() error { return npy.Write(p("cate_raw_ids.npy"), c.CateRaw) },
+		func() error { return npy.Write(p("user_raw_ids.npy"), c.UserRaw) },
+		func() error { return writeMeta(p(MetaFile), c.Meta) },
 	}
 	for _, step := range steps {
 		if err := ctx.Err(); err != nil {

@@ -1,15 +1,11 @@
 package train
 
 import (
-	"encoding/json"
-	"errors"
+	"context"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"nann/dataset"
-	"nann/internal/npy"
 )
 
 // makeDataset writes a small prepared dataset with learnable structure:
@@ -52,33 +48,19 @@ func makeDataset(dir string, users, items int, seed uint64) error {
 			}
 		}
 	}
-	var errs []error
-	must := func(err error) { errs = append(errs, err) }
-	must(os.MkdirAll(dir, 0o755))
-	must(dataset.WriteSequences(filepath.Join(dir, "sequences.bin"), offsets, its, cts))
-	must(dataset.WriteSamples(filepath.Join(dir, "train.samples"), train))
-	must(dataset.WriteSamples(filepath.Join(dir, "test.samples"), test))
-	must(dataset.WriteSamples(filepath.Join(dir, "valid.samples"), valid))
 	ic := make([]int32, items+1)
 	w := make([]float64, items+1)
 	raw := make([]int64, items+1)
 	for i := 1; i <= items; i++ {
 		ic[i], w[i], raw[i] = cate(int32(i)), float64(count[i])/float64(len(its)), int64(1000+i)
 	}
-	craw := make([]int64, ncate+1)
-	uraw := make([]int64, users)
-	must(npy.Write(filepath.Join(dir, "item_cate.npy"), ic))
-	must(npy.Write(filepath.Join(dir, "item_weight.npy"), w))
-	must(npy.Write(filepath.Join(dir, "item_count.npy"), count))
-	must(npy.Write(filepath.Join(dir, "item_raw_ids.npy"), raw))
-	must(npy.Write(filepath.Join(dir, "cate_raw_ids.npy"), craw))
-	must(npy.Write(filepath.Join(dir, "user_raw_ids.npy"), uraw))
-	meta := dataset.Meta{Format: "nann-dataset", Version: 1, NumItem: items, NumCate: ncate, NumUser: users,
+	meta := dataset.Meta{NumItem: items, NumCate: ncate, NumUser: users,
 		NumRows: int64(len(its)), NumTrainSamples: int64(len(train)), NumTestSamples: int64(len(test)), NumValidSamples: int64(len(valid)),
 		MaxLength: maxLen, TrainMinLength: trainMin, TestMinLength: testMin, Seed: seed}
-	b, _ := json.Marshal(meta)
-	must(os.WriteFile(filepath.Join(dir, "meta.json"), b, 0o644))
-	return errors.Join(errs...)
+	return dataset.Write(context.Background(), dir, dataset.Contents{
+		Meta: meta, Offsets: offsets, Items: its, Cates: cts, Train: train, Test: test, Valid: valid,
+		ItemCate: ic, ItemWeight: w, ItemCount: count, ItemRaw: raw, CateRaw: make([]int64, ncate+1), UserRaw: make([]int64, users),
+	})
 }
 
 func TestMakeDatasetOpens(t *testing.T) {
