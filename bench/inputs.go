@@ -75,7 +75,7 @@ func DatasetInputs(ds *dataset.Dataset, n int, topn [6]int32, seed uint64) ([]In
 	if err != nil {
 		return nil, err
 	}
-	ml := ds.Meta.MaxLength
+	ml := ds.Meta.SeqLen
 	if ml < 1 || ml > SeqLen {
 		return nil, fmt.Errorf("dataset %s: max_length %d outside [1, %d]", ds.Dir, ml, SeqLen)
 	}
@@ -136,7 +136,7 @@ func EmbeddedInputs(ds *dataset.Dataset, e Embedder, n int, topn [6]int32, seed 
 	if err != nil {
 		return nil, err
 	}
-	ml, dim := ds.Meta.MaxLength, e.CommSeqLen()
+	ml, dim := ds.Meta.SeqLen, e.CommSeqLen()
 	if ml < 1 || ml > SeqLen || dim < 1 || dim > 1<<20 {
 		return nil, fmt.Errorf("dataset %s max_length %d or embedder width %d out of range", ds.Dir, ml, dim)
 	}

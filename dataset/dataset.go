@@ -33,9 +33,9 @@ type Meta struct {
 	Format  string `json:"format"`  // "nann-dataset"
 	Version int    `json:"version"` // 1
 
-	NumItem int `json:"num_item"` // dense item ids are 1..NumItem
-	NumCate int `json:"num_cate"` // dense category ids are 1..NumCate
-	NumUser int `json:"num_user"`
+	NumItems int `json:"num_item"` // dense item ids are 1..NumItems
+	NumCates int `json:"num_cate"` // dense category ids are 1..NumCates
+	NumUser  int `json:"num_user"`
 
 	NumRows          int64 `json:"num_rows"` // interactions used
 	NumEligibleUsers int   `json:"num_eligible_users"`
@@ -47,7 +47,7 @@ type Meta struct {
 	NumTestSamples  int64 `json:"num_test_samples"`
 	NumValidSamples int64 `json:"num_valid_samples"`
 
-	MaxLength      int `json:"max_length"`       // history length (50)
+	SeqLen         int `json:"max_length"`       // history length (50)
 	TrainMinLength int `json:"train_min_length"` // first training position (10)
 	TestMinLength  int `json:"test_min_length"`  // eligibility and test position base (7)
 
@@ -76,11 +76,11 @@ type Dataset struct {
 	Dir  string
 	Meta Meta
 
-	ItemCate   []int32   // [NumItem+1]
-	ItemWeight []float64 // [NumItem+1]
-	ItemCount  []int64   // [NumItem+1]
-	ItemRaw    []int64   // [NumItem+1]
-	CateRaw    []int64   // [NumCate+1]
+	ItemCate   []int32   // [NumItems+1]
+	ItemWeight []float64 // [NumItems+1]
+	ItemCount  []int64   // [NumItems+1]
+	ItemRaw    []int64   // [NumItems+1]
+	CateRaw    []int64   // [NumCates+1]
 	UserRaw    []int64   // [NumUser]
 
 	Train, Test, Valid []Sample
@@ -177,8 +177,8 @@ func (d *Dataset) openSequences(verify bool) error {
 		return fmt.Errorf("%s: last offset %d, want %d events", path, prev, events)
 	}
 	for i := range d.items {
-		if it, c := d.items[i], d.cates[i]; it < 1 || int(it) > d.Meta.NumItem || c < 1 || int(c) > d.Meta.NumCate {
-			return fmt.Errorf("%s: event %d has item %d, category %d outside 1..%d, 1..%d", path, i, it, c, d.Meta.NumItem, d.Meta.NumCate)
+		if it, c := d.items[i], d.cates[i]; it < 1 || int(it) > d.Meta.NumItems || c < 1 || int(c) > d.Meta.NumCates {
+			return fmt.Errorf("%s: event %d has item %d, category %d outside 1..%d, 1..%d", path, i, it, c, d.Meta.NumItems, d.Meta.NumCates)
 		}
 	}
 	return nil
@@ -194,7 +194,7 @@ func (d *Dataset) openTables() error {
 			errs = append(errs, fmt.Errorf("%s: %d entries, meta.json implies %d", name, n, want))
 		}
 	}
-	ni, nc := d.Meta.NumItem+1, d.Meta.NumCate+1
+	ni, nc := d.Meta.NumItems+1, d.Meta.NumCates+1
 	load("item_cate.npy", ni, func(p string) (int, error) { v, _, err := npy.Read[int32](p); d.ItemCate = v; return len(v), err })
 	load("item_weight.npy", ni, func(p string) (int, error) { v, _, err := npy.Read[float64](p); d.ItemWeight = v; return len(v), err })
 	load("item_count.npy", ni, func(p string) (int, error) { v, _, err := npy.Read[int64](p); d.ItemCount = v; return len(v), err })
@@ -205,8 +205,8 @@ func (d *Dataset) openTables() error {
 		return errors.Join(errs...)
 	}
 	for i, c := range d.ItemCate {
-		if c < 0 || int(c) > d.Meta.NumCate || (i > 0 && c == 0) {
-			return fmt.Errorf("item_cate.npy: item %d has category %d outside 1..%d", i, c, d.Meta.NumCate)
+		if c < 0 || int(c) > d.Meta.NumCates || (i > 0 && c == 0) {
+			return fmt.Errorf("item_cate.npy: item %d has category %d outside 1..%d", i, c, d.Meta.NumCates)
 		}
 	}
 	return nil
@@ -261,7 +261,7 @@ func (d *Dataset) UserSequence(u int) (items, cates []int32) {
 // its position, chronological. The slices alias read-only memory.
 func (d *Dataset) History(s Sample) (items, cates []int32) {
 	it, ct := d.UserSequence(int(s.User))
-	lo := max(0, int(s.Pos)-d.Meta.MaxLength)
+	lo := max(0, int(s.Pos)-d.Meta.SeqLen)
 	return it[lo:s.Pos], ct[lo:s.Pos]
 }
 

@@ -124,7 +124,7 @@ func Prepare(ctx context.Context, input, out string, opt Options) (Meta, error) 
 	if err := b.write(ctx, out); err != nil {
 		return Meta{}, fmt.Errorf("prepare: %w", err)
 	}
-	log.Info("prepared", "out", out, "rows", b.meta.NumRows, "users", b.meta.NumUser, "items", b.meta.NumItem,
+	log.Info("prepared", "out", out, "rows", b.meta.NumRows, "users", b.meta.NumUser, "items", b.meta.NumItems,
 		"train_samples", b.meta.NumTrainSamples, "secs", time.Since(start).Seconds())
 	return b.meta, nil
 }
@@ -144,7 +144,7 @@ type built struct {
 func build(ctx context.Context, c *columns, opt Options) (*built, error) {
 	b := &built{meta: Meta{
 		Format: formatName, Version: 1, NumRows: int64(c.len()), SkippedBad: c.bad,
-		MaxLength: opt.MaxLength, TrainMinLength: opt.TrainMinLength, TestMinLength: opt.TestMinLength,
+		SeqLen: opt.MaxLength, TrainMinLength: opt.TrainMinLength, TestMinLength: opt.TestMinLength,
 		Seed: opt.Seed, Behaviors: map[string]int64{},
 	}}
 	for i, n := range c.behaviors {
@@ -160,7 +160,7 @@ func build(ctx context.Context, c *columns, opt Options) (*built, error) {
 	if b.userRaw, err = denseMap(c.user, 0); err != nil {
 		return nil, err
 	}
-	b.meta.NumItem, b.meta.NumCate, b.meta.NumUser = len(b.itemRaw)-1, len(b.cateRaw)-1, len(b.userRaw)
+	b.meta.NumItems, b.meta.NumCates, b.meta.NumUser = len(b.itemRaw)-1, len(b.cateRaw)-1, len(b.userRaw)
 	if err := checkCancelled(ctx, "map ids"); err != nil {
 		return nil, err
 	}
@@ -176,7 +176,7 @@ func build(ctx context.Context, c *columns, opt Options) (*built, error) {
 // itemTable computes counts, weight_tag and each item's category (the
 // category of its first row in file order).
 func (b *built) itemTable(c *columns) {
-	n := b.meta.NumItem + 1
+	n := b.meta.NumItems + 1
 	b.itemCount = make([]int64, n)
 	b.itemCate = make([]int32, n)
 	for i, it := range c.item {

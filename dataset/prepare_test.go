@@ -102,9 +102,9 @@ func TestHistories4k(t *testing.T) {
 	opt := DefaultOptions()
 	d := prepareTo(t, path, opt)
 	m := d.Meta
-	if m.NumRows != int64(len(rows)) || m.NumUser != len(w.users) || m.NumItem != len(w.items) || m.NumCate != len(w.cates) {
+	if m.NumRows != int64(len(rows)) || m.NumUser != len(w.users) || m.NumItems != len(w.items) || m.NumCates != len(w.cates) {
 		t.Fatalf("counts: rows %d users %d items %d cates %d; derived %d %d %d %d",
-			m.NumRows, m.NumUser, m.NumItem, m.NumCate, len(rows), len(w.users), len(w.items), len(w.cates))
+			m.NumRows, m.NumUser, m.NumItems, m.NumCates, len(rows), len(w.users), len(w.items), len(w.cates))
 	}
 	eligible := 0
 	for _, s := range w.seqs {
@@ -152,7 +152,7 @@ func TestHistories4k(t *testing.T) {
 			t.Fatalf("eval sample %+v of a user with %d events", s, n)
 		}
 	}
-	for it := 1; it <= m.NumItem; it++ {
+	for it := 1; it <= m.NumItems; it++ {
 		raw := d.ItemRaw[it]
 		if d.ItemCount[it] != int64(w.count[raw]) || d.ItemWeight[it] != float64(w.count[raw])/float64(len(rows)) {
 			t.Fatalf("item %d: count %d weight %g, derived %d", raw, d.ItemCount[it], d.ItemWeight[it], w.count[raw])
@@ -180,7 +180,7 @@ func TestStream110kCounts(t *testing.T) {
 	rows := naiveLoad(t, path)
 	w := derive(rows)
 	d := prepareTo(t, path, DefaultOptions())
-	if d.Meta.NumRows != int64(len(rows)) || d.Meta.NumUser != len(w.users) || d.Meta.NumItem != len(w.items) || d.Meta.NumCate != len(w.cates) {
+	if d.Meta.NumRows != int64(len(rows)) || d.Meta.NumUser != len(w.users) || d.Meta.NumItems != len(w.items) || d.Meta.NumCates != len(w.cates) {
 		t.Fatalf("meta %+v; derived users %d items %d cates %d", d.Meta, len(w.users), len(w.items), len(w.cates))
 	}
 }
@@ -233,7 +233,7 @@ func TestLineEndsAndBlanks(t *testing.T) {
 	}
 	for name, content := range variants {
 		m, err := Prepare(context.Background(), writeCSV(t, content), filepath.Join(t.TempDir(), "ds"), DefaultOptions())
-		if err != nil || m.NumRows != 3 || m.NumUser != 2 || m.NumItem != 2 || m.Behaviors["buy"] != 1 {
+		if err != nil || m.NumRows != 3 || m.NumUser != 2 || m.NumItems != 2 || m.Behaviors["buy"] != 1 {
 			t.Errorf("%s: %+v %v", name, m, err)
 		}
 	}

@@ -43,7 +43,7 @@ func (d *Dataset) WriteTFRecords(ctx context.Context, dir string) error {
 	}
 	return safefile.Write(filepath.Join(dir, "items.tfrecord"), func(w io.Writer) error {
 		var buf []byte
-		for it := 1; it <= d.Meta.NumItem; it++ {
+		for it := 1; it <= d.Meta.NumItems; it++ {
 			buf = appendExample(buf[:0], []feature{
 				{name: "item_id", ints: []int64{int64(it)}},
 				{name: "cate_id", ints: []int64{int64(d.ItemCate[it])}},
@@ -58,7 +58,7 @@ func (d *Dataset) WriteTFRecords(ctx context.Context, dir string) error {
 }
 
 func (d *Dataset) writeSampleRecords(ctx context.Context, w io.Writer, samples []Sample) error {
-	L := d.Meta.MaxLength
+	L := d.Meta.SeqLen
 	hi, hc := make([]int32, L), make([]int32, L)
 	items, cates := make([]int64, L), make([]int64, L)
 	var buf []byte

@@ -88,7 +88,7 @@ func TestTFRecords(t *testing.T) {
 		}
 	}
 	b, _ = os.ReadFile(filepath.Join(dir, "items.tfrecord"))
-	if recs, err := ReadRecords(b); err != nil || len(recs) != d.Meta.NumItem {
+	if recs, err := ReadRecords(b); err != nil || len(recs) != d.Meta.NumItems {
 		t.Fatalf("items: %d %v", len(recs), err)
 	}
 	b[20] ^= 1

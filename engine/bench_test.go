@@ -25,7 +25,7 @@ import (
 // pairFLOPs is the arithmetic of one (user, item) pair after the rewrite:
 // 2·(H·L + L·M0 + M0·M1 + M1·M2 + M2) with the reference sizes.
 func pairFLOPs(c Config) float64 {
-	return 2 * float64(c.AttnHidden*c.SeqLen+c.SeqLen*c.MLP[0]+c.MLP[0]*c.MLP[1]+c.MLP[1]*c.MLP[2]+c.MLP[2])
+	return 2 * float64(c.AttnHidden*c.SeqLen+c.SeqLen*c.ScoreHidden[0]+c.ScoreHidden[0]*c.ScoreHidden[1]+c.ScoreHidden[1]*c.ScoreHidden[2]+c.ScoreHidden[2])
 }
 
 // corePeak is the float32 FMA peak of one core: 32 FLOP/cycle at 2.6 GHz.
@@ -42,7 +42,7 @@ type benchModel struct {
 var benchModelOnce = sync.OnceValues(func() (*benchModel, error) {
 	const numItems, numCates = 20000, 500
 	cfg := model.Default()
-	cfg.NumItem, cfg.NumCate = numItems, numCates
+	cfg.NumItems, cfg.NumCates = numItems, numCates
 	m, err := model.New(cfg, 3)
 	if err != nil {
 		return nil, err

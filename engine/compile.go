@@ -39,12 +39,12 @@ type Layout int
 
 const (
 	// StoreHU keeps per item the attention query's hidden state h_q
-	// (AttnHidden) and the item's share U of the first score layer (MLP[0]):
-	// the fastest scoring, AttnHidden+MLP[0] values per item.
+	// (AttnHidden) and the item's share U of the first score layer (ScoreHidden[0]):
+	// the fastest scoring, AttnHidden+ScoreHidden[0] values per item.
 	StoreHU Layout = iota
 	// StoreEV keeps only e_v (ItemDim values per item, a quarter of StoreHU
 	// with the reference sizes) and recomputes h_q and U per pair, which
-	// costs ItemDim·(AttnHidden+MLP[0]) more multiply-adds (16 K, +70%).
+	// costs ItemDim·(AttnHidden+ScoreHidden[0]) more multiply-adds (16 K, +70%).
 	StoreEV
 )
 
@@ -100,7 +100,7 @@ type Engine struct {
 	store   Layout
 	threads int
 	lpad    int // SeqLen rounded up to the panel granularity (8)
-	width   int // a block row: h_q (AttnHidden) then U (MLP[0])
+	width   int // a block row: h_q (AttnHidden) then U (ScoreHidden[0])
 	tw      int // a stored table row: width (StoreHU) or ItemDim (StoreEV)
 
 	// Per-item table, NumItems rows of tw values, in one precision.
@@ -110,7 +110,7 @@ type Engine struct {
 	// StoreEV only: the item-side layers applied per pair, biases and
 	// alphas padded to a multiple of 8.
 	wq1, bq1, aq []float32 // ItemDim×AttnHidden, query hidden layer
-	w1e, b1e     []float32 // ItemDim×MLP[0], e_v half of the first score layer
+	w1e, b1e     []float32 // ItemDim×ScoreHidden[0], e_v half of the first score layer
 	wq1p, w1ep   []float32 // packed
 
 	// User side (per query).
@@ -120,13 +120,13 @@ type Engine struct {
 	attMB            []float32 // AttnHidden: s·Wq2·bk2
 	attCW            []float32 // AttnHidden: s·Wk2·bq2
 	attC0            []float32 // 1 value: s·bq2·bk2
-	w1a              []float32 // SeqWidth×MLP[0]: the attention half of the first score layer, BN folded
+	w1a              []float32 // SeqWidth×ScoreHidden[0]: the attention half of the first score layer, BN folded
 
 	// Pair side: the rest of the score network, BN folded.
-	a1         []float32 // MLP[0] PReLU alphas of the first score layer
-	w2, b2, a2 []float32 // MLP[0]×MLP[1]
-	w3, b3, a3 []float32 // MLP[1]×MLP[2]
-	w4         []float32 // MLP[2]
+	a1         []float32 // ScoreHidden[0] PReLU alphas of the first score layer
+	w2, b2, a2 []float32 // ScoreHidden[0]×ScoreHidden[1]
+	w3, b3, a3 []float32 // ScoreHidden[1]×ScoreHidden[2]
+	w4         []float32 // ScoreHidden[2]
 	w2p, w3p   []float32 // w2, w3 packed into panels
 
 	pool pool // scoring workers; Close stops them
@@ -179,7 +179,7 @@ func Compile(w *Weights, itemCates []int32, opt Options) (*Engine, error) {
 }
 
 func newEngine(c Config, p Precision, store Layout, threads int) *Engine {
-	e := &Engine{cfg: c, prec: p, store: store, threads: threads, lpad: roundUp(c.SeqLen, 8), width: c.AttnHidden + c.MLP[0]}
+	e := &Engine{cfg: c, prec: p, store: store, threads: threads, lpad: roundUp(c.SeqLen, 8), width: c.AttnHidden + c.ScoreHidden[0]}
 	e.tw = e.width
 	if store == StoreEV {
 		e.tw = c.ItemDim
@@ -243,17 +243,17 @@ func (e *Engine) foldUserSide(w *Weights) {
 		c0 += float64(bq2[d]) * float64(bk2[d])
 	}
 	e.attC0 = []float32{float32(c0 * scale)}
-	w1, _ := foldBN(w.Score[0], w.ScoreBN[0], c.Eps)
-	e.w1a = w1[:c.SeqWidth()*c.MLP[0]]
+	w1, _ := foldBN(w.Score[0], w.ScoreBN[0], c.BNEps)
+	e.w1a = w1[:c.SeqWidth()*c.ScoreHidden[0]]
 }
 
 // foldPairSide folds the BatchNorms of the score network's last layers.
 func (e *Engine) foldPairSide(w *Weights) {
 	c := e.cfg
 	e.a1 = slices.Clone(w.ScoreAct[0])
-	e.w2, e.b2 = foldBN(w.Score[1], w.ScoreBN[1], c.Eps)
+	e.w2, e.b2 = foldBN(w.Score[1], w.ScoreBN[1], c.BNEps)
 	e.a2 = slices.Clone(w.ScoreAct[1])
-	e.w3, e.b3 = foldBN(w.Score[2], w.ScoreBN[2], c.Eps)
+	e.w3, e.b3 = foldBN(w.Score[2], w.ScoreBN[2], c.BNEps)
 	e.a3 = slices.Clone(w.ScoreAct[2])
 	e.w4 = slices.Clone(w.Score[3].W)
 }
@@ -261,12 +261,12 @@ func (e *Engine) foldPairSide(w *Weights) {
 // pack lays the pair-side weight matrices out as kernel panels.
 func (e *Engine) pack() {
 	c := e.cfg
-	e.w2p = packPanels(nil, e.w2, c.MLP[0], c.MLP[1], c.MLP[1], false)
-	e.w3p = packPanels(nil, e.w3, c.MLP[1], c.MLP[2], c.MLP[2], false)
+	e.w2p = packPanels(nil, e.w2, c.ScoreHidden[0], c.ScoreHidden[1], c.ScoreHidden[1], false)
+	e.w3p = packPanels(nil, e.w3, c.ScoreHidden[1], c.ScoreHidden[2], c.ScoreHidden[2], false)
 	if e.store == StoreEV {
 		h := c.AttnHidden
 		e.wq1p = packPanels(nil, e.wq1, c.ItemDim, h, h, false)
-		e.w1ep = packPanels(nil, e.w1e, c.ItemDim, c.MLP[0], c.MLP[0], false)
+		e.w1ep = packPanels(nil, e.w1e, c.ItemDim, c.ScoreHidden[0], c.ScoreHidden[0], false)
 		e.bq1 = padTo(e.bq1, roundUp(h, 8))
 		e.aq = padTo(e.aq, roundUp(h, 8))
 	}
@@ -369,13 +369,13 @@ type itemScratch struct {
 func newItemNet(w *Weights) *itemNet {
 	c := w.Config
 	n := &itemNet{c: c, itemEmb: w.ItemEmb, cateEmb: w.CateEmb}
-	n.w0, n.b0 = foldBN(w.Item[0], w.ItemBN[0], c.Eps)
-	n.w1, n.b1 = foldBN(w.Item[1], w.ItemBN[1], c.Eps)
+	n.w0, n.b0 = foldBN(w.Item[0], w.ItemBN[0], c.BNEps)
+	n.w1, n.b1 = foldBN(w.Item[1], w.ItemBN[1], c.BNEps)
 	n.a0, n.a1 = w.ItemAct[0], w.ItemAct[1]
 	n.w2, n.b2 = w.Item[2].W, w.Item[2].B
 	n.wq, n.bq, n.aq = w.Query[0].W, w.Query[0].B, w.QueryAct
-	w1, b1 := foldBN(w.Score[0], w.ScoreBN[0], c.Eps)
-	n.w1e, n.b1e = w1[c.SeqWidth()*c.MLP[0]:], b1
+	w1, b1 := foldBN(w.Score[0], w.ScoreBN[0], c.BNEps)
+	n.w1e, n.b1e = w1[c.SeqWidth()*c.ScoreHidden[0]:], b1
 	return n
 }
 
@@ -383,7 +383,7 @@ func (n *itemNet) newScratch(rows int) *itemScratch {
 	c := n.c
 	return &itemScratch{x: make([]float32, rows*2*c.EmbDim), h0: make([]float32, rows*c.ItemHidden[0]),
 		h1: make([]float32, rows*c.ItemHidden[1]), ev: make([]float32, rows*c.ItemDim),
-		out: make([]float32, rows*(c.AttnHidden+c.MLP[0]))}
+		out: make([]float32, rows*(c.AttnHidden+c.ScoreHidden[0]))}
 }
 
 // run computes the table rows [h_q | U] of items lo.. with the given
@@ -397,7 +397,7 @@ func (n *itemNet) run(s *itemScratch, lo int, cates []int32) {
 		copy(row[:d], n.itemEmb[(lo+i+1)*d:(lo+i+2)*d])
 		lookup(row[d:], n.cateEmb, ct, d)
 	}
-	width := c.AttnHidden + c.MLP[0]
+	width := c.AttnHidden + c.ScoreHidden[0]
 	dense(&s.gw, s.x, 2*d, m, n.w0, n.b0, h0, s.h0, h0)
 	prelu(s.h0, m, h0, h0, n.a0)
 	dense(&s.gw, s.h0, h0, m, n.w1, n.b1, h1, s.h1, h1)
@@ -405,7 +405,7 @@ func (n *itemNet) run(s *itemScratch, lo int, cates []int32) {
 	dense(&s.gw, s.h1, h1, m, n.w2, n.b2, id, s.ev, id)
 	dense(&s.gw, s.ev, id, m, n.wq, n.bq, c.AttnHidden, s.out, width)
 	prelu(s.out, m, c.AttnHidden, width, n.aq)
-	dense(&s.gw, s.ev, id, m, n.w1e, n.b1e, c.MLP[0], s.out[c.AttnHidden:], width)
+	dense(&s.gw, s.ev, id, m, n.w1e, n.b1e, c.ScoreHidden[0], s.out[c.AttnHidden:], width)
 }
 
 // lookup copies embedding row id of table into dst (zeros for id 0).

@@ -11,9 +11,9 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := DefaultConfig(0, 3)
-	c.MLP[1] = 60
+	c.ScoreHidden[1] = 60
 	c.SeqLen = -1
-	c.Eps = float32(math.NaN())
+	c.BNEps = float32(math.NaN())
 	err := c.Validate()
 	for _, want := range []string{"num_items", "mlp[1]", "seq_len", "eps"} {
 		if err == nil || !strings.Contains(err.Error(), want) {

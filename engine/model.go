@@ -26,10 +26,10 @@ func FromModel(m *model.Model) (*Weights, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	c := Config{NumItems: mc.NumItem, NumCates: mc.NumCate, EmbDim: mc.EmbDim, SeqLen: mc.MaxLen,
-		ItemHidden: [2]int{mc.ItemHidden[0], mc.ItemHidden[1]}, ItemDim: mc.ItemOut,
-		AttnHidden: mc.AttHidden, AttnDim: mc.AttDim, MLP: [3]int{mc.ScoreHidden[0], mc.ScoreHidden[1], mc.ScoreHidden[2]},
-		Eps: mc.BNEps, MaskPadding: mc.MaskPadding}
+	c := Config{NumItems: mc.NumItems, NumCates: mc.NumCates, EmbDim: mc.EmbDim, SeqLen: mc.SeqLen,
+		ItemHidden: [2]int{mc.ItemHidden[0], mc.ItemHidden[1]}, ItemDim: mc.ItemDim,
+		AttnHidden: mc.AttnHidden, AttnDim: mc.AttnDim, ScoreHidden: [3]int{mc.ScoreHidden[0], mc.ScoreHidden[1], mc.ScoreHidden[2]},
+		BNEps: mc.BNEps, MaskPadding: mc.MaskPadding}
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -57,10 +57,10 @@ func FromModel(m *model.Model) (*Weights, error) {
 	w.Key[1] = g.dense("attention/key_dense1", c.AttnHidden, c.AttnDim, true)
 	in = c.SeqWidth() + c.ItemDim
 	for i := 0; i < 3; i++ {
-		w.Score[i] = g.dense(fmt.Sprintf("score_net/dense%d", i), in, c.MLP[i], true)
-		w.ScoreBN[i] = g.bn(fmt.Sprintf("score_net/bn%d", i), c.MLP[i])
-		w.ScoreAct[i] = g.get(fmt.Sprintf("score_net/prelu%d/alpha", i), c.MLP[i])
-		in = c.MLP[i]
+		w.Score[i] = g.dense(fmt.Sprintf("score_net/dense%d", i), in, c.ScoreHidden[i], true)
+		w.ScoreBN[i] = g.bn(fmt.Sprintf("score_net/bn%d", i), c.ScoreHidden[i])
+		w.ScoreAct[i] = g.get(fmt.Sprintf("score_net/prelu%d/alpha", i), c.ScoreHidden[i])
+		in = c.ScoreHidden[i]
 	}
 	w.Score[3] = g.dense("score_net/dense3", in, 1, false)
 	if err := errors.Join(g.errs...); err != nil {

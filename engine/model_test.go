@@ -14,7 +14,7 @@ import (
 func perturbedModel(t *testing.T, numItems, numCates int, mask bool, seed uint64) *model.Model {
 	t.Helper()
 	cfg := model.Default()
-	cfg.NumItem, cfg.NumCate, cfg.MaskPadding = numItems, numCates, mask
+	cfg.NumItems, cfg.NumCates, cfg.MaskPadding = numItems, numCates, mask
 	m, err := model.New(cfg, seed)
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +135,7 @@ func TestMatchesModelScorer(t *testing.T) {
 
 func TestFromModelErrors(t *testing.T) {
 	cfg := model.Default()
-	cfg.NumItem, cfg.NumCate = 10, 3
+	cfg.NumItems, cfg.NumCates = 10, 3
 	cfg.ScoreHidden = []int{128, 64}
 	m, err := model.New(cfg, 1)
 	if err != nil {

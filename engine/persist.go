@@ -15,7 +15,7 @@ import (
 // On disk an engine is a directory holding engine.json (format, version,
 // config, table precision and the list of tensors with their shapes) and
 // one .npy file per compiled tensor: item_table.npy (NumItems × (AttnHidden
-// + MLP[0]), float16 or float32: per item h_q then U), the embedding tables
+// + ScoreHidden[0]), float16 or float32: per item h_q then U), the embedding tables
 // (so that a server can turn raw history ids into comm_seq), the key-side
 // and value-side weights for Bind, and the folded tail of the score network.
 
@@ -47,7 +47,7 @@ type tensor struct {
 // expected shapes.
 func (e *Engine) tensors() []tensor {
 	c := e.cfg
-	h, sw, m := c.AttnHidden, c.SeqWidth(), c.MLP
+	h, sw, m := c.AttnHidden, c.SeqWidth(), c.ScoreHidden
 	var ev []tensor
 	if e.store == StoreEV {
 		hp := roundUp(h, 8)

@@ -92,7 +92,7 @@ func TestLoadRejects(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			m.Config.MLP[1] = 60
+			m.Config.ScoreHidden[1] = 60
 			b, _ := json.Marshal(m)
 			return os.WriteFile(filepath.Join(dir, "engine.json"), b, 0o644)
 		}},

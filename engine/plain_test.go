@@ -39,7 +39,7 @@ func newPlain(w *Weights, cates []int32) *plainScorer {
 	p.seq, p.keys, p.hk = make([]float32, c.CommSeqLen()), make([]float32, l*c.AttnDim), make([]float32, l*c.AttnHidden)
 	p.e, p.hq, p.q = make([]float32, n*c.ItemDim), make([]float32, n*c.AttnHidden), make([]float32, n*c.AttnDim)
 	p.a, p.z = make([]float32, n*l), make([]float32, n*(c.SeqWidth()+c.ItemDim))
-	p.z1, p.z2, p.z3 = make([]float32, n*c.MLP[0]), make([]float32, n*c.MLP[1]), make([]float32, n*c.MLP[2])
+	p.z1, p.z2, p.z3 = make([]float32, n*c.ScoreHidden[0]), make([]float32, n*c.ScoreHidden[1]), make([]float32, n*c.ScoreHidden[2])
 	return p
 }
 
@@ -92,14 +92,14 @@ func (p *plainScorer) chunk(rows []int32, out []float32) {
 	}
 	in, ld := p.z, zw
 	for k, y := range [][]float32{p.z1, p.z2, p.z3} {
-		m := c.MLP[k]
+		m := c.ScoreHidden[k]
 		dense(&p.gw, in, ld, n, w.Score[k].W, w.Score[k].B, m, y, m)
-		bnInfer(y, n, m, w.ScoreBN[k], c.Eps)
+		bnInfer(y, n, m, w.ScoreBN[k], c.BNEps)
 		prelu(y, n, m, m, w.ScoreAct[k])
 		in, ld = y, m
 	}
 	for i := range out {
-		out[i] = vec.Dot(p.z3[i*c.MLP[2]:(i+1)*c.MLP[2]], w.Score[3].W)
+		out[i] = vec.Dot(p.z3[i*c.ScoreHidden[2]:(i+1)*c.ScoreHidden[2]], w.Score[3].W)
 	}
 }
 

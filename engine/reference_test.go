@@ -63,7 +63,7 @@ func (m *refModel) itemEmbedding(r int) []float64 {
 	w := m.w
 	x := append(refEmb(w.ItemEmb, int32(r+1), w.EmbDim), refEmb(w.CateEmb, m.cates[r], w.EmbDim)...)
 	for i := 0; i < 2; i++ {
-		x = refPReLU(w.ItemAct[i], refBN(w.ItemBN[i], w.Eps, refDense(w.Item[i], x)))
+		x = refPReLU(w.ItemAct[i], refBN(w.ItemBN[i], w.BNEps, refDense(w.Item[i], x)))
 	}
 	return refDense(w.Item[2], x)
 }
@@ -112,7 +112,7 @@ func (m *refModel) score(r int) float64 {
 	}
 	x = append(x, ev...)
 	for i := 0; i < 3; i++ {
-		x = refPReLU(w.ScoreAct[i], refBN(w.ScoreBN[i], w.Eps, refDense(w.Score[i], x)))
+		x = refPReLU(w.ScoreAct[i], refBN(w.ScoreBN[i], w.BNEps, refDense(w.Score[i], x)))
 	}
 	return refDense(w.Score[3], x)[0]
 }

@@ -34,7 +34,7 @@ type Scorer struct {
 	nl, nv, lp int
 	kp         []float32 // packed K'ᵀ: AttnHidden × lp panels
 	cb         []float32 // lp: c_l (+ ln multiplicity), −Inf past nl
-	vp         []float32 // packed V: nv × MLP[0] panels
+	vp         []float32 // packed V: nv × ScoreHidden[0] panels
 
 	// Bind scratch.
 	seq, cseq, p, kq, v []float32
@@ -49,21 +49,21 @@ type Scorer struct {
 type block struct {
 	x  []float32 // blockRows × width: gathered [h_q | U], U then becomes z1
 	s  []float32 // blockRows × lpad: logits, then attention weights
-	z2 []float32 // blockRows × MLP[1]
-	z3 []float32 // blockRows × MLP[2]
+	z2 []float32 // blockRows × ScoreHidden[1]
+	z3 []float32 // blockRows × ScoreHidden[2]
 	ev []float32 // blockRows × ItemDim, StoreEV only
 }
 
 func newBlock(c Config, width, lpad int) *block {
 	return &block{x: make([]float32, blockRows*width), s: make([]float32, blockRows*lpad),
-		z2: make([]float32, blockRows*c.MLP[1]), z3: make([]float32, blockRows*c.MLP[2]),
+		z2: make([]float32, blockRows*c.ScoreHidden[1]), z3: make([]float32, blockRows*c.ScoreHidden[2]),
 		ev: make([]float32, blockRows*c.ItemDim)}
 }
 
 // NewScorer returns an unbound *Scorer.
 func (e *Engine) NewScorer() *Scorer {
 	c := e.cfg
-	l, h, m0 := c.SeqLen, c.AttnHidden, c.MLP[0]
+	l, h, m0 := c.SeqLen, c.AttnHidden, c.ScoreHidden[0]
 	return &Scorer{e: e,
 		kp: make([]float32, h*e.lpad), cb: make([]float32, e.lpad), vp: make([]float32, l*roundUp(m0, 8)),
 		seq: make([]float32, c.CommSeqLen()), cseq: make([]float32, c.CommSeqLen()), p: make([]float32, l*h), kq: make([]float32, l*h),
@@ -164,7 +164,7 @@ func (e *Engine) CommSeq(items, cates []int32, dst []float32) error {
 func (s *Scorer) bindSeq() {
 	e := s.e
 	c := e.cfg
-	h, sw, m0 := c.AttnHidden, c.SeqWidth(), c.MLP[0]
+	h, sw, m0 := c.AttnHidden, c.SeqWidth(), c.ScoreHidden[0]
 	nv, zeros := 0, 0
 	for i := 0; i < c.SeqLen; i++ {
 		if c.MaskPadding && !s.valid[i] {
@@ -337,7 +337,7 @@ func (s *Scorer) scoreBlock(b *block, rows []int32, out []float32) {
 		e.gather(b.ev, rows)
 		clear(b.ev[n*id : np*id])
 		tiles(np, id, b.ev, id, e.wq1p, h, b.x, w, vec.TileBias|vec.TilePReLU, e.bq1, e.aq)
-		tiles(np, id, b.ev, id, e.w1ep, c.MLP[0], b.x[h:], w, vec.TileBias, e.b1e, nil)
+		tiles(np, id, b.ev, id, e.w1ep, c.ScoreHidden[0], b.x[h:], w, vec.TileBias, e.b1e, nil)
 	} else {
 		e.gather(b.x, rows)
 		clear(b.x[n*w : np*w])
@@ -346,10 +346,10 @@ func (s *Scorer) scoreBlock(b *block, rows []int32, out []float32) {
 	tiles(np, h, b.x, w, s.kp, s.nl, b.s, lp, vec.TileBias, s.cb, nil)
 	vec.SoftmaxRows(b.s, np, lp, lp)
 	// z1 = U + Σ_l a_l V_l, PReLU, in place over U.
-	tiles(np, s.nv, b.s, lp, s.vp, c.MLP[0], b.x[h:], w, vec.TileAccumulate|vec.TilePReLU, nil, e.a1)
-	tiles(np, c.MLP[0], b.x[h:], w, e.w2p, c.MLP[1], b.z2, c.MLP[1], vec.TileBias|vec.TilePReLU, e.b2, e.a2)
-	tiles(np, c.MLP[1], b.z2, c.MLP[1], e.w3p, c.MLP[2], b.z3, c.MLP[2], vec.TileBias|vec.TilePReLU, e.b3, e.a3)
-	m2 := c.MLP[2]
+	tiles(np, s.nv, b.s, lp, s.vp, c.ScoreHidden[0], b.x[h:], w, vec.TileAccumulate|vec.TilePReLU, nil, e.a1)
+	tiles(np, c.ScoreHidden[0], b.x[h:], w, e.w2p, c.ScoreHidden[1], b.z2, c.ScoreHidden[1], vec.TileBias|vec.TilePReLU, e.b2, e.a2)
+	tiles(np, c.ScoreHidden[1], b.z2, c.ScoreHidden[1], e.w3p, c.ScoreHidden[2], b.z3, c.ScoreHidden[2], vec.TileBias|vec.TilePReLU, e.b3, e.a3)
+	m2 := c.ScoreHidden[2]
 	for i := range out {
 		out[i] = vec.Dot(b.z3[i*m2:(i+1)*m2], e.w4)
 	}

@@ -32,16 +32,16 @@ import (
 // Config gives the sizes of the network. The zero value of a field means
 // its default (DefaultConfig), except NumItems and NumCates.
 type Config struct {
-	NumItems   int     `json:"num_items"`   // items, with dense ids 1..NumItems (item row r is id r+1)
-	NumCates   int     `json:"num_cates"`   // categories, dense ids 1..NumCates
-	EmbDim     int     `json:"emb_dim"`     // d: item and category embedding width (32)
-	SeqLen     int     `json:"seq_len"`     // positions of the behaviour sequence (50)
-	ItemHidden [2]int  `json:"item_hidden"` // widths of the item network's hidden layers (64, 64)
-	ItemDim    int     `json:"item_dim"`    // width of the item network's output e_v (64)
-	AttnHidden int     `json:"attn_hidden"` // hidden width of the attention projections (128)
-	AttnDim    int     `json:"attn_dim"`    // width of queries and keys (256)
-	MLP        [3]int  `json:"mlp"`         // widths of the score network's hidden layers (128, 64, 32)
-	Eps        float32 `json:"eps"`         // BatchNorm epsilon (1e-3)
+	NumItems    int     `json:"num_items"`   // items, with dense ids 1..NumItems (item row r is id r+1)
+	NumCates    int     `json:"num_cates"`   // categories, dense ids 1..NumCates
+	EmbDim      int     `json:"emb_dim"`     // d: item and category embedding width (32)
+	SeqLen      int     `json:"seq_len"`     // positions of the behaviour sequence (50)
+	ItemHidden  [2]int  `json:"item_hidden"` // widths of the item network's hidden layers (64, 64)
+	ItemDim     int     `json:"item_dim"`    // width of the item network's output e_v (64)
+	AttnHidden  int     `json:"attn_hidden"` // hidden width of the attention projections (128)
+	AttnDim     int     `json:"attn_dim"`    // width of queries and keys (256)
+	ScoreHidden [3]int  `json:"mlp"`         // widths of the score network's hidden layers (128, 64, 32)
+	BNEps       float32 `json:"eps"`         // BatchNorm epsilon (1e-3)
 	// MaskPadding gives padded history positions (all-zero comm_seq rows,
 	// or id 0 in BindIDs) no attention weight. The reference does not mask.
 	MaskPadding bool `json:"mask_padding"`
@@ -50,7 +50,7 @@ type Config struct {
 // DefaultConfig returns the reference sizes for a corpus of the given size.
 func DefaultConfig(numItems, numCates int) Config {
 	return Config{NumItems: numItems, NumCates: numCates, EmbDim: 32, SeqLen: 50, ItemHidden: [2]int{64, 64}, ItemDim: 64,
-		AttnHidden: 128, AttnDim: 256, MLP: [3]int{128, 64, 32}, Eps: 1e-3}
+		AttnHidden: 128, AttnDim: 256, ScoreHidden: [3]int{128, 64, 32}, BNEps: 1e-3}
 }
 
 // withDefaults fills zero fields from DefaultConfig.
@@ -69,11 +69,11 @@ func (c Config) withDefaults() Config {
 	}
 	setInt(&c.AttnHidden, d.AttnHidden)
 	setInt(&c.AttnDim, d.AttnDim)
-	for i := range c.MLP {
-		setInt(&c.MLP[i], d.MLP[i])
+	for i := range c.ScoreHidden {
+		setInt(&c.ScoreHidden[i], d.ScoreHidden[i])
 	}
-	if c.Eps == 0 {
-		c.Eps = d.Eps
+	if c.BNEps == 0 {
+		c.BNEps = d.BNEps
 	}
 	return c
 }
@@ -102,13 +102,13 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("engine config: %s %d outside [1, %d]", f.name, f.v, maxDim))
 		}
 	}
-	for i, w := range c.MLP {
+	for i, w := range c.ScoreHidden {
 		if w < 8 || w > maxDim || w%8 != 0 {
 			errs = append(errs, fmt.Errorf("engine config: mlp[%d] width %d must be a multiple of 8 in [8, %d]", i, w, maxDim))
 		}
 	}
-	if !(c.Eps > 0) || math.IsInf(float64(c.Eps), 0) {
-		errs = append(errs, fmt.Errorf("engine config: eps %v must be positive and finite", c.Eps))
+	if !(c.BNEps > 0) || math.IsInf(float64(c.BNEps), 0) {
+		errs = append(errs, fmt.Errorf("engine config: eps %v must be positive and finite", c.BNEps))
 	}
 	return errors.Join(errs...)
 }
@@ -216,10 +216,10 @@ func (w *Weights) Validate() error {
 	check("attention/key_prelu/alpha", w.KeyAct, c.AttnHidden)
 	in = c.SeqWidth() + c.ItemDim
 	for i := 0; i < 3; i++ {
-		dense(fmt.Sprintf("score_net/dense%d", i), w.Score[i], in, c.MLP[i], true)
-		bn(fmt.Sprintf("score_net/bn%d", i), w.ScoreBN[i], c.MLP[i])
-		check(fmt.Sprintf("score_net/prelu%d/alpha", i), w.ScoreAct[i], c.MLP[i])
-		in = c.MLP[i]
+		dense(fmt.Sprintf("score_net/dense%d", i), w.Score[i], in, c.ScoreHidden[i], true)
+		bn(fmt.Sprintf("score_net/bn%d", i), w.ScoreBN[i], c.ScoreHidden[i])
+		check(fmt.Sprintf("score_net/prelu%d/alpha", i), w.ScoreAct[i], c.ScoreHidden[i])
+		in = c.ScoreHidden[i]
 	}
 	dense("score_net/dense3", w.Score[3], in, 1, false)
 	return errors.Join(errs...)
@@ -267,10 +267,10 @@ func RandomWeights(cfg Config, seed uint64) (*Weights, error) {
 	w.QueryAct, w.KeyAct = randAlpha(r, c.AttnHidden), randAlpha(r, c.AttnHidden)
 	in = c.SeqWidth() + c.ItemDim
 	for i := 0; i < 3; i++ {
-		w.Score[i] = randDense(r, in, c.MLP[i], true, false)
-		w.ScoreBN[i] = randBN(r, c.MLP[i])
-		w.ScoreAct[i] = randAlpha(r, c.MLP[i])
-		in = c.MLP[i]
+		w.Score[i] = randDense(r, in, c.ScoreHidden[i], true, false)
+		w.ScoreBN[i] = randBN(r, c.ScoreHidden[i])
+		w.ScoreAct[i] = randAlpha(r, c.ScoreHidden[i])
+		in = c.ScoreHidden[i]
 	}
 	w.Score[3] = randDense(r, in, 1, false, false)
 	return w, nil

@@ -27,8 +27,8 @@ func (b *Batch) Validate(cfg Config) error {
 		bad("sizes B=%d L=%d C=%d must be positive", b.B, b.L, b.C)
 		return errors.Join(errs...)
 	}
-	if b.L > cfg.MaxLen {
-		bad("history length L=%d exceeds max_len %d", b.L, cfg.MaxLen)
+	if b.L > cfg.SeqLen {
+		bad("history length L=%d exceeds max_len %d", b.L, cfg.SeqLen)
 	}
 	if b.B > maxBatchRows/b.C || b.B > maxBatchRows/b.L {
 		bad("B×C=%d×%d or B×L=%d×%d exceeds %d rows", b.B, b.C, b.B, b.L, maxBatchRows)
@@ -52,8 +52,8 @@ func (b *Batch) Validate(cfg Config) error {
 		name string
 		ids  []int32
 		max  int
-	}{{"HistItems", b.HistItems, cfg.NumItem}, {"HistCates", b.HistCates, cfg.NumCate},
-		{"CandItems", b.CandItems, cfg.NumItem}, {"CandCates", b.CandCates, cfg.NumCate}} {
+	}{{"HistItems", b.HistItems, cfg.NumItems}, {"HistCates", b.HistCates, cfg.NumCates},
+		{"CandItems", b.CandItems, cfg.NumItems}, {"CandCates", b.CandCates, cfg.NumCates}} {
 		if err := checkIDs(f.name, f.ids, f.max); err != nil {
 			bad("%w", err)
 		}
@@ -81,16 +81,16 @@ func (c Config) TrainFLOPs(b, l, cands int, adv bool) float64 {
 		item += in * h
 		in = h
 	}
-	item += in * c.ItemOut
-	q := c.ItemOut*c.AttHidden + c.AttHidden*c.AttDim
-	att := l*c.AttDim + l*c.SeqWidth()
-	score, in := 0, c.SeqWidth()+c.ItemOut
+	item += in * c.ItemDim
+	q := c.ItemDim*c.AttnHidden + c.AttnHidden*c.AttnDim
+	att := l*c.AttnDim + l*c.SeqWidth()
+	score, in := 0, c.SeqWidth()+c.ItemDim
 	for _, h := range c.ScoreHidden {
 		score += in * h
 		in = h
 	}
 	score += in
-	keys := l * (c.SeqWidth()*c.AttHidden + c.AttHidden*c.AttDim)
+	keys := l * (c.SeqWidth()*c.AttnHidden + c.AttnHidden*c.AttnDim)
 	n := float64(b * cands)
 	macs := 3 * (float64(item+q+att+score)*n + float64(keys)*float64(b))
 	if adv {

@@ -49,7 +49,7 @@ func (p *gemmProbe) gflops() float64 { return p.flops / p.elapsed.Seconds() / 1e
 // (the 2048×256×128 GEMM timed between steps) and exec/gemm.
 func BenchmarkStep(b *testing.B) {
 	cfg := Default()
-	cfg.NumItem, cfg.NumCate = 100000, 1000
+	cfg.NumItems, cfg.NumCates = 100000, 1000
 	m, err := New(cfg, 1)
 	if err != nil {
 		b.Fatal(err)
@@ -57,7 +57,7 @@ func BenchmarkStep(b *testing.B) {
 	for _, s := range []struct{ B, C int }{{8, 201}, {32, 21}, {128, 21}, {64, 51}} {
 		for _, adv := range []bool{true, false} {
 			b.Run(fmt.Sprintf("B=%d/C=%d/adv=%v", s.B, s.C, adv), func(b *testing.B) {
-				bt := randBatch(rand.New(rand.NewPCG(1, 2)), cfg, s.B, cfg.MaxLen, s.C)
+				bt := randBatch(rand.New(rand.NewPCG(1, 2)), cfg, s.B, cfg.SeqLen, s.C)
 				o := LossOptions{}
 				if adv {
 					o = LossOptions{AdvEps: 3e-5, AdvWeight: 1}
@@ -78,7 +78,7 @@ func BenchmarkStep(b *testing.B) {
 				exec := w.gw.FLOPs / sec / 1e9
 				b.ReportMetric(float64(s.B*b.N)/sec, "samples/s")
 				b.ReportMetric(float64(s.B*s.C*b.N)/sec, "pairs/s")
-				b.ReportMetric(cfg.TrainFLOPs(s.B, cfg.MaxLen, s.C, adv)*float64(b.N)/sec/1e9, "model_GFLOP/s")
+				b.ReportMetric(cfg.TrainFLOPs(s.B, cfg.SeqLen, s.C, adv)*float64(b.N)/sec/1e9, "model_GFLOP/s")
 				b.ReportMetric(exec, "exec_GFLOP/s")
 				b.ReportMetric(probe.gflops(), "gemm_GFLOP/s")
 				b.ReportMetric(exec/probe.gflops(), "exec/gemm")
@@ -91,25 +91,25 @@ func BenchmarkStep(b *testing.B) {
 // user (items/s), reference sizes.
 func BenchmarkScorer(b *testing.B) {
 	cfg := Default()
-	cfg.NumItem, cfg.NumCate = 20000, 100
+	cfg.NumItems, cfg.NumCates = 20000, 100
 	m, _ := New(cfg, 1)
 	r := rand.New(rand.NewPCG(3, 3))
-	cates := make([]int32, cfg.NumItem)
+	cates := make([]int32, cfg.NumItems)
 	for i := range cates {
-		cates[i] = int32(1 + r.IntN(cfg.NumCate))
+		cates[i] = int32(1 + r.IntN(cfg.NumCates))
 	}
 	table, _ := m.AllItemEmbeddings(cates)
 	s, _ := m.NewScorer(table)
 	hi, hc := make([]int32, 30), make([]int32, 30)
 	for i := range hi {
-		hi[i], hc[i] = int32(1+r.IntN(cfg.NumItem)), int32(1+r.IntN(cfg.NumCate))
+		hi[i], hc[i] = int32(1+r.IntN(cfg.NumItems)), int32(1+r.IntN(cfg.NumCates))
 	}
 	if err := s.BindIDs(hi, hc); err != nil {
 		b.Fatal(err)
 	}
 	rows := make([]int32, 4096)
 	for i := range rows {
-		rows[i] = int32(r.IntN(cfg.NumItem))
+		rows[i] = int32(r.IntN(cfg.NumItems))
 	}
 	out := make([]float32, len(rows))
 	probe := newGemmProbe()
@@ -132,7 +132,7 @@ func BenchmarkScorer(b *testing.B) {
 // cores) and their ratio.
 func BenchmarkStepParallel(b *testing.B) {
 	cfg := Default()
-	cfg.NumItem, cfg.NumCate = 100000, 1000
+	cfg.NumItems, cfg.NumCates = 100000, 1000
 	m, err := New(cfg, 1)
 	if err != nil {
 		b.Fatal(err)
@@ -141,8 +141,8 @@ func BenchmarkStepParallel(b *testing.B) {
 		b.Run(fmt.Sprintf("2x/B=%d/C=%d/adv=true", s.B, s.C), func(b *testing.B) {
 			o := LossOptions{AdvEps: 3e-5, AdvWeight: 1}
 			ws := []*Worker{m.NewWorker(), m.NewWorker()}
-			bts := []*Batch{randBatch(rand.New(rand.NewPCG(1, 2)), cfg, s.B, cfg.MaxLen, s.C),
-				randBatch(rand.New(rand.NewPCG(3, 4)), cfg, s.B, cfg.MaxLen, s.C)}
+			bts := []*Batch{randBatch(rand.New(rand.NewPCG(1, 2)), cfg, s.B, cfg.SeqLen, s.C),
+				randBatch(rand.New(rand.NewPCG(3, 4)), cfg, s.B, cfg.SeqLen, s.C)}
 			probes := []*gemmProbe{newGemmProbe(), newGemmProbe()}
 			both := func(f func(i int)) time.Duration {
 				t := time.Now()
@@ -166,7 +166,7 @@ func BenchmarkStepParallel(b *testing.B) {
 			exec := (ws[0].gw.FLOPs + ws[1].gw.FLOPs) / sec / 1e9
 			gemm := (probes[0].flops + probes[1].flops) / probeTime.Seconds() / 1e9
 			b.ReportMetric(float64(2*s.B*b.N)/sec, "samples/s")
-			b.ReportMetric(2*cfg.TrainFLOPs(s.B, cfg.MaxLen, s.C, true)*float64(b.N)/sec/1e9, "model_GFLOP/s")
+			b.ReportMetric(2*cfg.TrainFLOPs(s.B, cfg.SeqLen, s.C, true)*float64(b.N)/sec/1e9, "model_GFLOP/s")
 			b.ReportMetric(exec, "exec_GFLOP/s")
 			b.ReportMetric(gemm, "gemm_GFLOP/s")
 			b.ReportMetric(exec/gemm, "exec/gemm")
@@ -179,11 +179,11 @@ func BenchmarkStepParallel(b *testing.B) {
 // samples/s and their ratio, which is robust to the shared machine's load.
 func BenchmarkStepKernels(b *testing.B) {
 	cfg := Default()
-	cfg.NumItem, cfg.NumCate = 100000, 1000
+	cfg.NumItems, cfg.NumCates = 100000, 1000
 	m, _ := New(cfg, 1)
 	for _, s := range []struct{ B, C int }{{128, 21}, {64, 51}} {
 		b.Run(fmt.Sprintf("B=%d/C=%d", s.B, s.C), func(b *testing.B) {
-			bt := randBatch(rand.New(rand.NewPCG(1, 2)), cfg, s.B, cfg.MaxLen, s.C)
+			bt := randBatch(rand.New(rand.NewPCG(1, 2)), cfg, s.B, cfg.SeqLen, s.C)
 			o := LossOptions{AdvEps: 3e-5, AdvWeight: 1}
 			w := m.NewWorker()
 			avx512, avx2 := vec.AvailableKernels(), vec.AvailableKernels()

@@ -22,25 +22,25 @@ import (
 )
 
 // Config holds the model's sizes. Zero values are not defaults: start from
-// Default and set NumItem and NumCate from the dataset.
+// Default and set NumItems and NumCates from the dataset.
 type Config struct {
-	// NumItem and NumCate are the largest dense item and category ids; ids
+	// NumItems and NumCates are the largest dense item and category ids; ids
 	// run 1..N and 0 means "missing/padding".
-	NumItem int `json:"num_item"`
-	NumCate int `json:"num_cate"`
+	NumItems int `json:"num_item"`
+	NumCates int `json:"num_cate"`
 	// EmbDim is the width of each embedding table (32); a position of the
 	// behaviour sequence is concat(item, category), 2·EmbDim wide.
 	EmbDim int `json:"emb_dim"`
-	// MaxLen is the number of history positions (50).
-	MaxLen int `json:"max_len"`
+	// SeqLen is the number of history positions (50).
+	SeqLen int `json:"max_len"`
 	// ItemHidden are the hidden widths of the item network ([64, 64]), each
-	// Dense+BN+PReLU; ItemOut is the width of e_v (64).
+	// Dense+BN+PReLU; ItemDim is the width of e_v (64).
 	ItemHidden []int `json:"item_hidden"`
-	ItemOut    int   `json:"item_out"`
-	// AttHidden and AttDim are the widths of the attention's two Dense
+	ItemDim    int   `json:"item_out"`
+	// AttnHidden and AttnDim are the widths of the attention's two Dense
 	// layers for queries and keys (128, 256).
-	AttHidden int `json:"att_hidden"`
-	AttDim    int `json:"att_dim"`
+	AttnHidden int `json:"att_hidden"`
+	AttnDim    int `json:"att_dim"`
 	// ScoreHidden are the hidden widths of the score network ([128, 64, 32]),
 	// each Dense+BN+PReLU, followed by Dense(1) without bias.
 	ScoreHidden []int `json:"score_hidden"`
@@ -52,12 +52,12 @@ type Config struct {
 	MaskPadding bool `json:"mask_padding"`
 }
 
-// Default returns the reference's sizes with NumItem and NumCate unset.
+// Default returns the reference's sizes with NumItems and NumCates unset.
 func Default() Config {
 	return Config{
-		EmbDim: 32, MaxLen: 50,
-		ItemHidden: []int{64, 64}, ItemOut: 64,
-		AttHidden: 128, AttDim: 256,
+		EmbDim: 32, SeqLen: 50,
+		ItemHidden: []int{64, 64}, ItemDim: 64,
+		AttnHidden: 128, AttnDim: 256,
 		ScoreHidden: []int{128, 64, 32},
 		BNMomentum:  0.99, BNEps: 1e-3,
 	}
@@ -71,16 +71,16 @@ const maxTableRows = 1 << 28
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("model config: "+format, a...)) }
-	if c.NumItem < 1 || c.NumItem > maxTableRows {
-		bad("num_item %d not in [1, %d]", c.NumItem, maxTableRows)
+	if c.NumItems < 1 || c.NumItems > maxTableRows {
+		bad("num_item %d not in [1, %d]", c.NumItems, maxTableRows)
 	}
-	if c.NumCate < 1 || c.NumCate > maxTableRows {
-		bad("num_cate %d not in [1, %d]", c.NumCate, maxTableRows)
+	if c.NumCates < 1 || c.NumCates > maxTableRows {
+		bad("num_cate %d not in [1, %d]", c.NumCates, maxTableRows)
 	}
 	for _, f := range []struct {
 		name string
 		v    int
-	}{{"emb_dim", c.EmbDim}, {"max_len", c.MaxLen}, {"item_out", c.ItemOut}, {"att_hidden", c.AttHidden}, {"att_dim", c.AttDim}} {
+	}{{"emb_dim", c.EmbDim}, {"max_len", c.SeqLen}, {"item_out", c.ItemDim}, {"att_hidden", c.AttnHidden}, {"att_dim", c.AttnDim}} {
 		if f.v < 1 || f.v > 1<<16 {
 			bad("%s %d not in [1, 65536]", f.name, f.v)
 		}

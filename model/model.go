@@ -31,15 +31,15 @@ func New(cfg Config, seed uint64) (*Model, error) {
 	}
 	r := rand.New(rand.NewPCG(seed, 0x4e414e4e))
 	m := &Model{Cfg: cfg}
-	m.ItemEmb = nn.NewEmbedding(&m.params, r, "emb/item", cfg.NumItem, cfg.EmbDim)
-	m.CateEmb = nn.NewEmbedding(&m.params, r, "emb/cate", cfg.NumCate, cfg.EmbDim)
+	m.ItemEmb = nn.NewEmbedding(&m.params, r, "emb/item", cfg.NumItems, cfg.EmbDim)
+	m.CateEmb = nn.NewEmbedding(&m.params, r, "emb/cate", cfg.NumCates, cfg.EmbDim)
 	m.ItemNet = nn.NewMLP(&m.params, &m.state, r, "item_net", nn.MLPConfig{
-		In: cfg.SeqWidth(), Hidden: cfg.ItemHidden, Out: cfg.ItemOut, OutBias: true, BiasInit: 0.1,
+		In: cfg.SeqWidth(), Hidden: cfg.ItemHidden, Out: cfg.ItemDim, OutBias: true, BiasInit: 0.1,
 		Momentum: cfg.BNMomentum, Eps: cfg.BNEps,
 	})
-	m.Att = nn.NewAttention(&m.params, r, "attention", cfg.ItemOut, cfg.SeqWidth(), cfg.AttHidden, cfg.AttDim, cfg.MaskPadding)
+	m.Att = nn.NewAttention(&m.params, r, "attention", cfg.ItemDim, cfg.SeqWidth(), cfg.AttnHidden, cfg.AttnDim, cfg.MaskPadding)
 	m.ScoreNet = nn.NewMLP(&m.params, &m.state, r, "score_net", nn.MLPConfig{
-		In: cfg.SeqWidth() + cfg.ItemOut, Hidden: cfg.ScoreHidden, Out: 1, OutBias: false, BiasInit: 0.1,
+		In: cfg.SeqWidth() + cfg.ItemDim, Hidden: cfg.ScoreHidden, Out: 1, OutBias: false, BiasInit: 0.1,
 		Momentum: cfg.BNMomentum, Eps: cfg.BNEps,
 	})
 	return m, nil
@@ -94,19 +94,19 @@ const itemChunk = 4096
 
 // ItemEmbeddings runs the item network in inference mode (BatchNorm with
 // moving averages) for items[i] with category cates[i] and writes the
-// len(items)×ItemOut embeddings e_v to out. Safe for concurrent use.
+// len(items)×ItemDim embeddings e_v to out. Safe for concurrent use.
 func (m *Model) ItemEmbeddings(items, cates []int32, out []float32) error {
-	eo, sd := m.Cfg.ItemOut, m.Cfg.SeqWidth()
+	eo, sd := m.Cfg.ItemDim, m.Cfg.SeqWidth()
 	if len(cates) != len(items) {
 		return fmt.Errorf("model: %d items but %d categories", len(items), len(cates))
 	}
 	if len(out) < len(items)*eo {
 		return fmt.Errorf("model: output holds %d values, need %d×%d", len(out), len(items), eo)
 	}
-	if err := checkIDs("items", items, m.Cfg.NumItem); err != nil {
+	if err := checkIDs("items", items, m.Cfg.NumItems); err != nil {
 		return fmt.Errorf("model: %w", err)
 	}
-	if err := checkIDs("categories", cates, m.Cfg.NumCate); err != nil {
+	if err := checkIDs("categories", cates, m.Cfg.NumCates); err != nil {
 		return fmt.Errorf("model: %w", err)
 	}
 	var gw vec.GemmWork
@@ -121,11 +121,11 @@ func (m *Model) ItemEmbeddings(items, cates []int32, out []float32) error {
 	return nil
 }
 
-// SequenceEmbedding writes the user's MaxLen×SeqWidth behaviour-sequence
+// SequenceEmbedding writes the user's SeqLen×SeqWidth behaviour-sequence
 // embedding (concat(item emb, cate emb) per position, zero rows for padding)
-// to out; a history shorter than MaxLen is right-padded.
+// to out; a history shorter than SeqLen is right-padded.
 func (m *Model) SequenceEmbedding(histItems, histCates []int32, out []float32) error {
-	l, sd := m.Cfg.MaxLen, m.Cfg.SeqWidth()
+	l, sd := m.Cfg.SeqLen, m.Cfg.SeqWidth()
 	switch {
 	case len(histItems) != len(histCates):
 		return fmt.Errorf("model: history has %d items but %d categories", len(histItems), len(histCates))
@@ -134,10 +134,10 @@ func (m *Model) SequenceEmbedding(histItems, histCates []int32, out []float32) e
 	case len(out) < l*sd:
 		return fmt.Errorf("model: output holds %d values, need %d×%d", len(out), l, sd)
 	}
-	if err := checkIDs("history items", histItems, m.Cfg.NumItem); err != nil {
+	if err := checkIDs("history items", histItems, m.Cfg.NumItems); err != nil {
 		return fmt.Errorf("model: %w", err)
 	}
-	if err := checkIDs("history categories", histCates, m.Cfg.NumCate); err != nil {
+	if err := checkIDs("history categories", histCates, m.Cfg.NumCates); err != nil {
 		return fmt.Errorf("model: %w", err)
 	}
 	n := len(histItems)
@@ -148,17 +148,17 @@ func (m *Model) SequenceEmbedding(histItems, histCates []int32, out []float32) e
 }
 
 // AllItemEmbeddings returns the inference embeddings of every item, row r
-// being dense item id r+1 (NumItem×ItemOut); cates[r] is that item's
+// being dense item id r+1 (NumItems×ItemDim); cates[r] is that item's
 // category. This is the table a Scorer needs.
 func (m *Model) AllItemEmbeddings(cates []int32) ([]float32, error) {
-	if len(cates) != m.Cfg.NumItem {
-		return nil, fmt.Errorf("model: %d item categories for %d items", len(cates), m.Cfg.NumItem)
+	if len(cates) != m.Cfg.NumItems {
+		return nil, fmt.Errorf("model: %d item categories for %d items", len(cates), m.Cfg.NumItems)
 	}
-	items := make([]int32, m.Cfg.NumItem)
+	items := make([]int32, m.Cfg.NumItems)
 	for i := range items {
 		items[i] = int32(i + 1)
 	}
-	t := make([]float32, m.Cfg.NumItem*m.Cfg.ItemOut)
+	t := make([]float32, m.Cfg.NumItems*m.Cfg.ItemDim)
 	if err := m.ItemEmbeddings(items, cates, t); err != nil {
 		return nil, err
 	}

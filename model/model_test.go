@@ -13,10 +13,10 @@ import (
 // shapes would not line up by accident.
 func smallConfig() Config {
 	c := Default()
-	c.NumItem, c.NumCate = 23, 5
-	c.EmbDim, c.MaxLen = 3, 5
-	c.ItemHidden, c.ItemOut = []int{7}, 4
-	c.AttHidden, c.AttDim = 6, 9
+	c.NumItems, c.NumCates = 23, 5
+	c.EmbDim, c.SeqLen = 3, 5
+	c.ItemHidden, c.ItemDim = []int{7}, 4
+	c.AttnHidden, c.AttnDim = 6, 9
 	c.ScoreHidden = []int{8, 5}
 	return c
 }
@@ -28,13 +28,13 @@ func randBatch(r *rand.Rand, cfg Config, b, l, c int) *Batch {
 	for u := 0; u < b; u++ {
 		n := 1 + r.IntN(l) // history length; the rest is padding
 		for i := 0; i < n; i++ {
-			bt.HistItems[u*l+i] = int32(1 + r.IntN(cfg.NumItem))
-			bt.HistCates[u*l+i] = int32(1 + r.IntN(cfg.NumCate))
+			bt.HistItems[u*l+i] = int32(1 + r.IntN(cfg.NumItems))
+			bt.HistCates[u*l+i] = int32(1 + r.IntN(cfg.NumCates))
 		}
 	}
 	for i := range bt.CandItems {
-		bt.CandItems[i] = int32(1 + r.IntN(cfg.NumItem))
-		bt.CandCates[i] = int32(1 + r.IntN(cfg.NumCate))
+		bt.CandItems[i] = int32(1 + r.IntN(cfg.NumItems))
+		bt.CandCates[i] = int32(1 + r.IntN(cfg.NumCates))
 		bt.LogQ[i] = float32(r.NormFloat64())
 	}
 	return bt
@@ -73,7 +73,7 @@ func TestBatchValidate(t *testing.T) {
 	if err := b.Validate(cfg); err != nil {
 		t.Fatal(err)
 	}
-	b.CandItems[4] = int32(cfg.NumItem + 1)
+	b.CandItems[4] = int32(cfg.NumItems + 1)
 	b.LogQ = b.LogQ[:5]
 	err := b.Validate(cfg)
 	if err == nil || !strings.Contains(err.Error(), "LogQ has 5 values") {
@@ -136,7 +136,7 @@ func TestParamsOrderAndNames(t *testing.T) {
 // Default2 is the reference configuration with a small corpus.
 func Default2() Config {
 	c := Default()
-	c.NumItem, c.NumCate = 300, 20
+	c.NumItems, c.NumCates = 300, 20
 	return c
 }
 
@@ -164,7 +164,7 @@ func TestStepGradient(t *testing.T) {
 				}
 			}
 		}
-		b := randBatch(r, cfg, 3, cfg.MaxLen, 4)
+		b := randBatch(r, cfg, 3, cfg.SeqLen, 4)
 		o := LossOptions{AdvEps: 0.2, AdvWeight: 1.5}
 		w := m.NewWorker()
 		st := w.Step(b, o)
@@ -197,9 +197,9 @@ func TestFGSMDirection(t *testing.T) {
 	cfg := smallConfig()
 	m, _ := New(cfg, 13)
 	r := rand.New(rand.NewPCG(13, 13))
-	b := randBatch(r, cfg, 3, cfg.MaxLen, 4)
+	b := randBatch(r, cfg, 3, cfg.SeqLen, 4)
 	w := m.NewWorker()
-	w.evDelta = make([]float32, b.B*b.C*cfg.ItemOut)
+	w.evDelta = make([]float32, b.B*b.C*cfg.ItemDim)
 	w.Step(b, LossOptions{})
 	g := append([]float32(nil), w.dev...)
 	loss := func() float64 { return w.Step(b, LossOptions{}).LossXE }
@@ -261,7 +261,7 @@ func checkGrad(t *testing.T, name string, r *rand.Rand, w, grad []float32, loss 
 func TestAdversarialTermMatters(t *testing.T) {
 	cfg := smallConfig()
 	m, _ := New(cfg, 3)
-	b := randBatch(rand.New(rand.NewPCG(2, 2)), cfg, 3, cfg.MaxLen, 4)
+	b := randBatch(rand.New(rand.NewPCG(2, 2)), cfg, 3, cfg.SeqLen, 4)
 	w := m.NewWorker()
 	plain := w.Step(b, LossOptions{})
 	g0 := copyGrads(w.Grads())
@@ -292,7 +292,7 @@ func TestWorkersSumToFullBatch(t *testing.T) {
 	cfg := smallConfig()
 	m, _ := New(cfg, 5)
 	r := rand.New(rand.NewPCG(4, 4))
-	h := randBatch(r, cfg, 3, cfg.MaxLen, 4)
+	h := randBatch(r, cfg, 3, cfg.SeqLen, 4)
 	full := &Batch{B: 6, L: h.L, C: h.C,
 		HistItems: append(append([]int32(nil), h.HistItems...), h.HistItems...),
 		HistCates: append(append([]int32(nil), h.HistCates...), h.HistCates...),
@@ -304,7 +304,7 @@ func TestWorkersSumToFullBatch(t *testing.T) {
 	sf := wf.Step(full, o)
 	workers := []*Worker{m.NewWorker(), m.NewWorker()}
 	// Dirty the second worker first, to check that Step zeroes its buffers.
-	workers[1].Step(randBatch(r, cfg, 2, cfg.MaxLen, 4), o)
+	workers[1].Step(randBatch(r, cfg, 2, cfg.SeqLen, 4), o)
 	stats := make([]StepStats, 2)
 	var wg sync.WaitGroup
 	for i, w := range workers {
@@ -354,7 +354,7 @@ func TestUpdateMovingAverages(t *testing.T) {
 	cfg := smallConfig()
 	m, _ := New(cfg, 5)
 	w := m.NewWorker()
-	w.Step(randBatch(rand.New(rand.NewPCG(1, 2)), cfg, 3, cfg.MaxLen, 4), LossOptions{})
+	w.Step(randBatch(rand.New(rand.NewPCG(1, 2)), cfg, 3, cfg.SeqLen, 4), LossOptions{})
 	before := append([]float32(nil), m.State()[1].W...)
 	if err := m.UpdateMovingAverages(w.BNStats()); err != nil {
 		t.Fatal(err)
@@ -434,7 +434,7 @@ func TestStepGradientReferenceSizes(t *testing.T) {
 			}
 		}
 	}
-	b := randBatch(r, cfg, 2, cfg.MaxLen, 6)
+	b := randBatch(r, cfg, 2, cfg.SeqLen, 6)
 	o := LossOptions{AdvEps: 0.05, AdvWeight: 1}
 	w := m.NewWorker()
 	w.Step(b, o)
@@ -498,7 +498,7 @@ func TestStepLearns(t *testing.T) {
 	for _, o := range []LossOptions{{}, {AdvEps: 0.01, AdvWeight: 1}} {
 		cfg := smallConfig()
 		m, _ := New(cfg, 17)
-		b := randBatch(rand.New(rand.NewPCG(17, 17)), cfg, 6, cfg.MaxLen, 5)
+		b := randBatch(rand.New(rand.NewPCG(17, 17)), cfg, 6, cfg.SeqLen, 5)
 		w := m.NewWorker()
 		first := w.Step(b, o)
 		var last StepStats

@@ -115,20 +115,20 @@ func TestScorerMatchesSlowForward(t *testing.T) {
 		}
 		r := rand.New(rand.NewPCG(5, 6))
 		perturbState(m, r)
-		cates := make([]int32, cfg.NumItem)
+		cates := make([]int32, cfg.NumItems)
 		for i := range cates {
-			cates[i] = int32(1 + r.IntN(cfg.NumCate))
+			cates[i] = int32(1 + r.IntN(cfg.NumCates))
 		}
 		table, err := m.AllItemEmbeddings(cates)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Item network against the slow forward.
-		for row := 0; row < cfg.NumItem; row += 37 {
+		for row := 0; row < cfg.NumItems; row += 37 {
 			x := append(embF64(m.ItemEmb, int32(row+1)), embF64(m.CateEmb, cates[row])...)
 			want := mlpF64(m.ItemNet, x)
 			for j, v := range want {
-				if got := float64(table[row*cfg.ItemOut+j]); math.Abs(got-v) > 1e-4*(1+math.Abs(v)) {
+				if got := float64(table[row*cfg.ItemDim+j]); math.Abs(got-v) > 1e-4*(1+math.Abs(v)) {
 					t.Fatalf("item row %d dim %d: %v want %v", row, j, got, v)
 				}
 			}
@@ -136,11 +136,11 @@ func TestScorerMatchesSlowForward(t *testing.T) {
 		// A user with 17 behaviours (33 padded positions).
 		hi, hc := make([]int32, 17), make([]int32, 17)
 		for i := range hi {
-			hi[i] = int32(1 + r.IntN(cfg.NumItem))
-			hc[i] = int32(1 + r.IntN(cfg.NumCate))
+			hi[i] = int32(1 + r.IntN(cfg.NumItems))
+			hc[i] = int32(1 + r.IntN(cfg.NumCates))
 		}
-		seq := make([][]float64, cfg.MaxLen)
-		valid := make([]bool, cfg.MaxLen)
+		seq := make([][]float64, cfg.SeqLen)
+		valid := make([]bool, cfg.SeqLen)
 		for l := range seq {
 			if l < len(hi) {
 				seq[l] = append(embF64(m.ItemEmb, hi[l]), embF64(m.CateEmb, hc[l])...)
@@ -159,16 +159,16 @@ func TestScorerMatchesSlowForward(t *testing.T) {
 		if err := s.BindIDs(hi, hc); err != nil {
 			t.Fatal(err)
 		}
-		rows := make([]int32, 0, cfg.NumItem)
-		for i := cfg.NumItem - 1; i >= 0; i -= 2 { // more than one chunk
+		rows := make([]int32, 0, cfg.NumItems)
+		for i := cfg.NumItems - 1; i >= 0; i -= 2 { // more than one chunk
 			rows = append(rows, int32(i))
 		}
 		out := make([]float32, len(rows))
 		s.Score(rows, out)
 		for i, row := range rows {
-			ev := make([]float64, cfg.ItemOut)
+			ev := make([]float64, cfg.ItemDim)
 			for j := range ev {
-				ev[j] = float64(table[int(row)*cfg.ItemOut+j])
+				ev[j] = float64(table[int(row)*cfg.ItemDim+j])
 			}
 			want := scoreF64(m, seq, valid, ev)
 			if math.Abs(float64(out[i])-want) > 1e-4*(1+math.Abs(want)) {
@@ -176,7 +176,7 @@ func TestScorerMatchesSlowForward(t *testing.T) {
 			}
 		}
 		// BindSeq with SequenceEmbedding's output gives the same scores.
-		flat := make([]float32, cfg.MaxLen*cfg.SeqWidth())
+		flat := make([]float32, cfg.SeqLen*cfg.SeqWidth())
 		if err := m.SequenceEmbedding(hi, hc, flat); err != nil {
 			t.Fatal(err)
 		}
@@ -207,20 +207,20 @@ func TestScorerErrors(t *testing.T) {
 	if _, err := m.NewScorer(make([]float32, 3)); err == nil {
 		t.Fatal("short table accepted")
 	}
-	s, _ := m.NewScorer(make([]float32, cfg.NumItem*cfg.ItemOut))
-	if err := s.BindIDs(make([]int32, cfg.MaxLen+1), make([]int32, cfg.MaxLen+1)); err == nil {
+	s, _ := m.NewScorer(make([]float32, cfg.NumItems*cfg.ItemDim))
+	if err := s.BindIDs(make([]int32, cfg.SeqLen+1), make([]int32, cfg.SeqLen+1)); err == nil {
 		t.Fatal("long history accepted")
 	}
 	if err := s.BindIDs([]int32{1, 2}, []int32{1, 1}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.BindIDs([]int32{1, int32(cfg.NumItem + 1)}, []int32{1, 1}); err == nil {
+	if err := s.BindIDs([]int32{1, int32(cfg.NumItems + 1)}, []int32{1, 1}); err == nil {
 		t.Fatal("bad item id accepted")
 	}
 	if err := s.BindSeq(make([]float32, 7)); err == nil {
 		t.Fatal("short comm_seq accepted")
 	}
-	if err := m.ItemEmbeddings([]int32{1}, []int32{int32(cfg.NumCate + 1)}, make([]float32, cfg.ItemOut)); err == nil {
+	if err := m.ItemEmbeddings([]int32{1}, []int32{int32(cfg.NumCates + 1)}, make([]float32, cfg.ItemDim)); err == nil {
 		t.Fatal("bad category accepted")
 	}
 	func() {

@@ -28,7 +28,7 @@ type StepStats struct {
 type pass struct {
 	qc      nn.AttnQueries
 	sc      nn.MLPCache
-	z, dz   []float32 // B·C × (SeqWidth+ItemOut): concat(att, e_v) and its gradient
+	z, dz   []float32 // B·C × (SeqWidth+ItemDim): concat(att, e_v) and its gradient
 	out     []float32 // raw scores
 	logits  []float32 // scores − LogQ
 	dlogits []float32
@@ -46,7 +46,7 @@ type Worker struct {
 	seq, dSeq   []float32 // histories, B·L × SeqWidth
 	valid, pad  []bool
 	ic          nn.MLPCache
-	ev, dev     []float32 // e_v and ∂loss/∂e_v, B·C × ItemOut
+	ev, dev     []float32 // e_v and ∂loss/∂e_v, B·C × ItemDim
 	evAdv       []float32
 	sign        []float32 // the FGSM direction used by the last Step
 	kc          nn.AttnKeys
@@ -65,8 +65,8 @@ type Worker struct {
 // NewWorker allocates a worker with zeroed gradient buffers.
 func (m *Model) NewWorker() *Worker {
 	w := &Worker{m: m, grads: nn.NewGrads(&m.params)}
-	w.touchedItem.mark = make([]uint32, m.Cfg.NumItem+1)
-	w.touchedCate.mark = make([]uint32, m.Cfg.NumCate+1)
+	w.touchedItem.mark = make([]uint32, m.Cfg.NumItems+1)
+	w.touchedCate.mark = make([]uint32, m.Cfg.NumCates+1)
 	for _, p := range m.state.List {
 		w.bnStats = append(w.bnStats, make([]float32, p.Len()))
 	}
@@ -169,7 +169,7 @@ func (w *Worker) Step(b *Batch, o LossOptions) StepStats {
 	}
 	m, cfg := w.m, w.m.Cfg
 	n, u := b.B*b.C, b.B*b.L
-	sd, eo := cfg.SeqWidth(), cfg.ItemOut
+	sd, eo := cfg.SeqWidth(), cfg.ItemDim
 	w.zeroGrads()
 	w.touchedItem.add(b.CandItems)
 	w.touchedItem.add(b.HistItems)
@@ -265,7 +265,7 @@ func (w *Worker) adversarial(b *Batch, o LossOptions) float64 {
 // forwardPass computes p.logits for candidate embeddings ev.
 func (w *Worker) forwardPass(p *pass, ev []float32, b *Batch) {
 	m, cfg := w.m, w.m.Cfg
-	n, sd, eo := b.B*b.C, cfg.SeqWidth(), cfg.ItemOut
+	n, sd, eo := b.B*b.C, cfg.SeqWidth(), cfg.ItemDim
 	zd := sd + eo
 	p.z, p.dz = grow(p.z, n*zd), grow(p.dz, n*zd)
 	p.out, p.logits, p.dlogits = grow(p.out, n), grow(p.logits, n), grow(p.dlogits, n)
@@ -283,7 +283,7 @@ func (w *Worker) forwardPass(p *pass, ev []float32, b *Batch) {
 // keys' gradients and writes (acc false) or adds (acc true) ∂/∂e_v to w.dev.
 func (w *Worker) backwardPass(p *pass, ev []float32, b *Batch, acc bool) {
 	m, cfg := w.m, w.m.Cfg
-	n, sd, eo := b.B*b.C, cfg.SeqWidth(), cfg.ItemOut
+	n, sd, eo := b.B*b.C, cfg.SeqWidth(), cfg.ItemDim
 	zd := sd + eo
 	m.ScoreNet.Backward(&w.gw, w.grads, p.z, zd, n, &p.sc, p.dlogits, 1, p.dz, zd, false)
 	m.Att.Backward(&w.gw, w.grads, ev, eo, b.C, &w.kc, &p.qc, p.dz, zd, w.dSeq, w.dev, eo, acc)

@@ -122,7 +122,7 @@ func dumpScores(dir string, m *model.Model, ds *dataset.Dataset) error {
 	if err != nil {
 		return err
 	}
-	n, l := m.Cfg.NumItem, m.Cfg.MaxLen
+	n, l := m.Cfg.NumItems, m.Cfg.SeqLen
 	u := min(fixUsers, len(ds.Test))
 	hi, hc := make([]int32, u*l), make([]int32, u*l)
 	scores := make([]float32, u*n)
@@ -138,7 +138,7 @@ func dumpScores(dir string, m *model.Model, ds *dataset.Dataset) error {
 		sc.Score(rows, scores[k*n:(k+1)*n])
 	}
 	for _, w := range []error{
-		npy.Write(filepath.Join(dir, "item_embs.npy"), table, n, m.Cfg.ItemOut),
+		npy.Write(filepath.Join(dir, "item_embs.npy"), table, n, m.Cfg.ItemDim),
 		npy.Write(filepath.Join(dir, "hist_items.npy"), hi, u, l),
 		npy.Write(filepath.Join(dir, "hist_cates.npy"), hc, u, l),
 		npy.Write(filepath.Join(dir, "scores.npy"), scores, u, n),
@@ -154,7 +154,7 @@ func dumpGrads(dir string, m *model.Model, ds *dataset.Dataset) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	B, L, C := fixBatch, m.Cfg.MaxLen, fixNegatives+1
+	B, L, C := fixBatch, m.Cfg.SeqLen, fixNegatives+1
 	b := model.Batch{B: B, L: L, C: C,
 		HistItems: make([]int32, B*L), HistCates: make([]int32, B*L),
 		CandItems: make([]int32, B*C), CandCates: make([]int32, B*C), LogQ: make([]float32, B*C)}
@@ -164,7 +164,7 @@ func dumpGrads(dir string, m *model.Model, ds *dataset.Dataset) error {
 		it, ct := ds.Target(s)
 		b.CandItems[i*C], b.CandCates[i*C] = it, ct
 		for j := 1; j < C; j++ {
-			id := int32((i*C+j)*37%m.Cfg.NumItem + 1)
+			id := int32((i*C+j)*37%m.Cfg.NumItems + 1)
 			b.CandItems[i*C+j], b.CandCates[i*C+j] = id, ds.ItemCate[id]
 		}
 		for j := 0; j < C; j++ {

@@ -71,8 +71,8 @@ func checkTorchRun(t *testing.T, out string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(shape) != 2 || shape[0] != m.Cfg.NumItem || shape[1] != m.Cfg.ItemOut {
-		t.Fatalf("item_embs.npy has shape %v, want [%d %d]", shape, m.Cfg.NumItem, m.Cfg.ItemOut)
+	if len(shape) != 2 || shape[0] != m.Cfg.NumItems || shape[1] != m.Cfg.ItemDim {
+		t.Fatalf("item_embs.npy has shape %v, want [%d %d]", shape, m.Cfg.NumItems, m.Cfg.ItemDim)
 	}
 	hi, hshape, err := npy.Read[int32](filepath.Join(out, "hist_items.npy"))
 	if err != nil {
@@ -111,7 +111,7 @@ func checkTorchRun(t *testing.T, out string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, l, n := hshape[0], hshape[1], m.Cfg.NumItem
+	u, l, n := hshape[0], hshape[1], m.Cfg.NumItems
 	rows := make([]int32, n)
 	for i := range rows {
 		rows[i] = int32(i)

@@ -14,7 +14,7 @@ import (
 )
 
 // History is one user's behaviour history: dense item and category ids,
-// chronological, at most MaxLen long (shorter, or right-padded with 0).
+// chronological, at most SeqLen long (shorter, or right-padded with 0).
 type History struct {
 	Items, Cates []int32
 }
@@ -33,10 +33,10 @@ func FromSamples(ds *dataset.Dataset, samples []dataset.Sample) (histories []His
 }
 
 // Plain scores histories with the model's plain inference forward over the
-// item embeddings in table (NumItem × ItemOut, as nann extract writes).
+// item embeddings in table (NumItems × ItemDim, as nann extract writes).
 func Plain(m *model.Model, table []float32) (retrieve.Corpus[History], error) {
-	if want := m.Cfg.NumItem * m.Cfg.ItemOut; len(table) != want {
-		return nil, fmt.Errorf("query: item table has %d values, the model wants %d×%d", len(table), m.Cfg.NumItem, m.Cfg.ItemOut)
+	if want := m.Cfg.NumItems * m.Cfg.ItemDim; len(table) != want {
+		return nil, fmt.Errorf("query: item table has %d values, the model wants %d×%d", len(table), m.Cfg.NumItems, m.Cfg.ItemDim)
 	}
 	return &plainModel{m: m, table: table}, nil
 }
@@ -46,7 +46,7 @@ type plainModel struct {
 	table []float32
 }
 
-func (p *plainModel) NumItems() int { return p.m.Cfg.NumItem }
+func (p *plainModel) NumItems() int { return p.m.Cfg.NumItems }
 
 func (p *plainModel) NewScorer() retrieve.QueryScorer[History] {
 	s, err := p.m.NewScorer(p.table)

@@ -61,9 +61,9 @@ func (r *RunDir) OpenDataset(data string, opt dataset.OpenOptions) (*dataset.Dat
 	if err != nil {
 		return nil, err
 	}
-	if ds.Meta.NumItem != r.Model.NumItem {
+	if ds.Meta.NumItems != r.Model.NumItems {
 		ds.Close()
-		return nil, fmt.Errorf("dataset %s has %d items, the model of run %s %d", path, ds.Meta.NumItem, r.Dir, r.Model.NumItem)
+		return nil, fmt.Errorf("dataset %s has %d items, the model of run %s %d", path, ds.Meta.NumItems, r.Dir, r.Model.NumItems)
 	}
 	return ds, nil
 }

@@ -48,7 +48,7 @@ func evaluate(ctx context.Context, m *model.Model, ds *dataset.Dataset, maxUsers
 	if len(test) == 0 {
 		return nil, fmt.Errorf("dataset %s has no test samples", ds.Dir)
 	}
-	table, err := itemTable(ctx, m, ds.ItemCate, m.Cfg.ItemOut, progress)
+	table, err := itemTable(ctx, m, ds.ItemCate, m.Cfg.ItemDim, progress)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ func evaluate(ctx context.Context, m *model.Model, ds *dataset.Dataset, maxUsers
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Users: len(test), Items: ds.Meta.NumItem, Recall: map[int]float64{}, Popularity: map[int]float64{}}
+	rep := &Report{Users: len(test), Items: ds.Meta.NumItems, Recall: map[int]float64{}, Popularity: map[int]float64{}}
 	for j, k := range RecallKs {
 		rep.Recall[k], rep.Popularity[k] = recall[j], pop[j]
 	}
@@ -80,7 +80,7 @@ func evaluate(ctx context.Context, m *model.Model, ds *dataset.Dataset, maxUsers
 
 // targetCounts is each item row's count among the training samples' targets.
 func targetCounts(ds *dataset.Dataset) []int64 {
-	count := make([]int64, ds.Meta.NumItem)
+	count := make([]int64, ds.Meta.NumItems)
 	for _, s := range ds.Train {
 		it, _ := ds.Target(s)
 		count[it-1]++

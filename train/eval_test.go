@@ -41,7 +41,7 @@ func TestEvaluateMatchesSortedTopK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	N := ds.Meta.NumItem
+	N := ds.Meta.NumItems
 	rows := make([]int32, N)
 	for i := range rows {
 		rows[i] = int32(i)
@@ -100,8 +100,8 @@ func TestExtractWritesEveryItemInOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "emb")
-	n, err := Extract(context.Background(), m, ds.ItemCate, mc.ItemOut, out, nil)
-	if err != nil || n != mc.NumItem {
+	n, err := Extract(context.Background(), m, ds.ItemCate, mc.ItemDim, out, nil)
+	if err != nil || n != mc.NumItems {
 		t.Fatalf("Extract: %d items, %v", n, err)
 	}
 	ids, shape, err := npy.Read[int64](filepath.Join(out, "item_ids.npy"))
@@ -109,10 +109,10 @@ func TestExtractWritesEveryItemInOrder(t *testing.T) {
 		t.Fatalf("item_ids.npy: shape %v, %v", shape, err)
 	}
 	embs, shape, err := npy.Read[float32](filepath.Join(out, "item_embs.npy"))
-	if err != nil || len(shape) != 2 || shape[0] != n || shape[1] != mc.ItemOut {
+	if err != nil || len(shape) != 2 || shape[0] != n || shape[1] != mc.ItemDim {
 		t.Fatalf("item_embs.npy: shape %v, %v", shape, err)
 	}
-	d := mc.ItemOut
+	d := mc.ItemDim
 	one := make([]float32, d)
 	for r := 0; r < n; r++ {
 		if ids[r] != int64(r+1) {

@@ -186,7 +186,7 @@ func openRun(cfg Config, set []string, log *slog.Logger) (*runFile, error) {
 // modelConfig is the reference model sized for a dataset.
 func modelConfig(m dataset.Meta) model.Config {
 	mc := model.Default()
-	mc.NumItem, mc.NumCate, mc.MaxLen = m.NumItem, m.NumCate, m.MaxLength
+	mc.NumItems, mc.NumCates, mc.SeqLen = m.NumItems, m.NumCates, m.SeqLen
 	return mc
 }
 
@@ -237,9 +237,9 @@ type trainer struct {
 func newTrainer(rf *runFile, ds *dataset.Dataset, log *slog.Logger, progress meter.Func) (*trainer, error) {
 	cfg := rf.Train
 	mc := modelConfig(ds.Meta)
-	if mc.NumItem != rf.Model.NumItem || mc.NumCate != rf.Model.NumCate || mc.MaxLen != rf.Model.MaxLen {
+	if mc.NumItems != rf.Model.NumItems || mc.NumCates != rf.Model.NumCates || mc.SeqLen != rf.Model.SeqLen {
 		return nil, fmt.Errorf("dataset %s has %d items, %d categories, max length %d; the run's model was made for %d, %d, %d",
-			cfg.Data, mc.NumItem, mc.NumCate, mc.MaxLen, rf.Model.NumItem, rf.Model.NumCate, rf.Model.MaxLen)
+			cfg.Data, mc.NumItems, mc.NumCates, mc.SeqLen, rf.Model.NumItems, rf.Model.NumCates, rf.Model.SeqLen)
 	}
 	t := &trainer{rf: rf, cfg: cfg, ds: ds, permEpoch: -1, log: logOr(log), progress: progress}
 	n := int64(len(ds.Train))
@@ -341,7 +341,7 @@ func (t *trainer) restore() error {
 }
 
 func (t *trainer) allocBatch() {
-	B, L, C := t.cfg.Batch, t.rf.Model.MaxLen, t.cfg.Negatives+1
+	B, L, C := t.cfg.Batch, t.rf.Model.SeqLen, t.cfg.Negatives+1
 	t.batch = model.Batch{B: B, L: L, C: C,
 		HistItems: make([]int32, B*L), HistCates: make([]int32, B*L),
 		CandItems: make([]int32, B*C), CandCates: make([]int32, B*C), LogQ: make([]float32, B*C)}

@@ -54,9 +54,9 @@ func makeDataset(dir string, users, items int, seed uint64) error {
 	for i := 1; i <= items; i++ {
 		ic[i], w[i], raw[i] = cate(int32(i)), float64(count[i])/float64(len(its)), int64(1000+i)
 	}
-	meta := dataset.Meta{NumItem: items, NumCate: ncate, NumUser: users,
+	meta := dataset.Meta{NumItems: items, NumCates: ncate, NumUser: users,
 		NumRows: int64(len(its)), NumTrainSamples: int64(len(train)), NumTestSamples: int64(len(test)), NumValidSamples: int64(len(valid)),
-		MaxLength: maxLen, TrainMinLength: trainMin, TestMinLength: testMin, Seed: seed}
+		SeqLen: maxLen, TrainMinLength: trainMin, TestMinLength: testMin, Seed: seed}
 	return dataset.Write(context.Background(), dir, dataset.Contents{
 		Meta: meta, Offsets: offsets, Items: its, Cates: cts, Train: train, Test: test, Valid: valid,
 		ItemCate: ic, ItemWeight: w, ItemCount: count, ItemRaw: raw, CateRaw: make([]int64, ncate+1), UserRaw: make([]int64, users),

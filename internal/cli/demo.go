@@ -279,7 +279,7 @@ func printDemoReport(w io.Writer, r *demoReport) {
 	m := r.Data
 	fmt.Fprintf(w, "\nnann demo: the whole pipeline on a synthetic world, %.0f s\n", r.Seconds)
 	fmt.Fprintf(w, "world     %d users, %d items, %d categories, %.2f M rows; %d training samples, %d test users\n",
-		m.NumUser, m.NumItem, m.NumCate, float64(m.NumRows)/1e6, m.NumTrainSamples, m.NumTestUsers)
+		m.NumUser, m.NumItems, m.NumCates, float64(m.NumRows)/1e6, m.NumTrainSamples, m.NumTestUsers)
 	if tr := r.Train; tr != nil {
 		fmt.Fprintf(w, "training  %d steps, %d samples, %.0f samples/s; brute-force Recall@50/@200 %.3f/%.3f vs popularity %.3f/%.3f (%d users)\n",
 			tr.Training.Steps, tr.Training.Samples, tr.Training.SamplesPerS, tr.Recall[50], tr.Recall[200], tr.Popularity[50], tr.Popularity[200], tr.Users)

@@ -65,15 +65,15 @@ func checkDemoReport(t *testing.T, rep *demoReport) {
 	if len(rep.Steps) != 8 || rep.Train == nil || rep.Eval == nil || len(rep.Bench) != 3 {
 		t.Fatalf("incomplete report: %d steps, train %v, eval %v, %d benches", len(rep.Steps), rep.Train != nil, rep.Eval != nil, len(rep.Bench))
 	}
-	if rep.Data.NumItem < 1000 || rep.Eval.Items != rep.Data.NumItem || rep.Eval.Queries != 60 {
-		t.Errorf("dataset %d items, eval over %d items and %d queries", rep.Data.NumItem, rep.Eval.Items, rep.Eval.Queries)
+	if rep.Data.NumItems < 1000 || rep.Eval.Items != rep.Data.NumItems || rep.Eval.Queries != 60 {
+		t.Errorf("dataset %d items, eval over %d items and %d queries", rep.Data.NumItems, rep.Eval.Items, rep.Eval.Queries)
 	}
 	for _, r := range rep.Eval.Recall {
 		if r.Beam < 0 || r.Beam > 1 || r.Exact == nil || *r.Exact < 0 || *r.Exact > 1 {
 			t.Errorf("recall %+v", r)
 		}
 	}
-	if rep.Eval.Scored.Mean <= 0 || rep.Eval.Scored.Mean > float64(rep.Data.NumItem) {
+	if rep.Eval.Scored.Mean <= 0 || rep.Eval.Scored.Mean > float64(rep.Data.NumItems) {
 		t.Errorf("items scored %v", rep.Eval.Scored.Mean)
 	}
 	for _, b := range rep.Bench {

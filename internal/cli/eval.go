@@ -155,8 +155,8 @@ func (c *EvalCmd) scorerModel(run *train.RunDir, ds *dataset.Dataset, embsPath s
 	if err != nil {
 		return nil, nil, err
 	}
-	if shape[0] != m.Cfg.NumItem || shape[1] != m.Cfg.ItemOut {
-		return nil, nil, fmt.Errorf("%s: shape %v, the model wants %d×%d", embsPath, shape, m.Cfg.NumItem, m.Cfg.ItemOut)
+	if shape[0] != m.Cfg.NumItems || shape[1] != m.Cfg.ItemDim {
+		return nil, nil, fmt.Errorf("%s: shape %v, the model wants %d×%d", embsPath, shape, m.Cfg.NumItems, m.Cfg.ItemDim)
 	}
 	pm, err := query.Plain(m, embs)
 	return pm, nil, err

@@ -58,7 +58,7 @@ func (c *ExtractCmd) Run(g *Globals) error {
 	}
 	bars := newBars()
 	defer bars.finish()
-	n, err := train.Extract(g.Context(), m, ds.ItemCate, mc.ItemOut, out, bars.update)
+	n, err := train.Extract(g.Context(), m, ds.ItemCate, mc.ItemDim, out, bars.update)
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func (c *ExtractCmd) Run(g *Globals) error {
 		Items   int     `json:"items"`
 		Dim     int     `json:"dim"`
 		Seconds float64 `json:"seconds"`
-	}{out, n, mc.ItemOut, time.Since(start).Seconds()}
+	}{out, n, mc.ItemDim, time.Since(start).Seconds()}
 	if c.JSON {
 		return json.NewEncoder(g.Stdout()).Encode(sum)
 	}

@@ -65,7 +65,7 @@ func (c *PrepareCmd) Run(g *Globals) error {
 	}
 	w := g.Stdout()
 	fmt.Fprintf(w, "prepared %s -> %s in %.2fs (%.0f rows/s)\n", c.Input, c.Out, secs, float64(m.NumRows)/secs)
-	fmt.Fprintf(w, "  rows %d (skipped bad lines %d), users %d, items %d, categories %d\n", m.NumRows, m.SkippedBad, m.NumUser, m.NumItem, m.NumCate)
+	fmt.Fprintf(w, "  rows %d (skipped bad lines %d), users %d, items %d, categories %d\n", m.NumRows, m.SkippedBad, m.NumUser, m.NumItems, m.NumCates)
 	fmt.Fprintf(w, "  eligible users %d: test %d, validation %d; training users %d\n", m.NumEligibleUsers, m.NumTestUsers, m.NumValidUsers, m.NumTrainUsers)
 	fmt.Fprintf(w, "  samples: train %d, test %d, validation %d\n", m.NumTrainSamples, m.NumTestSamples, m.NumValidSamples)
 	return nil

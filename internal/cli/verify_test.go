@@ -26,7 +26,7 @@ func TestTrainVerifiesDataset(t *testing.T) {
 		t.Fatal(err)
 	}
 	users := int(binary.LittleEndian.Uint64(b[16:]))
-	at := 64 + (users+1)*8 // items[0], a dense id in 1..NumItem
+	at := 64 + (users+1)*8 // items[0], a dense id in 1..NumItems
 	v := binary.LittleEndian.Uint32(b[at:])
 	binary.LittleEndian.PutUint32(b[at:], v%2+1) // another valid id
 	if err := os.WriteFile(seq, b, 0o644); err != nil {
