@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -34,14 +35,14 @@ func TestClaimTakesNextFreeVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := claim(s, modelDir, m, false); err == nil {
+	if _, err := claim(s, modelDir, m, false, slog.Default()); err == nil {
 		t.Fatal("explicit version 1 claimed over an existing directory")
 	}
 	if _, err := os.Stat(filepath.Join(s, ManifestFile)); err != nil {
 		t.Fatalf("failed claim lost its staging directory: %v", err)
 	}
 
-	final, err := claim(s, modelDir, m, true)
+	final, err := claim(s, modelDir, m, true, slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,15 @@ type ExportOptions struct {
 	// MaxLevelTopN is the bound the server puts on every level_topn value
 	// (its --max_level_topn, default 10000): a default above it is refused.
 	MaxLevelTopN int
+	// Log receives the export's log lines (nil: slog.Default()).
+	Log *slog.Logger
 }
+
+// exportStaging names the hidden staging directories of exports under a
+// model directory (".export.nann-staging-DIGITS", locked while in use):
+// an interrupted export's is removed by the next export into the same
+// model directory.
+const exportStaging = "export"
 
 // DefaultExportOptions are the reference's serving defaults.
 func DefaultExportOptions() ExportOptions {
@@ -103,10 +111,18 @@ func Export(ctx context.Context, o ExportOptions) (string, *Manifest, error) {
 	} else if final := versionDir(modelDir, o.Version); exists(final) {
 		return "", nil, fmt.Errorf("export: %s already exists; versions are immutable, pick another --version", final)
 	}
-	staging, err := os.MkdirTemp(modelDir, ".export-*")
+	log := o.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	if _, err := safefile.CleanStale(modelDir, exportStaging, log); err != nil {
+		log.Warn("could not remove a stale export staging directory", "err", err)
+	}
+	st, err := safefile.NewStaging(filepath.Join(modelDir, exportStaging))
 	if err != nil {
 		return "", nil, fmt.Errorf("export: %w", err)
 	}
+	staging := st.Path
 	start := time.Now()
 	m, err := build(ctx, o, staging)
 	if err == nil {
@@ -114,13 +130,14 @@ func Export(ctx context.Context, o ExportOptions) (string, *Manifest, error) {
 	}
 	final := ""
 	if err == nil {
-		final, err = claim(staging, modelDir, m, auto)
+		final, err = claim(staging, modelDir, m, auto, log)
 	}
 	if err != nil {
-		os.RemoveAll(staging)
+		st.Abort()
 		return "", nil, fmt.Errorf("export: %w", err)
 	}
-	slog.Info("exported", "dir", final, "version", m.ModelVer, "items", m.NumItems, "precision", m.Precision, "secs", time.Since(start).Seconds())
+	st.Release()
+	log.Info("exported", "dir", final, "version", m.ModelVer, "items", m.NumItems, "precision", m.Precision, "secs", time.Since(start).Seconds())
 	return final, m, nil
 }
 
@@ -163,7 +180,7 @@ const maxClaims = 100
 // which must not exist. If auto, a number taken meanwhile (by a concurrent
 // export, or anything else now at that name) makes it rewrite the
 // manifest with the next free number and try again.
-func claim(staging, modelDir string, m *Manifest, auto bool) (string, error) {
+func claim(staging, modelDir string, m *Manifest, auto bool, log *slog.Logger) (string, error) {
 	if err := os.Chmod(staging, 0o755); err != nil {
 		return "", err
 	}
@@ -186,7 +203,7 @@ func claim(staging, modelDir string, m *Manifest, auto bool) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		slog.Info("version taken meanwhile (a concurrent export?); taking the next", "taken", m.ModelVer, "next", max(next, m.ModelVer+1))
+		log.Info("version taken meanwhile (a concurrent export?); taking the next", "taken", m.ModelVer, "next", max(next, m.ModelVer+1))
 		m.ModelVer = max(next, m.ModelVer+1)
 		if err := writeManifest(staging, m); err != nil {
 			return "", err

@@ -6,10 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -152,5 +154,53 @@ func TestExportExplicitVersionImmutable(t *testing.T) {
 	}
 	if treeSum(t, dir) != sum {
 		t.Fatal("refused export changed the existing version")
+	}
+}
+
+// TestExportCleansStaleStaging: an export killed mid-way leaves its hidden
+// staging directory behind; the next export into the same model directory
+// removes it (it is ours and unlocked) and says so in the log, and leaves
+// alone a hidden directory of the user's that only looks similar.
+func TestExportCleansStaleStaging(t *testing.T) {
+	p := makePipeline(t)
+	base := t.TempDir()
+	modelDir := filepath.Join(base, "nann")
+	stale := filepath.Join(modelDir, ".export.nann-staging-123456")
+	users := filepath.Join(modelDir, ".export-mine")
+	for _, d := range []string{stale, users} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "engine.bin"), make([]byte, 1000), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var logged strings.Builder
+	o := p.options(base)
+	o.Log = slog.New(slog.NewTextHandler(&logged, nil))
+	dir, _, err := bundle.Export(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale staging %s still there (err %v)", stale, err)
+	}
+	if _, err := os.Stat(filepath.Join(users, "engine.bin")); err != nil {
+		t.Errorf("the user's %s was touched: %v", users, err)
+	}
+	if !strings.Contains(logged.String(), "stale temporary") || !strings.Contains(logged.String(), stale) {
+		t.Errorf("log does not name the removed staging:\n%s", logged.String())
+	}
+	ents, err := os.ReadDir(modelDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if strings.Contains(e.Name(), "nann-staging") {
+			t.Errorf("export left staging %s", e.Name())
+		}
+	}
+	if filepath.Base(dir) != "1" {
+		t.Errorf("exported %s, want version 1", dir)
 	}
 }

@@ -155,6 +155,17 @@ func (s *Staging) Commit() error {
 	return err
 }
 
+// Release ends the staging without moving or removing the directory, for a
+// caller that moved Path into place itself (for example with
+// RenameNoReplace, which must not replace an existing target).
+func (s *Staging) Release() {
+	if s.done {
+		return
+	}
+	s.done = true
+	s.f.Close()
+}
+
 // Abort removes the staging directory unless it was committed.
 func (s *Staging) Abort() {
 	if s.done {
