@@ -28,13 +28,16 @@ func BenchmarkPrefetch(b *testing.B) {
 			rows := randRows(rand.New(rand.NewPCG(4, 4)), 4096, e.NumItems())
 			out := make([]float32, len(rows))
 			var on, off time.Duration
-			defer func() { prefetchOn = true }()
+			with := vec.AvailableKernels()
+			without := with
+			without.Prefetch = false
+			defer vec.UseKernels(vec.UseKernels(with))
 			for b.Loop() {
-				prefetchOn = true
+				vec.UseKernels(with)
 				t0 := time.Now()
 				s.Score(rows, out)
 				t1 := time.Now()
-				prefetchOn = false
+				vec.UseKernels(without)
 				s.Score(rows, out)
 				on += t1.Sub(t0)
 				off += time.Since(t1)

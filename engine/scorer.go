@@ -17,10 +17,6 @@ const blockRows = 48
 // minParallel is the smallest part of a batch worth handing to another core.
 const minParallel = 256
 
-// prefetchOn enables software prefetching of the next block (benchmarks
-// switch it off to measure its effect).
-var prefetchOn = true
-
 // Scorer scores items for one user. BindSeq (or BindIDs) does the per-user work
 // once; Score then scores any number of item rows. A Scorer is used by one
 // goroutine at a time and does not allocate after its first Bind.
@@ -356,11 +352,9 @@ func (s *Scorer) scoreBlock(b *block, rows []int32, out []float32) {
 }
 
 // prefetch asks for the table rows of the next block to be brought into
-// cache while the current block is computed.
+// cache while the current block is computed (where vec's Prefetch kernel
+// is selected).
 func (e *Engine) prefetch(rows []int32) {
-	if !prefetchOn {
-		return
-	}
 	if e.t16 != nil {
 		vec.PrefetchRows(e.t16, e.tw, rows)
 	} else {

@@ -16,7 +16,7 @@ type variant struct {
 func variants() []variant {
 	v := []variant{{"go", Kernels{}}}
 	if have.AVX2 {
-		v = append(v, variant{"avx2", Kernels{AVX2: true, F16C: have.F16C}})
+		v = append(v, variant{"avx2", Kernels{AVX2: true, F16C: have.F16C, Prefetch: have.Prefetch}})
 	}
 	if have.AVX512 {
 		v = append(v, variant{"avx512", have})

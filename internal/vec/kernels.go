@@ -16,14 +16,17 @@ package vec
 // the plain-Go twins everywhere.
 type Kernels struct {
 	// AVX2 selects the AVX2+FMA kernels: distances, the tile and GEMM
-	// micro-kernels, softmax, Exp, PReLU, the column reductions and row
-	// prefetching.
+	// micro-kernels, softmax, Exp, PReLU and the column reductions.
 	AVX2 bool
 	// AVX512 selects the AVX-512F 12×16 tile micro-kernel (for Gemm and
 	// Tile12x16); it takes effect only together with AVX2.
 	AVX512 bool
 	// F16C selects the F16C half-precision conversions.
 	F16C bool
+	// Prefetch selects software prefetching of table rows (PrefetchRows);
+	// it takes effect only together with AVX2. It never changes a result,
+	// only how long a gather waits on memory.
+	Prefetch bool
 }
 
 // have is what this CPU and build support; use is what runs. use equals
@@ -47,9 +50,10 @@ func ActiveKernels() Kernels { return use }
 func UseKernels(k Kernels) (prev Kernels) {
 	prev = use
 	use = Kernels{
-		AVX2:   k.AVX2 && have.AVX2,
-		AVX512: k.AVX512 && k.AVX2 && have.AVX512,
-		F16C:   k.F16C && have.F16C,
+		AVX2:     k.AVX2 && have.AVX2,
+		AVX512:   k.AVX512 && k.AVX2 && have.AVX512,
+		F16C:     k.F16C && have.F16C,
+		Prefetch: k.Prefetch && k.AVX2 && have.Prefetch,
 	}
 	return prev
 }

@@ -8,8 +8,9 @@ import "golang.org/x/sys/cpu"
 func detect() Kernels {
 	avx2 := cpu.X86.HasAVX2 && cpu.X86.HasFMA
 	return Kernels{
-		AVX2:   avx2,
-		AVX512: avx2 && cpu.X86.HasAVX512F,
-		F16C:   cpu.X86.HasAVX2 && cpu.X86.HasF16C,
+		AVX2:     avx2,
+		AVX512:   avx2 && cpu.X86.HasAVX512F,
+		F16C:     cpu.X86.HasAVX2 && cpu.X86.HasF16C,
+		Prefetch: avx2,
 	}
 }

@@ -11,7 +11,7 @@ import "unsafe"
 // gather of them does not wait on memory. It has no effect on results; the
 // plain-Go twin does nothing. Rows must be valid row indices of the table.
 func PrefetchRows[T float32 | uint16](table []T, width int, rows []int32) {
-	if !use.AVX2 || len(rows) == 0 || width <= 0 {
+	if !use.Prefetch || len(rows) == 0 || width <= 0 {
 		return
 	}
 	var z T
