@@ -171,20 +171,19 @@ func TestStepGradient(t *testing.T) {
 		if st.LossAdv <= 0 || st.Loss != st.LossXE+1.5*st.LossAdv {
 			t.Fatalf("stats %+v", st)
 		}
-		w.fixedSign = append([]float32(nil), w.sign...)
-		w.fixedTarget = append([]float32(nil), w.clean.logits...)
+		fx := stepFixes{sign: append([]float32(nil), w.sign...), target: append([]float32(nil), w.clean.logits...)}
 		nonzero := 0
-		for _, s := range w.fixedSign {
+		for _, s := range fx.sign {
 			if s != 0 {
 				nonzero++
 			}
 		}
-		if nonzero < len(w.fixedSign)/2 {
-			t.Fatalf("only %d of %d sign entries non-zero", nonzero, len(w.fixedSign))
+		if nonzero < len(fx.sign)/2 {
+			t.Fatalf("only %d of %d sign entries non-zero", nonzero, len(fx.sign))
 		}
-		w.Step(b, o)
+		w.step(b, o, fx)
 		g := copyGrads(w.Grads())
-		loss := func() float64 { return w.Step(b, o).Loss }
+		loss := func() float64 { return w.step(b, o, fx).Loss }
 		for i, p := range m.Params() {
 			checkGrad(t, p.Name, r, p.W, g[i], loss)
 		}
@@ -199,11 +198,11 @@ func TestFGSMDirection(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 13))
 	b := randBatch(r, cfg, 3, cfg.SeqLen, 4)
 	w := m.NewWorker()
-	w.evDelta = make([]float32, b.B*b.C*cfg.ItemDim)
-	w.Step(b, LossOptions{})
+	fx := stepFixes{evDelta: make([]float32, b.B*b.C*cfg.ItemDim)}
+	w.step(b, LossOptions{}, fx)
 	g := append([]float32(nil), w.dev...)
-	loss := func() float64 { return w.Step(b, LossOptions{}).LossXE }
-	checkGrad(t, "dLossXE/de_v", r, w.evDelta, g, loss)
+	loss := func() float64 { return w.step(b, LossOptions{}, fx).LossXE }
+	checkGrad(t, "dLossXE/de_v", r, fx.evDelta, g, loss)
 }
 
 const (
@@ -438,9 +437,8 @@ func TestStepGradientReferenceSizes(t *testing.T) {
 	o := LossOptions{AdvEps: 0.05, AdvWeight: 1}
 	w := m.NewWorker()
 	w.Step(b, o)
-	w.fixedSign = append([]float32(nil), w.sign...)
-	w.fixedTarget = append([]float32(nil), w.clean.logits...)
-	w.Step(b, o)
+	fx := stepFixes{sign: append([]float32(nil), w.sign...), target: append([]float32(nil), w.clean.logits...)}
+	w.step(b, o, fx)
 	g := copyGrads(w.Grads())
 	const h = 1e-3
 	checked, skipped := 0, 0
@@ -463,10 +461,10 @@ func TestStepGradientReferenceSizes(t *testing.T) {
 			}
 			saved := p.W[j]
 			p.W[j] = saved + h
-			lp := w.Step(b, o).Loss
+			lp := w.step(b, o, fx).Loss
 			kp := kinkPattern(w)
 			p.W[j] = saved - h
-			lm := w.Step(b, o).Loss
+			lm := w.step(b, o, fx).Loss
 			km := kinkPattern(w)
 			p.W[j] = saved
 			if kp != km {

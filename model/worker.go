@@ -55,11 +55,15 @@ type Worker struct {
 	bnStats     [][]float32
 	touchedItem rowSet
 	touchedCate rowSet
+}
 
-	// Test hooks: when set, fixedSign replaces sign(∂loss/∂e_v),
-	// fixedTarget replaces the stop-gradient logits of the KL term and
-	// evDelta is added to e_v after the item network.
-	fixedSign, fixedTarget, evDelta []float32
+// stepFixes holds what a gradient check pins so that Step's loss is a
+// smooth function of the parameters: a non-nil sign replaces
+// sign(∂loss/∂e_v), a non-nil target replaces the stop-gradient logits of
+// the KL term and evDelta is added to e_v after the item network. Step
+// passes none.
+type stepFixes struct {
+	sign, target, evDelta []float32
 }
 
 // NewWorker allocates a worker with zeroed gradient buffers.
@@ -163,7 +167,10 @@ func clearRows(g []float32, rows []int32, d int) {
 // second training-mode call of the same layers does in TensorFlow). The
 // keys and e_v are shared by both passes. Step panics if b is invalid for
 // the model; callers validate batches with Batch.Validate.
-func (w *Worker) Step(b *Batch, o LossOptions) StepStats {
+func (w *Worker) Step(b *Batch, o LossOptions) StepStats { return w.step(b, o, stepFixes{}) }
+
+// step is Step with the parts fx pins (the gradient checks' entry).
+func (w *Worker) step(b *Batch, o LossOptions, fx stepFixes) StepStats {
 	if err := b.Validate(w.m.Cfg); err != nil {
 		panic(fmt.Sprintf("model: Worker.Step: %v", err))
 	}
@@ -201,7 +208,7 @@ func (w *Worker) Step(b *Batch, o LossOptions) StepStats {
 	// Item network and keys, shared by both passes.
 	w.ev, w.dev = grow(w.ev, n*eo), grow(w.dev, n*eo)
 	m.ItemNet.Forward(&w.gw, w.x0, sd, n, true, &w.ic, w.ev, eo)
-	for i, d := range w.evDelta {
+	for i, d := range fx.evDelta {
 		w.ev[i] += d
 	}
 	m.Att.Keys(&w.gw, w.seq, valid, w.pad, b.B, b.L, &w.kc)
@@ -224,7 +231,7 @@ func (w *Worker) Step(b *Batch, o LossOptions) StepStats {
 	st.Loss = st.LossXE
 
 	if o.AdvEps != 0 && o.AdvWeight != 0 {
-		st.LossAdv = w.adversarial(b, o)
+		st.LossAdv = w.adversarial(b, o, fx)
 		st.Loss += float64(o.AdvWeight) * st.LossAdv
 	}
 
@@ -241,21 +248,21 @@ func (w *Worker) Step(b *Batch, o LossOptions) StepStats {
 // adversarial runs the FGSM pass: e_adv = e_v + eps·sign(g) with g in w.dev,
 // the KL loss against the clean logits, and its backward, adding
 // AdvWeight·∂LossAdv/∂e_v to w.dev. It returns LossAdv.
-func (w *Worker) adversarial(b *Batch, o LossOptions) float64 {
+func (w *Worker) adversarial(b *Batch, o LossOptions, fx stepFixes) float64 {
 	w.evAdv = grow(w.evAdv, len(w.ev))
 	w.sign = grow(w.sign, len(w.ev))
 	for i, g := range w.dev[:len(w.ev)] {
 		s := signOf(g)
-		if w.fixedSign != nil {
-			s = w.fixedSign[i]
+		if fx.sign != nil {
+			s = fx.sign[i]
 		}
 		w.sign[i] = s
 		w.evAdv[i] = w.ev[i] + o.AdvEps*s
 	}
 	w.forwardPass(&w.adv, w.evAdv, b)
 	target := w.clean.logits
-	if w.fixedTarget != nil {
-		target = w.fixedTarget
+	if fx.target != nil {
+		target = fx.target
 	}
 	loss := nn.SoftmaxKL(target, w.adv.logits, b.B, b.C, o.AdvWeight/float32(b.B), w.adv.dlogits) / float64(b.B)
 	w.backwardPass(&w.adv, w.evAdv, b, true)
