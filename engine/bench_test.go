@@ -163,15 +163,7 @@ func BenchmarkPerCore(b *testing.B) {
 	}
 	for _, p := range []Precision{Float32, Float16} {
 		b.Run(p.String(), func(b *testing.B) {
-			e, err := Compile(bm.w, bm.cates, Options{Table: p, Threads: 1})
-			if err != nil {
-				b.Fatal(err)
-			}
-			s := e.NewScorer()
-			if err := s.BindSeq(bm.seqs[0]); err != nil {
-				b.Fatal(err)
-			}
-			rows := randRows(rand.New(rand.NewPCG(4, 4)), 4096, e.NumItems())
+			e, s, rows := oneCore(b, bm, p)
 			out := make([]float32, len(rows))
 			for b.Loop() {
 				s.Score(rows, out)
@@ -182,6 +174,21 @@ func BenchmarkPerCore(b *testing.B) {
 			b.ReportMetric(rate*pairFLOPs(e.cfg)/corePeak*100, "%peak")
 		})
 	}
+}
+
+// oneCore compiles bm's weights with p tables for one thread and returns
+// the engine, a scorer bound to bm's first history and 4096 random rows.
+func oneCore(b *testing.B, bm *benchModel, p Precision) (*Engine, *Scorer, []int32) {
+	b.Helper()
+	e, err := Compile(bm.w, bm.cates, Options{Table: p, Threads: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := e.NewScorer()
+	if err := s.BindSeq(bm.seqs[0]); err != nil {
+		b.Fatal(err)
+	}
+	return e, s, randRows(rand.New(rand.NewPCG(4, 4)), 4096, e.NumItems())
 }
 
 // bigSet is 1 M items with random weights compiled in three variants.
