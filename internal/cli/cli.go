@@ -55,6 +55,7 @@ func commands() []command {
 		{"extract", "Write item_ids.npy and item_embs.npy: the item network's embedding of every item.", &ExtractCmd{}},
 		{"index", "Build an HNSW index over item embeddings (or import a reference-layout one).", &IndexCmd{}},
 		{"prepare", "Convert a UserBehavior CSV into a prepared dataset (samples, item table, id maps).", &PrepareCmd{}},
+		{"score", "Score users against items with an ONNX scoring network compiled by plan; writes a [users, items] float32 .npy.", &ScoreCmd{}},
 		{"serve", "Serve a model over TensorFlow Serving's gRPC and REST APIs.", &ServeCmd{}},
 		{"synth", "Generate a synthetic UserBehavior CSV (the embedded default world).", &SynthCmd{}},
 		{"train", "Train the NANN model on a prepared dataset (resumes a run directory), then evaluate brute-force recall.", &TrainCmd{}},

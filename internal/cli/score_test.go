@@ -1,0 +1,240 @@
+package cli
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"nann/internal/npy"
+	"nann/onnx"
+)
+
+var scoreFixtures = []string{"reference", "din13", "din17", "cross", "ids"}
+
+// fixturePath is the absolute path of a committed fixture (kong makes
+// existingfile flags absolute, so errors name them so).
+func fixturePath(name string) string {
+	p, err := filepath.Abs(filepath.Join("..", "..", "onnx", "testdata", name))
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// writeTensorNPY writes an onnx tensor (float32 or int64, as the fixtures
+// hold) as an .npy.
+func writeTensorNPY(t *testing.T, path string, x *onnx.Tensor) {
+	t.Helper()
+	var err error
+	switch x.DType {
+	case onnx.Float32:
+		err = npy.Write(path, x.Float32s(), x.Shape...)
+	case onnx.Int64:
+		err = npy.Write(path, x.Ints(), x.Shape...)
+	default:
+		t.Fatalf("fixture dtype %s", x.DType)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// itemTable writes the fixture's item.<input> array as an .npy and returns
+// its path and the input name.
+func itemTable(t *testing.T, dir, name string) (string, string) {
+	t.Helper()
+	arrs, err := onnx.ReadNPZ(fixturePath(name + ".npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range arrs {
+		if in, ok := strings.CutPrefix(k, "item."); ok {
+			p := filepath.Join(dir, name+"-items.npy")
+			writeTensorNPY(t, p, v)
+			return p, in
+		}
+	}
+	t.Fatalf("%s.npz has no item.* array", name)
+	return "", ""
+}
+
+// scoreRelErr is the plan tests' measure: |got-ref| / max(|ref|, 0.1·rms of
+// the user's reference scores), worst over the row.
+func scoreRelErr(got []float32, ref []float64) float64 {
+	rms := 0.0
+	for _, r := range ref {
+		rms += r * r
+	}
+	rms = math.Sqrt(rms / float64(len(ref)))
+	worst := 0.0
+	for i := range ref {
+		d := math.Abs(float64(got[i])-ref[i]) / math.Max(math.Abs(ref[i]), 0.1*rms)
+		if math.IsNaN(d) {
+			d = math.Inf(1)
+		}
+		worst = math.Max(worst, d)
+	}
+	return worst
+}
+
+// TestScoreMatchesTorch runs nann score on every committed fixture network
+// (the fixture .npz as --users: its user.<input> arrays) and compares the
+// written matrix with torch's scores stored beside it.
+func TestScoreMatchesTorch(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range scoreFixtures {
+		items, itemIn := itemTable(t, dir, name)
+		out := filepath.Join(dir, name+"-scores.npy")
+		stdout, stderr, code := runMain(t, "score", "--onnx", fixturePath(name+".onnx"), "--item-embs", items,
+			"--item-input", itemIn, "--users", fixturePath(name+".npz"), "--out", out, "--json")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", name, code, stderr)
+		}
+		var rep scoreReport
+		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+			t.Fatalf("%s: bad --json %q: %v", name, stdout, err)
+		}
+		got, shape, err := npy.Read[float32](out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := onnx.ReadNPZ(fixturePath(name + ".npz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := ref["scores"]
+		if len(shape) != 2 || shape[0] != want.Shape[0] || shape[1] != want.Shape[1] || rep.Users != shape[0] || rep.Items != shape[1] || rep.ItemInput != itemIn {
+			t.Fatalf("%s: scores shape %v, report %+v; torch's are %v", name, shape, rep, want.Shape)
+		}
+		n := shape[1]
+		worst := 0.0
+		for u := 0; u < shape[0]; u++ {
+			worst = math.Max(worst, scoreRelErr(got[u*n:(u+1)*n], want.Data[u*n:(u+1)*n]))
+		}
+		t.Logf("%s: nann score vs torch float32: max rel err %.2e over %d users × %d items", name, worst, shape[0], n)
+		if worst > 1e-4 {
+			t.Errorf("%s: nann score vs torch: max rel err %.3g > 1e-4", name, worst)
+		}
+	}
+}
+
+// TestScoreItemsAndFloat16: --items picks and orders the columns; --float16
+// stays close to the float32 scores.
+func TestScoreItemsAndFloat16(t *testing.T) {
+	dir := t.TempDir()
+	items, _ := itemTable(t, dir, "din17")
+	full := filepath.Join(dir, "full.npy")
+	if _, e, c := runMain(t, "score", "--onnx", fixturePath("din17.onnx"), "--item-embs", items, "--users", fixturePath("din17.npz"), "--out", full); c != 0 {
+		t.Fatal(e)
+	}
+	rows := []int64{199, 0, 57, 57, 3}
+	rowsPath := filepath.Join(dir, "rows.npy")
+	if err := npy.Write(rowsPath, rows); err != nil {
+		t.Fatal(err)
+	}
+	part := filepath.Join(dir, "part.npy")
+	if _, e, c := runMain(t, "score", "--onnx", fixturePath("din17.onnx"), "--item-embs", items, "--users", fixturePath("din17.npz"),
+		"--items", rowsPath, "--out", part, "--float16"); c != 0 {
+		t.Fatal(e)
+	}
+	a, sa, err := npy.Read[float32](full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, sb, err := npy.Read[float32](part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sb[0] != sa[0] || sb[1] != len(rows) {
+		t.Fatalf("--items: shape %v, want [%d %d]", sb, sa[0], len(rows))
+	}
+	for u := 0; u < sa[0]; u++ {
+		ref := make([]float64, len(rows))
+		for j, r := range rows {
+			ref[j] = float64(a[u*sa[1]+int(r)])
+		}
+		if e := scoreRelErr(b[u*len(rows):(u+1)*len(rows)], ref); e > 1e-2 {
+			t.Errorf("user %d: --items --float16 vs float32 columns: rel err %.3g", u, e)
+		}
+	}
+}
+
+// TestScoreErrors: bad inputs give an error naming the input, array or
+// file, and --out is neither written nor a user's file replaced.
+func TestScoreErrors(t *testing.T) {
+	dir := t.TempDir()
+	items, _ := itemTable(t, dir, "cross")
+	onnxPath, users := fixturePath("cross.onnx"), fixturePath("cross.npz")
+	// A table 15 wide for a model that wants 16.
+	x, shape, err := npy.Read[float32](items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	narrow := make([]float32, 0, shape[0]*15)
+	for i := 0; i < shape[0]; i++ {
+		narrow = append(narrow, x[i*16:i*16+15]...)
+	}
+	narrowPath := filepath.Join(dir, "narrow.npy")
+	npy.Write(narrowPath, narrow, shape[0], 15)
+	// A truncated model.
+	model, err := os.ReadFile(onnxPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trunc := filepath.Join(dir, "trunc.onnx")
+	os.WriteFile(trunc, model[:len(model)/2], 0o644)
+	// A users file lacking the model's input, and a user's non-.npy file at --out.
+	otherUsers := fixturePath("reference.npz")
+	notNPY := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notNPY, []byte("mine"), 0o644)
+	badRows := filepath.Join(dir, "rows.npy")
+	npy.Write(badRows, []int64{0, 200})
+
+	out := filepath.Join(dir, "out.npy")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"missing user input name", []string{"--user-inputs", "no_such_input"}, []string{`"no_such_input"`, "not a graph input"}},
+		{"missing item input name", []string{"--item-input", "item_x"}, []string{`"item_x"`, "not a graph input"}},
+		{"wrong table width", []string{"--item-embs", narrowPath}, []string{narrowPath, `"item_emb"`, "[200 15]"}},
+		{"truncated onnx", []string{"--onnx", trunc}, []string{trunc, "truncated or corrupt"}},
+		{"users lack the input", []string{"--users", otherUsers}, []string{otherUsers, `user input "user_feat"`}},
+		{"item row out of range", []string{"--items", badRows}, []string{badRows, "row 200"}},
+		{"out is the user's file", []string{"--out", notNPY}, []string{notNPY, "refusing"}},
+	} {
+		args := map[string]string{"--onnx": onnxPath, "--item-embs": items, "--users": users, "--out": out}
+		var extra []string
+		for i := 0; i < len(tc.args); i += 2 {
+			if _, ok := args[tc.args[i]]; ok {
+				args[tc.args[i]] = tc.args[i+1]
+			} else {
+				extra = append(extra, tc.args[i], tc.args[i+1])
+			}
+		}
+		cmd := []string{"score"}
+		for k, v := range args {
+			cmd = append(cmd, k, v)
+		}
+		_, stderr, code := runMain(t, append(cmd, extra...)...)
+		if code != exitFail {
+			t.Errorf("%s: exit %d, want %d: %s", tc.name, code, exitFail, stderr)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stderr, w) {
+				t.Errorf("%s: error %q does not name %q", tc.name, strings.TrimSpace(stderr), w)
+			}
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Fatalf("%s: --out written despite the error", tc.name)
+		}
+	}
+	if b, _ := os.ReadFile(notNPY); string(b) != "mine" {
+		t.Fatalf("the user's file at --out was changed: %q", b)
+	}
+}
