@@ -8,6 +8,21 @@ import (
 	"nann/model"
 )
 
+// modelScorer returns m's own scorer over every item (categories cates by
+// row), the reference the engine's scores are compared with.
+func modelScorer(t testing.TB, m *model.Model, cates []int32) *model.Scorer {
+	t.Helper()
+	table, err := m.AllItemEmbeddings(cates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := m.NewScorer(table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ms
+}
+
 // perturbedModel returns a model whose every tensor is moved away from its
 // initial value (non-zero attention biases, BatchNorm statistics, alphas),
 // with the attention sharpened, so that each term of the forward matters.
@@ -63,14 +78,7 @@ func TestMatchesModelScorer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		table, err := m.AllItemEmbeddings(cates)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ms, err := m.NewScorer(table)
-		if err != nil {
-			t.Fatal(err)
-		}
+		ms := modelScorer(t, m, cates)
 		es := e.NewScorer()
 		ref := newRef(w, cates)
 		rows := allRows(numItems)

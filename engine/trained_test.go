@@ -53,19 +53,9 @@ func TestTrainedModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	table, err := m.AllItemEmbeddings(cates)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ms, err := m.NewScorer(table)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ms := engine.ModelScorer(t, m, cates)
 	n := e32.NumItems()
-	rows := make([]int32, n)
-	for i := range rows {
-		rows[i] = int32(i)
-	}
+	rows := engine.AllRows(n)
 	got, want := make([]float32, n), make([]float32, n)
 	s32, s16 := e32.NewScorer(), e16.NewScorer()
 	x32, x16 := retrieve.NewExact(n), retrieve.NewExact(n)

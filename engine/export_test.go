@@ -1,0 +1,9 @@
+package engine
+
+// This file: test helpers of package engine that the external tests
+// (package engine_test) share.
+
+var (
+	ModelScorer = modelScorer
+	AllRows     = allRows
+)
