@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"nann/internal/gradcheck"
 )
 
 // smallConfig keeps every dimension small and distinct so that transposed
@@ -205,11 +207,7 @@ func TestFGSMDirection(t *testing.T) {
 	checkGrad(t, "dLossXE/de_v", r, fx.evDelta, g, loss)
 }
 
-const (
-	fdStep   = 1e-3
-	fdRelTol = 2e-2
-	fdAbsTol = 1e-4
-)
+var fdTol = gradcheck.Tol{Step: 1e-3, Rel: 2e-2, Abs: 1e-4}
 
 // checkGrad perturbs up to 25 elements of w with non-zero gradient or
 // belonging to a small tensor, and compares with the analytic gradient.
@@ -235,21 +233,7 @@ func checkGrad(t *testing.T, name string, r *rand.Rand, w, grad []float32, loss 
 	if maxG == 0 && name != "attention/key_dense1/bias" {
 		t.Errorf("%s: all gradients are zero", name)
 	}
-	bad := 0
-	for _, i := range idx {
-		saved := w[i]
-		w[i] = saved + fdStep
-		lp := loss()
-		w[i] = saved - fdStep
-		lm := loss()
-		w[i] = saved
-		fd := (lp - lm) / (2 * fdStep)
-		gv := float64(grad[i])
-		if math.Abs(fd-gv) > fdRelTol*math.Max(math.Abs(fd), math.Abs(gv))+fdAbsTol {
-			bad++
-			t.Errorf("%s[%d]: analytic %.6g, finite difference %.6g", name, i, gv, fd)
-		}
-	}
+	bad := gradcheck.Check(t, name, w, grad, idx, loss, fdTol)
 	if bad == 0 {
 		t.Logf("%s: %d elements agree (max |g| %.3g)", name, len(idx), maxG)
 	}

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"nann/internal/gradcheck"
 	"nann/internal/vec"
 )
 
@@ -14,11 +15,7 @@ import (
 // tolerance |fd−g| ≤ 1e-2·max(|fd|,|g|) + 2e-3 (second-order error plus
 // float32 rounding of the loss divided by 2h).
 
-const (
-	fdStep   = 1e-3
-	fdRelTol = 1e-2
-	fdAbsTol = 2e-3
-)
+var fdTol = gradcheck.Tol{Step: 1e-3, Rel: 1e-2, Abs: 2e-3}
 
 func randSlice(r *rand.Rand, n int, scale float64) []float32 {
 	s := make([]float32, n)
@@ -50,21 +47,7 @@ func checkGrad(t *testing.T, name string, r *rand.Rand, w, grad []float32, loss 
 		r.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
 		idx = idx[:40]
 	}
-	bad := 0
-	for _, i := range idx {
-		saved := w[i]
-		w[i] = saved + fdStep
-		lp := loss()
-		w[i] = saved - fdStep
-		lm := loss()
-		w[i] = saved
-		fd := (lp - lm) / (2 * fdStep)
-		g := float64(grad[i])
-		if math.Abs(fd-g) > fdRelTol*math.Max(math.Abs(fd), math.Abs(g))+fdAbsTol {
-			bad++
-			t.Errorf("%s[%d]: analytic %.6g, finite difference %.6g", name, i, g, fd)
-		}
-	}
+	bad := gradcheck.Check(t, name, w, grad, idx, loss, fdTol)
 	if bad == 0 {
 		t.Logf("%s: %d elements agree", name, len(idx))
 	}
