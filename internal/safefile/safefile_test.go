@@ -40,23 +40,30 @@ func TestWriteReplacesOnlyOnSuccess(t *testing.T) {
 	}
 }
 
+// replaceWith stages a directory in base holding one file x with content,
+// replaces dst by it and checks that dst/x reads content.
+func replaceWith(t *testing.T, base, dst, content string) {
+	t.Helper()
+	staging, err := os.MkdirTemp(base, ".staging-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteBytes(filepath.Join(staging, "x"), []byte(content)); err != nil {
+		t.Fatal(err)
+	}
+	if err := ReplaceDir(staging, dst); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dst, "x")); string(b) != content {
+		t.Fatalf("got %q, want %q", b, content)
+	}
+}
+
 func TestReplaceDir(t *testing.T) {
 	base := t.TempDir()
 	dst := filepath.Join(base, "out")
 	for _, content := range []string{"first", "second"} {
-		staging, err := os.MkdirTemp(base, ".staging-*")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := WriteBytes(filepath.Join(staging, "x"), []byte(content)); err != nil {
-			t.Fatal(err)
-		}
-		if err := ReplaceDir(staging, dst); err != nil {
-			t.Fatal(err)
-		}
-		if b, _ := os.ReadFile(filepath.Join(dst, "x")); string(b) != content {
-			t.Fatalf("got %q, want %q", b, content)
-		}
+		replaceWith(t, base, dst, content)
 	}
 	if entries, _ := os.ReadDir(base); len(entries) != 1 {
 		t.Fatalf("left behind: %v", entries)
@@ -77,19 +84,7 @@ func TestReplaceDirKeepsUsersOld(t *testing.T) {
 	os.WriteFile(filepath.Join(userOldDir, "f"), []byte("keep"), 0o600)
 	for _, d := range []string{dst, filepath.Join(base, "out2")} {
 		for _, content := range []string{"first", "second"} {
-			staging, err := os.MkdirTemp(base, ".staging-*")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := WriteBytes(filepath.Join(staging, "x"), []byte(content)); err != nil {
-				t.Fatal(err)
-			}
-			if err := ReplaceDir(staging, d); err != nil {
-				t.Fatal(err)
-			}
-			if b, _ := os.ReadFile(filepath.Join(d, "x")); string(b) != content {
-				t.Fatalf("got %q, want %q", b, content)
-			}
+			replaceWith(t, base, d, content)
 		}
 	}
 	if b, err := os.ReadFile(userOld); err != nil || string(b) != "the user's backup" {
