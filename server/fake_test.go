@@ -196,6 +196,21 @@ func quietLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
+// signatureDefs asks ts's gRPC metadata for the signature defs of the
+// newest version.
+func signatureDefs(t *testing.T, ts *testServer) *servingpb.SignatureDefMap {
+	t.Helper()
+	md, err := ts.predict.GetModelMetadata(context.Background(), &servingpb.GetModelMetadataRequest{ModelSpec: spec(0), MetadataField: []string{"signature_def"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sigs servingpb.SignatureDefMap
+	if err := md.Metadata["signature_def"].UnmarshalTo(&sigs); err != nil {
+		t.Fatal(err)
+	}
+	return &sigs
+}
+
 func startServer(t *testing.T, cfg Config, load serving.Loader) *testServer {
 	t.Helper()
 	s, err := New(cfg, load, quietLogger())

@@ -55,14 +55,7 @@ func TestMetadataOutputShapes(t *testing.T) {
 	m := newFakeModel(t, 1)
 	ts := startServer(t, testConfig(m.base), m.load)
 	ctx := context.Background()
-	md, err := ts.predict.GetModelMetadata(ctx, &servingpb.GetModelMetadataRequest{ModelSpec: spec(0), MetadataField: []string{"signature_def"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sigs servingpb.SignatureDefMap
-	if err := md.Metadata["signature_def"].UnmarshalTo(&sigs); err != nil {
-		t.Fatal(err)
-	}
+	sigs := signatureDefs(t, ts)
 	resp, err := ts.predict.Predict(ctx, &servingpb.PredictRequest{ModelSpec: spec(0), Inputs: map[string]*tfpb.TensorProto{
 		"comm_seq":   commSeqTensor(make([]float32, 3200), 1, "float_val"),
 		"level_topn": int32Tensor(10, 10, 10, 10, 10, 7),

@@ -306,14 +306,7 @@ func TestMetadataStatusHealthMetrics(t *testing.T) {
 	m := newFakeModel(t, 3)
 	ts := startServer(t, testConfig(m.base), m.load)
 	ctx := context.Background()
-	md, err := ts.predict.GetModelMetadata(ctx, &servingpb.GetModelMetadataRequest{ModelSpec: spec(0), MetadataField: []string{"signature_def"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sigs servingpb.SignatureDefMap
-	if err := md.Metadata["signature_def"].UnmarshalTo(&sigs); err != nil {
-		t.Fatal(err)
-	}
+	sigs := signatureDefs(t, ts)
 	def := sigs.SignatureDef["serving_default"]
 	if def.GetInputs()["comm_seq"].GetDtype() != tfpb.DataType_DT_HALF || def.GetInputs()["comm_seq"].GetTensorShape().GetDim()[1].GetSize() != 3200 ||
 		def.GetOutputs()["top_k"].GetDtype() != tfpb.DataType_DT_INT64 || sigs.SignatureDef["predict"] == nil {
