@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -253,21 +254,9 @@ func TestChronologicalStable(t *testing.T) {
 	for _, it := range items {
 		got = append(got, d.ItemRaw[it])
 	}
-	if want := []int64{10, 20, 30, 31}; !equal(got, want) {
+	if want := []int64{10, 20, 30, 31}; !slices.Equal(got, want) {
 		t.Fatalf("order %v, want %v", got, want)
 	}
-}
-
-func equal(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestInterruptedLeavesNoDataset(t *testing.T) {

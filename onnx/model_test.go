@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -84,21 +85,9 @@ func TestParseTiny(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []float64{2, 2, 2, 4, 3, 2} // [1,2,3]+[1,0,-1], relu([3,3,3]+[1,0,-1])
-	if got := out["y"].Data; !equalFloats(got, want) {
+	if got := out["y"].Data; !slices.Equal(got, want) {
 		t.Errorf("y = %v, want %v", got, want)
 	}
-}
-
-func equalFloats(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestParseErrors(t *testing.T) {

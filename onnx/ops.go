@@ -3,6 +3,7 @@ package onnx
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -382,7 +383,7 @@ func opPRelu(n *Node, in []*Tensor) ([]*Tensor, error) {
 	}
 	x, s := in[0], in[1]
 	shape, err := BroadcastShapes(x.Shape, s.Shape)
-	if err != nil || !equalInts(shape, x.Shape) {
+	if err != nil || !slices.Equal(shape, x.Shape) {
 		return nil, fmt.Errorf("slope shape %v does not broadcast to input shape %v", s.Shape, x.Shape)
 	}
 	y, err := broadcastApply(x.DType, in[:2], func(v []float64) float64 {
@@ -504,7 +505,7 @@ func opGemm(n *Node, in []*Tensor) ([]*Tensor, error) {
 	c := opt(in, 2)
 	if c != nil {
 		shape, err := BroadcastShapes([]int{m, nn}, c.Shape)
-		if err != nil || !equalInts(shape, []int{m, nn}) {
+		if err != nil || !slices.Equal(shape, []int{m, nn}) {
 			return nil, fmt.Errorf("C %v does not broadcast to [%d %d]", c.Shape, m, nn)
 		}
 		cmap = bcastMap(y.Shape, c.Shape)
@@ -1407,7 +1408,7 @@ func opLayerNorm(n *Node, in []*Tensor) ([]*Tensor, error) {
 	outer := numel(x.Shape[:axis])
 	bc := func(t *Tensor) ([]int, error) {
 		s, err := BroadcastShapes(norm, t.Shape)
-		if err != nil || !equalInts(s, norm) {
+		if err != nil || !slices.Equal(s, norm) {
 			return nil, fmt.Errorf("scale/bias shape %v does not broadcast to the normalized shape %v", t.Shape, norm)
 		}
 		return bcastMap(norm, t.Shape), nil
@@ -1453,16 +1454,4 @@ func opLayerNorm(n *Node, in []*Tensor) ([]*Tensor, error) {
 		}
 	}
 	return []*Tensor{y, mean, inv}, nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -105,7 +106,7 @@ func TestOps(t *testing.T) {
 				t.Fatal(err)
 			}
 			y := out[0]
-			if !equalInts(y.Shape, c.shape) {
+			if !slices.Equal(y.Shape, c.shape) {
 				t.Fatalf("shape %v, want %v", y.Shape, c.shape)
 			}
 			for i := range c.want {
@@ -123,18 +124,18 @@ func TestSplit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !equalFloats(out[0].Data, []float64{0, 3}) || !equalFloats(out[1].Data, []float64{1, 2, 4, 5}) {
+	if !slices.Equal(out[0].Data, []float64{0, 3}) || !slices.Equal(out[1].Data, []float64{1, 2, 4, 5}) {
 		t.Errorf("split sizes: %v %v", out[0].Data, out[1].Data)
 	}
 	out, err = mk("Split", 13, nil, 2).Apply([]*Tensor{x})
-	if err != nil || !equalFloats(out[1].Data, []float64{3, 4, 5}) {
+	if err != nil || !slices.Equal(out[1].Data, []float64{3, 4, 5}) {
 		t.Errorf("equal split: %v %v", out, err)
 	}
 	if _, err := mk("Split", 13, attrs("axis", ai(1)), 2).Apply([]*Tensor{x}); err == nil {
 		t.Error("3 into 2 equal parts at opset 13: no error")
 	}
 	out, err = mk("Split", 18, attrs("axis", ai(1), "num_outputs", ai(2)), 2).Apply([]*Tensor{x})
-	if err != nil || !equalFloats(out[1].Data, []float64{2, 5}) {
+	if err != nil || !slices.Equal(out[1].Data, []float64{2, 5}) {
 		t.Errorf("opset 18 uneven split: %v %v", out, err)
 	}
 }

@@ -3,6 +3,7 @@ package plan
 import (
 	"nann/internal/vec"
 	"nann/onnx"
+	"slices"
 )
 
 // The dense kernel: C (rows×n) = epilogue(A (rows×k) · B) on the vec tile
@@ -212,7 +213,7 @@ func (c *compiler) followingBias(out *onnx.Value, n int) (*onnx.Node, []float32)
 		other = nx.Inputs[1]
 	}
 	t := c.constTensor(other)
-	if t == nil || t.Len() != n || !equal(nx.Outputs[0].Shape.At(c.B), out.Shape.At(c.B)) || (t.Rank() > 0 && t.Shape[t.Rank()-1] != n) {
+	if t == nil || t.Len() != n || !slices.Equal(nx.Outputs[0].Shape.At(c.B), out.Shape.At(c.B)) || (t.Rank() > 0 && t.Shape[t.Rank()-1] != n) {
 		return nil, nil
 	}
 	return nx, t.Float32s()
@@ -232,7 +233,7 @@ func (c *compiler) followingSum(out *onnx.Value) (*onnx.Node, *onnx.Value) {
 	if other == out {
 		other = nx.Inputs[1]
 	}
-	if other.Shape == nil || !equal(other.Shape.At(c.B), out.Shape.At(c.B)) || !equal(nx.Outputs[0].Shape.At(c.B), out.Shape.At(c.B)) {
+	if other.Shape == nil || !slices.Equal(other.Shape.At(c.B), out.Shape.At(c.B)) || !slices.Equal(nx.Outputs[0].Shape.At(c.B), out.Shape.At(c.B)) {
 		return nil, nil
 	}
 	if _, ok := c.val[other]; !ok && c.constTensor(other) == nil && !c.isUser(other) {
@@ -264,7 +265,7 @@ func (c *compiler) followingScale(out *onnx.Value) (*onnx.Node, float32) {
 		other = nx.Inputs[0]
 	}
 	t := c.constTensor(other)
-	if t == nil || t.Len() != 1 || !equal(nx.Outputs[0].Shape.At(c.B), out.Shape.At(c.B)) || t.Data[0] == 0 {
+	if t == nil || t.Len() != 1 || !slices.Equal(nx.Outputs[0].Shape.At(c.B), out.Shape.At(c.B)) || t.Data[0] == 0 {
 		return nil, 0
 	}
 	if nx.Op == "Div" {
@@ -290,7 +291,7 @@ func (c *compiler) followingActivation(out *onnx.Value, n int) (*onnx.Node, []fl
 		}
 	case "PRelu":
 		t := c.constTensor(nx.Input(1))
-		if t == nil || !equal(nx.Outputs[0].Shape.At(c.B), out.Shape.At(c.B)) {
+		if t == nil || !slices.Equal(nx.Outputs[0].Shape.At(c.B), out.Shape.At(c.B)) {
 			return nil, nil
 		}
 		switch {

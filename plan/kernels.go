@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"nann/internal/vec"
 	"nann/onnx"
@@ -50,7 +51,7 @@ func (c *compiler) matmul(n *onnx.Node) error {
 	}
 	m, kk, nn := as[len(as)-2], as[len(as)-1], bs[len(bs)-1]
 	batch, err := onnx.BroadcastShapes(as[:len(as)-2], bs[:len(bs)-2])
-	if err != nil || !equal(append(append([]int{}, batch...), m, nn), want) {
+	if err != nil || !slices.Equal(append(append([]int{}, batch...), m, nn), want) {
 		// A user operand in broadcast form does not give the right shape:
 		// use the repeated form.
 		if a, err = c.in(av); err != nil {

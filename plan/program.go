@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"nann/internal/vec"
 	"nann/onnx"
@@ -481,7 +482,7 @@ func (c *compiler) operands(n *onnx.Node, inputs []*onnx.Value) ([]operand, []in
 		bufs[i], shapes[i] = b, c.shape(b)
 	}
 	got, err := onnx.BroadcastShapes(shapes...)
-	if err != nil || !equal(got, want) {
+	if err != nil || !slices.Equal(got, want) {
 		for i, v := range inputs {
 			if c.pr.bufs[bufs[i]].kind == bUser {
 				if bufs[i], err = c.in(v); err != nil {
@@ -490,7 +491,7 @@ func (c *compiler) operands(n *onnx.Node, inputs []*onnx.Value) ([]operand, []in
 				shapes[i] = c.shape(bufs[i])
 			}
 		}
-		if got, err = onnx.BroadcastShapes(shapes...); err != nil || !equal(got, want) {
+		if got, err = onnx.BroadcastShapes(shapes...); err != nil || !slices.Equal(got, want) {
 			return nil, nil, fmt.Errorf("internal error: operand shapes %v do not broadcast to %v", shapes, want)
 		}
 	}
@@ -550,18 +551,6 @@ func bcastMap(out, in []int) []int32 {
 		}
 	}
 	return idx
-}
-
-func equal(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 type ewKernel struct {

@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"nann/onnx"
@@ -573,7 +574,7 @@ func (r *rewriter) dropExpand(n *onnx.Node) []*onnx.Node {
 				shapes[j] = v.Shape.At(bn)
 			}
 			got, err := onnx.BroadcastShapes(shapes...)
-			if err != nil || !equal(got, n.Outputs[0].Shape.At(bn)) {
+			if err != nil || !slices.Equal(got, n.Outputs[0].Shape.At(bn)) {
 				ok = false
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 
 	"nann/internal/vec"
@@ -78,7 +79,7 @@ func (s *Scorer) Bind(user map[string]*onnx.Tensor) error {
 			continue
 		}
 		want := v.Shape.At(1)
-		if !equal(t.Shape, want) || t.Len() != numel(want) {
+		if !slices.Equal(t.Shape, want) || t.Len() != numel(want) {
 			errs = append(errs, fmt.Errorf("plan: user input %q has shape %v, want %v", name, t.Shape, want))
 			continue
 		}

@@ -12,6 +12,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -232,23 +233,11 @@ func (c *Checkpoint) load(kind, name string, shape []int, dst []float32) error {
 	if !ok {
 		return fmt.Errorf("tensor %s %q is missing", kind, name)
 	}
-	if !equalShape(t.Shape, shape) || int64(len(dst)) != t.Len {
+	if !slices.Equal(t.Shape, shape) || int64(len(dst)) != t.Len {
 		return fmt.Errorf("tensor %s %q has shape %v, the model wants %v", kind, name, t.Shape, shape)
 	}
 	copy(dst, c.payload[t.Offset:t.Offset+t.Len])
 	return nil
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // loadParams restores params and state (and, if opt is not nil, the

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -46,11 +47,11 @@ func TestCheckpointRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range params {
-		if !equalF(params[i].W, p2[i].W) || !equalF(opt.M[i], o2.M[i]) || !equalF(opt.V[i], o2.V[i]) {
+		if !slices.Equal(params[i].W, p2[i].W) || !slices.Equal(opt.M[i], o2.M[i]) || !slices.Equal(opt.V[i], o2.V[i]) {
 			t.Fatalf("param %d differs after round trip", i)
 		}
 	}
-	if !equalF(state[0].W, s2[0].W) {
+	if !slices.Equal(state[0].W, s2[0].W) {
 		t.Fatal("state differs")
 	}
 	// A shape mismatch names the tensor.
@@ -58,18 +59,6 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	if err := c.loadParams(p2, s2, o2); err == nil || !strings.Contains(err.Error(), `"emb"`) {
 		t.Fatalf("shape mismatch: %v", err)
 	}
-}
-
-func equalF(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestCheckpointCorruptionDetected(t *testing.T) {

@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"sort"
 	"testing"
 
@@ -124,7 +125,7 @@ func TestExtractWritesEveryItemInOrder(t *testing.T) {
 		if err := m.ItemEmbeddings([]int32{id}, []int32{ds.ItemCate[id]}, one); err != nil {
 			t.Fatal(err)
 		}
-		if !equalF(one, embs[r*d:(r+1)*d]) {
+		if !slices.Equal(one, embs[r*d:(r+1)*d]) {
 			t.Fatalf("row %d differs from ItemEmbeddings of item %d", r, id)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -67,7 +68,7 @@ func sameParams(t *testing.T, what string, a, b *model.Model) {
 	pa, pb := paramsOf(t, a), paramsOf(t, b)
 	names := append(a.Params(), a.State()...)
 	for i := range pa {
-		if !equalF(pa[i], pb[i]) {
+		if !slices.Equal(pa[i], pb[i]) {
 			t.Fatalf("%s: tensor %s differs", what, names[i].Name)
 		}
 	}
