@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -181,35 +180,7 @@ const maxClaims = 100
 // export, or anything else now at that name) makes it rewrite the
 // manifest with the next free number and try again.
 func claim(staging, modelDir string, m *Manifest, auto bool, log *slog.Logger) (string, error) {
-	if err := os.Chmod(staging, 0o755); err != nil {
-		return "", err
-	}
-	for range maxClaims {
-		if err := safefile.SyncDir(staging); err != nil {
-			return "", err
-		}
-		final := versionDir(modelDir, m.ModelVer)
-		err := safefile.RenameNoReplace(staging, final)
-		if err == nil {
-			return final, nil
-		}
-		if !errors.Is(err, fs.ErrExist) {
-			return "", err
-		}
-		if !auto {
-			return "", fmt.Errorf("%s was created while this export ran; versions are immutable, pick another --version", final)
-		}
-		next, err := nextVersion(modelDir)
-		if err != nil {
-			return "", err
-		}
-		log.Info("version taken meanwhile (a concurrent export?); taking the next", "taken", m.ModelVer, "next", max(next, m.ModelVer+1))
-		m.ModelVer = max(next, m.ModelVer+1)
-		if err := writeManifest(staging, m); err != nil {
-			return "", err
-		}
-	}
-	return "", fmt.Errorf("could not claim a version number under %s in %d tries", modelDir, maxClaims)
+	return claimVersion(staging, modelDir, &m.ModelVer, auto, log, func() error { return writeManifest(staging, m) })
 }
 
 func build(ctx context.Context, o ExportOptions, dir string) (*Manifest, error) {

@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"fmt"
+
+	"nann/bundle"
+	"nann/plan"
+)
+
+// ImportCmd writes a bundle version from an ONNX scoring network: the
+// model, its item table and ids, and an HNSW index over the table.
+type ImportCmd struct {
+	ONNX           string   `name:"onnx" required:"" help:"The scoring network (.onnx): user-side inputs, one item-side input, one score output ([n] or [n,1])." type:"existingfile"`
+	ItemEmbs       string   `name:"item-embs" required:"" help:"Item table: float32 [N, d] .npy, the model's item input for every item and the vectors the index is built on." type:"existingfile"`
+	ItemIDs        string   `name:"item-ids" required:"" help:"Item ids: int32/int64 [N] .npy, the id of each row of --item-embs (distinct)." type:"existingfile"`
+	ItemInput      string   `name:"item-input" help:"Name of the model's item-side input (default: the only input not in --user-inputs)."`
+	UserInputs     []string `name:"user-inputs" help:"Names of the model's user-side inputs, comma-separated (default: every input but the item input)."`
+	ScoreOutput    string   `name:"score-output" help:"Name of the score output (default: the only graph output)."`
+	Index          string   `help:"Index directory over --item-embs (nann index); default: build one." type:"existingdir"`
+	Base           string   `required:"" help:"Base path: the bundle goes to BASE/NAME/VERSION."`
+	Name           string   `default:"${export_name}" help:"Model name."`
+	Version        int64    `help:"Model version (0: one above the newest present)."`
+	M              int      `help:"When building the index: links per node on levels >= 1." default:"${index_m}"`
+	EfConstruction int      `name:"ef-construction" help:"When building the index: beam width while building." default:"${index_ef_construction}"`
+	Seed           uint64   `help:"When building the index: seed of the level assignment." default:"${index_seed}"`
+	JSON           bool     `name:"json" help:"Print the manifest as JSON."`
+}
+
+// Run imports the model.
+func (c *ImportCmd) Run(g *Globals) error {
+	o := bundle.DefaultImportOptions()
+	o.ONNX, o.ItemEmbs, o.ItemIDs, o.IndexDir, o.Base, o.Name, o.Version = c.ONNX, c.ItemEmbs, c.ItemIDs, c.Index, c.Base, c.Name, c.Version
+	o.Contract = plan.Contract{UserInputs: c.UserInputs, ItemInput: c.ItemInput, ScoreOutput: c.ScoreOutput}
+	o.Index.M, o.Index.EfConstruction, o.Index.Seed = c.M, c.EfConstruction, c.Seed
+	dir, m, err := bundle.ImportONNX(g.Context(), o)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		return writeJSON(g.Stdout(), struct {
+			Dir      string               `json:"dir"`
+			Manifest *bundle.ONNXManifest `json:"manifest"`
+		}{dir, m})
+	}
+	var bytes int64
+	for _, f := range m.Files {
+		bytes += f.Bytes
+	}
+	fmt.Fprintf(g.Stdout(), "imported %s: model %s version %d, %d items × %d, %d files, %.1f MB\n",
+		dir, m.Name, m.ModelVer, m.NumItems, m.ItemDim, len(m.Files), float64(bytes)/1e6)
+	for _, in := range m.Contract.UserInputs {
+		fmt.Fprintf(g.Stdout(), "  user input %s: %s %v\n", in.Name, in.DType, in.Shape)
+	}
+	fmt.Fprintf(g.Stdout(), "  item input %s, score %s\n", m.Contract.ItemInput, m.Contract.ScoreOutput)
+	fmt.Fprintln(g.Stdout(), "serving imported bundles is not wired yet (nann serve refuses this manifest format); check scores with nann score --onnx")
+	return nil
+}
