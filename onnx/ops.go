@@ -140,9 +140,10 @@ func BroadcastShapes(shapes ...[]int) ([]int, error) {
 	return out, nil
 }
 
-// bcastMap returns, for each flat index of shape out, the flat index of the
-// element of a tensor of shape in (broadcastable to out) that it reads.
-func bcastMap(out, in []int) []int {
+// BroadcastIndex returns, for each flat index of shape out, the flat index
+// of the element of a tensor of shape in (broadcastable to out, numpy's
+// rules) that it reads.
+func BroadcastIndex(out, in []int) []int {
 	r := len(out)
 	st := make([]int, r)
 	s := 1
@@ -201,7 +202,7 @@ func broadcastApply(dt DType, ts []*Tensor, f func(v []float64) float64) (*Tenso
 	}
 	maps := make([][]int, len(ts))
 	for i, t := range ts {
-		maps[i] = bcastMap(shape, t.Shape)
+		maps[i] = BroadcastIndex(shape, t.Shape)
 	}
 	y := &Tensor{DType: dt, Shape: shape, Data: make([]float64, numel(shape))}
 	v := make([]float64, len(ts))
@@ -508,7 +509,7 @@ func opGemm(n *Node, in []*Tensor) ([]*Tensor, error) {
 		if err != nil || !slices.Equal(shape, []int{m, nn}) {
 			return nil, fmt.Errorf("C %v does not broadcast to [%d %d]", c.Shape, m, nn)
 		}
-		cmap = bcastMap(y.Shape, c.Shape)
+		cmap = BroadcastIndex(y.Shape, c.Shape)
 	}
 	for i := 0; i < m; i++ {
 		for j := 0; j < nn; j++ {
@@ -553,7 +554,7 @@ func opMatMul(n *Node, in []*Tensor) ([]*Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	amap, bmap := bcastMap(batch, as[:len(as)-2]), bcastMap(batch, bs[:len(bs)-2])
+	amap, bmap := BroadcastIndex(batch, as[:len(as)-2]), BroadcastIndex(batch, bs[:len(bs)-2])
 	nb := numel(batch)
 	if int64(nb)*int64(m)*int64(nn) > maxTensorElems {
 		return nil, fmt.Errorf("result is too large")
@@ -707,7 +708,7 @@ func reduceOp(kind string) opFunc {
 		for _, a := range axes {
 			kshape[a] = 1
 		}
-		outIdx := bcastMap(x.Shape, kshape) // input element → output element
+		outIdx := BroadcastIndex(x.Shape, kshape) // input element → output element
 		m := numel(kshape)
 		acc := make([]float64, m)
 		if kind == "max" {
@@ -1217,7 +1218,7 @@ func opExpand(n *Node, in []*Tensor) ([]*Tensor, error) {
 		return nil, fmt.Errorf("result shape %v is too large", shape)
 	}
 	x := in[0]
-	m := bcastMap(shape, x.Shape)
+	m := BroadcastIndex(shape, x.Shape)
 	y := make([]float64, len(m))
 	for i, j := range m {
 		y[i] = x.Data[j]
@@ -1411,7 +1412,7 @@ func opLayerNorm(n *Node, in []*Tensor) ([]*Tensor, error) {
 		if err != nil || !slices.Equal(s, norm) {
 			return nil, fmt.Errorf("scale/bias shape %v does not broadcast to the normalized shape %v", t.Shape, norm)
 		}
-		return bcastMap(norm, t.Shape), nil
+		return BroadcastIndex(norm, t.Shape), nil
 	}
 	smap, err := bc(in[1])
 	if err != nil {

@@ -524,31 +524,12 @@ func makeOperand(b int, in, out []int) operand {
 	return o
 }
 
+// bcastMap is onnx.BroadcastIndex as int32 offsets.
 func bcastMap(out, in []int) []int32 {
-	r := len(out)
-	st := make([]int, r)
-	s := 1
-	for i := len(in) - 1; i >= 0; i-- {
-		j := r - len(in) + i
-		if in[i] != 1 {
-			st[j] = s
-		}
-		s *= in[i]
-	}
-	idx := make([]int32, numel(out))
-	ctr := make([]int, r)
-	off := 0
-	for i := range idx {
+	src := onnx.BroadcastIndex(out, in)
+	idx := make([]int32, len(src))
+	for i, off := range src {
 		idx[i] = int32(off)
-		for d := r - 1; d >= 0; d-- {
-			ctr[d]++
-			off += st[d]
-			if ctr[d] < out[d] {
-				break
-			}
-			off -= st[d] * out[d]
-			ctr[d] = 0
-		}
 	}
 	return idx
 }
