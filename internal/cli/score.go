@@ -46,7 +46,7 @@ type scoreReport struct {
 	ScoreOutput    string     `json:"score_output"`
 	Float16        bool       `json:"float16"`
 	CompileSeconds float64    `json:"compile_seconds"`
-	ScoreSeconds   float64    `json:"score_seconds"`
+	ScoreSeconds   float64    `json:"score_seconds"` // every user's Bind (user stage) and Score
 	ItemsPerSecond float64    `json:"items_per_second"`
 	Plan           plan.Stats `json:"plan"`
 }
