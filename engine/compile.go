@@ -261,12 +261,12 @@ func (e *Engine) foldPairSide(w *Weights) {
 // pack lays the pair-side weight matrices out as kernel panels.
 func (e *Engine) pack() {
 	c := e.cfg
-	e.w2p = packPanels(nil, e.w2, c.ScoreHidden[0], c.ScoreHidden[1], c.ScoreHidden[1], false)
-	e.w3p = packPanels(nil, e.w3, c.ScoreHidden[1], c.ScoreHidden[2], c.ScoreHidden[2], false)
+	e.w2p = vec.PackPanels(nil, e.w2, c.ScoreHidden[0], c.ScoreHidden[1], c.ScoreHidden[1], false)
+	e.w3p = vec.PackPanels(nil, e.w3, c.ScoreHidden[1], c.ScoreHidden[2], c.ScoreHidden[2], false)
 	if e.store == StoreEV {
 		h := c.AttnHidden
-		e.wq1p = packPanels(nil, e.wq1, c.ItemDim, h, h, false)
-		e.w1ep = packPanels(nil, e.w1e, c.ItemDim, c.ScoreHidden[0], c.ScoreHidden[0], false)
+		e.wq1p = vec.PackPanels(nil, e.wq1, c.ItemDim, h, h, false)
+		e.w1ep = vec.PackPanels(nil, e.w1e, c.ItemDim, c.ScoreHidden[0], c.ScoreHidden[0], false)
 		e.bq1 = padTo(e.bq1, roundUp(h, 8))
 		e.aq = padTo(e.aq, roundUp(h, 8))
 	}
@@ -278,37 +278,6 @@ func padTo(v []float32, n int) []float32 {
 		return v
 	}
 	return append(append(make([]float32, 0, n), v...), make([]float32, n-len(v))...)
-}
-
-// packPanels lays out the k×n matrix B (element (p, j) at src[p*ld+j], or
-// at src[j*ld+p] if trans) as panels of 16 columns and, if n is not a
-// multiple of 16, a last panel of 8; columns past n are zero. Panel q starts
-// at 16·q·k. dst is reused if large enough.
-func packPanels(dst, src []float32, k, n, ld int, trans bool) []float32 {
-	npad := roundUp(n, 8)
-	if cap(dst) < k*npad {
-		dst = make([]float32, k*npad)
-	}
-	dst = dst[:k*npad]
-	for j0 := 0; j0 < npad; j0 += 16 {
-		pw := min(16, npad-j0)
-		panel := dst[j0*k : j0*k+pw*k]
-		for p := 0; p < k; p++ {
-			out := panel[p*pw : p*pw+pw]
-			for j := range out {
-				col := j0 + j
-				switch {
-				case col >= n:
-					out[j] = 0
-				case trans:
-					out[j] = src[col*ld+p]
-				default:
-					out[j] = src[p*ld+col]
-				}
-			}
-		}
-	}
-	return dst
 }
 
 // compileChunk is the number of items one compile step handles.

@@ -198,8 +198,8 @@ func (s *Scorer) bindSeq() {
 	if nv > 0 {
 		vec.Gemm(&s.gw, false, false, nv, m0, sw, 1, s.cseq, sw, e.w1a, m0, 0, s.v, m0)
 	}
-	s.kp = packPanels(s.kp, s.kq, h, nl, h, true)
-	s.vp = packPanels(s.vp, s.v, nv, m0, m0, false)
+	s.kp = vec.PackPanels(s.kp, s.kq, h, nl, h, true)
+	s.vp = vec.PackPanels(s.vp, s.v, nv, m0, m0, false)
 	s.bound = true
 }
 

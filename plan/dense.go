@@ -13,30 +13,6 @@ import (
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
 
-// packPanels packs the k×n matrix src (element (p, j) at src[p*ld+j], or at
-// src[j*ld+p] if trans) into dst, which holds k·roundUp(n, 8) values.
-func packPanels(dst, src []float32, k, n, ld int, trans bool) {
-	npad := roundUp(n, 8)
-	for j0 := 0; j0 < npad; j0 += 16 {
-		pw := min(16, npad-j0)
-		panel := dst[j0*k : j0*k+pw*k]
-		for p := 0; p < k; p++ {
-			out := panel[p*pw : p*pw+pw]
-			for j := range out {
-				col := j0 + j
-				switch {
-				case col >= n:
-					out[j] = 0
-				case trans:
-					out[j] = src[col*ld+p]
-				default:
-					out[j] = src[p*ld+col]
-				}
-			}
-		}
-	}
-}
-
 type denseKernel struct {
 	a, dst      int
 	acc         int // ≥ 0: a buffer copied into C first (TileAccumulate)
@@ -106,7 +82,7 @@ type packKernel struct {
 
 func (p *packKernel) run(st *state) {
 	d := st.b[p.dst]
-	packPanels(d, st.b[p.src], p.k, p.n, p.ld, p.trans)
+	vec.PackPanels(d, st.b[p.src], p.k, p.n, p.ld, p.trans)
 	if p.scale != 1 {
 		for i := range d {
 			d[i] *= p.scale
@@ -137,7 +113,7 @@ func (c *compiler) dense(a, rows, k, n int, w []float32, ub int, trans bool, sca
 		if trans {
 			ld = k
 		}
-		packPanels(packed, w, k, n, ld, trans)
+		vec.PackPanels(packed, w, k, n, ld, trans)
 		if scale != 1 {
 			for i := range packed {
 				packed[i] *= scale

@@ -150,3 +150,35 @@ func tileGo(mr, w, k int, a []float32, rs, cs int, b []float32, ldb int, c []flo
 		}
 	}
 }
+
+// PackPanels lays out the k×n matrix B (element (p, j) at src[p*ld+j], or
+// at src[j*ld+p] if trans) as panels of 16 columns and, if n is not a
+// multiple of 16, a last panel of 8; columns past n are zero. Panel q starts
+// at 16·q·k: the B operand of the Tile kernels, one panel per call. dst is
+// reused if large enough.
+func PackPanels(dst, src []float32, k, n, ld int, trans bool) []float32 {
+	npad := (n + 7) / 8 * 8
+	if cap(dst) < k*npad {
+		dst = make([]float32, k*npad)
+	}
+	dst = dst[:k*npad]
+	for j0 := 0; j0 < npad; j0 += 16 {
+		pw := min(16, npad-j0)
+		panel := dst[j0*k : j0*k+pw*k]
+		for p := 0; p < k; p++ {
+			out := panel[p*pw : p*pw+pw]
+			for j := range out {
+				col := j0 + j
+				switch {
+				case col >= n:
+					out[j] = 0
+				case trans:
+					out[j] = src[col*ld+p]
+				default:
+					out[j] = src[p*ld+col]
+				}
+			}
+		}
+	}
+	return dst
+}

@@ -322,3 +322,46 @@ func BenchmarkTile12x16(b *testing.B) {
 	b.ReportMetric(flop/t2.Seconds()/1e9, "2x_tile6x16_GFLOP/s")
 	b.ReportMetric(t2.Seconds()/t512.Seconds(), "x_avx512")
 }
+
+// TestPackPanels checks the panel layout element by element for a plain
+// and a transposed source whose width is neither a multiple of 16 nor of 8,
+// and that a large enough dst is reused.
+func TestPackPanels(t *testing.T) {
+	const k, n, ld = 3, 21, 25
+	src := make([]float32, k*ld)
+	for i := range src {
+		src[i] = float32(i + 1)
+	}
+	srcT := make([]float32, n*ld)
+	for p := 0; p < k; p++ {
+		for j := 0; j < n; j++ {
+			srcT[j*ld+p] = src[p*ld+j]
+		}
+	}
+	for _, trans := range []bool{false, true} {
+		s := src
+		if trans {
+			s = srcT
+		}
+		buf := make([]float32, 200)
+		got := PackPanels(buf, s, k, n, ld, trans)
+		if len(got) != k*24 || &got[0] != &buf[0] {
+			t.Fatalf("trans %v: len %d (want %d) or dst not reused", trans, len(got), k*24)
+		}
+		for j := 0; j < 24; j++ {
+			q, pw := j/16, 16
+			if q == 1 {
+				pw = 8
+			}
+			for p := 0; p < k; p++ {
+				want := float32(0)
+				if j < n {
+					want = src[p*ld+j]
+				}
+				if v := got[16*q*k+p*pw+j%16]; v != want {
+					t.Fatalf("trans %v: (%d, %d) = %v, want %v", trans, p, j, v, want)
+				}
+			}
+		}
+	}
+}
