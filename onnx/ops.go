@@ -946,12 +946,7 @@ func opSlice(n *Node, in []*Tensor) ([]*Tensor, error) {
 		lo[ax], step[ax], cnt[ax] = int(s), int(st), int(c)
 	}
 	y := make([]float64, numel(cnt))
-	st := make([]int, r)
-	s := 1
-	for i := r - 1; i >= 0; i-- {
-		st[i] = s
-		s *= x.Shape[i]
-	}
+	st := strides(x.Shape)
 	ctr := make([]int, r)
 	for i := range y {
 		off := 0
@@ -959,12 +954,7 @@ func opSlice(n *Node, in []*Tensor) ([]*Tensor, error) {
 			off += (lo[d] + ctr[d]*step[d]) * st[d]
 		}
 		y[i] = x.Data[off]
-		for d := r - 1; d >= 0; d-- {
-			if ctr[d]++; ctr[d] < cnt[d] {
-				break
-			}
-			ctr[d] = 0
-		}
+		advance(ctr, cnt)
 	}
 	return []*Tensor{{DType: x.DType, Shape: cnt, Data: y}}, nil
 }
@@ -1092,12 +1082,7 @@ func opTranspose(n *Node, in []*Tensor) ([]*Tensor, error) {
 	if err != nil || len(p) != r {
 		return nil, fmt.Errorf("perm %v is not a permutation of rank %d", perm, r)
 	}
-	st := make([]int, r)
-	s := 1
-	for i := r - 1; i >= 0; i-- {
-		st[i] = s
-		s *= x.Shape[i]
-	}
+	st := strides(x.Shape)
 	shape := make([]int, r)
 	ist := make([]int, r)
 	for i, a := range perm {
@@ -1248,12 +1233,7 @@ func opTile(n *Node, in []*Tensor) ([]*Tensor, error) {
 		}
 	}
 	r := x.Rank()
-	st := make([]int, r)
-	s := 1
-	for i := r - 1; i >= 0; i-- {
-		st[i] = s
-		s *= x.Shape[i]
-	}
+	st := strides(x.Shape)
 	y := make([]float64, numel(shape))
 	ctr := make([]int, r)
 	for i := range y {
@@ -1262,12 +1242,7 @@ func opTile(n *Node, in []*Tensor) ([]*Tensor, error) {
 			off += (ctr[d] % x.Shape[d]) * st[d]
 		}
 		y[i] = x.Data[off]
-		for d := r - 1; d >= 0; d-- {
-			if ctr[d]++; ctr[d] < shape[d] {
-				break
-			}
-			ctr[d] = 0
-		}
+		advance(ctr, shape)
 	}
 	return []*Tensor{{DType: x.DType, Shape: shape, Data: y}}, nil
 }

@@ -147,6 +147,29 @@ func toInt64(v float64) int64 {
 	return int64(v)
 }
 
+// strides returns the row-major element strides of shape.
+func strides(shape []int) []int {
+	st := make([]int, len(shape))
+	s := 1
+	for i := len(shape) - 1; i >= 0; i-- {
+		st[i] = s
+		s *= shape[i]
+	}
+	return st
+}
+
+// advance steps the multi-index ctr to the next one within lim in
+// row-major order (the last axis fastest), wrapping to all zeros after the
+// last.
+func advance(ctr, lim []int) {
+	for d := len(lim) - 1; d >= 0; d-- {
+		if ctr[d]++; ctr[d] < lim[d] {
+			return
+		}
+		ctr[d] = 0
+	}
+}
+
 func numel(shape []int) int {
 	n := 1
 	for _, d := range shape {
