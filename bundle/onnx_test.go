@@ -219,3 +219,36 @@ func TestImportONNXErrors(t *testing.T) {
 		}
 	}
 }
+
+// FuzzReadONNXManifest: any manifest.json bytes give a manifest or an
+// error, never a panic; what it accepts has a matching own checksum.
+func FuzzReadONNXManifest(f *testing.F) {
+	m := &ONNXManifest{Format: onnxFormatName, Version: onnxFormatVersion, Name: "m", ModelVer: 3, NumItems: 2, ItemDim: 4,
+		Contract: ONNXContract{UserInputs: []ONNXInput{{Name: "u", DType: "float32", Shape: []int{1, 4}}}, ItemInput: "item", ScoreOutput: "s"},
+		Files:    []File{{Path: "model.onnx", Bytes: 1, SHA256: "00"}}}
+	dir := f.TempDir()
+	if err := m.write(dir); err != nil {
+		f.Fatal(err)
+	}
+	good, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add([]byte(`{"format":"nann-onnx-bundle","format_version":1,"extra":1}`))
+	f.Add([]byte(`{"format":"nann-bundle","format_version":2}`))
+	f.Add([]byte(`{`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d := t.TempDir()
+		if err := os.WriteFile(filepath.Join(d, ManifestFile), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		m, err := ReadONNXManifest(d)
+		if err != nil {
+			return
+		}
+		if sum, _ := m.canonicalSum(); sum != m.SHA256 {
+			t.Fatalf("accepted a manifest whose checksum %q is not its content's %q", m.SHA256, sum)
+		}
+	})
+}
