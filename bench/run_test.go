@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -84,103 +85,113 @@ func TestRecorderPercentiles(t *testing.T) {
 }
 
 // In a closed loop every worker always has one request outstanding, so by
-// Little's law throughput × mean latency = workers, however long the
-// target's sleeps really take on a busy machine.
+// Little's law throughput × mean latency = workers. The open- and
+// closed-loop tests run in a synctest bubble: the targets' sleeps and the
+// schedule's timers use its fake clock, so they take no wall time and a
+// busy machine cannot stretch them.
 func TestClosedLoopThroughputScalesWithWorkers(t *testing.T) {
-	const service = 2 * time.Millisecond
-	qps := map[int]float64{}
-	for _, n := range []int{1, 4} {
-		rep, err := Run(context.Background(), quickConfig(n, 600*time.Millisecond), sleepTarget(service), mockInputs(t, 4))
-		if err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		const service = 2 * time.Millisecond
+		qps := map[int]float64{}
+		for _, n := range []int{1, 4} {
+			rep, err := Run(context.Background(), quickConfig(n, 600*time.Millisecond), sleepTarget(service), mockInputs(t, 4))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("c=%d: %.0f QPS (ideal %.0f), mean %.3f ms, p50 %.3f ms", n, rep.Throughput, float64(n)/service.Seconds(), rep.Latency.Mean, rep.Latency.P50)
+			if little := rep.Throughput * rep.Latency.Mean / 1000; little < 0.85*float64(n) || little > 1.05*float64(n) {
+				t.Errorf("c=%d: throughput × mean latency = %.2f, want about %d", n, little, n)
+			}
+			if rep.Latency.P50 < 2 {
+				t.Errorf("c=%d: p50 %.3f ms, below the 2 ms service time", n, rep.Latency.P50)
+			}
+			if rep.ErrorCount() != 0 || rep.MeanIDs != 200 || rep.ItemsScored == nil || rep.ItemsScored.Mean != 1000 {
+				t.Errorf("c=%d: errors %v, mean ids %.1f, items %+v", n, rep.Errors, rep.MeanIDs, rep.ItemsScored)
+			}
+			qps[n] = rep.Throughput
 		}
-		t.Logf("c=%d: %.0f QPS (ideal %.0f), mean %.3f ms, p50 %.3f ms", n, rep.Throughput, float64(n)/service.Seconds(), rep.Latency.Mean, rep.Latency.P50)
-		if little := rep.Throughput * rep.Latency.Mean / 1000; little < 0.85*float64(n) || little > 1.05*float64(n) {
-			t.Errorf("c=%d: throughput × mean latency = %.2f, want about %d", n, little, n)
+		if r := qps[4] / qps[1]; r < 2 {
+			t.Errorf("4 workers give %.2f× the throughput of 1, want about 4", r)
 		}
-		if rep.Latency.P50 < 2 {
-			t.Errorf("c=%d: p50 %.3f ms, below the 2 ms service time", n, rep.Latency.P50)
-		}
-		if rep.ErrorCount() != 0 || rep.MeanIDs != 200 || rep.ItemsScored == nil || rep.ItemsScored.Mean != 1000 {
-			t.Errorf("c=%d: errors %v, mean ids %.1f, items %+v", n, rep.Errors, rep.MeanIDs, rep.ItemsScored)
-		}
-		qps[n] = rep.Throughput
-	}
-	if r := qps[4] / qps[1]; r < 2 {
-		t.Errorf("4 workers give %.2f× the throughput of 1, want about 4", r)
-	}
+	})
 }
 
 func TestOpenLoopBelowCapacity(t *testing.T) {
-	cfg := quickConfig(4, time.Second)
-	cfg.QPS = 200
-	rep, err := Run(context.Background(), cfg, sleepTarget(2*time.Millisecond), mockInputs(t, 4))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%s", rep)
-	if math.Abs(rep.Throughput-200) > 20 {
-		t.Errorf("throughput %.1f QPS, want 200", rep.Throughput)
-	}
-	// Below capacity there is no backlog: p50 stays near the service time
-	// (a busy machine stretches 2 ms sleeps a few times, not a hundredfold).
-	if rep.Latency.P50 < 2 || rep.Latency.P50 > 25 {
-		t.Errorf("p50 %.3f ms, want a bit over the 2 ms service time", rep.Latency.P50)
-	}
-	if rep.Dropped != 0 || rep.Mode != "open" {
-		t.Errorf("dropped %d mode %q", rep.Dropped, rep.Mode)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		cfg := quickConfig(4, time.Second)
+		cfg.QPS = 200
+		rep, err := Run(context.Background(), cfg, sleepTarget(2*time.Millisecond), mockInputs(t, 4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s", rep)
+		if math.Abs(rep.Throughput-200) > 20 {
+			t.Errorf("throughput %.1f QPS, want 200", rep.Throughput)
+		}
+		// Below capacity there is no backlog: p50 stays near the service time
+		// (the margins are from the wall-clock days of this test).
+		if rep.Latency.P50 < 2 || rep.Latency.P50 > 25 {
+			t.Errorf("p50 %.3f ms, want a bit over the 2 ms service time", rep.Latency.P50)
+		}
+		if rep.Dropped != 0 || rep.Mode != "open" {
+			t.Errorf("dropped %d mode %q", rep.Dropped, rep.Mode)
+		}
+	})
 }
 
 // Above capacity, latency measured from the due time grows as the backlog
 // does; a tool timing from the actual send would report ≈ 2 ms throughout.
 func TestOpenLoopOverloadLatencyGrows(t *testing.T) {
-	cfg := quickConfig(1, time.Second)
-	cfg.Warmup, cfg.QPS = 0, 1000 // capacity is 500 QPS
-	rep, err := Run(context.Background(), cfg, serialTarget(2*time.Millisecond), mockInputs(t, 4))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%s", rep)
-	s := rep.Series
-	if len(s) < 4 {
-		t.Fatalf("series has %d points", len(s))
-	}
-	early, late := s[0].P50, s[len(s)-1].P50
-	// The backlog grows by ~0.55 ms per ms: ~40 ms of queueing near the
-	// start, ~500 ms near the end (margins for a busy machine).
-	if late < early+200 || late < 2*early {
-		t.Errorf("p50 went from %.1f ms to %.1f ms; want it to grow with the backlog", early, late)
-	}
-	if rep.Latency.P99 < 200 {
-		t.Errorf("p99 %.1f ms; at twice the capacity for 1 s requests wait hundreds of ms", rep.Latency.P99)
-	}
-	if rep.Unsent < 200 {
-		t.Errorf("%d requests left queued at the end, want hundreds", rep.Unsent)
-	}
-	if got := rep.Requests + rep.Dropped + rep.Unsent + rep.Aborted; got != 1000 {
-		t.Errorf("answered+dropped+unsent+aborted = %d, want the 1000 due", got)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		cfg := quickConfig(1, time.Second)
+		cfg.Warmup, cfg.QPS = 0, 1000 // capacity is 500 QPS
+		rep, err := Run(context.Background(), cfg, serialTarget(2*time.Millisecond), mockInputs(t, 4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s", rep)
+		s := rep.Series
+		if len(s) < 4 {
+			t.Fatalf("series has %d points", len(s))
+		}
+		early, late := s[0].P50, s[len(s)-1].P50
+		// The backlog grows by ~0.55 ms per ms: ~40 ms of queueing near the
+		// start, ~500 ms near the end (margins from the wall-clock days of this test).
+		if late < early+200 || late < 2*early {
+			t.Errorf("p50 went from %.1f ms to %.1f ms; want it to grow with the backlog", early, late)
+		}
+		if rep.Latency.P99 < 200 {
+			t.Errorf("p99 %.1f ms; at twice the capacity for 1 s requests wait hundreds of ms", rep.Latency.P99)
+		}
+		if rep.Unsent < 200 {
+			t.Errorf("%d requests left queued at the end, want hundreds", rep.Unsent)
+		}
+		if got := rep.Requests + rep.Dropped + rep.Unsent + rep.Aborted; got != 1000 {
+			t.Errorf("answered+dropped+unsent+aborted = %d, want the 1000 due", got)
+		}
+	})
 }
 
 func TestOpenLoopQueueBoundDrops(t *testing.T) {
-	cfg := quickConfig(1, time.Second)
-	cfg.Warmup, cfg.QPS, cfg.MaxQueue = 0, 1000, 5
-	rep, err := Run(context.Background(), cfg, serialTarget(2*time.Millisecond), mockInputs(t, 4))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%s", rep)
-	if rep.Dropped < 300 || rep.Dropped > 750 {
-		t.Errorf("dropped %d, want about half of 1000", rep.Dropped)
-	}
-	// A request waits for at most 5 queued ones and the one in service.
-	if rep.Latency.P99 > 80 {
-		t.Errorf("p99 %.1f ms, want near (5+1)×2 ms with the queue bound, not hundreds", rep.Latency.P99)
-	}
-	if got := rep.Requests + rep.Dropped + rep.Unsent + rep.Aborted; got != 1000 {
-		t.Errorf("answered+dropped+unsent+aborted = %d, want the 1000 due", got)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		cfg := quickConfig(1, time.Second)
+		cfg.Warmup, cfg.QPS, cfg.MaxQueue = 0, 1000, 5
+		rep, err := Run(context.Background(), cfg, serialTarget(2*time.Millisecond), mockInputs(t, 4))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s", rep)
+		if rep.Dropped < 300 || rep.Dropped > 750 {
+			t.Errorf("dropped %d, want about half of 1000", rep.Dropped)
+		}
+		// A request waits for at most 5 queued ones and the one in service.
+		if rep.Latency.P99 > 80 {
+			t.Errorf("p99 %.1f ms, want near (5+1)×2 ms with the queue bound, not hundreds", rep.Latency.P99)
+		}
+		if got := rep.Requests + rep.Dropped + rep.Unsent + rep.Aborted; got != 1000 {
+			t.Errorf("answered+dropped+unsent+aborted = %d, want the 1000 due", got)
+		}
+	})
 }
 
 func TestErrorsCountedByCode(t *testing.T) {
