@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
-	"time"
+	"testing/synctest"
 
 	"nann/internal/vec"
 )
@@ -273,42 +273,43 @@ func TestConcurrentScorers(t *testing.T) {
 
 // TestClose stops the scoring workers: after Close the goroutines the pool
 // started are gone, scoring still gives the same logits (on the caller's
-// goroutine) and a second Close is harmless.
+// goroutine) and a second Close is harmless. It runs in a synctest bubble,
+// so "gone" is checked once every goroutine of the bubble has exited or
+// blocks, not by polling the clock.
 func TestClose(t *testing.T) {
-	ts := newSetup(t, 3000, 30, 6, 81)
-	before := runtime.NumGoroutine()
-	e, err := Compile(ts.w, ts.cates, Options{Threads: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows := allRows(3000)
-	s := e.NewScorer()
-	if err := s.BindSeq(ts.users[0]); err != nil {
-		t.Fatal(err)
-	}
-	want := make([]float32, len(rows))
-	s.Score(rows, want)
-	if n := runtime.NumGoroutine(); n < before+3 {
-		t.Fatalf("%d goroutines after a split batch, %d before: the pool did not start", n, before)
-	}
-	if err := e.Close(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before {
-		t.Fatalf("%d goroutines after Close, %d before", n, before)
-	}
-	got := make([]float32, len(rows))
-	s.Score(rows, got)
-	for i := range got {
-		if got[i] != want[i] {
-			t.Fatalf("row %d after Close: %v, before %v", i, got[i], want[i])
+	synctest.Test(t, func(t *testing.T) {
+		ts := newSetup(t, 3000, 30, 6, 81)
+		before := runtime.NumGoroutine()
+		e, err := Compile(ts.w, ts.cates, Options{Threads: 4})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if err := e.Close(); err != nil {
-		t.Fatal(err)
-	}
+		rows := allRows(3000)
+		s := e.NewScorer()
+		if err := s.BindSeq(ts.users[0]); err != nil {
+			t.Fatal(err)
+		}
+		want := make([]float32, len(rows))
+		s.Score(rows, want)
+		if n := runtime.NumGoroutine(); n < before+3 {
+			t.Fatalf("%d goroutines after a split batch, %d before: the pool did not start", n, before)
+		}
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // every goroutine of the bubble has exited or blocks
+		if n := runtime.NumGoroutine(); n > before {
+			t.Fatalf("%d goroutines after Close, %d before", n, before)
+		}
+		got := make([]float32, len(rows))
+		s.Score(rows, got)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("row %d after Close: %v, before %v", i, got[i], want[i])
+			}
+		}
+		if err := e.Close(); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
