@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"nann/internal/npy"
+	"nann/internal/safefile"
 	"nann/onnx"
 	"nann/plan"
 )
@@ -68,6 +70,9 @@ func (c *ScoreCmd) Run(g *Globals) error {
 	if items.Rank() == 0 || items.Shape[0] == 0 {
 		return fmt.Errorf("--item-embs %s: shape %v, want one row per item (leading dim N > 0)", c.ItemEmbs, items.Shape)
 	}
+	if err := checkFinite(items); err != nil {
+		return fmt.Errorf("--item-embs %s: %w", c.ItemEmbs, err)
+	}
 	users, err := onnx.ReadNPZ(c.Users)
 	if err != nil {
 		return fmt.Errorf("--users: %w", err)
@@ -94,34 +99,37 @@ func (c *ScoreCmd) Run(g *Globals) error {
 	if err := g.Context().Err(); err != nil {
 		return err
 	}
-	out := make([]float32, nu*len(rows))
+	// The matrix streams into the temporary file one user row at a time,
+	// renamed onto --out only when every row is written.
 	sc := p.NewScorer()
+	row := make([]float32, len(rows))
+	buf := make([]byte, 4*len(rows))
+	var scoreErr error
 	start = time.Now()
-	for u := 0; u < nu; u++ {
-		in := map[string]*onnx.Tensor{}
-		for name, t := range byInput {
-			in[name] = userRow(t, u)
-		}
-		if err := sc.Bind(in); err != nil {
-			return fmt.Errorf("--users %s: user %d: %w", c.Users, u, err)
-		}
-		dst := out[u*len(rows) : (u+1)*len(rows)]
-		if err := sc.Score(rows, dst); err != nil {
-			return fmt.Errorf("user %d: %w", u, err)
-		}
-		for i, s := range dst {
-			if math.IsNaN(float64(s)) || math.IsInf(float64(s), 0) {
-				return fmt.Errorf("user %d, item row %d: the score is %v (check the inputs in --users and --item-embs)", u, rows[i], s)
-			}
-		}
-		if err := g.Context().Err(); err != nil {
+	err = safefile.Write(c.Out, func(w io.Writer) error {
+		if _, err := w.Write(npy.EncodeHeader("<f4", []int{nu, len(rows)})); err != nil {
 			return err
 		}
+		for u := 0; u < nu; u++ {
+			if scoreErr = c.scoreUser(g, sc, byInput, u, rows, row); scoreErr != nil {
+				return scoreErr
+			}
+			for i, x := range row {
+				binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(x))
+			}
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if scoreErr != nil {
+		return scoreErr
 	}
-	scoreSec := time.Since(start).Seconds()
-	if err := npy.Write(c.Out, out, nu, len(rows)); err != nil {
+	if err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
+	scoreSec := time.Since(start).Seconds()
 	rep := scoreReport{Out: c.Out, Users: nu, Items: len(rows), Corpus: p.NumItems(), UserInputs: ct.UserInputs, ItemInput: ct.ItemInput,
 		ScoreOutput: ct.ScoreOutput, Float16: c.Float16, CompileSeconds: compileSec, ScoreSeconds: scoreSec, Plan: p.Stats()}
 	if scoreSec > 0 {
@@ -161,6 +169,29 @@ func guessItemInput(g *onnx.Graph, users map[string]*onnx.Tensor) string {
 		return absent[0]
 	}
 	return ""
+}
+
+// scoreUser binds user u and scores rows into out.
+func (c *ScoreCmd) scoreUser(g *Globals, sc *plan.Scorer, byInput map[string]*onnx.Tensor, u int, rows []int32, out []float32) error {
+	if err := g.Context().Err(); err != nil {
+		return err
+	}
+	in := map[string]*onnx.Tensor{}
+	for name, t := range byInput {
+		in[name] = userRow(t, u)
+	}
+	if err := sc.Bind(in); err != nil {
+		return fmt.Errorf("--users %s: user %d: %w", c.Users, u, err)
+	}
+	if err := sc.Score(rows, out); err != nil {
+		return fmt.Errorf("user %d: %w", u, err)
+	}
+	for i, s := range out {
+		if math.IsNaN(float64(s)) || math.IsInf(float64(s), 0) {
+			return fmt.Errorf("user %d, item row %d: the score is %v (check the inputs in --users and --item-embs)", u, rows[i], s)
+		}
+	}
+	return nil
 }
 
 // rows returns the item rows to score: --items, or every row.
@@ -220,6 +251,10 @@ func userArrays(path string, arrs map[string]*onnx.Tensor, inputs []*onnx.Value)
 			errs = append(errs, fmt.Errorf("--users %s: array %q for user input %q is %s, the model wants %s", path, key, v.Name, t.DType, v.DType))
 			continue
 		}
+		if err := checkFinite(t); err != nil {
+			errs = append(errs, fmt.Errorf("--users %s: array %q: %w", path, key, err))
+			continue
+		}
 		if nu < 0 {
 			nu, first = t.Shape[0], key
 		} else if t.Shape[0] != nu {
@@ -253,6 +288,21 @@ func sortedKeys(m map[string]*onnx.Tensor) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// checkFinite refuses a NaN or infinite value in a float tensor, naming
+// its row (leading index) and the position within the row.
+func checkFinite(t *onnx.Tensor) error {
+	if !t.DType.IsFloat() || t.Len() == 0 {
+		return nil
+	}
+	w := t.Len() / t.Shape[0]
+	for i, x := range t.Data {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("row %d, value %d of %d is %v; inputs must be finite", i/w, i%w, w, x)
+		}
+	}
+	return nil
 }
 
 // userRow is user u of a [users, ...] array, as a [1, ...] tensor.

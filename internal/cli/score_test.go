@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"archive/zip"
+	"bytes"
 	"encoding/json"
 	"math"
 	"os"
@@ -236,5 +238,44 @@ func TestScoreErrors(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(notNPY); string(b) != "mine" {
 		t.Fatalf("the user's file at --out was changed: %q", b)
+	}
+}
+
+// TestScoreFailureKeepsOut: a NaN in one user's features fails the command
+// naming the array, user and value (plan's fast sigmoid would otherwise
+// turn it into a tiny finite score); the .npy already at --out is kept as
+// it was and no temporary is left.
+func TestScoreFailureKeepsOut(t *testing.T) {
+	dir := t.TempDir()
+	items, _ := itemTable(t, dir, "cross")
+	arrs, err := onnx.ReadNPZ(fixturePath("cross.npz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	feat := arrs["user.user_feat"].Float32s()
+	feat[2*12+5] = float32(math.NaN()) // user 2
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.Create("user_feat.npy")
+	if err := npy.Encode(w, feat, 4, 12); err != nil {
+		t.Fatal(err)
+	}
+	zw.Close()
+	users := filepath.Join(dir, "users.npz")
+	os.WriteFile(users, buf.Bytes(), 0o644)
+	outDir := filepath.Join(dir, "out")
+	os.Mkdir(outDir, 0o755)
+	out := filepath.Join(outDir, "scores.npy")
+	npy.Write(out, []float32{42}, 1, 1)
+	before, _ := os.ReadFile(out)
+	_, stderr, code := runMain(t, "score", "--onnx", fixturePath("cross.onnx"), "--item-embs", items, "--users", users, "--out", out)
+	if code != exitFail || !strings.Contains(stderr, `array "user_feat": row 2, value 5 of 12 is NaN`) {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if after, _ := os.ReadFile(out); !bytes.Equal(before, after) {
+		t.Fatal("--out changed by a failed run")
+	}
+	if ents, _ := os.ReadDir(outDir); len(ents) != 1 {
+		t.Fatalf("left behind: %v", ents)
 	}
 }
