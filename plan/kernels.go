@@ -286,15 +286,25 @@ func (k *softmaxKernel) run(st *state) {
 	}
 }
 
-func (c *compiler) softmax(n *onnx.Node) error {
-	src, err := c.in(n.Inputs[0])
+// inAxis returns n's first input buffer, its shape and n's "axis"
+// attribute (default -1) made non-negative for that shape.
+func (c *compiler) inAxis(n *onnx.Node) (src int, s []int, ax int64, err error) {
+	src, err = c.in(n.Inputs[0])
 	if err != nil {
-		return err
+		return 0, nil, 0, err
 	}
-	s := c.shape(src)
-	ax := attrInt(n, "axis", -1)
+	s = c.shape(src)
+	ax = attrInt(n, "axis", -1)
 	if ax < 0 {
 		ax += int64(len(s))
+	}
+	return src, s, ax, nil
+}
+
+func (c *compiler) softmax(n *onnx.Node) error {
+	src, s, ax, err := c.inAxis(n)
+	if err != nil {
+		return err
 	}
 	if ax < 0 || int(ax) >= len(s) {
 		return fmt.Errorf("axis %d out of range for %v", attrInt(n, "axis", -1), s)
@@ -480,14 +490,9 @@ func (c *compiler) layerNorm(n *onnx.Node) error {
 			return fmt.Errorf("the Mean and InvStdDev outputs are not supported in the pair stage")
 		}
 	}
-	src, err := c.in(n.Inputs[0])
+	src, s, ax, err := c.inAxis(n)
 	if err != nil {
 		return err
-	}
-	s := c.shape(src)
-	ax := attrInt(n, "axis", -1)
-	if ax < 0 {
-		ax += int64(len(s))
 	}
 	norm := s[ax:]
 	m := numel(norm)

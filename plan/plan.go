@@ -333,14 +333,23 @@ func (p *Plan) sizesAt(n int, env map[*onnx.Value]*onnx.Tensor) error {
 			}
 			in[i] = env[v]
 		}
-		out, err := nd.Apply(in)
-		if err != nil {
+		if err := apply(nd, in, env); err != nil {
 			return err
 		}
-		for i, o := range nd.Outputs {
-			if o != nil && i < len(out) {
-				env[o] = out[i]
-			}
+	}
+	return nil
+}
+
+// apply runs nd on in with the float64 interpreter and records its
+// outputs in env.
+func apply(nd *onnx.Node, in []*onnx.Tensor, env map[*onnx.Value]*onnx.Tensor) error {
+	out, err := nd.Apply(in)
+	if err != nil {
+		return err
+	}
+	for i, o := range nd.Outputs {
+		if o != nil && i < len(out) {
+			env[o] = out[i]
 		}
 	}
 	return nil
@@ -362,14 +371,8 @@ func (p *Plan) runStage(nodes []*onnx.Node, n int, env map[*onnx.Value]*onnx.Ten
 				in[i] = env[v]
 			}
 		}
-		out, err := nd.Apply(in)
-		if err != nil {
+		if err := apply(nd, in, env); err != nil {
 			return err
-		}
-		for i, o := range nd.Outputs {
-			if o != nil && i < len(out) {
-				env[o] = out[i]
-			}
 		}
 	}
 	return nil
