@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"nann/internal/gradcheck"
+	"nann/internal/numtest"
 )
 
 // smallConfig keeps every dimension small and distinct so that transposed
@@ -207,7 +207,7 @@ func TestFGSMDirection(t *testing.T) {
 	checkGrad(t, "dLossXE/de_v", r, fx.evDelta, g, loss)
 }
 
-var fdTol = gradcheck.Tol{Step: 1e-3, Rel: 2e-2, Abs: 1e-4}
+var fdTol = numtest.Tol{Step: 1e-3, Rel: 2e-2, Abs: 1e-4}
 
 // checkGrad perturbs up to 25 elements of w with non-zero gradient or
 // belonging to a small tensor, and compares with the analytic gradient.
@@ -233,7 +233,7 @@ func checkGrad(t *testing.T, name string, r *rand.Rand, w, grad []float32, loss 
 	if maxG == 0 && name != "attention/key_dense1/bias" {
 		t.Errorf("%s: all gradients are zero", name)
 	}
-	bad := gradcheck.Check(t, name, w, grad, idx, loss, fdTol)
+	bad := numtest.GradCheck(t, name, w, grad, idx, loss, fdTol)
 	if bad == 0 {
 		t.Logf("%s: %d elements agree (max |g| %.3g)", name, len(idx), maxG)
 	}

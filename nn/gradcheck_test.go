@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"nann/internal/gradcheck"
+	"nann/internal/numtest"
 	"nann/internal/vec"
 )
 
@@ -15,7 +15,7 @@ import (
 // tolerance |fd−g| ≤ 1e-2·max(|fd|,|g|) + 2e-3 (second-order error plus
 // float32 rounding of the loss divided by 2h).
 
-var fdTol = gradcheck.Tol{Step: 1e-3, Rel: 1e-2, Abs: 2e-3}
+var fdTol = numtest.Tol{Step: 1e-3, Rel: 1e-2, Abs: 2e-3}
 
 func randSlice(r *rand.Rand, n int, scale float64) []float32 {
 	s := make([]float32, n)
@@ -47,7 +47,7 @@ func checkGrad(t *testing.T, name string, r *rand.Rand, w, grad []float32, loss 
 		r.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })
 		idx = idx[:40]
 	}
-	bad := gradcheck.Check(t, name, w, grad, idx, loss, fdTol)
+	bad := numtest.GradCheck(t, name, w, grad, idx, loss, fdTol)
 	if bad == 0 {
 		t.Logf("%s: %d elements agree", name, len(idx))
 	}

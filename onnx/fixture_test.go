@@ -3,6 +3,7 @@ package onnx
 import (
 	"fmt"
 	"math"
+	"nann/internal/numtest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,25 +59,6 @@ func repeatRow(x *Tensor, u, n int) *Tensor {
 	return out
 }
 
-// relErr is the error measure: |got−ref| / max(|ref|, 0.1·rms of
-// the user's reference scores), the worst over a user's items.
-func relErr(got []float64, ref []float64) float64 {
-	rms := 0.0
-	for _, r := range ref {
-		rms += r * r
-	}
-	rms = math.Sqrt(rms / float64(len(ref)))
-	worst := 0.0
-	for i := range ref {
-		d := math.Abs(got[i]-ref[i]) / math.Max(math.Abs(ref[i]), 0.1*rms)
-		if math.IsNaN(got[i]) {
-			d = math.Inf(1)
-		}
-		worst = math.Max(worst, d)
-	}
-	return worst
-}
-
 // interpretScores scores every item for user u with the interpreter.
 func (f *fixture) interpretScores(t *testing.T, u int) []float64 {
 	t.Helper()
@@ -107,8 +89,8 @@ func checkFixtures(t *testing.T, dir string) {
 			worst32, worst64 := 0.0, 0.0
 			for u := 0; u < f.scores.Shape[0]; u++ {
 				got := f.interpretScores(t, u)
-				worst32 = math.Max(worst32, relErr(got, f.scores.Data[u*n:(u+1)*n]))
-				worst64 = math.Max(worst64, relErr(got, f.scores64.Data[u*n:(u+1)*n]))
+				worst32 = math.Max(worst32, numtest.RelErr(got, f.scores.Data[u*n:(u+1)*n]))
+				worst64 = math.Max(worst64, numtest.RelErr(got, f.scores64.Data[u*n:(u+1)*n]))
 			}
 			t.Logf("%s: interpreter vs torch float32: max rel err %.2e; vs torch float64: %.2e", name, worst32, worst64)
 			if worst32 > 1e-4 {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"nann/internal/numtest"
 	"nann/onnx"
 )
 
@@ -50,23 +51,6 @@ func userRow(x *onnx.Tensor, u int) *onnx.Tensor {
 	return &onnx.Tensor{DType: x.DType, Shape: append([]int{1}, x.Shape[1:]...), Data: x.Data[u*w : (u+1)*w]}
 }
 
-func relErr(got []float32, ref []float64) float64 {
-	rms := 0.0
-	for _, r := range ref {
-		rms += r * r
-	}
-	rms = math.Sqrt(rms / float64(len(ref)))
-	worst := 0.0
-	for i := range ref {
-		d := math.Abs(float64(got[i])-ref[i]) / math.Max(math.Abs(ref[i]), 0.1*rms)
-		if math.IsNaN(float64(got[i])) {
-			d = math.Inf(1)
-		}
-		worst = math.Max(worst, d)
-	}
-	return worst
-}
-
 // TestCompiledMatchesTorch compiles every fixture network and checks the
 // plan's scores against torch's on every item, for block sizes that divide
 // the corpus and ones that leave a short last block.
@@ -99,8 +83,8 @@ func TestCompiledMatchesTorch(t *testing.T) {
 				if err := sc.Score(rows, out); err != nil {
 					t.Fatal(err)
 				}
-				worst32 = math.Max(worst32, relErr(out, f.scores.Data[u*n:(u+1)*n]))
-				worst64 = math.Max(worst64, relErr(out, f.scores64.Data[u*n:(u+1)*n]))
+				worst32 = math.Max(worst32, numtest.RelErr(out, f.scores.Data[u*n:(u+1)*n]))
+				worst64 = math.Max(worst64, numtest.RelErr(out, f.scores64.Data[u*n:(u+1)*n]))
 			}
 			st := p.Stats()
 			t.Logf("%s (block %d, rewrites %v): compiled vs torch float32 max rel err %.2e, vs torch float64 %.2e; nodes %d: const %d size %d user %d item %d pair %d; %d item tables (%d floats/item), %d pair kernels",

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"testing"
 
+	"nann/internal/numtest"
 	"nann/onnx"
 )
 
@@ -74,7 +75,7 @@ func TestThreadsAndAllocs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e := relErr(a[:300], ref[f.g.Outputs[0].Name].Data); e > 1e-4 {
+		if e := numtest.RelErr(a[:300], ref[f.g.Outputs[0].Name].Data); e > 1e-4 {
 			t.Errorf("%s: plan vs interpreter on a large corpus: %.3g", name, e)
 		}
 		for _, s := range []*Scorer{s1, s4} {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"nann/engine"
+	"nann/internal/numtest"
 	"nann/onnx"
 )
 
@@ -64,7 +65,7 @@ func TestVsHandEngine(t *testing.T) {
 	if err := sc.Score(all, got); err != nil {
 		t.Fatal(err)
 	}
-	if e := relErr(got, f.scores.Data[:ns]); e > 1e-4 {
+	if e := numtest.RelErr(got, f.scores.Data[:ns]); e > 1e-4 {
 		t.Fatalf("full-size reference: plan vs torch %.3g", e)
 	}
 
