@@ -142,6 +142,19 @@ func Default2() Config {
 	return c
 }
 
+// offKinks moves m's attention biases off 0. They start there, which puts
+// the key PReLU of every padded (all-zero) position exactly on its kink,
+// where only a subgradient exists.
+func offKinks(m *Model, r *rand.Rand) {
+	for _, p := range m.Params() {
+		if strings.HasPrefix(p.Name, "attention/") && strings.HasSuffix(p.Name, "/bias") {
+			for i := range p.W {
+				p.W[i] = float32(0.2 * r.NormFloat64())
+			}
+		}
+	}
+}
+
 // TestStepGradient checks every parameter's gradient of the total loss
 // (cross-entropy plus adversarial KL) against central differences. The FGSM
 // direction sign(g) and the KL target softmax(stop_gradient(logits)) are
@@ -156,16 +169,7 @@ func TestStepGradient(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := rand.New(rand.NewPCG(9, 9))
-		// Attention biases start at 0, which puts the key PReLU of every
-		// padded (all-zero) position exactly on its kink, where only a
-		// subgradient exists; move them off it.
-		for _, p := range m.Params() {
-			if strings.HasPrefix(p.Name, "attention/") && strings.HasSuffix(p.Name, "/bias") {
-				for i := range p.W {
-					p.W[i] = float32(0.2 * r.NormFloat64())
-				}
-			}
-		}
+		offKinks(m, r)
 		b := randBatch(r, cfg, 3, cfg.SeqLen, 4)
 		o := LossOptions{AdvEps: 0.2, AdvWeight: 1.5}
 		w := m.NewWorker()
@@ -410,13 +414,7 @@ func TestStepGradientReferenceSizes(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(21, 21))
-	for _, p := range m.Params() {
-		if strings.HasPrefix(p.Name, "attention/") && strings.HasSuffix(p.Name, "/bias") {
-			for i := range p.W {
-				p.W[i] = float32(0.2 * r.NormFloat64())
-			}
-		}
-	}
+	offKinks(m, r)
 	b := randBatch(r, cfg, 2, cfg.SeqLen, 6)
 	o := LossOptions{AdvEps: 0.05, AdvWeight: 1}
 	w := m.NewWorker()
