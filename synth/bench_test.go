@@ -10,29 +10,21 @@ import (
 // BenchmarkGenerate measures rows/s for the small preset written to
 // io.Discard (world building included). Compare with BenchmarkFormatOnly,
 // which only formats rows of the same shape, run in the same session.
-func BenchmarkGenerate(b *testing.B) {
-	cfg, err := Preset("small")
-	if err != nil {
-		b.Fatal(err)
-	}
-	var rows int64
-	for b.Loop() {
-		st, err := Generate(context.Background(), cfg, io.Discard)
-		if err != nil {
-			b.Fatal(err)
-		}
-		rows += st.Rows
-	}
-	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
-}
+func BenchmarkGenerate(b *testing.B) { benchGenerate(b, 0) }
 
 // BenchmarkGenerateOneWorker is BenchmarkGenerate on one goroutine.
-func BenchmarkGenerateOneWorker(b *testing.B) {
+func BenchmarkGenerateOneWorker(b *testing.B) { benchGenerate(b, 1) }
+
+// benchGenerate runs the small preset with workers goroutines (0: the
+// preset's own number) and reports rows/s.
+func benchGenerate(b *testing.B, workers int) {
 	cfg, err := Preset("small")
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg.Workers = 1
+	if workers > 0 {
+		cfg.Workers = workers
+	}
 	var rows int64
 	for b.Loop() {
 		st, err := Generate(context.Background(), cfg, io.Discard)
