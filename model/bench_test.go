@@ -31,6 +31,21 @@ func newGemmProbe() *gemmProbe {
 	return p
 }
 
+// probed runs f b.N times, each followed by a run of a fresh GEMM probe, and
+// returns the time f took in all and the probe.
+func probed(b *testing.B, f func()) (time.Duration, *gemmProbe) {
+	probe := newGemmProbe()
+	var d time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t := time.Now()
+		f()
+		d += time.Since(t)
+		probe.run()
+	}
+	return d, probe
+}
+
 func (p *gemmProbe) run() {
 	t := time.Now()
 	vec.Gemm(&p.w, false, false, 2048, 256, 128, 1, p.a, 128, p.b, 256, 0, p.c, 256)
@@ -64,16 +79,8 @@ func BenchmarkStep(b *testing.B) {
 				}
 				w := m.NewWorker()
 				w.Step(bt, o)
-				probe := newGemmProbe()
 				w.gw.FLOPs = 0
-				var stepTime time.Duration
-				b.ResetTimer()
-				for i := 0; i < b.N; i++ {
-					t := time.Now()
-					w.Step(bt, o)
-					stepTime += time.Since(t)
-					probe.run()
-				}
+				stepTime, probe := probed(b, func() { w.Step(bt, o) })
 				sec := stepTime.Seconds()
 				exec := w.gw.FLOPs / sec / 1e9
 				b.ReportMetric(float64(s.B*b.N)/sec, "samples/s")
@@ -112,15 +119,7 @@ func BenchmarkScorer(b *testing.B) {
 		rows[i] = int32(r.IntN(cfg.NumItems))
 	}
 	out := make([]float32, len(rows))
-	probe := newGemmProbe()
-	var scoreTime time.Duration
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		t := time.Now()
-		s.Score(rows, out)
-		scoreTime += time.Since(t)
-		probe.run()
-	}
+	scoreTime, probe := probed(b, func() { s.Score(rows, out) })
 	b.ReportMetric(float64(len(rows)*b.N)/scoreTime.Seconds(), "items/s")
 	b.ReportMetric(probe.gflops(), "gemm_GFLOP/s")
 }
