@@ -121,17 +121,7 @@ func BenchmarkGemm(b *testing.B) {
 		for _, v := range variants() {
 			name := fmt.Sprintf("%s/kernel=%s", s.name, v.name)
 			b.Run(name, func(b *testing.B) {
-				r := rand.New(rand.NewPCG(1, 1))
-				a := randVec(r, s.m*s.k)
-				bb := randVec(r, s.k*s.n)
-				c := make([]float32, s.m*s.n)
-				lda, ldb := s.k, s.n
-				if s.ta {
-					lda = s.m
-				}
-				if s.tb {
-					ldb = s.k
-				}
+				a, bb, c, lda, ldb := gemmOperands(s.ta, s.tb, s.m, s.n, s.k)
 				var w GemmWork
 				withKernels(b, v.k, func() {
 					b.ResetTimer()
@@ -144,6 +134,21 @@ func BenchmarkGemm(b *testing.B) {
 			})
 		}
 	}
+}
+
+// gemmOperands returns random A (m×k, or k×m if ta) and B (k×n, or n×k if
+// tb), a zero m×n C and the leading dimensions of A and B.
+func gemmOperands(ta, tb bool, m, n, k int) (a, b, c []float32, lda, ldb int) {
+	r := rand.New(rand.NewPCG(1, 1))
+	a, b, c = randVec(r, m*k), randVec(r, k*n), make([]float32, m*n)
+	lda, ldb = k, n
+	if ta {
+		lda = m
+	}
+	if tb {
+		ldb = k
+	}
+	return a, b, c, lda, ldb
 }
 
 // BenchmarkGemmInterleaved runs the kernels one after the other inside each
@@ -160,14 +165,7 @@ func BenchmarkGemmInterleaved(b *testing.B) {
 		{"dW_128x128x2048_TN", true, false, 128, 128, 2048},
 	} {
 		b.Run(s.name, func(b *testing.B) {
-			r := rand.New(rand.NewPCG(1, 1))
-			a := randVec(r, s.m*s.k)
-			bb := randVec(r, s.k*s.n)
-			c := make([]float32, s.m*s.n)
-			lda, ldb := s.k, s.n
-			if s.ta {
-				lda = s.m
-			}
+			a, bb, c, lda, ldb := gemmOperands(s.ta, s.tb, s.m, s.n, s.k)
 			var w GemmWork
 			vs := variants()
 			times := make([]time.Duration, len(vs))

@@ -273,27 +273,21 @@ func TestTileShortSlicesPanic(t *testing.T) {
 	}
 }
 
-func BenchmarkTile6x16(b *testing.B) {
-	const k = 128
-	r := rand.New(rand.NewPCG(5, 6))
-	a, p, c := randSlice(r, TileRows*k), randSlice(r, k*16), make([]float32, TileRows*16)
-	bias := randSlice(r, 16)
-	b.SetBytes(0)
-	for b.Loop() {
-		Tile6x16(k, a, k, p, c, 16, TileBias|TilePReLU, bias, bias)
-	}
-	b.ReportMetric(float64(2*TileRows*16*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-}
+func BenchmarkTile6x16(b *testing.B) { benchTile6(b, 16, Tile6x16) }
 
-func BenchmarkTile6x8(b *testing.B) {
+func BenchmarkTile6x8(b *testing.B) { benchTile6(b, 8, Tile6x8) }
+
+// benchTile6 times a 6-row tile of width columns (k = 128, bias and PReLU
+// epilogue) and reports GFLOP/s.
+func benchTile6(b *testing.B, width int, tile func(k int, a []float32, lda int, b []float32, c []float32, ldc int, f TileFlags, bias, alpha []float32)) {
 	const k = 128
 	r := rand.New(rand.NewPCG(5, 6))
-	a, p, c := randSlice(r, TileRows*k), randSlice(r, k*8), make([]float32, TileRows*8)
-	bias := randSlice(r, 8)
+	a, p, c := randSlice(r, TileRows*k), randSlice(r, k*width), make([]float32, TileRows*width)
+	bias := randSlice(r, width)
 	for b.Loop() {
-		Tile6x8(k, a, k, p, c, 8, TileBias|TilePReLU, bias, bias)
+		tile(k, a, k, p, c, width, TileBias|TilePReLU, bias, bias)
 	}
-	b.ReportMetric(float64(2*TileRows*8*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	b.ReportMetric(float64(2*TileRows*width*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
 // BenchmarkTile12x16 compares, in the same loop, one 12-row AVX-512 tile
