@@ -19,10 +19,8 @@
 package bundle
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -62,16 +60,7 @@ type Manifest struct {
 }
 
 // canonicalSum is the SHA-256 of m's canonical form (see Manifest.SHA256).
-func canonicalSum(m *Manifest) (string, error) {
-	c := *m
-	c.SHA256 = ""
-	b, err := json.Marshal(&c)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
-}
+func canonicalSum(m *Manifest) (string, error) { return sumOf(m) }
 
 // Signature is the served signature (SPEC §7): inputs comm_seq
 // [B, SeqLen×SeqWidth] (float16 or float32) or item_ids/cate_ids [B, ≤SeqLen],
@@ -190,40 +179,9 @@ func Verify(dir string, m *Manifest) error {
 // ReadManifest reads and checks dir/manifest.json: its format, that it has
 // no field this version of nann does not know, and its own checksum.
 func ReadManifest(dir string) (*Manifest, error) {
-	path := filepath.Join(dir, ManifestFile)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("bundle: %w", err)
-	}
-	var head struct {
-		Format  string `json:"format"`
-		Version int    `json:"format_version"`
-	}
-	if err := json.Unmarshal(b, &head); err != nil {
-		return nil, fmt.Errorf("bundle: %s: %w", path, err)
-	}
-	if head.Format != formatName || head.Version != formatVersion {
-		hint := ""
-		if head.Format == formatName && head.Version < formatVersion {
-			hint = "; export the model again with this nann"
-		}
-		return nil, fmt.Errorf("bundle: %s: format %q version %d, want %q version %d%s", path, head.Format, head.Version, formatName, formatVersion, hint)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var m Manifest
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("bundle: %s: %w", path, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("bundle: %s: data after the manifest object", path)
-	}
-	sum, err := canonicalSum(&m)
-	if err != nil {
-		return nil, fmt.Errorf("bundle: %s: %w", path, err)
-	}
-	if m.SHA256 != sum {
-		return nil, fmt.Errorf("bundle: %s: manifest_sha256 %q does not match the manifest's content (%s): the manifest is corrupt or was edited; versions are immutable, export a new one", path, m.SHA256, sum)
-	}
-	return &m, nil
+	return readSummed[Manifest](dir, manifestKind{
+		format: formatName, version: formatVersion,
+		hint:   "; export the model again with this nann",
+		edited: "; versions are immutable, export a new one",
+	})
 }

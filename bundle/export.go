@@ -2,7 +2,6 @@ package bundle
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -257,18 +256,7 @@ func write(dir string, eng *engine.Engine, indexDir string, t idTables, m *Manif
 }
 
 // writeManifest sets m's own checksum and writes m as dir/manifest.json.
-func writeManifest(dir string, m *Manifest) error {
-	sum, err := canonicalSum(m)
-	if err != nil {
-		return err
-	}
-	m.SHA256 = sum
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	return safefile.WriteBytes(filepath.Join(dir, ManifestFile), append(b, '\n'))
-}
+func writeManifest(dir string, m *Manifest) error { return writeSummed(dir, m) }
 
 // copyIndex copies the graph (checking it) and its reference NumPy
 // layout; if the index directory lacks a layout file, the layout is written

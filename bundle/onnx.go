@@ -23,12 +23,9 @@ package bundle
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"os"
@@ -139,65 +136,14 @@ type ImportSource struct {
 	Index    string `json:"index"` // "" when the import built it
 }
 
-func (m *ONNXManifest) canonicalSum() (string, error) {
-	c := *m
-	c.SHA256 = ""
-	b, err := json.Marshal(&c)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
-}
+func (m *ONNXManifest) canonicalSum() (string, error) { return sumOf(m) }
 
-func (m *ONNXManifest) write(dir string) error {
-	sum, err := m.canonicalSum()
-	if err != nil {
-		return err
-	}
-	m.SHA256 = sum
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	return safefile.WriteBytes(filepath.Join(dir, ManifestFile), append(b, '\n'))
-}
+func (m *ONNXManifest) write(dir string) error { return writeSummed(dir, m) }
 
 // ReadONNXManifest reads and checks the manifest of an imported bundle: its
 // format, that it has no unknown field, and its own checksum.
 func ReadONNXManifest(dir string) (*ONNXManifest, error) {
-	path := filepath.Join(dir, ManifestFile)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("bundle: %w", err)
-	}
-	var head struct {
-		Format  string `json:"format"`
-		Version int    `json:"format_version"`
-	}
-	if err := json.Unmarshal(b, &head); err != nil {
-		return nil, fmt.Errorf("bundle: %s: %w", path, err)
-	}
-	if head.Format != onnxFormatName || head.Version != onnxFormatVersion {
-		return nil, fmt.Errorf("bundle: %s: format %q version %d, want %q version %d", path, head.Format, head.Version, onnxFormatName, onnxFormatVersion)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var m ONNXManifest
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("bundle: %s: %w", path, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("bundle: %s: data after the manifest object", path)
-	}
-	sum, err := m.canonicalSum()
-	if err != nil {
-		return nil, fmt.Errorf("bundle: %s: %w", path, err)
-	}
-	if m.SHA256 != sum {
-		return nil, fmt.Errorf("bundle: %s: manifest_sha256 %q does not match the manifest's content (%s): the manifest is corrupt or was edited", path, m.SHA256, sum)
-	}
-	return &m, nil
+	return readSummed[ONNXManifest](dir, manifestKind{format: onnxFormatName, version: onnxFormatVersion})
 }
 
 // ONNXBundle is an opened imported bundle: the compiled plan over its item
