@@ -47,8 +47,8 @@ TEXT ·expAsm(SB), NOSPLIT, $0-32
 
 loop: // eight values of y = exp(x)
 	VMOVUPS      (SI), Y0
-	VMINPS       Y8, Y0, Y0
-	VMAXPS       Y9, Y0, Y0
+	VMINPS       Y0, Y8, Y0   // min(hi, x): x is the second source, so a NaN x stays NaN
+	VMAXPS       Y0, Y9, Y0   // max(lo, x), likewise
 	VMOVAPS      Y13, Y1
 	VFMADD231PS  Y10, Y0, Y1  // Y1 = x·log2e + 0.5
 	VROUNDPS     $1, Y1, Y1   // floor

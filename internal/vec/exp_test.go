@@ -41,3 +41,35 @@ func TestExpTwinsAgree(t *testing.T) {
 		}
 	}
 }
+
+// TestExpKeepsNaN: a NaN input gives NaN in every lane position and in both
+// twins, so a bad value upstream cannot come out of a softmax or a sigmoid
+// as a plausible number (the assembly's clamps used to turn it into
+// exp(88.38) or exp(-88.38)); ±Inf still clamp.
+func TestExpKeepsNaN(t *testing.T) {
+	nan := float32(math.NaN())
+	for _, v := range variants() {
+		for _, n := range []int{1, 8, 9, 16, 17} {
+			for at := range n {
+				x := make([]float32, n)
+				x[at] = nan
+				y := make([]float32, n)
+				withKernels(t, v.k, func() { Exp(x, y) })
+				for i, got := range y {
+					if i == at && !math.IsNaN(float64(got)) {
+						t.Fatalf("%s n=%d: exp(NaN) at %d = %v, want NaN", v.name, n, i, got)
+					}
+					if i != at && got != 1 {
+						t.Fatalf("%s n=%d: exp(0) at %d = %v beside a NaN at %d", v.name, n, i, got, at)
+					}
+				}
+			}
+		}
+		x := []float32{float32(math.Inf(1)), float32(math.Inf(-1)), 0, 0, 0, 0, 0, 0}
+		y := make([]float32, len(x))
+		withKernels(t, v.k, func() { Exp(x, y) })
+		if math.IsNaN(float64(y[0])) || math.IsInf(float64(y[0]), 0) || y[0] < 1e38 || y[1] > 1e-37 {
+			t.Fatalf("%s: exp(+Inf), exp(-Inf) = %v, %v, want the clamped values", v.name, y[0], y[1])
+		}
+	}
+}
