@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"nann/internal/npy"
+	"nann/internal/numtest"
 	"nann/onnx"
 )
 
@@ -63,25 +64,6 @@ func itemTable(t *testing.T, dir, name string) (string, string) {
 	return "", ""
 }
 
-// scoreRelErr is the plan tests' measure: |got-ref| / max(|ref|, 0.1·rms of
-// the user's reference scores), worst over the row.
-func scoreRelErr(got []float32, ref []float64) float64 {
-	rms := 0.0
-	for _, r := range ref {
-		rms += r * r
-	}
-	rms = math.Sqrt(rms / float64(len(ref)))
-	worst := 0.0
-	for i := range ref {
-		d := math.Abs(float64(got[i])-ref[i]) / math.Max(math.Abs(ref[i]), 0.1*rms)
-		if math.IsNaN(d) {
-			d = math.Inf(1)
-		}
-		worst = math.Max(worst, d)
-	}
-	return worst
-}
-
 // TestScoreMatchesTorch runs nann score on every committed fixture network
 // (the fixture .npz as --users: its user.<input> arrays) and compares the
 // written matrix with torch's scores stored beside it.
@@ -114,7 +96,7 @@ func TestScoreMatchesTorch(t *testing.T) {
 		n := shape[1]
 		worst := 0.0
 		for u := 0; u < shape[0]; u++ {
-			worst = math.Max(worst, scoreRelErr(got[u*n:(u+1)*n], want.Data[u*n:(u+1)*n]))
+			worst = math.Max(worst, numtest.RelErr(got[u*n:(u+1)*n], want.Data[u*n:(u+1)*n]))
 		}
 		t.Logf("%s: nann score vs torch float32: max rel err %.2e over %d users × %d items", name, worst, shape[0], n)
 		if worst > 1e-4 {
@@ -158,7 +140,7 @@ func TestScoreItemsAndFloat16(t *testing.T) {
 		for j, r := range rows {
 			ref[j] = float64(a[u*sa[1]+int(r)])
 		}
-		if e := scoreRelErr(b[u*len(rows):(u+1)*len(rows)], ref); e > 1e-2 {
+		if e := numtest.RelErr(b[u*len(rows):(u+1)*len(rows)], ref); e > 1e-2 {
 			t.Errorf("user %d: --items --float16 vs float32 columns: rel err %.3g", u, e)
 		}
 	}
