@@ -30,7 +30,7 @@ func prepared(t *testing.T) *dataset.Dataset {
 	if _, err := dataset.Prepare(context.Background(), src, out, opt); err != nil {
 		t.Fatal(err)
 	}
-	ds, err := dataset.Open(out, dataset.OpenOptions{Verify: true})
+	ds, err := dataset.Open(out, dataset.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

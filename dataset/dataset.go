@@ -99,11 +99,6 @@ type OpenOptions struct {
 	// ranges are always checked; an in-range flipped byte is caught only by
 	// the checksum.
 	NoVerify bool
-	// Verify is kept for older callers; checksums are verified unless
-	// NoVerify is set.
-	//
-	// Deprecated: verification is the default.
-	Verify bool
 }
 
 // Open opens a prepared dataset directory.

@@ -99,7 +99,7 @@ func writeFixture(dir string) error {
 	if err != nil {
 		return err
 	}
-	ds, err := dataset.Open(dsDir, dataset.OpenOptions{Verify: true})
+	ds, err := dataset.Open(dsDir, dataset.OpenOptions{})
 	if err != nil {
 		return err
 	}

@@ -68,7 +68,7 @@ func TestMakeDatasetOpens(t *testing.T) {
 	if err := makeDataset(dir, 200, 300, 1); err != nil {
 		t.Fatal(err)
 	}
-	ds, err := dataset.Open(dir, dataset.OpenOptions{Verify: true})
+	ds, err := dataset.Open(dir, dataset.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
