@@ -3,6 +3,7 @@ package bundle
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -67,7 +68,7 @@ func makeBundleWith(t *testing.T, dir string, edit func(*Manifest)) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := write(dir, eng, idx, idTables{itemRaw, cateRaw, cates}, m); err != nil {
+	if err := write(dir, eng, idx, idTables{itemRaw, cateRaw, cates}, m, slog.Default()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -338,7 +339,7 @@ func TestCopyIndexWritesMissingLayout(t *testing.T) {
 	if err := g.Write(filepath.Join(src, hnsw.GraphFile)); err != nil {
 		t.Fatal(err)
 	}
-	if err := copyIndex(src, dst, 300); err != nil {
+	if err := copyIndex(src, dst, 300, slog.Default()); err != nil {
 		t.Fatal(err)
 	}
 	m := &Manifest{}

@@ -109,10 +109,10 @@ func Export(ctx context.Context, o ExportOptions) (string, *Manifest, error) {
 	} else if final := versionDir(modelDir, o.Version); exists(final) {
 		return "", nil, fmt.Errorf("export: %s already exists; versions are immutable, pick another --version", final)
 	}
-	log := o.Log
-	if log == nil {
-		log = slog.Default()
+	if o.Log == nil {
+		o.Log = slog.Default()
 	}
+	log := o.Log
 	if _, err := safefile.CleanStale(modelDir, exportStaging, log); err != nil {
 		log.Warn("could not remove a stale export staging directory", "err", err)
 	}
@@ -187,7 +187,7 @@ func build(ctx context.Context, o ExportOptions, dir string) (*Manifest, error) 
 	if err != nil {
 		return nil, err
 	}
-	run.Log = slog.Default() // the warning that training has not finished
+	run.Log = o.Log // the warning that training has not finished
 	o.Data = run.DatasetPath(o.Data)
 	ds, err := run.OpenDataset(o.Data, dataset.OpenOptions{})
 	if err != nil {
@@ -212,7 +212,7 @@ func build(ctx context.Context, o ExportOptions, dir string) (*Manifest, error) 
 		return nil, err
 	}
 	tables := idTables{itemRaw: ds.ItemRaw[1:], cateRaw: ds.CateRaw, itemCate: ds.ItemCate[1:]}
-	if err := write(dir, eng, o.IndexDir, tables, m); err != nil {
+	if err := write(dir, eng, o.IndexDir, tables, m, o.Log); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -228,11 +228,11 @@ type idTables struct {
 // write fills dir with a complete bundle: the engine, a copy of the index,
 // the id tables and, last, the manifest with every file's checksum. m
 // brings the name, version, source, K and default level_topn.
-func write(dir string, eng *engine.Engine, indexDir string, t idTables, m *Manifest) error {
+func write(dir string, eng *engine.Engine, indexDir string, t idTables, m *Manifest, log *slog.Logger) error {
 	if err := eng.Save(filepath.Join(dir, "engine")); err != nil {
 		return err
 	}
-	if err := copyIndex(indexDir, filepath.Join(dir, "index"), eng.NumItems()); err != nil {
+	if err := copyIndex(indexDir, filepath.Join(dir, "index"), eng.NumItems(), log); err != nil {
 		return err
 	}
 	if err := npy.Write(filepath.Join(dir, "item_raw_ids.npy"), t.itemRaw); err != nil {
@@ -261,7 +261,7 @@ func writeManifest(dir string, m *Manifest) error { return writeSummed(dir, m) }
 // copyIndex copies the graph (checking it) and its reference NumPy
 // layout; if the index directory lacks a layout file, the layout is written
 // from the graph instead.
-func copyIndex(src, dst string, numItems int) error {
+func copyIndex(src, dst string, numItems int, log *slog.Logger) error {
 	g, err := hnsw.Read(filepath.Join(src, hnsw.GraphFile))
 	if err != nil {
 		return err
@@ -278,7 +278,7 @@ func copyIndex(src, dst string, numItems int) error {
 	for _, f := range layoutFiles() {
 		name := filepath.Base(f)
 		if _, err := os.Stat(filepath.Join(src, name)); err != nil {
-			slog.Warn("index directory lacks a file of the reference NumPy layout; writing the layout from the graph", "index", src, "file", name, "err", err)
+			log.Warn("index directory lacks a file of the reference NumPy layout; writing the layout from the graph", "index", src, "file", name, "err", err)
 			return g.WriteNPY(dst, hnsw.StartLevel)
 		}
 	}

@@ -384,7 +384,7 @@ func writeImport(ctx context.Context, o ImportOptions, dir string, x []float32, 
 		return err
 	}
 	if o.IndexDir != "" {
-		if err := copyIndex(o.IndexDir, filepath.Join(dir, "index"), shape[0]); err != nil {
+		if err := copyIndex(o.IndexDir, filepath.Join(dir, "index"), shape[0], log); err != nil {
 			return err
 		}
 	} else {
