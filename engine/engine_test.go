@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
+	"runtime/pprof"
+	"strings"
 	"testing"
 	"testing/synctest"
 
@@ -276,10 +278,19 @@ func TestConcurrentScorers(t *testing.T) {
 // goroutine) and a second Close is harmless. It runs in a synctest bubble,
 // so "gone" is checked once every goroutine of the bubble has exited or
 // blocks, not by polling the clock.
+// poolWorkers counts the goroutines running a scoring worker of any
+// engine. runtime.NumGoroutine would count the whole process, which other
+// packages' and the runtime's goroutines change under -race.
+func poolWorkers() int {
+	var b bytes.Buffer
+	pprof.Lookup("goroutine").WriteTo(&b, 2)
+	return strings.Count(b.String(), "engine.(*Engine).startPool.func1(")
+}
+
 func TestClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ts := newSetup(t, 3000, 30, 6, 81)
-		before := runtime.NumGoroutine()
+		before := poolWorkers()
 		e, err := Compile(ts.w, ts.cates, Options{Threads: 4})
 		if err != nil {
 			t.Fatal(err)
@@ -291,14 +302,14 @@ func TestClose(t *testing.T) {
 		}
 		want := make([]float32, len(rows))
 		s.Score(rows, want)
-		if n := runtime.NumGoroutine(); n < before+3 {
+		if n := poolWorkers(); n < before+3 {
 			t.Fatalf("%d goroutines after a split batch, %d before: the pool did not start", n, before)
 		}
 		if err := e.Close(); err != nil {
 			t.Fatal(err)
 		}
 		synctest.Wait() // every goroutine of the bubble has exited or blocks
-		if n := runtime.NumGoroutine(); n > before {
+		if n := poolWorkers(); n > before {
 			t.Fatalf("%d goroutines after Close, %d before", n, before)
 		}
 		got := make([]float32, len(rows))
