@@ -310,9 +310,7 @@ func (st *versionState) proto(num int64) *servingpb.ModelVersionStatus {
 func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 	start := time.Now()
 	method := path.Base(info.FullMethod)
-	s.unaryActive.Add(1)
 	defer func() {
-		s.unaryActive.Add(-1)
 		if p := recover(); p != nil {
 			s.log.Error("panic in gRPC handler", "method", method, "panic", p, "stack", string(debug.Stack()))
 			resp, err = nil, grpcError(errorf(kindInternal, "internal error: panic: %v", p))
@@ -325,6 +323,24 @@ func (s *Server) unaryInterceptor(ctx context.Context, req any, info *grpc.Unary
 	}()
 	return handler(ctx, req)
 }
+
+// streamInterceptor gives every stream a context that also ends when the
+// server shuts down, so long-lived streams (health Watch) do not hold up
+// the graceful stop.
+func (s *Server) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	ctx, cancel := context.WithCancel(ss.Context())
+	defer cancel()
+	stop := context.AfterFunc(s.streamsCtx, cancel)
+	defer stop()
+	return handler(srv, &ctxStream{ServerStream: ss, ctx: ctx})
+}
+
+type ctxStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (c *ctxStream) Context() context.Context { return c.ctx }
 
 // logLevel logs server faults as errors and client mistakes at debug.
 func logLevel(code string) slog.Level {

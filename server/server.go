@@ -36,9 +36,10 @@ type Server struct {
 	grpcSrv          *grpc.Server
 	httpSrv          *http.Server
 	grpcLis, restLis net.Listener
-	unaryActive      atomic.Int64   // unary gRPC calls in progress
-	predictReads     atomic.Int64   // Predict messages read (tests: refused calls are not read)
-	wg               sync.WaitGroup // serving goroutines
+	streamsCtx       context.Context
+	endStreams       context.CancelFunc // ends open streams (health Watch) at shutdown
+	predictReads     atomic.Int64       // Predict messages read (tests: refused calls are not read)
+	wg               sync.WaitGroup     // serving goroutines
 	done             chan struct{}
 	errMu            sync.Mutex
 	errs             []error
@@ -57,6 +58,7 @@ func New(cfg Config, load serving.Loader, log *slog.Logger) (*Server, error) {
 	}
 	log = log.With("model", cfg.ModelName)
 	s := &Server{cfg: cfg, log: log, lim: newLimiter(cfg.MaxConcurrent, cfg.MaxQueue), done: make(chan struct{})}
+	s.streamsCtx, s.endStreams = context.WithCancel(context.Background())
 	s.met = newMetrics(func() float64 { return float64(s.lim.inFlight()) })
 	s.health = health.NewServer()
 	s.setHealth(false)
@@ -71,6 +73,7 @@ func New(cfg Config, load serving.Loader, log *slog.Logger) (*Server, error) {
 		grpc.InTapHandle(s.tap),
 		grpc.ForceServerCodecV2(rawCodec{encoding.GetCodecV2(grpcproto.Name)}),
 		grpc.ChainUnaryInterceptor(s.unaryInterceptor),
+		grpc.ChainStreamInterceptor(s.streamInterceptor),
 	}
 	if cfg.GRPCTLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.GRPCTLS)))
@@ -209,23 +212,17 @@ func (s *Server) shutdown(stopPoll context.CancelFunc) {
 		stopped := make(chan struct{})
 		go func() { s.grpcSrv.GracefulStop(); close(stopped) }()
 		// GracefulStop also waits for streams (health Watch) that never
-		// end by themselves; once the unary calls are done, cut them.
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-stopped:
-				return
-			case <-t.C:
-				if s.unaryActive.Load() == 0 {
-					s.grpcSrv.Stop()
-				}
-			case <-ctx.Done():
-				s.addErr(errors.New("gRPC shutdown: in-flight requests did not finish in time"))
-				s.grpcSrv.Stop()
-				<-stopped
-				return
-			}
+		// end by themselves: end them through their context, so that
+		// GracefulStop returns once every unary response is written.
+		// (Calling Stop once the handlers had returned could cut a
+		// response still on its way out.)
+		s.endStreams()
+		select {
+		case <-stopped:
+		case <-ctx.Done():
+			s.addErr(errors.New("gRPC shutdown: in-flight requests did not finish in time"))
+			s.grpcSrv.Stop()
+			<-stopped
 		}
 	}()
 	wg.Wait()
