@@ -28,64 +28,15 @@ func (h *minHeap) pop() item {
 	s := *h
 	top := s[0]
 	last := s[len(s)-1]
-	s = s[:len(s)-1]
-	n := len(s)
-	i := 0
-	for n > 0 {
-		c := 2*i + 1
-		if c >= n {
-			break
-		}
-		if c+1 < n && s[c+1].d < s[c].d {
-			c++
-		}
-		if last.d <= s[c].d {
-			break
-		}
-		s[i] = s[c]
-		i = c
-	}
-	if n > 0 {
-		s[i] = last
-	}
-	*h = s
-	return top
-}
-
-// maxHeap pops the farthest item first (the bounded result set).
-type maxHeap []item
-
-func (h *maxHeap) push(x item) {
-	s := append(*h, x)
-	i := len(s) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if s[p].d >= x.d {
-			break
-		}
-		s[i] = s[p]
-		i = p
-	}
-	s[i] = x
-	*h = s
-}
-
-func (h *maxHeap) pop() item {
-	s := *h
-	top := s[0]
-	last := s[len(s)-1]
 	*h = s[:len(s)-1]
 	if len(s) > 1 {
-		h.siftDown(last)
+		h.replaceTop(last)
 	}
 	return top
 }
 
-// replaceTop swaps the farthest item for x: a pop and a push in one sift.
-func (h *maxHeap) replaceTop(x item) { h.siftDown(x) }
-
-// siftDown places x at the root and restores the heap order.
-func (h *maxHeap) siftDown(x item) {
+// replaceTop swaps the top item for x: a pop and a push in one sift.
+func (h *minHeap) replaceTop(x item) {
 	s := *h
 	n := len(s)
 	i := 0
@@ -94,10 +45,10 @@ func (h *maxHeap) siftDown(x item) {
 		if c >= n {
 			break
 		}
-		if c+1 < n && s[c+1].d > s[c].d {
+		if c+1 < n && s[c+1].d < s[c].d {
 			c++
 		}
-		if x.d >= s[c].d {
+		if x.d <= s[c].d {
 			break
 		}
 		s[i] = s[c]
@@ -106,9 +57,23 @@ func (h *maxHeap) siftDown(x item) {
 	s[i] = x
 }
 
+// maxHeap pops the farthest item first (the bounded result set). It is a
+// minHeap of negated distances, so both orders share one implementation;
+// negation keeps every comparison's outcome, NaN and signed zeros included.
+type maxHeap struct{ h minHeap }
+
+func neg(x item) item { return item{-x.d, x.id} }
+
+func (h *maxHeap) len() int          { return len(h.h) }
+func (h *maxHeap) reset()            { h.h = h.h[:0] }
+func (h *maxHeap) top() item         { return neg(h.h[0]) }
+func (h *maxHeap) push(x item)       { h.h.push(neg(x)) }
+func (h *maxHeap) pop() item         { return neg(h.h.pop()) }
+func (h *maxHeap) replaceTop(x item) { h.h.replaceTop(neg(x)) }
+
 // drainAscending empties h into out, closest first.
 func (h *maxHeap) drainAscending(out []item) []item {
-	n := len(*h)
+	n := h.len()
 	out = append(out[:0], make([]item, n)...)
 	for i := n - 1; i >= 0; i-- {
 		out[i] = h.pop()

@@ -28,9 +28,9 @@ func TestHeapsOrder(t *testing.T) {
 		const k = 7
 		var b maxHeap
 		for i, d := range all {
-			if len(b) < k {
+			if b.len() < k {
 				b.push(item{d, int32(i)})
-			} else if d < b[0].d {
+			} else if d < b.top().d {
 				b.replaceTop(item{d, int32(i)})
 			}
 		}
@@ -40,7 +40,7 @@ func TestHeapsOrder(t *testing.T) {
 				t.Fatalf("n %d: bounded heap %d = %v, want %v", n, i, it.d, all[i])
 			}
 		}
-		for i := n - 1; i >= 0 && len(mx) > 0; i-- {
+		for i := n - 1; i >= 0 && mx.len() > 0; i-- {
 			if got := mx.pop().d; got != all[i] {
 				t.Fatalf("maxHeap pop = %v, want %v", got, all[i])
 			}

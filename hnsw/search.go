@@ -94,7 +94,8 @@ func (w *worker) distances(x, vq []float32, ids []int32) []float32 {
 // ef closest nodes found are left in w.res.
 func (w *worker) searchLayer(x []float32, d, n int, vq []float32, ep item, l, ef int) {
 	w.vis.reset(n)
-	w.cand, w.res = w.cand[:0], w.res[:0]
+	w.cand = w.cand[:0]
+	w.res.reset()
 	w.vis.visit(ep.id)
 	w.cand.push(ep)
 	w.res.push(ep)
@@ -104,7 +105,7 @@ func (w *worker) searchLayer(x []float32, d, n int, vq []float32, ep item, l, ef
 func (w *worker) expand(x []float32, vq []float32, l, ef int) {
 	for len(w.cand) > 0 {
 		c := w.cand.pop()
-		if len(w.res) >= ef && c.d > w.res[0].d {
+		if w.res.len() >= ef && c.d > w.res.top().d {
 			break
 		}
 		ids := w.unvisited(l, c.id)
@@ -112,9 +113,9 @@ func (w *worker) expand(x []float32, vq []float32, l, ef int) {
 		for i, nb := range ids {
 			dd := dists[i]
 			switch {
-			case len(w.res) < ef:
+			case w.res.len() < ef:
 				w.res.push(item{dd, nb})
-			case dd < w.res[0].d:
+			case dd < w.res.top().d:
 				w.res.replaceTop(item{dd, nb})
 			default:
 				continue
@@ -188,10 +189,10 @@ func (s *KNNSearcher) Search(q []float32, k, ef int) ([]Neighbor, error) {
 		cur, curD = w.greedy(ix.x, ix.d, q, cur, curD, l)
 	}
 	w.searchLayer(ix.x, ix.d, g.n, q, item{curD, cur}, 0, max(ef, k))
-	for len(w.res) > k {
+	for w.res.len() > k {
 		w.res.pop()
 	}
-	out := make([]Neighbor, len(w.res))
+	out := make([]Neighbor, w.res.len())
 	for i := len(out) - 1; i >= 0; i-- {
 		it := w.res.pop()
 		out[i] = Neighbor{it.id, it.d}

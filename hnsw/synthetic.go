@@ -62,17 +62,17 @@ func ExactKNN(x []float32, dim int, queries []float32, k, workers int) [][]int32
 	out := make([][]int32, nq)
 	parallel.ForEach(context.Background(), nq, max(1, workers), func() *maxHeap { return new(maxHeap) }, func(_ context.Context, hp *maxHeap, qi int) error {
 		q := queries[qi*dim : (qi+1)*dim]
-		h := (*hp)[:0]
+		h := hp
+		h.reset()
 		for i := 0; i < n; i++ {
 			d := vec.L2Squared(q, x[i*dim:(i+1)*dim])
-			if len(h) < k {
+			if h.len() < k {
 				h.push(item{d, int32(i)})
-			} else if d < h[0].d {
+			} else if d < h.top().d {
 				h.replaceTop(item{d, int32(i)})
 			}
 		}
 		items := h.drainAscending(nil)
-		*hp = h
 		ids := make([]int32, len(items))
 		for j, it := range items {
 			ids[j] = it.id
