@@ -1,5 +1,6 @@
 #!/bin/sh
-# Regenerates the Go code in tfpb/ and servingpb/ from proto/.
+# Regenerates the Go code in tfpb/ and servingpb/ from proto/ (every .proto,
+# including config/model_server_config.proto and what it imports).
 # Needs protoc plus protoc-gen-go and protoc-gen-go-grpc on PATH:
 #   go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.12
 #   go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.2
