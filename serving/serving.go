@@ -60,7 +60,8 @@ import (
 const DefaultMaxLevelTopN = 10000
 
 // Request is one decoded Predict call: Batch users, each given either by a
-// behaviour-sequence embedding (CommSeq) or by raw ids (ItemIDs/CateIDs).
+// behaviour-sequence embedding (CommSeq) or by raw ids (ItemIDs/CateIDs),
+// or, for a Servable whose Signature lists Inputs, by named tensors.
 type Request struct {
 	// Batch is the number of users (rows).
 	Batch int
@@ -76,6 +77,11 @@ type Request struct {
 	// LevelTopN is the serving variant's beam widths (SPEC §6): enter points
 	// kept, level-1 results, three level-0 rounds, and the answer size.
 	LevelTopN [6]int32
+	// Inputs holds the named inputs of a Servable whose Signature lists
+	// Inputs: one tensor per listed input, by name, each with leading
+	// dimension Batch, checked against the Signature by the server. nil for
+	// the reference model's fixed inputs.
+	Inputs map[string]*Tensor
 }
 
 // Response is a Servable's answer, one row per request row, best first.
@@ -98,16 +104,26 @@ type Signature struct {
 	K int
 	// DefaultLevelTopN is used when a request omits level_topn.
 	DefaultLevelTopN [6]int32
+	// Inputs lists the user-side inputs of an imported scoring network by
+	// name, dtype and shape; requests then carry Request.Inputs. Empty
+	// means the reference model's fixed inputs (comm_seq or
+	// item_ids/cate_ids, sized by CommSeqLen and SeqLen, which are unused
+	// when Inputs is set).
+	Inputs []Input
 }
 
 // Validate reports every field that is out of range.
 func (s Signature) Validate() error {
 	var errs []error
-	if s.CommSeqLen < 1 {
-		errs = append(errs, fmt.Errorf("signature: CommSeqLen %d < 1", s.CommSeqLen))
-	}
-	if s.SeqLen < 1 {
-		errs = append(errs, fmt.Errorf("signature: SeqLen %d < 1", s.SeqLen))
+	if len(s.Inputs) == 0 {
+		if s.CommSeqLen < 1 {
+			errs = append(errs, fmt.Errorf("signature: CommSeqLen %d < 1", s.CommSeqLen))
+		}
+		if s.SeqLen < 1 {
+			errs = append(errs, fmt.Errorf("signature: SeqLen %d < 1", s.SeqLen))
+		}
+	} else if err := validateInputs(s.Inputs); err != nil {
+		errs = append(errs, err)
 	}
 	if s.K < 1 {
 		errs = append(errs, fmt.Errorf("signature: K %d < 1", s.K))
