@@ -55,6 +55,8 @@ type Searcher struct {
 	// read-only), so graphs whose EnterPoints copies cost nothing per query.
 	enter [MaxLevel][]int32
 	have  [MaxLevel]bool
+
+	sl2g sl2gState // SL2G's scratch (sl2g.go)
 }
 
 // NewSearcher returns a Searcher for g. Its visited set takes 4 bytes per node.
