@@ -7,6 +7,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"sync/atomic"
 
 	"nann/internal/parallel"
 	"nann/internal/vec"
@@ -99,9 +100,10 @@ type Engine struct {
 	prec    Precision
 	store   Layout
 	threads int
-	lpad    int // SeqLen rounded up to the panel granularity (8)
-	width   int // a block row: h_q (AttnHidden) then U (ScoreHidden[0])
-	tw      int // a stored table row: width (StoreHU) or ItemDim (StoreEV)
+	scoring atomic.Int32 // Score calls in progress, all Scorers together
+	lpad    int          // SeqLen rounded up to the panel granularity (8)
+	width   int          // a block row: h_q (AttnHidden) then U (ScoreHidden[0])
+	tw      int          // a stored table row: width (StoreHU) or ItemDim (StoreEV)
 
 	// Per-item table, NumItems rows of tw values, in one precision.
 	t32 []float32

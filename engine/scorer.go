@@ -222,9 +222,14 @@ func (s *Scorer) Score(rows []int32, out []float32) {
 	n := len(rows)
 	out = out[:n]
 	e := s.e
+	// Split only over the cores other Score calls leave free: when every
+	// core already scores a batch (a busy server), handing parts to the
+	// pool only adds hand-offs and makes the calls wait for each other.
+	busy := int(e.scoring.Add(1))
+	defer e.scoring.Add(-1)
 	parts := 1
-	if e.threads > 1 && n >= 2*minParallel {
-		parts = min(e.threads, n/minParallel)
+	if free := e.threads - busy + 1; free > 1 && n >= 2*minParallel {
+		parts = min(free, n/minParallel)
 	}
 	if parts == 1 {
 		s.scoreSerial(s.blk, rows, out)
