@@ -164,17 +164,8 @@ func Compile(g *onnx.Graph, c Contract, items *onnx.Tensor, opt Options) (*Plan,
 	if s := score.Shape; !(len(s) == 1 || len(s) == 2 && s[1] == onnx.Dim{Fixed: 1}) || s[0] != (onnx.Dim{Batch: 1}) {
 		return nil, fmt.Errorf("plan: score output %q has shape %s, want [n] or [n,1]", score.Name, score.Shape)
 	}
-	itemIn := g.Values[c.ItemInput]
-	if items == nil || items.Rank() == 0 || items.Rank() != len(itemIn.Shape) {
-		return nil, fmt.Errorf("plan: item table for input %q: want shape %s, got %v", itemIn.Name, itemIn.Shape, shapeOf(items))
-	}
-	for i, d := range itemIn.Shape[1:] {
-		if d.Fixed != items.Shape[i+1] {
-			return nil, fmt.Errorf("plan: item table for input %q has shape %v, the model wants %s (rows × the rest)", itemIn.Name, items.Shape, itemIn.Shape)
-		}
-	}
-	if items.DType != itemIn.DType {
-		return nil, fmt.Errorf("plan: item table for input %q is %s, the model wants %s", itemIn.Name, items.DType, itemIn.DType)
+	if err := checkItems(g.Values[c.ItemInput], items); err != nil {
+		return nil, err
 	}
 	p := &Plan{g: g, c: c, block: opt.Block, threads: opt.Threads, n: items.Shape[0], consts: map[*onnx.Value]*onnx.Tensor{}}
 	p.lab = labelValues(g, c)
@@ -260,6 +251,23 @@ func Compile(g *onnx.Graph, c Contract, items *onnx.Tensor, opt Options) (*Plan,
 		return nil, err
 	}
 	return p, nil
+}
+
+// checkItems checks an item table against the item input: rank, the
+// dimensions after the rows, and the element type.
+func checkItems(itemIn *onnx.Value, items *onnx.Tensor) error {
+	if items == nil || items.Rank() == 0 || items.Rank() != len(itemIn.Shape) {
+		return fmt.Errorf("plan: item table for input %q: want shape %s, got %v", itemIn.Name, itemIn.Shape, shapeOf(items))
+	}
+	for i, d := range itemIn.Shape[1:] {
+		if d.Fixed != items.Shape[i+1] {
+			return fmt.Errorf("plan: item table for input %q has shape %v, the model wants %s (rows × the rest)", itemIn.Name, items.Shape, itemIn.Shape)
+		}
+	}
+	if items.DType != itemIn.DType {
+		return fmt.Errorf("plan: item table for input %q is %s, the model wants %s", itemIn.Name, items.DType, itemIn.DType)
+	}
+	return nil
 }
 
 func shapeOf(t *onnx.Tensor) any {
