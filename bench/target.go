@@ -43,12 +43,7 @@ func (in *Input) Check() error {
 	case in.CateIDs != nil && len(in.CateIDs) != len(in.ItemIDs):
 		return fmt.Errorf("input has %d cate_ids for %d item_ids", len(in.CateIDs), len(in.ItemIDs))
 	}
-	for i, v := range in.LevelTopN {
-		if v < 1 {
-			return fmt.Errorf("input level_topn[%d] = %d, want ≥ 1", i, v)
-		}
-	}
-	return nil
+	return serving.CheckLevelTopN("input level_topn", in.LevelTopN, 0)
 }
 
 // Result is what a target reports about one successful request.

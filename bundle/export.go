@@ -75,12 +75,8 @@ func (o ExportOptions) Validate() error {
 	if o.MaxLevelTopN < 1 {
 		errs = append(errs, fmt.Errorf("max level_topn %d must be positive", o.MaxLevelTopN))
 	}
-	for i, v := range o.LevelTopN {
-		if v < 1 {
-			errs = append(errs, fmt.Errorf("level_topn[%d] = %d must be positive", i, v))
-		} else if o.MaxLevelTopN >= 1 && int(v) > o.MaxLevelTopN {
-			errs = append(errs, fmt.Errorf("level_topn[%d] = %d exceeds the server's max level_topn %d", i, v, o.MaxLevelTopN))
-		}
+	if err := serving.CheckLevelTopN("level_topn", o.LevelTopN, o.MaxLevelTopN); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

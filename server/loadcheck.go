@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"nann/serving"
 )
@@ -18,14 +17,8 @@ func boundedLoader(load serving.Loader, maxLevelTopN int) serving.Loader {
 		if err != nil || sv == nil {
 			return sv, err
 		}
-		var errs []error
-		for i, v := range sv.Signature().DefaultLevelTopN {
-			if int(v) > maxLevelTopN {
-				errs = append(errs, fmt.Errorf("default level_topn[%d] = %d exceeds the server's max level_topn %d", i, v, maxLevelTopN))
-			}
-		}
-		if err := errors.Join(errs...); err != nil {
-			return nil, errors.Join(fmt.Errorf("signature: %w", err), sv.Close())
+		if err := serving.CheckLevelTopN("signature: default level_topn", sv.Signature().DefaultLevelTopN, maxLevelTopN); err != nil {
+			return nil, errors.Join(err, sv.Close())
 		}
 		return sv, nil
 	}

@@ -128,9 +128,23 @@ func (s Signature) Validate() error {
 	if s.K < 1 {
 		errs = append(errs, fmt.Errorf("signature: K %d < 1", s.K))
 	}
-	for i, n := range s.DefaultLevelTopN {
-		if n < 1 {
-			errs = append(errs, fmt.Errorf("signature: DefaultLevelTopN[%d] = %d < 1", i, n))
+	if err := CheckLevelTopN("signature: default level_topn", s.DefaultLevelTopN, 0); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// CheckLevelTopN reports every value of l (called name in the messages,
+// e.g. "level_topn") below 1 or, when max ≥ 1, above max (the server's max
+// level_topn); nil when all are in range.
+func CheckLevelTopN(name string, l [6]int32, max int) error {
+	var errs []error
+	for i, v := range l {
+		switch {
+		case v < 1:
+			errs = append(errs, fmt.Errorf("%s[%d] = %d < 1", name, i, v))
+		case max >= 1 && int(v) > max:
+			errs = append(errs, fmt.Errorf("%s[%d] = %d exceeds the server's max level_topn %d", name, i, v, max))
 		}
 	}
 	return errors.Join(errs...)

@@ -40,7 +40,7 @@ func TestSignatureValidate(t *testing.T) {
 	if err == nil {
 		t.Fatal("zero signature accepted")
 	}
-	for _, want := range []string{"CommSeqLen 0", "SeqLen 0", "K 0", "DefaultLevelTopN[1] = 0", "DefaultLevelTopN[5] = -1"} {
+	for _, want := range []string{"CommSeqLen 0", "SeqLen 0", "K 0", "default level_topn[1] = 0 < 1", "default level_topn[5] = -1 < 1"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not report %q", err, want)
 		}
