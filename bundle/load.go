@@ -35,8 +35,12 @@ type Bundle struct {
 }
 
 // Load is the serving.Loader of bundles, the one `nann serve` gives the
-// server: Open as a serving.Servable.
+// server: Open as a serving.Servable, or LoadONNX for a version that
+// nann import wrote (its manifest names the format "nann-onnx-bundle").
 func Load(ctx context.Context, dir string) (serving.Servable, error) {
+	if isONNXManifest(dir) {
+		return LoadONNX(ctx, dir)
+	}
 	b, err := Open(ctx, dir)
 	if err != nil {
 		return nil, err

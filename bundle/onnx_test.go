@@ -56,7 +56,8 @@ func onnxFixture(t *testing.T, name string) (ImportOptions, map[string]*onnx.Ten
 // TestImportONNX imports a fixture network with a built index, reopens the
 // bundle and checks its scores against torch's, its checksums, the graph
 // and the ids; a second import takes the next version and reuses the
-// first's index; the hand-engine loader refuses the format by name.
+// first's index; bundle.Load serves it, the hand-engine Open refuses the
+// format by name.
 func TestImportONNX(t *testing.T) {
 	ctx := context.Background()
 	o, arrs := onnxFixture(t, "din17")
@@ -125,9 +126,15 @@ func TestImportONNX(t *testing.T) {
 	if r := hnsw.Recall(got, hnsw.ExactKNN(b.ItemEmbs, 16, q, 10, 1)); r < 0.9 {
 		t.Errorf("built index recall@10 %.3f", r)
 	}
-	// The hand-engine loader refuses the format, naming it.
-	if _, err := Load(ctx, dir); err == nil || !strings.Contains(err.Error(), `"nann-onnx-bundle"`) {
+	// bundle.Load (the server's loader) serves it; the hand-engine Open
+	// refuses the format, naming it.
+	if sv, err := Load(ctx, dir); err != nil {
 		t.Fatalf("bundle.Load on an imported bundle: %v", err)
+	} else if _, ok := sv.(*ONNXServable); !ok {
+		t.Fatalf("bundle.Load on an imported bundle gave a %T", sv)
+	}
+	if _, err := Open(ctx, dir); err == nil || !strings.Contains(err.Error(), `"nann-onnx-bundle"`) {
+		t.Fatalf("bundle.Open on an imported bundle: %v", err)
 	}
 	// A second import, with the first's index: version 2, same graph files.
 	o.IndexDir = filepath.Join(dir, "index")

@@ -1,0 +1,194 @@
+package bundle
+
+import (
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"nann/onnx"
+	"nann/serving"
+)
+
+// fixtureRequest is the request of every user of a fixture: one named
+// tensor per user input, the batch the fixture's users.
+func fixtureRequest(t *testing.T, arrs map[string]*onnx.Tensor, sig serving.Signature, topn [6]int32) *serving.Request {
+	t.Helper()
+	r := &serving.Request{Inputs: map[string]*serving.Tensor{}, LevelTopN: topn}
+	for _, in := range sig.Inputs {
+		x := arrs["user."+in.Name]
+		if x == nil {
+			t.Fatalf("fixture has no array for %q", in.Name)
+		}
+		st := &serving.Tensor{}
+		for _, d := range x.Shape {
+			st.Shape = append(st.Shape, int64(d))
+		}
+		if in.DType.IsFloat() {
+			st.Floats = x.Float32s()
+		} else {
+			st.Ints = x.Ints()
+		}
+		r.Inputs[in.Name], r.Batch = st, x.Shape[0]
+	}
+	return r
+}
+
+// TestONNXServablePredict: an imported bundle loads through bundle.Load;
+// its signature lists the ONNX inputs; a beam wide enough to score every
+// item answers torch's ranking with torch's scores; a narrow beam answers
+// a sorted subset with fewer items scored; bad inputs are refused as
+// invalid input naming the tensor.
+func TestONNXServablePredict(t *testing.T) {
+	ctx := context.Background()
+	for _, fx := range []string{"din17", "reference"} {
+		t.Run(fx, func(t *testing.T) {
+			o, arrs := onnxFixture(t, fx)
+			dir, m, err := ImportONNX(ctx, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sv, err := Load(ctx, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sv.Close()
+			s := sv.(*ONNXServable)
+			sig := s.Signature()
+			if err := sig.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if len(sig.Inputs) != len(m.Contract.UserInputs) || sig.K != 200 || sig.DefaultLevelTopN != [6]int32{100, 200, 200, 200, 200, 200} {
+				t.Fatalf("signature %+v", sig)
+			}
+			for i, in := range sig.Inputs {
+				want := m.Contract.UserInputs[i]
+				if in.Name != want.Name || in.DType.String() != want.DType || in.Shape[0] != -1 || len(in.Shape) != len(want.Shape) {
+					t.Fatalf("signature input %+v, manifest %+v", in, want)
+				}
+				for j := 1; j < len(in.Shape); j++ {
+					if in.Shape[j] != int64(want.Shape[j]) {
+						t.Fatalf("signature input %+v, manifest %+v", in, want)
+					}
+				}
+			}
+			scores := arrs["scores"]
+			n := scores.Shape[1]
+			wide := fixtureRequest(t, arrs, sig, [6]int32{200, 200, 200, 200, 200, 200})
+			resp, err := s.Predict(ctx, wide)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for u := range wide.Batch {
+				if resp.ItemsScored[u] != n || len(resp.TopK[u]) != n {
+					t.Fatalf("user %d: %d items scored, %d answered; want all %d", u, resp.ItemsScored[u], len(resp.TopK[u]), n)
+				}
+				ref := scores.Data[u*n : (u+1)*n]
+				order := make([]int, n)
+				for i := range order {
+					order[i] = i
+				}
+				sort.SliceStable(order, func(a, b int) bool { return ref[order[a]] > ref[order[b]] })
+				for i, id := range resp.TopK[u] {
+					row, ok := s.ItemRow(id)
+					if !ok {
+						t.Fatalf("user %d: answered unknown id %d", u, id)
+					}
+					if d := math.Abs(float64(resp.Scores[u][i]) - ref[row]); d > 1e-4*math.Max(1, math.Abs(ref[row])) {
+						t.Fatalf("user %d rank %d: id %d scored %g, torch %g", u, i, id, resp.Scores[u][i], ref[row])
+					}
+					if i > 0 && resp.Scores[u][i] > resp.Scores[u][i-1] {
+						t.Fatalf("user %d: answer not sorted at %d", u, i)
+					}
+				}
+				for i := 0; i < 10; i++ { // the head of torch's ranking (no near-ties there in the fixtures)
+					if want := o2id(order[i]); resp.TopK[u][i] != want && math.Abs(ref[order[i]]-ref[order[min(i+1, n-1)]]) > 1e-4 {
+						t.Fatalf("user %d rank %d: id %d, torch's %d", u, i, resp.TopK[u][i], want)
+					}
+				}
+			}
+			narrow := fixtureRequest(t, arrs, sig, [6]int32{5, 10, 10, 10, 10, 10})
+			resp2, err := s.Predict(ctx, narrow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for u := range narrow.Batch {
+				if len(resp2.TopK[u]) != 10 || resp2.ItemsScored[u] >= n || resp2.ItemsScored[u] < 10 {
+					t.Fatalf("narrow beam, user %d: %d answered, %d scored", u, len(resp2.TopK[u]), resp2.ItemsScored[u])
+				}
+			}
+			// Deterministic: the same request, the same answer.
+			again, err := s.Predict(ctx, fixtureRequest(t, arrs, sig, [6]int32{5, 10, 10, 10, 10, 10}))
+			if err != nil || !slices.Equal(again.TopK[0], resp2.TopK[0]) || !slices.Equal(again.Scores[0], resp2.Scores[0]) {
+				t.Fatalf("second call differs: %v", err)
+			}
+			if !s.KnownItemID(1000) || s.KnownItemID(1001) || s.KnownItemID(0) {
+				t.Error("KnownItemID disagrees with the imported ids")
+			}
+			first := sig.Inputs[0].Name
+			for _, tc := range []struct {
+				name string
+				mod  func(r *serving.Request)
+				want []string
+			}{
+				{"missing input", func(r *serving.Request) { delete(r.Inputs, first) }, []string{first, "missing"}},
+				{"wrong shape", func(r *serving.Request) { r.Inputs[first].Shape[1]++ }, []string{first, "shape"}},
+				{"NaN", func(r *serving.Request) { r.Inputs[first].Floats[7] = float32(math.NaN()) }, []string{first, "non-finite"}},
+				{"extra input", func(r *serving.Request) { r.Inputs["nope"] = r.Inputs[first] }, []string{`"nope"`, "not an input"}},
+				{"reference inputs", func(r *serving.Request) { r.Inputs = nil; r.CommSeq = make([]float32, 4) }, []string{"named inputs", first}},
+				{"level_topn beyond the corpus", func(r *serving.Request) { r.LevelTopN[2] = 201 }, []string{"level_topn", "201"}},
+			} {
+				r := fixtureRequest(t, arrs, sig, sig.DefaultLevelTopN)
+				tc.mod(r)
+				_, err := s.Predict(ctx, r)
+				if !errors.Is(err, serving.ErrInvalidInput) {
+					t.Errorf("%s: %v, want invalid input", tc.name, err)
+					continue
+				}
+				for _, w := range tc.want {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("%s: error %q does not name %q", tc.name, err, w)
+					}
+				}
+			}
+		})
+	}
+}
+
+// o2id is the id onnxFixture gives item row r.
+func o2id(r int) int64 { return int64(1000 + 7*r) }
+
+// TestLoadDispatchesOnFormat: an edited imported manifest is refused by
+// the imported-bundle reader (its checksum), a directory without a
+// manifest by naming the file.
+func TestLoadDispatchesOnFormat(t *testing.T) {
+	ctx := context.Background()
+	o, _ := onnxFixture(t, "cross")
+	dir, _, err := ImportONNX(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, ManifestFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(b), `"num_items": 200`, `"num_items": 201`, 1)
+	if edited == string(b) {
+		t.Fatal("manifest has no num_items 200")
+	}
+	if err := os.WriteFile(path, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(ctx, dir); err == nil || !strings.Contains(err.Error(), "manifest_sha256") {
+		t.Fatalf("edited imported manifest: %v", err)
+	}
+	if _, err := Load(ctx, t.TempDir()); err == nil || !strings.Contains(err.Error(), ManifestFile) {
+		t.Fatalf("empty directory: %v", err)
+	}
+}
