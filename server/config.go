@@ -17,6 +17,24 @@ type Config struct {
 	ModelName string
 	// BasePath holds one numeric directory per model version.
 	BasePath string
+	// ModelConfigFile, instead of ModelName and BasePath, names a
+	// TF Serving text-format ModelServerConfig listing the models to serve
+	// (see ReadModelConfigFile); it is re-read every
+	// ModelConfigPollInterval (0: read once, at start). A file that does
+	// not parse or validate keeps the models as they are (logged).
+	ModelConfigFile         string
+	ModelConfigPollInterval time.Duration
+	// BlocklistFile is the file of raw item ids that must never be
+	// answered (one id a line, # comments); "" means BlocklistName inside
+	// the base path, which is also where each model of ModelConfigFile
+	// looks for its own. It is re-read every PollInterval; a missing file
+	// blocks nothing; a malformed one keeps the previous list (logged).
+	BlocklistFile string
+	// WarmupRequests is how many synthetic requests are sent to each new
+	// version before it becomes AVAILABLE, when the version holds no
+	// recorded warm-up requests (assets.extra/tf_serving_warmup_requests);
+	// 0 disables synthetic warm-up.
+	WarmupRequests int
 	// GRPCAddr and RESTAddr are listen addresses (":8500", ":8501"); use
 	// "127.0.0.1:0" for an ephemeral port. An empty RESTAddr disables REST
 	// (and /metrics).
@@ -83,6 +101,7 @@ func DefaultConfig() Config {
 		LoadRetryInterval:    time.Second,
 		MaxLoadRetryInterval: time.Minute,
 		ServeVersions:        1,
+		WarmupRequests:       4,
 		MaxBatch:             256,
 		MaxMessageBytes:      64 << 20,
 		MaxLevelTopN:         serving.DefaultMaxLevelTopN,
@@ -101,8 +120,19 @@ func (c Config) Validate() error {
 	if c.ModelName == "" {
 		bad("model name is empty")
 	}
-	if c.BasePath == "" {
-		bad("model base path is empty")
+	switch {
+	case c.ModelConfigFile != "" && c.BasePath != "":
+		bad("give a model base path or a model config file, not both")
+	case c.ModelConfigFile != "" && c.BlocklistFile != "":
+		bad("a blocklist file cannot be given with a model config file (each model reads %s in its base path)", BlocklistName)
+	case c.ModelConfigFile == "" && c.BasePath == "":
+		bad("model base path is empty (and no model config file is given)")
+	}
+	if c.ModelConfigPollInterval < 0 {
+		bad("model config poll interval %v is negative", c.ModelConfigPollInterval)
+	}
+	if c.WarmupRequests < 0 || c.WarmupRequests > 1000 {
+		bad("warm-up requests %d outside [0, 1000]", c.WarmupRequests)
 	}
 	if c.GRPCAddr == "" {
 		bad("gRPC address is empty")

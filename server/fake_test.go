@@ -186,6 +186,7 @@ func testConfig(base string) Config {
 	cfg.RESTAddr = "127.0.0.1:0"
 	cfg.PollInterval = 20 * time.Millisecond
 	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.WarmupRequests = 0 // the warm-up tests turn it on
 	return cfg
 }
 

@@ -113,18 +113,7 @@ func (p *predictionService) predictDecoded(ctx context.Context, req *servingpb.P
 		if filter, err = outputFilter(req.GetOutputFilter()); err != nil {
 			return nil, "", err
 		}
-		in := make(map[string]*tensor, len(req.GetInputs()))
-		for name, tp := range req.GetInputs() {
-			if _, ok := wantDType[name]; !ok {
-				return nil, "", invalidf("unknown input %q (inputs: %s, %s, %s, %s)", name, tfserving.CommSeq, tfserving.ItemIDs, tfserving.CateIDs, tfserving.LevelTopN)
-			}
-			t, err := decodeTensorProto(name, tp, sig, &s.cfg)
-			if err != nil {
-				return nil, "", err
-			}
-			in[name] = t
-		}
-		r, err := buildRequest(in, sig, &s.cfg)
+		r, err := s.decodePredictInputs(req, sig)
 		return r, t.signature, err
 	})
 	if err != nil {
@@ -132,7 +121,7 @@ func (p *predictionService) predictDecoded(ctx context.Context, req *servingpb.P
 	}
 	ids, scores := outputTensors(res.resp, res.width)
 	out := &servingpb.PredictResponse{
-		ModelSpec: s.modelSpec(res.version, res.sigName),
+		ModelSpec: s.modelSpec(res.model, res.version, res.sigName),
 		Outputs:   map[string]*tfpb.TensorProto{},
 	}
 	if filter == nil || filter[tfserving.TopK] {
@@ -142,6 +131,23 @@ func (p *predictionService) predictDecoded(ctx context.Context, req *servingpb.P
 		out.Outputs[tfserving.Scores] = scores
 	}
 	return out, nil
+}
+
+// decodePredictInputs checks and decodes a PredictRequest's inputs against
+// the version's signature (also used for recorded warm-up requests).
+func (s *Server) decodePredictInputs(req *servingpb.PredictRequest, sig serving.Signature) (*serving.Request, error) {
+	in := make(map[string]*tensor, len(req.GetInputs()))
+	for name, tp := range req.GetInputs() {
+		if _, ok := wantDType[name]; !ok {
+			return nil, invalidf("unknown input %q (inputs: %s, %s, %s, %s)", name, tfserving.CommSeq, tfserving.ItemIDs, tfserving.CateIDs, tfserving.LevelTopN)
+		}
+		t, err := decodeTensorProto(name, tp, sig, &s.cfg)
+		if err != nil {
+			return nil, err
+		}
+		in[name] = t
+	}
+	return buildRequest(in, sig, &s.cfg)
 }
 
 // predictionServiceDesc is the generated service description with Predict
@@ -209,9 +215,9 @@ func outputFilter(names []string) (map[string]bool, error) {
 	return f, nil
 }
 
-func (s *Server) modelSpec(version int64, sigName string) *servingpb.ModelSpec {
+func (s *Server) modelSpec(model string, version int64, sigName string) *servingpb.ModelSpec {
 	return &servingpb.ModelSpec{
-		Name:          s.cfg.ModelName,
+		Name:          model,
 		VersionChoice: &servingpb.ModelSpec_Version{Version: wrapperspb.Int64(version)},
 		SignatureName: sigName,
 	}
@@ -233,21 +239,22 @@ func (p *predictionService) GetModelMetadata(ctx context.Context, req *servingpb
 // metadata answers GetModelMetadata for gRPC and REST.
 func (s *Server) metadata(t target) (*servingpb.GetModelMetadataResponse, error) {
 	t.signature = ""
-	if _, err := s.resolve(t); err != nil {
-		return nil, err
-	}
-	v, err := s.mgr.acquire(t.version)
+	m, _, err := s.resolve(t)
 	if err != nil {
 		return nil, err
 	}
-	defer s.mgr.release(v)
+	v, err := m.mgr.acquireFor(t.version, t.label)
+	if err != nil {
+		return nil, err
+	}
+	defer m.mgr.release(v)
 	def := signatureDef(v.sig)
 	sigs, err := anypb.New(&servingpb.SignatureDefMap{SignatureDef: map[string]*tfpb.SignatureDef{sigDefault: def, sigPredict: def}})
 	if err != nil {
 		return nil, err
 	}
 	return &servingpb.GetModelMetadataResponse{
-		ModelSpec: &servingpb.ModelSpec{Name: s.cfg.ModelName, VersionChoice: &servingpb.ModelSpec_Version{Version: wrapperspb.Int64(v.num)}},
+		ModelSpec: &servingpb.ModelSpec{Name: m.name, VersionChoice: &servingpb.ModelSpec_Version{Version: wrapperspb.Int64(v.num)}},
 		Metadata:  map[string]*anypb.Any{"signature_def": sigs},
 	}, nil
 }
@@ -287,10 +294,15 @@ func (m *modelService) GetModelStatus(ctx context.Context, req *servingpb.GetMod
 // modelStatus answers GetModelStatus for gRPC and REST.
 func (s *Server) modelStatus(t target) (*servingpb.GetModelStatusResponse, error) {
 	t.signature = ""
-	if _, err := s.resolve(t); err != nil {
+	m, _, err := s.resolve(t)
+	if err != nil {
 		return nil, err
 	}
-	st, err := s.mgr.statuses(t.version)
+	want, err := m.mgr.versionOf(t.version, t.label)
+	if err != nil {
+		return nil, err
+	}
+	st, err := m.mgr.statuses(want)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strconv"
 	"time"
 
 	"nann/serving"
@@ -29,25 +30,25 @@ type target struct {
 type result struct {
 	resp    *serving.Response
 	width   int
+	model   string
 	version int64
 	sigName string
 }
 
-// resolve checks the model and signature names.
-func (s *Server) resolve(t target) (string, error) {
-	if t.model != s.cfg.ModelName {
-		return "", notFoundf("model %q not found (this server serves %q)", t.model, s.cfg.ModelName)
-	}
-	if t.label != "" {
-		return "", notFoundf("version label %q not found (no version labels are configured)", t.label)
+// resolve finds the model and checks the signature name. (Version labels
+// are resolved by the model's manager, with the version.)
+func (s *Server) resolve(t target) (*model, string, error) {
+	m, err := s.models.get(t.model)
+	if err != nil {
+		return nil, "", err
 	}
 	switch t.signature {
 	case "":
-		return sigDefault, nil
+		return m, sigDefault, nil
 	case sigDefault, sigPredict:
-		return t.signature, nil
+		return m, t.signature, nil
 	}
-	return "", invalidf("signature %q not found (signatures: %s, %s)", t.signature, sigDefault, sigPredict)
+	return nil, "", invalidf("signature %q not found (signatures: %s, %s)", t.signature, sigDefault, sigPredict)
 }
 
 // admit admits a request, or refuses it with errOverloaded, before its
@@ -78,20 +79,21 @@ func (s *Server) admit(ctx context.Context, tk *ticket) (context.Context, func()
 // decode returns the request and the signature name it names (REST
 // bodies carry it; for gRPC it is t.signature).
 func (s *Server) predict(ctx context.Context, t target, decode func(serving.Signature) (*serving.Request, string, error)) (*result, error) {
-	if _, err := s.resolve(target{model: t.model, label: t.label}); err != nil {
-		return nil, err
-	}
-	v, err := s.mgr.acquire(t.version)
+	m, _, err := s.resolve(target{model: t.model})
 	if err != nil {
 		return nil, err
 	}
-	defer s.mgr.release(v)
+	v, err := m.mgr.acquireFor(t.version, t.label)
+	if err != nil {
+		return nil, err
+	}
+	defer m.mgr.release(v)
 	req, sigName, err := decode(v.sig)
 	if err != nil {
 		return nil, err
 	}
 	t.signature = sigName
-	if sigName, err = s.resolve(t); err != nil {
+	if _, sigName, err = s.resolve(t); err != nil {
 		return nil, err
 	}
 	if err := s.checkItemIDs(ctx, v, req); err != nil {
@@ -100,6 +102,8 @@ func (s *Server) predict(ctx context.Context, t target, decode func(serving.Sign
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	blocked := m.block.current()
+	req.Blocked = blocked
 	resp, err := s.callServable(ctx, v.servable, req)
 	if err != nil {
 		return nil, fmt.Errorf("model version %d: %w", v.num, err)
@@ -108,10 +112,15 @@ func (s *Server) predict(ctx context.Context, t target, decode func(serving.Sign
 	if err != nil {
 		return nil, fmt.Errorf("model version %d: %w", v.num, err)
 	}
+	if blocked != nil {
+		s.applyBlocklist(m, v, blocked, resp)
+		width, _ = checkResponse(req, resp)
+	}
 	for _, n := range resp.ItemsScored {
 		s.met.items.Observe(float64(n))
 	}
-	return &result{resp: resp, width: width, version: v.num, sigName: sigName}, nil
+	s.met.predictions.WithLabelValues(m.name, strconv.FormatInt(v.num, 10)).Inc()
+	return &result{resp: resp, width: width, model: m.name, version: v.num, sigName: sigName}, nil
 }
 
 // checkItemIDs applies Config.UnknownItemIDs to the request's raw item

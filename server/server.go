@@ -22,16 +22,22 @@ import (
 	"nann/tfserving/servingpb"
 )
 
-// Server serves one model over gRPC and REST. Create it with New, start it
+// Server serves one model, or the models of a model config file, over gRPC
+// and REST. Create it with New, start it
 // with Start, and wait for it with Wait; cancelling Start's context drains
 // in-flight requests and stops it.
 type Server struct {
 	cfg    Config
 	log    *slog.Logger
-	mgr    *manager
-	lim    *limiter
-	met    *metrics
-	health *health.Server
+	loader serving.Loader // the Loader, with the server's checks
+	models registry
+	drains sync.WaitGroup // models removed from the config, being unloaded
+	// configText is the model config file's content now in force;
+	// configErr the last error reading it (logged once).
+	configText, configErr string
+	lim                   *limiter
+	met                   *metrics
+	health                *health.Server
 
 	grpcSrv          *grpc.Server
 	httpSrv          *http.Server
@@ -56,17 +62,21 @@ func New(cfg Config, load serving.Loader, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	log = log.With("model", cfg.ModelName)
 	s := &Server{cfg: cfg, log: log, lim: newLimiter(cfg.MaxConcurrent, cfg.MaxQueue), done: make(chan struct{})}
 	s.streamsCtx, s.endStreams = context.WithCancel(context.Background())
 	s.met = newMetrics(func() float64 { return float64(s.lim.inFlight()) })
 	s.health = health.NewServer()
 	s.setHealth(false)
-	s.mgr = newManager(cfg.BasePath, cfg.ServeVersions, s.countingLoader(boundedLoader(load, cfg.MaxLevelTopN)), log, func(live int) {
-		s.met.versions.Set(float64(live))
-		s.setHealth(live > 0)
-	})
-	s.mgr.retryFirst, s.mgr.retryMax = cfg.LoadRetryInterval, cfg.MaxLoadRetryInterval
+	s.loader = s.loaderWith(load)
+	cfgs, text, err := cfg.modelConfigs()
+	if err != nil {
+		return nil, err
+	}
+	s.configText = text
+	s.models.byName = make(map[string]*model)
+	for _, c := range cfgs {
+		s.models.byName[c.Name] = s.newModel(c)
+	}
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(cfg.MaxMessageBytes),
 		grpc.MaxConcurrentStreams(maxStreams(cfg)),
@@ -133,9 +143,12 @@ func (s *Server) Start(ctx context.Context) error {
 			return fmt.Errorf("REST listener: %w", err)
 		}
 	}
-	s.mgr.poll(ctx)
+	s.pollModels(ctx)
 	pollCtx, stopPoll := context.WithCancel(context.WithoutCancel(ctx))
-	s.goServe("poller", func() error { s.pollLoop(pollCtx); return nil })
+	s.goServe("poller", func() error { s.pollLoop(pollCtx, s.cfg.PollInterval, s.pollModels); return nil })
+	if s.cfg.ModelConfigFile != "" {
+		s.goServe("config poller", func() error { s.pollLoop(pollCtx, s.cfg.ModelConfigPollInterval, s.reloadModelConfig); return nil })
+	}
 	s.goServe("grpc", func() error { return s.grpcSrv.Serve(s.grpcLis) })
 	if s.restLis != nil {
 		s.goServe("rest", func() error {
@@ -150,7 +163,7 @@ func (s *Server) Start(ctx context.Context) error {
 		})
 	}
 	s.log.Info("serving", "grpc", s.GRPCAddr(), "grpc_tls", s.cfg.GRPCTLS != nil, "rest", s.RESTAddr(), "rest_tls", s.cfg.RESTTLS != nil,
-		"metrics_path", s.cfg.MetricsPath, "base_path", s.cfg.BasePath)
+		"metrics_path", s.cfg.MetricsPath, "models", len(s.models.all()), "base_path", s.cfg.BasePath, "model_config_file", s.cfg.ModelConfigFile)
 	go func() {
 		<-ctx.Done()
 		s.shutdown(stopPoll)
@@ -174,18 +187,19 @@ func (s *Server) addErr(err error) {
 	s.errMu.Unlock()
 }
 
-func (s *Server) pollLoop(ctx context.Context) {
-	if s.cfg.PollInterval == 0 {
+// pollLoop runs poll every interval (never if it is 0) until ctx ends.
+func (s *Server) pollLoop(ctx context.Context, interval time.Duration, poll func(context.Context)) {
+	if interval == 0 {
 		return
 	}
-	t := time.NewTicker(s.cfg.PollInterval)
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			s.mgr.poll(ctx)
+			poll(ctx)
 		}
 	}
 }
@@ -227,7 +241,10 @@ func (s *Server) shutdown(stopPoll context.CancelFunc) {
 	}()
 	wg.Wait()
 	s.wg.Wait()
-	s.mgr.closeAll()
+	for _, m := range s.models.all() {
+		m.mgr.closeAll()
+	}
+	s.drains.Wait()
 	s.log.Info("stopped")
 	close(s.done)
 }

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,10 +45,15 @@ type versionState struct {
 // manager polls the base path, loads new versions fully, swaps them in
 // atomically and retires old ones after their in-flight requests finish.
 type manager struct {
+	name string // the model's name, for metrics
 	base string
-	keep int
 	load serving.Loader
 	log  *slog.Logger
+	// warm, when set, runs on a loaded version before it is published
+	// (AVAILABLE); an error fails the load.
+	warm func(ctx context.Context, v *version) error
+	// onClose, when set, is called after a version is closed.
+	onClose func(num int64)
 	// retryFirst and retryMax bound the backoff between load attempts of
 	// a version that failed: retryFirst after the first failure, doubling
 	// up to retryMax.
@@ -54,29 +62,131 @@ type manager struct {
 	// warning is logged once, not on every poll.
 	warnedEmpty bool
 	onSet       func(live int) // called after each poll with the live count
+	pollMu      sync.Mutex     // one poll at a time
 
-	mu      sync.Mutex
-	live    map[int64]*version
-	states  map[int64]*versionState
-	closing sync.WaitGroup // retired versions not yet closed
+	mu     sync.Mutex
+	policy VersionPolicy
+	live   map[int64]*version
+	states map[int64]*versionState
+	// labels are the configured version labels; labelEff is the version
+	// each label last resolved to, which keeps serving while the
+	// configured one is not AVAILABLE (a label only ever names an
+	// AVAILABLE version); labelWarned avoids repeating that warning.
+	labels, labelEff, labelWarned map[string]int64
+	closing                       sync.WaitGroup // retired versions not yet closed
 }
 
 func newManager(base string, keep int, load serving.Loader, log *slog.Logger, onSet func(int)) *manager {
 	return &manager{
-		base: base, keep: keep, load: load, log: log, onSet: onSet,
+		base: base, policy: VersionPolicy{Latest: keep}, load: load, log: log, onSet: onSet,
 		retryFirst: time.Second, retryMax: time.Minute,
-		live:   make(map[int64]*version),
-		states: make(map[int64]*versionState),
+		live:     make(map[int64]*version),
+		states:   make(map[int64]*versionState),
+		labelEff: make(map[string]int64), labelWarned: make(map[string]int64),
 	}
+}
+
+// setPolicy changes which versions the next poll keeps.
+func (m *manager) setPolicy(p VersionPolicy) {
+	m.mu.Lock()
+	m.policy = p
+	m.mu.Unlock()
+}
+
+// setLabels replaces the version labels; a label takes effect once its
+// version is AVAILABLE (until then it keeps its previous version).
+func (m *manager) setLabels(labels map[string]int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.labels = maps.Clone(labels)
+	for l := range m.labelEff {
+		if _, ok := labels[l]; !ok {
+			delete(m.labelEff, l)
+		}
+	}
+	m.checkLabelsLocked()
+}
+
+// checkLabelsLocked moves every label whose configured version is live to
+// it, and warns (once per target) about labels naming a version that is
+// not AVAILABLE.
+func (m *manager) checkLabelsLocked() {
+	for l, num := range m.labels {
+		if _, ok := m.live[num]; ok {
+			m.labelEff[l] = num
+			delete(m.labelWarned, l)
+			continue
+		}
+		if w, ok := m.labelWarned[l]; ok && w == num {
+			continue
+		}
+		m.labelWarned[l] = num
+		if prev, ok := m.labelEff[l]; ok {
+			m.log.Warn("version label names a version that is not AVAILABLE; it keeps naming its previous version until then", "label", l, "version", num, "previous_version", prev)
+		} else {
+			m.log.Warn("version label names a version that is not AVAILABLE; requests for it fail until then", "label", l, "version", num)
+		}
+	}
+}
+
+// labelTargetLocked is the live version a label names now.
+func (m *manager) labelTargetLocked(label string) (*version, error) {
+	num, ok := m.labels[label]
+	if !ok {
+		if len(m.labels) == 0 {
+			return nil, notFoundf("version label %q not found (no version labels are configured for this model)", label)
+		}
+		return nil, notFoundf("version label %q not found (labels: %s)", label, strings.Join(slices.Sorted(maps.Keys(m.labels)), ", "))
+	}
+	if v := m.live[num]; v != nil {
+		m.labelEff[label] = num
+		return v, nil
+	}
+	if prev, ok := m.labelEff[label]; ok {
+		if v := m.live[prev]; v != nil {
+			return v, nil
+		}
+	}
+	return nil, notFoundf("version label %q names version %d, which is not AVAILABLE%s", label, num, m.stateNoteLocked(num))
+}
+
+// liveCount is the number of versions serving now.
+func (m *manager) liveCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.live)
+}
+
+// versionOf resolves a version number or label for status requests.
+func (m *manager) versionOf(want *int64, label string) (*int64, error) {
+	if label == "" {
+		return want, nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, err := m.labelTargetLocked(label)
+	if err != nil {
+		return nil, err
+	}
+	return &v.num, nil
 }
 
 // acquire returns the requested version (nil: the newest) with a reference
 // that the caller must give back with release.
-func (m *manager) acquire(want *int64) (*version, error) {
+func (m *manager) acquire(want *int64) (*version, error) { return m.acquireFor(want, "") }
+
+// acquireFor is acquire by version number or, when label is set, by
+// version label.
+func (m *manager) acquireFor(want *int64, label string) (*version, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var v *version
-	if want == nil {
+	if label != "" {
+		var err error
+		if v, err = m.labelTargetLocked(label); err != nil {
+			return nil, err
+		}
+	} else if want == nil {
 		for _, c := range m.live {
 			if v == nil || c.num > v.num {
 				v = c
@@ -130,6 +240,9 @@ func (m *manager) close(v *version) {
 	m.mu.Lock()
 	m.setState(v.num, servingpb.ModelVersionStatus_END, err)
 	m.mu.Unlock()
+	if m.onClose != nil {
+		m.onClose(v.num)
+	}
 	if err != nil {
 		m.log.Error("closing model version failed", "version", v.num, "err", err)
 		return
@@ -171,12 +284,18 @@ func (m *manager) scan() ([]versionDir, error) {
 	return dirs, nil
 }
 
-// poll brings the live set to the newest `keep` loadable versions: new
-// versions are loaded fully before they are published, and the versions
-// they replace are retired only afterwards. A version that fails to load
-// is reported and retried with exponential backoff (its files may still
-// be arriving), and at once when its directory's mtime changes.
+// poll brings the live set to what the version policy asks (by default
+// the newest loadable version): new versions are loaded (and warmed up)
+// fully before they are published, and the versions they replace are
+// retired only afterwards. A version that fails to load is reported and
+// retried with exponential backoff (its files may still be arriving), and
+// at once when its directory's mtime changes.
 func (m *manager) poll(ctx context.Context) {
+	m.pollMu.Lock()
+	defer m.pollMu.Unlock()
+	m.mu.Lock()
+	pol := m.policy
+	m.mu.Unlock()
 	dirs, err := m.scan()
 	if err != nil {
 		m.log.Warn("cannot list model versions", "err", err)
@@ -188,8 +307,11 @@ func (m *manager) poll(ctx context.Context) {
 	m.warnedEmpty = len(dirs) == 0
 	keepSet := make(map[int64]bool)
 	for _, d := range dirs {
-		if len(keepSet) == m.keep || ctx.Err() != nil {
+		if (!pol.All && pol.Specific == nil && len(keepSet) == max(pol.Latest, 1)) || ctx.Err() != nil {
 			break
+		}
+		if pol.Specific != nil && !slices.Contains(pol.Specific, d.num) {
+			continue
 		}
 		if m.ensureLoaded(ctx, d) {
 			keepSet[d.num] = true
@@ -200,6 +322,7 @@ func (m *manager) poll(ctx context.Context) {
 	}
 	var toClose []*version
 	m.mu.Lock()
+	m.checkLabelsLocked()
 	if len(keepSet) > 0 || len(dirs) == 0 {
 		for num, v := range m.live {
 			if !keepSet[num] && m.retireLocked(v) {
@@ -281,7 +404,13 @@ func (m *manager) loadVersion(ctx context.Context, d versionDir) (v *version, er
 	if err := sig.Validate(); err != nil {
 		return nil, errors.Join(fmt.Errorf("load %s: %w", d.path, err), s.Close())
 	}
-	return &version{num: d.num, dir: d.path, servable: s, sig: sig}, nil
+	v = &version{num: d.num, dir: d.path, servable: s, sig: sig}
+	if m.warm != nil {
+		if err := m.warm(ctx, v); err != nil {
+			return nil, errors.Join(fmt.Errorf("load %s: warm-up: %w", d.path, err), s.Close())
+		}
+	}
+	return v, nil
 }
 
 // statuses returns the states of all known versions (or just want's),

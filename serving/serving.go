@@ -82,6 +82,10 @@ type Request struct {
 	// dimension Batch, checked against the Signature by the server. nil for
 	// the reference model's fixed inputs.
 	Inputs map[string]*Tensor
+	// Blocked is the model's blocklist (raw item ids that must never be
+	// answered), the same for every request until the list changes; nil
+	// blocks nothing. See BlockedItemsExcluder.
+	Blocked *ItemSet
 }
 
 // Response is a Servable's answer, one row per request row, best first.
