@@ -36,6 +36,7 @@ type Answer struct {
 	Scores []float32
 	Rounds []Round
 	Total  int
+	Exact  bool // a filter's allowed rows were scored exactly
 }
 
 func (a *Answer) set(r Result) {
@@ -43,6 +44,7 @@ func (a *Answer) set(r Result) {
 	a.Scores = append(a.Scores[:0], r.Scores...)
 	a.Rounds = append(a.Rounds[:0], r.Stats.Rounds...)
 	a.Total = r.Stats.Total
+	a.Exact = r.Stats.Exact
 }
 
 // Search binds query and runs beam retrieval with b, writing into ans.
@@ -53,6 +55,22 @@ func (p *Pool[Q]) Search(query Q, b Beam, ans *Answer) error {
 		return err
 	}
 	r, err := st.s.Search(st.sc, b)
+	if err != nil {
+		return err
+	}
+	ans.set(r)
+	return nil
+}
+
+// SearchFiltered binds query and runs beam retrieval with b restricted to
+// the rows f allows (Searcher.SearchFiltered), writing into ans.
+func (p *Pool[Q]) SearchFiltered(query Q, b Beam, f *Filter, pol FilterPolicy, ans *Answer) error {
+	st := p.p.Get().(*poolState[Q])
+	defer p.p.Put(st)
+	if err := st.sc.Bind(query); err != nil {
+		return err
+	}
+	r, err := st.s.SearchFiltered(st.sc, b, f, pol)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,9 @@ type Stats struct {
 	Rounds []Round
 	// Total is the number of items scored (each item at most once per level).
 	Total int
+	// Exact reports that a filter's allowed rows were scored exactly
+	// (SearchFiltered) instead of, or after, the walk.
+	Exact bool
 }
 
 // Round is one scoring round.
@@ -50,6 +53,15 @@ type Searcher struct {
 	out     []float32
 	rounds  []Round
 	total   int
+
+	// While SearchFiltered runs: the filter, whether excluded rows are
+	// skipped rather than scored, and the buffers of the filtered paths.
+	f      *Filter
+	skip   bool
+	bridge bool
+	akeys  []key
+	xrows  []int32
+	xbest  []key
 
 	// enter caches the graph's enter points per start level (the graph is
 	// read-only), so graphs whose EnterPoints copies cost nothing per query.
@@ -84,15 +96,24 @@ func (p *Params) search(s *Searcher, sc Scorer) (Result, error) {
 	}
 	for level := p.StartLevel - 1; level >= 0; level-- {
 		s.startLevel()
-		for range p.NumScoring[level] {
+		if level == 0 {
+			// Filtered: the level-0 results (the answer) hold allowed rows only.
+			s.results = s.keepAllowed(s.results)
+		}
+		for r := 0; r < p.NumScoring[level] || s.extraRound(level, r-p.NumScoring[level], p.K); r++ {
 			if err := s.expand(level); err != nil {
 				return Result{}, err
 			}
 			s.scoreNext(sc, level)
-			s.results = s.mergeBest(s.results, s.nkeys, p.TopK[level])
-			s.keepReaching()
+			add := s.nkeys
+			if level == 0 {
+				add = s.allowedOf(add)
+			}
+			s.results = s.mergeBest(s.results, add, p.TopK[level])
+			s.keepReaching(p.TopK[level])
 		}
 	}
+	s.results = s.keepAllowed(s.results) // StartLevel 0: the enter points are the answer
 	return s.answer(s.results, p.K), nil
 }
 
@@ -112,13 +133,14 @@ func (p *ServingParams) search(s *Searcher, sc Scorer) (Result, error) {
 	// the candidates of each round are the best t[2+r] of that round's new items.
 	s.startLevel()
 	s.results = s.results[:min(t[5], len(s.results))] // sorted: keep the best t[5]
-	for r := range 3 {
+	s.results = s.keepAllowed(s.results)
+	for r := 0; r < 3 || s.extraRound(0, r-3, t[5]); r++ {
 		if err := s.expand(0); err != nil {
 			return Result{}, err
 		}
 		s.scoreNext(sc, 0)
-		s.results = s.mergeBest(s.results, s.nkeys, t[5])
-		best := selectBest(s.nkeys, t[2+r])
+		s.results = s.mergeBest(s.results, s.allowedOf(s.nkeys), t[5])
+		best := selectBest(s.nkeys, t[2+min(r, 2)])
 		s.cand = s.cand[:0]
 		for _, k := range best {
 			s.cand = append(s.cand, keyRow(k))
@@ -178,10 +200,33 @@ func (s *Searcher) expand(level int) error {
 			if uint32(v) >= uint32(s.n) {
 				return fmt.Errorf("retrieve: level %d: neighbour %d of node %d outside [0,%d)", level, v, c, s.n)
 			}
-			if s.visited[v] != s.epoch {
-				s.visited[v] = s.epoch
-				s.next = append(s.next, v)
+			if s.visited[v] == s.epoch {
+				continue
 			}
+			s.visited[v] = s.epoch
+			if s.bridge && !s.f.allows(v) {
+				if err := s.bridgeThrough(level, v); err != nil {
+					return err
+				}
+				continue
+			}
+			s.next = append(s.next, v)
+		}
+	}
+	return nil
+}
+
+// bridgeThrough adds to next the allowed unvisited neighbours of the
+// excluded node v (Bridge): the walk steps over v without scoring it.
+// Excluded neighbours are left unvisited, to be bridged through later.
+func (s *Searcher) bridgeThrough(level int, v int32) error {
+	for _, w := range s.g.Neighbors(level, v) {
+		if uint32(w) >= uint32(s.n) {
+			return fmt.Errorf("retrieve: level %d: neighbour %d of node %d outside [0,%d)", level, w, v, s.n)
+		}
+		if s.visited[w] != s.epoch && s.f.allows(w) {
+			s.visited[w] = s.epoch
+			s.next = append(s.next, w)
 		}
 	}
 	return nil
@@ -189,6 +234,9 @@ func (s *Searcher) expand(level int) error {
 
 // scoreNext scores next into nkeys and records the round.
 func (s *Searcher) scoreNext(sc Scorer, level int) {
+	if s.skip {
+		s.dropExcluded()
+	}
 	m := len(s.next)
 	s.nkeys = s.nkeys[:0]
 	if m > 0 {
@@ -212,10 +260,25 @@ func (s *Searcher) mergeBest(results, next []key, k int) []key {
 	return best
 }
 
+// extraRound reports whether a filtered walk runs extra round number extra
+// (≥ 0) on level: the answer of size k is still short, there are
+// candidates, and fewer than MaxExtraRounds extra rounds have run.
+func (s *Searcher) extraRound(level, extra, k int) bool {
+	return s.f != nil && level == 0 && extra < MaxExtraRounds && len(s.results) < k && len(s.cand) > 0
+}
+
 // keepReaching sets the candidates to the new items whose score reaches the
-// lowest score kept in the results.
-func (s *Searcher) keepReaching() {
+// lowest score kept in the results. Filtered, while the results hold fewer
+// than topK rows, every new item is a candidate (without a filter that is
+// the same rule: short results hold everything scored).
+func (s *Searcher) keepReaching(topK int) {
 	s.cand = s.cand[:0]
+	if s.f != nil && len(s.results) < topK {
+		for _, k := range s.nkeys {
+			s.cand = append(s.cand, keyRow(k))
+		}
+		return
+	}
 	if len(s.results) == 0 {
 		return
 	}
