@@ -196,15 +196,11 @@ func (r *registry) get(name string) (*model, error) {
 	if len(names) == 1 {
 		return nil, notFoundf("model %q not found (this server serves %q)", name, names[0])
 	}
-	return nil, notFoundf("model %q not found (this server serves %s)", name, strings.Join(quoteAll(names), ", "))
-}
-
-func quoteAll(s []string) []string {
-	out := make([]string, len(s))
-	for i, x := range s {
-		out[i] = fmt.Sprintf("%q", x)
+	served := make([]string, len(names))
+	for i, n := range names {
+		served[i] = fmt.Sprintf("%q", n)
 	}
-	return out
+	return nil, notFoundf("model %q not found (this server serves %s)", name, strings.Join(served, ", "))
 }
 
 // all returns the models sorted by name.
