@@ -86,6 +86,10 @@ type Request struct {
 	// answered), the same for every request until the list changes; nil
 	// blocks nothing. See BlockedItemsExcluder.
 	Blocked *ItemSet
+	// Filter restricts this request's answers (exclude_item_ids,
+	// exclude_history, include_cate_ids, exclude_cate_ids); nil when the
+	// request sent none. Only set for a Signature with Filters.
+	Filter *Filter
 }
 
 // Response is a Servable's answer, one row per request row, best first.
@@ -114,6 +118,9 @@ type Signature struct {
 	// item_ids/cate_ids, sized by CommSeqLen and SeqLen, which are unused
 	// when Inputs is set).
 	Inputs []Input
+	// Filters says that the Servable applies Request.Filter inside
+	// retrieval; the server refuses filter inputs otherwise.
+	Filters bool
 }
 
 // Validate reports every field that is out of range.
