@@ -32,6 +32,7 @@ type Bundle struct {
 	itemCate []int32 // item row → dense category
 	pool     *retrieve.Pool[[]float32]
 	seqs     sync.Pool // *[]float32 comm_seq buffers
+	flt      filterState
 }
 
 // Load is the serving.Loader of bundles, the one `nann serve` gives the
@@ -107,7 +108,7 @@ func (b *Bundle) load() error {
 		return err
 	}
 	b.seqs.New = func() any { s := make([]float32, c.CommSeqLen()); return &s }
-	return nil
+	return b.initFilters()
 }
 
 // layoutFiles are the files of the graph's NumPy layout in a bundle.
@@ -273,7 +274,7 @@ func (b *Bundle) ItemID(row int32) int64 { return b.itemRaw[row] }
 // Signature is the served signature.
 func (b *Bundle) Signature() serving.Signature {
 	s := b.Manifest.Signature
-	return serving.Signature{CommSeqLen: s.SeqLen * s.SeqWidth, SeqLen: s.SeqLen, K: s.K, DefaultLevelTopN: s.DefaultLevelTopN}
+	return serving.Signature{CommSeqLen: s.SeqLen * s.SeqWidth, SeqLen: s.SeqLen, K: s.K, DefaultLevelTopN: s.DefaultLevelTopN, Filters: true}
 }
 
 // Close releases the bundle: it stops the engine's scoring workers.
@@ -328,14 +329,23 @@ func (b *Bundle) CommSeqFromRaw(items, cates []int64, dst []float32) error {
 
 // Retrieve runs serving-form beam retrieval for one comm_seq.
 func (b *Bundle) Retrieve(commSeq []float32, levelTopN [6]int32, ans *retrieve.Answer) error {
+	p, err := b.servingParams(levelTopN)
+	if err != nil {
+		return err
+	}
+	return b.pool.Search(commSeq, p, ans)
+}
+
+// servingParams checks a request's level_topn against the corpus.
+func (b *Bundle) servingParams(levelTopN [6]int32) (*retrieve.ServingParams, error) {
 	p := &retrieve.ServingParams{}
 	for i, v := range levelTopN {
 		p.LevelTopN[i] = int(v)
 	}
 	if err := p.ValidateFor(b.NumItems()); err != nil {
-		return fmt.Errorf("level_topn: %v: %w", err, serving.ErrInvalidInput)
+		return nil, fmt.Errorf("level_topn: %v: %w", err, serving.ErrInvalidInput)
 	}
-	return b.pool.Search(commSeq, p, ans)
+	return p, nil
 }
 
 // Predict answers one served request.
@@ -344,6 +354,9 @@ func (b *Bundle) Predict(ctx context.Context, r *serving.Request) (*serving.Resp
 	bufp := b.seqs.Get().(*[]float32)
 	defer b.seqs.Put(bufp)
 	dim := len(*bufp)
+	if err := checkFilter(r); err != nil {
+		return nil, err
+	}
 	var ans retrieve.Answer
 	for row := 0; row < r.Batch; row++ {
 		if err := ctx.Err(); err != nil {
@@ -361,7 +374,7 @@ func (b *Bundle) Predict(ctx context.Context, r *serving.Request) (*serving.Resp
 				return nil, fmt.Errorf("row %d: %w", row, err)
 			}
 		}
-		if err := b.Retrieve(seq, r.LevelTopN, &ans); err != nil {
+		if err := b.retrieveRow(seq, r, row, &ans); err != nil {
 			return nil, fmt.Errorf("row %d: %w", row, err)
 		}
 		ids := make([]int64, len(ans.Rows))
