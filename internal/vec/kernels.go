@@ -27,6 +27,10 @@ type Kernels struct {
 	// it takes effect only together with AVX2. It never changes a result,
 	// only how long a gather waits on memory.
 	Prefetch bool
+	// VNNI selects the AVX-512 VNNI int8 kernels (int8.go: the 12×16
+	// VPDPBUSD tile and the row quantizer); it takes effect only together
+	// with AVX512. Their plain-Go twins give bit-identical results.
+	VNNI bool
 }
 
 // have is what this CPU and build support; use is what runs. use equals
@@ -54,6 +58,7 @@ func UseKernels(k Kernels) (prev Kernels) {
 		AVX512:   k.AVX512 && k.AVX2 && have.AVX512,
 		F16C:     k.F16C && have.F16C,
 		Prefetch: k.Prefetch && k.AVX2 && have.Prefetch,
+		VNNI:     k.VNNI && k.AVX512 && k.AVX2 && have.VNNI,
 	}
 	return prev
 }

@@ -12,5 +12,6 @@ func detect() Kernels {
 		AVX512:   avx2 && cpu.X86.HasAVX512F,
 		F16C:     cpu.X86.HasAVX2 && cpu.X86.HasF16C,
 		Prefetch: avx2,
+		VNNI:     avx2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI,
 	}
 }

@@ -10,7 +10,7 @@ import "unsafe"
 // first at table) of a row-major table into the L2 cache, so that a later
 // gather of them does not wait on memory. It has no effect on results; the
 // plain-Go twin does nothing. Rows must be valid row indices of the table.
-func PrefetchRows[T float32 | uint16](table []T, width int, rows []int32) {
+func PrefetchRows[T float32 | uint16 | uint8](table []T, width int, rows []int32) {
 	if !use.Prefetch || len(rows) == 0 || width <= 0 {
 		return
 	}

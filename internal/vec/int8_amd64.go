@@ -1,0 +1,12 @@
+//go:build !purego
+
+package vec
+
+// The int8 kernels (int8_amd64.s); twins tileI8Go and quantizeRowsGo. The
+// Go callers in int8.go check lengths and bounds.
+
+//go:noescape
+func tile12x16I8Asm(k4 int, a *uint8, lda int, b *int8, c *float32, ldc int, flags int, comp *int32, rscale, cscale, bias, alpha *float32)
+
+//go:noescape
+func quantizeRowsAsm(dst *uint8, ldd int, scale *float32, x *float32, ldx, rows, cols int, signed bool)

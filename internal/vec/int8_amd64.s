@@ -1,0 +1,418 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// The int8 kernels of int8.go (AVX-512F/BW and VNNI), bit-exact with
+// their twins tileI8Go and quantizeRowsGo.
+
+// func tile12x16I8Asm(k4 int, a *uint8, lda int, b *int8, c *float32, ldc int, flags int, comp *int32, rscale, cscale, bias, alpha *float32)
+//
+// Reference loop (the twin is tileI8Go), k = 4·k4:
+//
+//	var acc [12][16]int32
+//	for p := 0; p < k; p++ {
+//		for i := 0; i < 12; i++ {
+//			for j := 0; j < 16; j++ {
+//				acc[i][j] += int32(a[i*lda+p]) * int32(b[(p/4)*64+4*j+p%4])
+//			}
+//		}
+//	}
+//	for i, j: v := float32(acc[i][j]-comp[j]) * cscale[j] * rscale[i]
+//	          then the epilogue of tile12x16AVX512 (accumulate, bias,
+//	          PReLU, ReLU) and the store.
+//
+// One VPDPBUSD adds, per lane j, the four products of the unsigned bytes
+// a[i][4t:4t+4] (broadcast) and the signed bytes of column j of group t,
+// exactly, into the int32 accumulator.
+//
+// General-purpose registers:
+//
+//	CX        k4, counting down
+//	SI        &A[0][4t]; rows 1, 2 at SI+lda, SI+2·lda
+//	R10       &A[3][4t]; R12 &A[6][4t]; R13 &A[9][4t]
+//	R9        lda (bytes)
+//	DI        &B group t (64 bytes a group)
+//	DX, R8    &C[i][0] and ldc in bytes
+//	BX        flags
+//	AX        comp, cscale, rscale, C row, bias, alpha in turn
+//
+// Vector registers:
+//
+//	Z4..Z15   the tile: row i in Z(4+i), int32 then float32
+//	Z0        B group t; in the epilogue comp, cscale, bias or alpha
+//	Z16..Z27  A[i][4t:4t+4] broadcast
+//	Z1        rscale[i] broadcast; Z2, Z3 in the epilogue 0 and scratch
+#define PRELU(zero, t, alpha, x) VMINPS zero, x, t; VMAXPS zero, x, x; VFMADD231PS t, alpha, x
+#define RELU(zero, x) VMAXPS zero, x, x
+#define ACC1(x) VADDPS (AX), x, x; ADDQ R8, AX
+#define STORE1(x) VMOVUPS x, (DX); ADDQ R8, DX
+#define RSCALE(off, x) VBROADCASTSS off(AX), Z1; VMULPS Z1, x, x
+
+TEXT ·tile12x16I8Asm(SB), NOSPLIT, $0-96
+	MOVQ k4+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R9
+	MOVQ b+24(FP), DI
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	MOVQ flags+48(FP), BX
+	SHLQ $2, R8
+	LEAQ (SI)(R9*2), R10
+	ADDQ R9, R10               // R10 = &A[3][0]
+	LEAQ (R10)(R9*2), R12
+	ADDQ R9, R12               // R12 = &A[6][0]
+	LEAQ (R12)(R9*2), R13
+	ADDQ R9, R13               // R13 = &A[9][0]
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	TESTQ CX, CX
+	JZ    i8deq
+
+	PCALIGN $32
+
+i8loop: // for t := 0; t < k4; t++: acc[i][:] += A[i][4t:4t+4] · B group t
+	VMOVDQU32    (DI), Z0
+	VPBROADCASTD (SI), Z16
+	VPBROADCASTD (SI)(R9*1), Z17
+	VPBROADCASTD (SI)(R9*2), Z18
+	VPBROADCASTD (R10), Z19
+	VPBROADCASTD (R10)(R9*1), Z20
+	VPBROADCASTD (R10)(R9*2), Z21
+	VPBROADCASTD (R12), Z22
+	VPBROADCASTD (R12)(R9*1), Z23
+	VPBROADCASTD (R12)(R9*2), Z24
+	VPBROADCASTD (R13), Z25
+	VPBROADCASTD (R13)(R9*1), Z26
+	VPBROADCASTD (R13)(R9*2), Z27
+	VPDPBUSD     Z0, Z16, Z4
+	VPDPBUSD     Z0, Z17, Z5
+	VPDPBUSD     Z0, Z18, Z6
+	VPDPBUSD     Z0, Z19, Z7
+	VPDPBUSD     Z0, Z20, Z8
+	VPDPBUSD     Z0, Z21, Z9
+	VPDPBUSD     Z0, Z22, Z10
+	VPDPBUSD     Z0, Z23, Z11
+	VPDPBUSD     Z0, Z24, Z12
+	VPDPBUSD     Z0, Z25, Z13
+	VPDPBUSD     Z0, Z26, Z14
+	VPDPBUSD     Z0, Z27, Z15
+	ADDQ $4, SI
+	ADDQ $4, R10
+	ADDQ $4, R12
+	ADDQ $4, R13
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  i8loop
+
+i8deq: // v = float32(acc - comp) * cscale * rscale[i]
+	MOVQ      comp+56(FP), AX
+	VMOVDQU32 (AX), Z0
+	VPSUBD    Z0, Z4, Z4
+	VPSUBD    Z0, Z5, Z5
+	VPSUBD    Z0, Z6, Z6
+	VPSUBD    Z0, Z7, Z7
+	VPSUBD    Z0, Z8, Z8
+	VPSUBD    Z0, Z9, Z9
+	VPSUBD    Z0, Z10, Z10
+	VPSUBD    Z0, Z11, Z11
+	VPSUBD    Z0, Z12, Z12
+	VPSUBD    Z0, Z13, Z13
+	VPSUBD    Z0, Z14, Z14
+	VPSUBD    Z0, Z15, Z15
+	VCVTDQ2PS Z4, Z4
+	VCVTDQ2PS Z5, Z5
+	VCVTDQ2PS Z6, Z6
+	VCVTDQ2PS Z7, Z7
+	VCVTDQ2PS Z8, Z8
+	VCVTDQ2PS Z9, Z9
+	VCVTDQ2PS Z10, Z10
+	VCVTDQ2PS Z11, Z11
+	VCVTDQ2PS Z12, Z12
+	VCVTDQ2PS Z13, Z13
+	VCVTDQ2PS Z14, Z14
+	VCVTDQ2PS Z15, Z15
+	MOVQ      cscale+72(FP), AX
+	VMOVUPS   (AX), Z0
+	VMULPS    Z0, Z4, Z4
+	VMULPS    Z0, Z5, Z5
+	VMULPS    Z0, Z6, Z6
+	VMULPS    Z0, Z7, Z7
+	VMULPS    Z0, Z8, Z8
+	VMULPS    Z0, Z9, Z9
+	VMULPS    Z0, Z10, Z10
+	VMULPS    Z0, Z11, Z11
+	VMULPS    Z0, Z12, Z12
+	VMULPS    Z0, Z13, Z13
+	VMULPS    Z0, Z14, Z14
+	VMULPS    Z0, Z15, Z15
+	MOVQ      rscale+64(FP), AX
+	RSCALE(0, Z4)
+	RSCALE(4, Z5)
+	RSCALE(8, Z6)
+	RSCALE(12, Z7)
+	RSCALE(16, Z8)
+	RSCALE(20, Z9)
+	RSCALE(24, Z10)
+	RSCALE(28, Z11)
+	RSCALE(32, Z12)
+	RSCALE(36, Z13)
+	RSCALE(40, Z14)
+	RSCALE(44, Z15)
+
+	TESTQ $1, BX
+	JZ    i8bias
+	MOVQ  DX, AX
+	ACC1(Z4)
+	ACC1(Z5)
+	ACC1(Z6)
+	ACC1(Z7)
+	ACC1(Z8)
+	ACC1(Z9)
+	ACC1(Z10)
+	ACC1(Z11)
+	ACC1(Z12)
+	ACC1(Z13)
+	ACC1(Z14)
+	ACC1(Z15)
+
+i8bias:
+	TESTQ $2, BX
+	JZ    i8prelu
+	MOVQ  bias+80(FP), AX
+	VMOVUPS (AX), Z0
+	VADDPS Z0, Z4, Z4
+	VADDPS Z0, Z5, Z5
+	VADDPS Z0, Z6, Z6
+	VADDPS Z0, Z7, Z7
+	VADDPS Z0, Z8, Z8
+	VADDPS Z0, Z9, Z9
+	VADDPS Z0, Z10, Z10
+	VADDPS Z0, Z11, Z11
+	VADDPS Z0, Z12, Z12
+	VADDPS Z0, Z13, Z13
+	VADDPS Z0, Z14, Z14
+	VADDPS Z0, Z15, Z15
+
+i8prelu:
+	TESTQ $4, BX
+	JZ    i8relu
+	MOVQ  alpha+88(FP), AX
+	VMOVUPS (AX), Z0
+	VPXORD Z2, Z2, Z2
+	PRELU(Z2, Z3, Z0, Z4)
+	PRELU(Z2, Z3, Z0, Z5)
+	PRELU(Z2, Z3, Z0, Z6)
+	PRELU(Z2, Z3, Z0, Z7)
+	PRELU(Z2, Z3, Z0, Z8)
+	PRELU(Z2, Z3, Z0, Z9)
+	PRELU(Z2, Z3, Z0, Z10)
+	PRELU(Z2, Z3, Z0, Z11)
+	PRELU(Z2, Z3, Z0, Z12)
+	PRELU(Z2, Z3, Z0, Z13)
+	PRELU(Z2, Z3, Z0, Z14)
+	PRELU(Z2, Z3, Z0, Z15)
+
+i8relu:
+	TESTQ $8, BX
+	JZ    i8store
+	VPXORD Z2, Z2, Z2
+	RELU(Z2, Z4)
+	RELU(Z2, Z5)
+	RELU(Z2, Z6)
+	RELU(Z2, Z7)
+	RELU(Z2, Z8)
+	RELU(Z2, Z9)
+	RELU(Z2, Z10)
+	RELU(Z2, Z11)
+	RELU(Z2, Z12)
+	RELU(Z2, Z13)
+	RELU(Z2, Z14)
+	RELU(Z2, Z15)
+
+i8store:
+	STORE1(Z4)
+	STORE1(Z5)
+	STORE1(Z6)
+	STORE1(Z7)
+	STORE1(Z8)
+	STORE1(Z9)
+	STORE1(Z10)
+	STORE1(Z11)
+	STORE1(Z12)
+	STORE1(Z13)
+	STORE1(Z14)
+	STORE1(Z15)
+	VZEROUPPER
+	RET
+
+// func quantizeRowsAsm(dst *uint8, ldd int, scale *float32, x *float32, ldx, rows, cols int, signed bool)
+//
+// Reference loop (the twin is quantizeRowsGo), cols > 0, L = 127 (signed)
+// or 255, cp = RoundUp4(cols):
+//
+//	for i := 0; i < rows; i++ {
+//		m := max over j < cols of |x[i*ldx+j]|
+//		s, inv := m/L, L/m (both 0 if m == 0)
+//		scale[i] = s
+//		for j := 0; j < cp; j++ { // x is taken as 0 for j ≥ cols
+//			q := RoundToEven(x[i*ldx+j]*inv)           // VCVTPS2DQ
+//			signed:   dst[i*ldd+j] = sat8(q) ^ 0x80  // VPMOVSDB, = q+128
+//			unsigned: dst[i*ldd+j] = usat8(max(q, 0)) // VPMOVUSDB
+//		}
+//	}
+//
+// Sixteen values a step; the last, partial step loads with mask K1 (cols
+// mod 16 lanes, the others 0) and stores with mask K2 (cp − 16·full lanes).
+//
+// General-purpose registers:
+//
+//	SI, R9    &x[i][0] and ldx in bytes; DI, R8 &dst[i][0] and ldd
+//	R11       &scale[i]; BX rows left; R12 full 16-value steps; R13 tail
+//	R15       signed; AX, R14 pointers into the row; DX steps left
+//
+// Vector registers: Z31 |·| mask, Z30 0, Z29 0x80 bytes, Z1 the row's
+// max, X5 L, X4 → Z4 inv, X6 s, Z0 the values.
+TEXT ·quantizeRowsAsm(SB), NOSPLIT, $0-57
+	MOVQ    dst+0(FP), DI
+	MOVQ    ldd+8(FP), R8
+	MOVQ    scale+16(FP), R11
+	MOVQ    x+24(FP), SI
+	MOVQ    ldx+32(FP), R9
+	SHLQ    $2, R9
+	MOVQ    rows+40(FP), BX
+	MOVQ    cols+48(FP), R12
+	MOVBLZX signed+56(FP), R15
+	MOVQ    R12, R13
+	ANDQ    $15, R13           // R13 = cols % 16: lanes of the partial step
+	SHRQ    $4, R12            // R12 = cols / 16: full steps
+	MOVQ    R13, CX
+	MOVL    $1, AX
+	SHLL    CX, AX
+	DECL    AX
+	KMOVW   AX, K1             // K1: the loaded lanes of the partial step
+	ADDQ    $3, CX
+	ANDQ    $-4, CX            // padded to a multiple of 4
+	MOVL    $1, AX
+	SHLL    CX, AX
+	DECL    AX
+	KMOVW   AX, K2             // K2: the stored bytes of the partial step
+	MOVQ    CX, R13            // R13 = bytes of the partial step (0: none)
+	MOVL    $0x7fffffff, AX
+	VPBROADCASTD AX, Z31
+	VPXORD  Z30, Z30, Z30
+	MOVL    $0x80808080, AX
+	VPBROADCASTD AX, Z29
+	MOVL    $0x42fe0000, AX    // 127.0
+	TESTQ   R15, R15
+	JNZ     qlevels
+	MOVL    $0x437f0000, AX    // 255.0
+
+qlevels:
+	VMOVD   AX, X5
+
+qrow:
+	// m = max |x|
+	VPXORD  Z1, Z1, Z1
+	MOVQ    SI, AX
+	MOVQ    R12, DX
+
+qmax:
+	TESTQ   DX, DX
+	JZ      qmaxtail
+	VANDPS  (AX), Z31, Z0
+	VMAXPS  Z0, Z1, Z1
+	ADDQ    $64, AX
+	DECQ    DX
+	JMP     qmax
+
+qmaxtail:
+	TESTQ   R13, R13
+	JZ      qreduce
+	VMOVUPS.Z (AX), K1, Z0
+	VANDPS  Z31, Z0, Z0
+	VMAXPS  Z0, Z1, Z1
+
+qreduce:
+	VEXTRACTF32X8 $1, Z1, Y2
+	VMAXPS  Y2, Y1, Y1
+	VEXTRACTF128 $1, Y1, X2
+	VMAXPS  X2, X1, X1
+	VPERMILPS $0x4e, X1, X2
+	VMAXPS  X2, X1, X1
+	VPERMILPS $0xb1, X1, X2
+	VMAXPS  X2, X1, X1
+
+	// s = m/L, inv = L/m, both 0 for m = 0
+	VXORPS  X4, X4, X4
+	VXORPS  X6, X6, X6
+	VUCOMISS X4, X1
+	JEQ     qscale
+	VDIVSS  X5, X1, X6         // s = m / L
+	VDIVSS  X1, X5, X4         // inv = L / m
+
+qscale:
+	VMOVSS  X6, (R11)
+	VBROADCASTSS X4, Z4
+	MOVQ    SI, AX
+	MOVQ    DI, R14
+	MOVQ    R12, DX
+
+qcode:
+	TESTQ   DX, DX
+	JZ      qcodetail
+	VMULPS  (AX), Z4, Z0
+	VCVTPS2DQ Z0, Z0
+	TESTQ   R15, R15
+	JZ      qunsigned
+	VPMOVSDB Z0, X0
+	VPXORD  X29, X0, X0
+	JMP     qstore
+
+qunsigned:
+	VPMAXSD Z30, Z0, Z0
+	VPMOVUSDB Z0, X0
+
+qstore:
+	VMOVDQU8 X0, (R14)
+	ADDQ    $64, AX
+	ADDQ    $16, R14
+	DECQ    DX
+	JMP     qcode
+
+qcodetail:
+	TESTQ   R13, R13
+	JZ      qnext
+	VMOVUPS.Z (AX), K1, Z0
+	VMULPS  Z4, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	TESTQ   R15, R15
+	JZ      qunsignedtail
+	VPMOVSDB Z0, X0
+	VPXORD  X29, X0, X0
+	JMP     qstoretail
+
+qunsignedtail:
+	VPMAXSD Z30, Z0, Z0
+	VPMOVUSDB Z0, X0
+
+qstoretail:
+	VMOVDQU8 X0, K2, (R14)
+
+qnext:
+	ADDQ    R9, SI
+	ADDQ    R8, DI
+	ADDQ    $4, R11
+	DECQ    BX
+	JNZ     qrow
+	VZEROUPPER
+	RET

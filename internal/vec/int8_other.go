@@ -1,0 +1,13 @@
+//go:build !amd64 || purego
+
+package vec
+
+// Without assembly detect never selects VNNI, so these are never called.
+
+func tile12x16I8Asm(k4 int, a *uint8, lda int, b *int8, c *float32, ldc int, flags int, comp *int32, rscale, cscale, bias, alpha *float32) {
+	noAsm()
+}
+
+func quantizeRowsAsm(dst *uint8, ldd int, scale *float32, x *float32, ldx, rows, cols int, signed bool) {
+	noAsm()
+}
