@@ -69,14 +69,22 @@ func (f *fakeServable) Predict(ctx context.Context, r *serving.Request) (*servin
 		}
 		resp.TopK[b] = make([]int64, n)
 		resp.Scores[b] = make([]float32, n)
-		for j := range n {
-			resp.TopK[b][j] = int64((seed+uint64(j)*7919)%1_000_000) + 1
+		for j, c := 0, uint64(0); j < n; c++ {
+			id := int64((seed+c*7919)%1_000_000) + 1
+			if r.Blocked.Has(id) { // excluded inside "retrieval": the row stays full
+				continue
+			}
+			resp.TopK[b][j] = id
 			resp.Scores[b][j] = float32(k-j) + float32(seed%1000)/1000 + float32(f.version)
+			j++
 		}
 		resp.ItemsScored[b] = int(r.LevelTopN[0]) + 3*int(r.LevelTopN[2])
 	}
 	return resp, nil
 }
+
+// ExcludesBlockedItems: the fake skips blocked ids and keeps rows full.
+func (f *fakeServable) ExcludesBlockedItems() bool { return true }
 
 func (f *fakeServable) rowSeed(r *serving.Request, b int) uint64 {
 	h := uint64(1469598103934665603)
@@ -218,6 +226,12 @@ func startServer(t *testing.T, cfg Config, load serving.Loader) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return wrapServer(t, s)
+}
+
+// wrapServer starts s and connects a gRPC client to it.
+func wrapServer(t *testing.T, s *Server) *testServer {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := s.Start(ctx); err != nil {
 		cancel()
