@@ -68,7 +68,7 @@ func FuzzPredictRequest(f *testing.F) {
 		if _, err := wireModelSpec(data); err != nil {
 			return
 		}
-		if err := checkPredictWire(data, func(name string) int64 { return maxElements(name, sig, &cfg) }); err != nil {
+		if err := checkPredictWire(data, sig, &cfg); err != nil {
 			return
 		}
 		var req servingpb.PredictRequest

@@ -77,7 +77,7 @@ func (p *predictionService) predictHandler(srv any, ctx context.Context, dec fun
 			return nil, grpcError(err)
 		}
 		return p.predictDecoded(ctx, nil, func(sig serving.Signature) (*servingpb.PredictRequest, error) {
-			if err := checkPredictWire(raw.b, func(name string) int64 { return maxElements(name, sig, &p.s.cfg) }); err != nil {
+			if err := checkPredictWire(raw.b, sig, &p.s.cfg); err != nil {
 				return nil, err
 			}
 			req := &servingpb.PredictRequest{}
@@ -138,8 +138,8 @@ func (p *predictionService) predictDecoded(ctx context.Context, req *servingpb.P
 func (s *Server) decodePredictInputs(req *servingpb.PredictRequest, sig serving.Signature) (*serving.Request, error) {
 	in := make(map[string]*tensor, len(req.GetInputs()))
 	for name, tp := range req.GetInputs() {
-		if _, ok := wantDType[name]; !ok {
-			return nil, invalidf("unknown input %q (inputs: %s, %s, %s, %s)", name, tfserving.CommSeq, tfserving.ItemIDs, tfserving.CateIDs, tfserving.LevelTopN)
+		if err := checkInputName(name, sig); err != nil {
+			return nil, err
 		}
 		t, err := decodeTensorProto(name, tp, sig, &s.cfg)
 		if err != nil {
@@ -268,7 +268,7 @@ func signatureDef(sig serving.Signature) *tfpb.SignatureDef {
 		}
 		return &tfpb.TensorInfo{Encoding: &tfpb.TensorInfo_Name{Name: name + ":0"}, Dtype: dt, TensorShape: shape}
 	}
-	return &tfpb.SignatureDef{
+	def := &tfpb.SignatureDef{
 		Inputs: map[string]*tfpb.TensorInfo{
 			tfserving.CommSeq:   info(tfserving.CommSeq, tfpb.DataType_DT_HALF, -1, int64(sig.CommSeqLen)),
 			tfserving.LevelTopN: info(tfserving.LevelTopN, tfpb.DataType_DT_INT32, 6),
@@ -284,6 +284,10 @@ func signatureDef(sig serving.Signature) *tfpb.SignatureDef {
 		},
 		MethodName: "tensorflow/serving/predict",
 	}
+	if len(sig.Inputs) > 0 {
+		def.Inputs = namedInputInfos(sig, info)
+	}
+	return def
 }
 
 func (m *modelService) GetModelStatus(ctx context.Context, req *servingpb.GetModelStatusRequest) (*servingpb.GetModelStatusResponse, error) {

@@ -152,11 +152,15 @@ func (js *jsonStream) inputs() (map[string]*tensor, error) {
 		return nil, err
 	}
 	if tok != json.Delim('{') {
-		tb := js.builder(tfserving.CommSeq)
-		if err := tb.value(js, tok, 0); err != nil {
-			return nil, invalidf(`"inputs": input %q: %v`, tfserving.CommSeq, err)
+		bare, err := bareInput(js.sig)
+		if err != nil {
+			return nil, err
 		}
-		return map[string]*tensor{tfserving.CommSeq: tb.tensor()}, nil
+		tb := js.builder(bare)
+		if err := tb.value(js, tok, 0); err != nil {
+			return nil, invalidf(`"inputs": input %q: %v`, bare, err)
+		}
+		return map[string]*tensor{bare: tb.tensor()}, nil
 	}
 	in := map[string]*tensor{}
 	for js.dec.More() {
@@ -183,8 +187,8 @@ func (js *jsonStream) inputName(have map[string]*tensor) (string, error) {
 		return "", err
 	}
 	name, _ := tok.(string)
-	if _, ok := wantDType[name]; !ok {
-		return "", invalidf("unknown input %q (inputs: %s, %s, %s, %s)", name, tfserving.CommSeq, tfserving.ItemIDs, tfserving.CateIDs, tfserving.LevelTopN)
+	if err := checkInputName(name, js.sig); err != nil {
+		return "", err
 	}
 	if have[name] != nil {
 		return "", invalidf("input %q given twice", name)
@@ -212,18 +216,22 @@ func (js *jsonStream) instances() (map[string]*tensor, error) {
 		if err != nil {
 			return nil, err
 		}
-		if tok != json.Delim('{') { // a bare comm_seq row
-			if rows > 0 && !slices.Equal(first, []string{tfserving.CommSeq}) {
+		if tok != json.Delim('{') { // a bare row of comm_seq (or of the only named input)
+			bare, err := bareInput(js.sig)
+			if err != nil {
+				return nil, err
+			}
+			if rows > 0 && !slices.Equal(first, []string{bare}) {
 				return nil, invalidf("instances[%d] has inputs different from instances[0]", rows)
 			}
-			first = []string{tfserving.CommSeq}
-			tb := cols[tfserving.CommSeq]
+			first = []string{bare}
+			tb := cols[bare]
 			if tb == nil {
-				tb = js.builder(tfserving.CommSeq)
-				cols[tfserving.CommSeq] = tb
+				tb = js.builder(bare)
+				cols[bare] = tb
 			}
 			if err := tb.value(js, tok, 1); err != nil {
-				return nil, invalidf("instances[%d]: input %q: %v", rows, tfserving.CommSeq, err)
+				return nil, invalidf("instances[%d]: input %q: %v", rows, bare, err)
 			}
 			continue
 		}
@@ -305,7 +313,7 @@ type tensorBuilder struct {
 }
 
 func (js *jsonStream) builder(name string) *tensorBuilder {
-	return &tensorBuilder{floats: name == tfserving.CommSeq, limit: maxElements(name, js.sig, js.cfg), rank: -1}
+	return &tensorBuilder{floats: floatInput(name, js.sig), limit: maxElements(name, js.sig, js.cfg), rank: -1}
 }
 
 // value reads the value that starts with tok at the given depth (1 for

@@ -34,6 +34,9 @@ var wantDType = map[string][]tfpb.DataType{
 
 // maxElements bounds the element count of each input before allocation.
 func maxElements(name string, sig serving.Signature, cfg *Config) int64 {
+	if in, ok := namedInput(sig, name); ok {
+		return namedLimit(in, cfg)
+	}
 	switch name {
 	case tfserving.CommSeq:
 		return int64(cfg.MaxBatch) * int64(sig.CommSeqLen)
@@ -46,11 +49,12 @@ func maxElements(name string, sig serving.Signature, cfg *Config) int64 {
 // decodeTensorProto checks tp's dtype and size and decodes its values.
 func decodeTensorProto(name string, tp *tfpb.TensorProto, sig serving.Signature, cfg *Config) (*tensor, error) {
 	ok := false
-	for _, d := range wantDType[name] {
+	want := acceptedDTypes(name, sig)
+	for _, d := range want {
 		ok = ok || tp.GetDtype() == d
 	}
 	if !ok {
-		return nil, invalidf("input %q: dtype %v, want %v", name, tp.GetDtype(), wantDType[name])
+		return nil, invalidf("input %q: dtype %v, want %v", name, tp.GetDtype(), want)
 	}
 	shape, n, err := protoShape(name, tp.GetTensorShape(), maxElements(name, sig, cfg))
 	if err != nil {
@@ -148,6 +152,9 @@ func decodeHalf(name string, tp *tfpb.TensorProto, n int64) ([]float32, error) {
 
 // buildRequest validates decoded inputs against the signature and limits.
 func buildRequest(in map[string]*tensor, sig serving.Signature, cfg *Config) (*serving.Request, error) {
+	if len(sig.Inputs) > 0 {
+		return buildNamedRequest(in, sig, cfg)
+	}
 	for name := range in {
 		if _, ok := wantDType[name]; !ok {
 			return nil, invalidf("unknown input %q (inputs: %s, %s, %s, %s)", name, tfserving.CommSeq, tfserving.ItemIDs, tfserving.CateIDs, tfserving.LevelTopN)

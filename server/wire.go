@@ -6,7 +6,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
-	"nann/tfserving"
+	"nann/serving"
 	"nann/tfserving/servingpb"
 )
 
@@ -54,18 +54,18 @@ func wireModelSpec(raw []byte) (*servingpb.ModelSpec, error) {
 }
 
 // checkPredictWire checks a raw PredictRequest against the limits: at most
-// one entry per known input, each with at most limit(name) values and
-// rank ≤ maxRank, and a short output_filter.
-func checkPredictWire(raw []byte, limit func(name string) int64) error {
+// one entry per known input of sig, each with at most maxElements values
+// and rank ≤ maxRank, and a short output_filter.
+func checkPredictWire(raw []byte, sig serving.Signature, cfg *Config) error {
 	entries, filters := 0, 0
 	return walkFields(raw, func(num protowire.Number, typ protowire.Type, v []byte) error {
 		switch {
 		case num == fieldInputs && typ == protowire.BytesType:
 			entries++
-			if entries > len(wantDType) {
-				return invalidf("inputs: more than %d entries (inputs: %s, %s, %s, %s)", len(wantDType), tfserving.CommSeq, tfserving.ItemIDs, tfserving.CateIDs, tfserving.LevelTopN)
+			if n := maxInputEntries(sig); entries > n {
+				return invalidf("inputs: more than %d entries (inputs: %s)", n, inputNames(sig))
 			}
-			return checkInputEntry(v, limit)
+			return checkInputEntry(v, sig, cfg)
 		case num == fieldOutputFilter:
 			filters++
 			if filters > maxOutputFilter {
@@ -76,7 +76,7 @@ func checkPredictWire(raw []byte, limit func(name string) int64) error {
 	})
 }
 
-func checkInputEntry(entry []byte, limit func(string) int64) error {
+func checkInputEntry(entry []byte, sig serving.Signature, cfg *Config) error {
 	var name string
 	var value []byte
 	err := walkFields(entry, func(num protowire.Number, typ protowire.Type, v []byte) error {
@@ -91,10 +91,10 @@ func checkInputEntry(entry []byte, limit func(string) int64) error {
 	if err != nil {
 		return err
 	}
-	if _, ok := wantDType[name]; !ok {
-		return invalidf("unknown input %q (inputs: %s, %s, %s, %s)", name, tfserving.CommSeq, tfserving.ItemIDs, tfserving.CateIDs, tfserving.LevelTopN)
+	if err := checkInputName(name, sig); err != nil {
+		return err
 	}
-	return checkTensorWire(name, value, limit(name))
+	return checkTensorWire(name, value, maxElements(name, sig, cfg))
 }
 
 // checkTensorWire counts a TensorProto's values and dims without decoding.
