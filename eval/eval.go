@@ -98,12 +98,29 @@ type Summary struct {
 	Max  float64 `json:"max"`
 }
 
-// Recall is Recall@K of the beam and of brute force (nil when skipped), as
-// fractions of the queries whose ground truth is in the first K answers.
+// Recall is Recall@K of the search method (beam retrieval or SL2G) and of
+// brute force (nil when skipped), as fractions of the queries whose ground
+// truth is in the first K answers, and the method's coverage: the mean over
+// queries of the fraction of brute force's top K that the method's first K
+// answers hold (the reference's second metric; 1 means the method found
+// exactly what scoring every item finds).
+//
+// Every figure has its standard error over queries: the sample standard
+// deviation of the per-query values (hit 0/1, coverage fraction; n−1 in the
+// denominator) divided by √n, 0 for a single query. GapSE is that of the
+// per-query difference brute-force hit − method hit (paired), the error of
+// Exact − Beam; it is smaller than the two errors combined because both are
+// measured on the same queries.
 type Recall struct {
-	K     int      `json:"k"`
-	Beam  float64  `json:"beam"`
-	Exact *float64 `json:"exact"`
+	K      int      `json:"k"`
+	Beam   float64  `json:"beam"`
+	BeamSE float64  `json:"beam_se"`
+	Exact  *float64 `json:"exact"`
+	// ExactSE, Coverage, CoverageSE and GapSE are nil when brute force was skipped.
+	ExactSE    *float64 `json:"exact_se"`
+	Coverage   *float64 `json:"coverage"`
+	CoverageSE *float64 `json:"coverage_se"`
+	GapSE      *float64 `json:"gap_se"`
 }
 
 // RoundSummary is the distribution of items scored in one round.
@@ -113,9 +130,13 @@ type RoundSummary struct {
 	Scored Summary `json:"scored"`
 }
 
-// Report is the evaluation of one beam setting. Latencies are milliseconds.
+// Report is the evaluation of one search setting (a beam or SL2G).
+// Latencies are milliseconds.
 type Report struct {
-	Beam    string   `json:"beam"`
+	// Beam names the setting (its String: eval:…, serving:… or sl2g:…).
+	Beam string `json:"beam"`
+	// Method is "beam" (beam retrieval, either form) or "sl2g".
+	Method  string   `json:"method"`
 	Queries int      `json:"queries"`
 	Items   int      `json:"items"`
 	Recall  []Recall `json:"recall"`
@@ -218,9 +239,10 @@ func runAll[Q any](ctx context.Context, cfg Config, queries []Query[Q], g retrie
 }
 
 type worker[Q any] struct {
-	sc retrieve.QueryScorer[Q]
-	s  *retrieve.Searcher
-	ex *retrieve.Exact
+	sc    retrieve.QueryScorer[Q]
+	s     *retrieve.Searcher
+	ex    *retrieve.Exact
+	exact topSet // brute force's answer to the current query
 }
 
 func (w *worker[Q]) run(i int, q Query[Q], beams []retrieve.Beam, cfg Config, r *recorder) (err error) {
@@ -234,6 +256,16 @@ func (w *worker[Q]) run(i int, q Query[Q], beams []retrieve.Beam, cfg Config, r 
 		return err
 	}
 	r.bind[i] = since(t0)
+	if !cfg.SkipExact {
+		t := time.Now()
+		res, err := w.ex.TopK(w.sc, cfg.Ks[len(cfg.Ks)-1])
+		if err != nil {
+			return fmt.Errorf("brute force: %w", err)
+		}
+		r.exactLat[i] = since(t)
+		r.exactRank[i] = rankOf(res.Rows, q.Truth)
+		w.exact.set(res.Rows)
+	}
 	for b, beam := range beams {
 		t := time.Now()
 		res, err := w.s.Search(w.sc, beam)
@@ -243,15 +275,9 @@ func (w *worker[Q]) run(i int, q Query[Q], beams []retrieve.Beam, cfg Config, r 
 		r.beamLat[b][i] = since(t)
 		r.beamRank[b][i] = rankOf(res.Rows, q.Truth)
 		r.recordRounds(b, i, res.Stats)
-	}
-	if !cfg.SkipExact {
-		t := time.Now()
-		res, err := w.ex.TopK(w.sc, cfg.Ks[len(cfg.Ks)-1])
-		if err != nil {
-			return fmt.Errorf("brute force: %w", err)
+		if !cfg.SkipExact {
+			w.exact.overlaps(res.Rows, cfg.Ks, r.cover[b][i*len(cfg.Ks):(i+1)*len(cfg.Ks)])
 		}
-		r.exactLat[i] = since(t)
-		r.exactRank[i] = rankOf(res.Rows, q.Truth)
 	}
 	return nil
 }

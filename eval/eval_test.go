@@ -312,11 +312,21 @@ func TestSweepWritesCurve(t *testing.T) {
 	}
 	// Row order: settings in order, then Ks; values round-trip.
 	row := recs[1+3*len(widths)+2] // smallBeam, K=50
-	if row[0] != smallBeam().String() || row[1] != "50" {
+	if row[0] != smallBeam().String() || row[1] != MethodBeam || row[2] != "50" {
 		t.Fatalf("unexpected row %v", row)
 	}
-	if v, _ := strconv.ParseFloat(row[2], 64); v != res.Reports[len(widths)].Recall[2].Beam {
-		t.Fatalf("csv recall %s, report %g", row[2], res.Reports[len(widths)].Recall[2].Beam)
+	if v, _ := strconv.ParseFloat(row[5], 64); v != res.Reports[len(widths)].Recall[2].Beam {
+		t.Fatalf("csv recall %s, report %g", row[5], res.Reports[len(widths)].Recall[2].Beam)
+	}
+	// The CSV reads back into the points it was written from.
+	back, err := ReadPointsCSV(bytes.NewReader(f), csvPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-7*math.Abs(b) }
+	if want := res.Points(); len(back) != len(want) || back[len(back)-1].Beam != want[len(want)-1].Beam ||
+		!near(*back[7].Coverage, *want[7].Coverage) || !near(back[7].RecallSE, want[7].RecallSE) || !near(*back[7].GapSE, *want[7].GapSE) {
+		t.Fatalf("read back %+v\nwritten %+v", back[7], want[7])
 	}
 	png, err := os.ReadFile(pngPath)
 	if err != nil {

@@ -21,6 +21,9 @@ type recorder struct {
 	levels    [][]int
 	scored    [][]int32 // per beam: [query*rounds + round]
 	total     [][]int64
+	// cover[b][query*len(ks)+j]: how many of beam b's first ks[j] rows are
+	// among brute force's first ks[j] (only when brute force runs).
+	cover [][]int32
 }
 
 func newRecorder(nq int, beams []retrieve.Beam, cfg Config) *recorder {
@@ -39,6 +42,9 @@ func newRecorder(nq int, beams []retrieve.Beam, cfg Config) *recorder {
 		r.levels = append(r.levels, make([]int, nr))
 		r.scored = append(r.scored, make([]int32, nq*nr))
 		r.total = append(r.total, make([]int64, nq))
+		if !cfg.SkipExact {
+			r.cover = append(r.cover, make([]int32, nq*len(cfg.Ks)))
+		}
 	}
 	return r
 }
@@ -56,12 +62,22 @@ func (r *recorder) recordRounds(b, i int, st retrieve.Stats) {
 
 func (r *recorder) report(b int, beam retrieve.Beam, items int) Report {
 	nq := len(r.bind)
-	rep := Report{Beam: beam.String(), Queries: nq, Items: items}
-	for _, k := range r.ks {
-		rc := Recall{K: k, Beam: recallAt(r.beamRank[b], k)}
+	rep := Report{Beam: beam.String(), Method: MethodOf(beam), Queries: nq, Items: items}
+	for j, k := range r.ks {
+		bh := hits(r.beamRank[b], k)
+		rc := Recall{K: k}
+		rc.Beam, rc.BeamSE = meanSE(bh)
 		if !r.skipExact {
-			e := recallAt(r.exactRank, k)
-			rc.Exact = &e
+			eh := hits(r.exactRank, k)
+			e, ese := meanSE(eh)
+			cov := make([]float64, nq)
+			for i := range nq {
+				cov[i] = float64(r.cover[b][i*len(r.ks)+j]) / float64(k)
+				eh[i] -= bh[i] // the paired difference
+			}
+			c, cse := meanSE(cov)
+			_, gse := meanSE(eh)
+			rc.Exact, rc.ExactSE, rc.Coverage, rc.CoverageSE, rc.GapSE = &e, &ese, &c, &cse, &gse
 		}
 		rep.Recall = append(rep.Recall, rc)
 	}
@@ -87,16 +103,19 @@ func (r *recorder) report(b int, beam retrieve.Beam, items int) Report {
 	return rep
 }
 
-// recallAt is the fraction of queries whose truth ranks within the first k.
-func recallAt(ranks []int32, k int) float64 {
-	hits := 0
-	for _, r := range ranks {
-		if r >= 0 && int(r) < k {
-			hits++
-		}
+// MethodOf is "sl2g" for an SL2G setting and "beam" for beam retrieval.
+func MethodOf(b retrieve.Beam) string {
+	if _, ok := b.(*retrieve.SL2G); ok {
+		return MethodSL2G
 	}
-	return float64(hits) / float64(len(ranks))
+	return MethodBeam
 }
+
+// The search methods of a Report.
+const (
+	MethodBeam = "beam"
+	MethodSL2G = "sl2g"
+)
 
 // summarize computes mean and nearest-rank percentiles (v is not modified).
 func summarize(v []float64) Summary {

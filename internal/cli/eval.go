@@ -32,10 +32,11 @@ type EvalCmd struct {
 	Users    int    `help:"Evaluate at most this many users (0: all)."`
 	Ks       []int  `name:"k" default:"${eval_ks}" help:"Recall cut-offs."`
 	Beam     string `default:"${eval_beam}" help:"Beam settings: eval:START:TOPK,..:NSCORING,..:K or serving:T0,T1,T2,T3,T4,T5."`
+	Search   string `default:"beam" help:"Search method: beam (beam retrieval with --beam) or sl2g:EF[:K] (the SL2G baseline: HNSW best-first search under the model with ef EF on the same graph; K defaults to the largest --k)."`
 	Scorer   string `default:"engine" enum:"engine,plain" help:"engine: the compiled fast scorer; plain: the model's inference forward."`
 	Float16  bool   `name:"float16" help:"Engine item tables in float16."`
 	NoExact  bool   `name:"no-exact" help:"Skip brute force (no ceiling)."`
-	Sweep    bool   `help:"Run a grid of beam settings and write the recall-vs-items-scored curve."`
+	Sweep    bool   `help:"Run a grid of beam settings and of SL2G ef values and write recall and coverage vs items scored (--search is ignored)."`
 	SweepOut string `name:"sweep-out" help:"Directory for sweep.csv and sweep.png (default RUN/sweep)."`
 	Workers  int    `help:"Queries evaluated at once (0: all cores)."`
 	JSON     bool   `name:"json" help:"Print the report as JSON."`
@@ -72,9 +73,9 @@ func (c *EvalCmd) Run(g *Globals) error {
 	if c.Sweep {
 		return c.sweep(g, s, cfg)
 	}
-	beam, err := retrieve.ParseBeam(c.Beam)
+	beam, err := c.method()
 	if err != nil {
-		return fmt.Errorf("--beam: %w", err)
+		return err
 	}
 	rep, err := eval.Run(g.Context(), cfg, s.queries, s.graph, s.model, beam)
 	if err != nil {
@@ -85,6 +86,25 @@ func (c *EvalCmd) Run(g *Globals) error {
 	}
 	printEvalReport(g.Stdout(), rep)
 	return nil
+}
+
+// method is the search setting --search (and --beam) select.
+func (c *EvalCmd) method() (retrieve.Beam, error) {
+	if c.Search == "beam" {
+		beam, err := retrieve.ParseBeam(c.Beam)
+		if err != nil {
+			return nil, fmt.Errorf("--beam: %w", err)
+		}
+		return beam, nil
+	}
+	if strings.HasPrefix(c.Search, "sl2g:") {
+		p, err := retrieve.ParseSL2G(c.Search, c.Ks[len(c.Ks)-1])
+		if err != nil {
+			return nil, fmt.Errorf("--search: %w", err)
+		}
+		return p, nil
+	}
+	return nil, fmt.Errorf("--search %q: want beam or sl2g:EF[:K]", c.Search)
 }
 
 func (c *EvalCmd) load() (*evalSetup, error) {
@@ -205,9 +225,26 @@ func defaultSweep(maxK int) []retrieve.Beam {
 	})
 }
 
+// sweepEfs are the ef values of the SL2G sweep: from far below to far above
+// the reference's work (about 1–2% of the corpus).
+var sweepEfs = []int{8, 16, 32, 64, 128, 256, 512, 1024, 2048}
+
+// sl2gSweep is SL2G at each of sweepEfs that fits a corpus of n items, each
+// answering maxK items (ef < maxK answers the best maxK of what it scored).
+func sl2gSweep(maxK, n int) []retrieve.Beam {
+	var out []retrieve.Beam
+	for _, ef := range sweepEfs {
+		if ef <= n {
+			out = append(out, &retrieve.SL2G{Ef: ef, K: maxK})
+		}
+	}
+	return out
+}
+
 func (c *EvalCmd) sweep(g *Globals, s *evalSetup, cfg eval.Config) error {
 	maxK := c.Ks[len(c.Ks)-1]
-	res, err := eval.Sweep(g.Context(), cfg, s.queries, s.graph, s.model, defaultSweep(maxK))
+	settings := append(defaultSweep(maxK), sl2gSweep(maxK, s.graph.Len())...)
+	res, err := eval.Sweep(g.Context(), cfg, s.queries, s.graph, s.model, settings)
 	if err != nil {
 		return err
 	}
@@ -228,7 +265,7 @@ func (c *EvalCmd) sweep(g *Globals, s *evalSetup, cfg eval.Config) error {
 		return writeJSON(g.Stdout(), res)
 	}
 	w := g.Stdout()
-	fmt.Fprintf(w, "sweep over %d beam settings, %d users; wrote %s and %s\n", len(res.Reports), len(s.queries),
+	fmt.Fprintf(w, "sweep over %d settings (beam and SL2G), %d users; wrote %s and %s\n", len(res.Reports), len(s.queries),
 		filepath.Join(out, "sweep.csv"), filepath.Join(out, "sweep.png"))
 	for i := range res.Reports {
 		printRecallLine(w, &res.Reports[i])
@@ -245,27 +282,44 @@ func writeJSON(w io.Writer, v any) error {
 func printRecallLine(w io.Writer, r *eval.Report) {
 	var parts []string
 	for _, rc := range r.Recall {
-		parts = append(parts, fmt.Sprintf("R@%d %.4f/%s", rc.K, rc.Beam, optional(rc.Exact)))
+		part := fmt.Sprintf("R@%d %.4f±%.4f/%s", rc.K, rc.Beam, rc.BeamSE, optional(rc.Exact))
+		if rc.Coverage != nil {
+			part += fmt.Sprintf(" cov %.3f", *rc.Coverage)
+		}
+		parts = append(parts, part)
 	}
-	fmt.Fprintf(w, "  %-40s items %7.0f (%.2f%%)  %s  (beam/brute)\n", r.Beam, r.Scored.Mean, 100*r.ScoredFraction, strings.Join(parts, "  "))
+	fmt.Fprintf(w, "  %-40s items %7.0f (%.2f%%)  %s  (method±se/brute)\n", r.Beam, r.Scored.Mean, 100*r.ScoredFraction, strings.Join(parts, "  "))
 }
 
 func printEvalReport(w io.Writer, r *eval.Report) {
-	fmt.Fprintf(w, "beam %s over %d users, %d items\n", r.Beam, r.Queries, r.Items)
-	fmt.Fprintf(w, "  %-6s %10s %10s %8s\n", "K", "beam", "brute", "ratio")
-	for _, rc := range r.Recall {
-		ratio := "-"
-		if rc.Exact != nil && *rc.Exact > 0 {
-			ratio = fmt.Sprintf("%.3f", rc.Beam / *rc.Exact)
+	fmt.Fprintf(w, "%s %s over %d users, %d items (± one standard error over users)\n", r.Method, r.Beam, r.Queries, r.Items)
+	fmt.Fprintf(w, "  %-6s %17s %17s %8s %13s %17s\n", "K", "recall", "brute force", "ratio", "gap", "coverage")
+	pm := func(v float64, se *float64) string {
+		if se == nil {
+			return "-"
 		}
-		fmt.Fprintf(w, "  %-6d %10.4f %10s %8s\n", rc.K, rc.Beam, optional(rc.Exact), ratio)
+		return fmt.Sprintf("%.4f ± %.4f", v, *se)
+	}
+	for _, rc := range r.Recall {
+		ratio, gap, exact, cov := "-", "-", "-", "-"
+		if rc.Exact != nil {
+			exact = pm(*rc.Exact, rc.ExactSE)
+			gap = pm(*rc.Exact-rc.Beam, rc.GapSE)
+			if *rc.Exact > 0 {
+				ratio = fmt.Sprintf("%.3f", rc.Beam / *rc.Exact)
+			}
+		}
+		if rc.Coverage != nil {
+			cov = pm(*rc.Coverage, rc.CoverageSE)
+		}
+		fmt.Fprintf(w, "  %-6d %17s %17s %8s %13s %17s\n", rc.K, pm(rc.Beam, &rc.BeamSE), exact, ratio, gap, cov)
 	}
 	fmt.Fprintf(w, "  items scored per query: mean %.0f, p50 %.0f, p99 %.0f (%.2f%% of the corpus)\n",
 		r.Scored.Mean, r.Scored.P50, r.Scored.P99, 100*r.ScoredFraction)
 	for _, rd := range r.Rounds {
 		fmt.Fprintf(w, "    round %d (level %d): mean %.0f\n", rd.Round, rd.Level, rd.Scored.Mean)
 	}
-	fmt.Fprintf(w, "  latency per query: bind p50 %.2f ms; beam p50 %.2f ms p99 %.2f ms", r.BindLatency.P50, r.BeamLatency.P50, r.BeamLatency.P99)
+	fmt.Fprintf(w, "  latency per query: bind p50 %.2f ms; search p50 %.2f ms p99 %.2f ms", r.BindLatency.P50, r.BeamLatency.P50, r.BeamLatency.P99)
 	if r.ExactLatency != nil {
 		fmt.Fprintf(w, "; brute force p50 %.2f ms p99 %.2f ms", r.ExactLatency.P50, r.ExactLatency.P99)
 	}
