@@ -194,7 +194,8 @@ func (c *blocklistCollector) Collect(ch chan<- prometheus.Metric) {
 		st := w.cur.Load()
 		ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, float64(st.set.Len()), model)
 		if !st.mtime.IsZero() {
-			ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, time.Since(st.mtime).Seconds(), model)
+			age := max(time.Since(st.mtime), 0) // 0 for a file from the future (clock skew)
+			ch <- prometheus.MustNewConstMetric(c.age, prometheus.GaugeValue, age.Seconds(), model)
 		}
 	}
 }
