@@ -9,8 +9,13 @@ package bundle
 //	                    provenance, the size and SHA-256 of every other file
 //	                    and of the manifest itself
 //	model.onnx          the scoring network, as given
-//	item_embs.npy       float32 [N, d]: the item input of every item, the
-//	                    vectors the index is built on
+//	item_embs.npy       float32 [N, d]: the vectors the index is built on:
+//	                    the item input of every item, or, with an index
+//	                    embedding, that item-only value of the graph
+//	                    computed for every item at import
+//	item_input.npy      only with an index embedding: the item input of
+//	                    every item (ids [N], features [N, F], any dtype
+//	                    the graph's item input declares)
 //	item_raw_ids.npy    int64 [N]: the id of item row r
 //	index/graph.hnsw    the HNSW graph over item_embs.npy
 //	index/*.npy         the same graph in the reference's NumPy layout
@@ -48,18 +53,30 @@ const (
 	ONNXModelFile    = "model.onnx"
 	ONNXItemEmbsFile = "item_embs.npy"
 	ItemIDsFile      = "item_raw_ids.npy"
+	// ONNXItemInputFile is the item input table of a bundle whose index
+	// is built on a value inside the graph (ONNXManifest.IndexEmbedding).
+	ONNXItemInputFile = "item_input.npy"
 	// importStaging names the hidden staging directories of imports.
 	importStaging = "import"
 )
 
 // ImportOptions controls ImportONNX. Start from DefaultImportOptions.
 type ImportOptions struct {
-	ONNX     string // the scoring network (.onnx)
-	ItemEmbs string // float32 [N, d] .npy: the item input of every item
+	ONNX string // the scoring network (.onnx)
+	// ItemEmbs is the item input of every item (.npy, leading dim N):
+	// without IndexEmbedding float32 [N, d], the vectors the index is built
+	// on; with it, any table the item input declares (ids [N], features
+	// [N, F], embeddings). "" with IndexEmbedding and an integer item input
+	// of shape [n] or [n, 1]: the item ids are the item input.
+	ItemEmbs string
 	ItemIDs  string // int32/int64 [N] .npy: the id of each item row, distinct
-	IndexDir string // an index directory over ItemEmbs (nann index); "" builds one
-	Base     string // bundles go to Base/Name/Version
-	Name     string // model name ("nann")
+	// IndexEmbedding names the value of the graph the index is built on
+	// ("" for the item input itself): an item-only value (plan.ItemValue
+	// proves it), float [n, d], computed for every item at import.
+	IndexEmbedding string
+	IndexDir       string // an index directory over ItemEmbs (nann index); "" builds one
+	Base           string // bundles go to Base/Name/Version
+	Name           string // model name ("nann")
 	// Version is the model version; 0 means one above the newest present.
 	Version int64
 	// Contract names the model's roles (plan's defaults for empty names;
@@ -79,10 +96,13 @@ func DefaultImportOptions() ImportOptions {
 // Validate reports every problem at once.
 func (o ImportOptions) Validate() error {
 	var errs []error
-	for _, f := range []struct{ what, v string }{{"ONNX model", o.ONNX}, {"item embeddings", o.ItemEmbs}, {"item ids", o.ItemIDs}, {"base path", o.Base}} {
+	for _, f := range []struct{ what, v string }{{"ONNX model", o.ONNX}, {"item ids", o.ItemIDs}, {"base path", o.Base}} {
 		if f.v == "" {
 			errs = append(errs, fmt.Errorf("%s path is empty", f.what))
 		}
+	}
+	if o.ItemEmbs == "" && o.IndexEmbedding == "" {
+		errs = append(errs, errors.New("item embeddings path is empty (without an index embedding the index is built on them)"))
 	}
 	if o.Name == "" || o.Name != filepath.Base(o.Name) || o.Name[0] == '.' {
 		errs = append(errs, fmt.Errorf("model name %q must be a plain directory name", o.Name))
@@ -105,9 +125,12 @@ type ONNXManifest struct {
 	Created  time.Time    `json:"created"`
 	Contract ONNXContract `json:"contract"`
 	NumItems int          `json:"num_items"`
-	ItemDim  int          `json:"item_dim"`
-	Source   ImportSource `json:"source"`
-	Files    []File       `json:"files"`
+	ItemDim  int          `json:"item_dim"` // width of item_embs.npy, the index vectors
+	// IndexEmbedding is the item-only value of the graph the index is
+	// built on ("": the item input, and item_embs.npy is that input).
+	IndexEmbedding string       `json:"index_embedding,omitempty"`
+	Source         ImportSource `json:"source"`
+	Files          []File       `json:"files"`
 	// SHA256 is the SHA-256 of the manifest's compact JSON with this field
 	// empty, as Manifest.SHA256.
 	SHA256 string `json:"manifest_sha256"`
@@ -131,7 +154,7 @@ type ONNXInput struct {
 // ImportSource is an imported bundle's provenance.
 type ImportSource struct {
 	ONNX     string `json:"onnx"`
-	ItemEmbs string `json:"item_embs"`
+	ItemEmbs string `json:"item_embs"` // "" when the item ids were the item input
 	ItemIDs  string `json:"item_ids"`
 	Index    string `json:"index"` // "" when the import built it
 }
@@ -210,7 +233,13 @@ func (b *ONNXBundle) load() error {
 	for _, in := range m.Contract.UserInputs {
 		c.UserInputs = append(c.UserInputs, in.Name)
 	}
-	if b.Plan, err = plan.Compile(g, c, itemTensor(x, shape), plan.Options{}); err != nil {
+	items := itemTensor(x, shape)
+	if m.IndexEmbedding != "" {
+		if items, err = loadItemInput(b.Dir, g, c, m, x); err != nil {
+			return err
+		}
+	}
+	if b.Plan, err = plan.Compile(g, c, items, plan.Options{}); err != nil {
 		return fmt.Errorf("%s: %w", ONNXModelFile, err)
 	}
 	if got := contractOf(b.Plan); !sameContract(got, m.Contract) {
@@ -294,15 +323,24 @@ func ImportONNX(ctx context.Context, o ImportOptions) (string, *ONNXManifest, er
 	if log == nil {
 		log = slog.Default()
 	}
-	x, shape, err := npy.Read[float32](o.ItemEmbs)
-	if err != nil {
-		return "", nil, fmt.Errorf("import: item embeddings must be float32 [N, d], the vectors the index is built on (an id or feature item input embedded inside the graph is not importable yet): %w", err)
-	}
-	if len(shape) != 2 || shape[0] == 0 || shape[1] == 0 {
-		return "", nil, fmt.Errorf("import: item embeddings %s: shape %v, want float32 [N, d] with N, d > 0", o.ItemEmbs, shape)
-	}
-	if err := hnsw.CheckFinite(x, shape[1]); err != nil {
-		return "", nil, fmt.Errorf("import: item embeddings %s: %w", o.ItemEmbs, err)
+	var (
+		x     []float32
+		shape []int
+		items *onnx.Tensor
+		err   error
+	)
+	if o.IndexEmbedding == "" {
+		x, shape, err = npy.Read[float32](o.ItemEmbs)
+		if err != nil {
+			return "", nil, fmt.Errorf("import: item embeddings must be float32 [N, d], the vectors the index is built on (for an id or feature item input, name the item-only value of the graph to build it on: --index-embedding): %w", err)
+		}
+		if len(shape) != 2 || shape[0] == 0 || shape[1] == 0 {
+			return "", nil, fmt.Errorf("import: item embeddings %s: shape %v, want float32 [N, d] with N, d > 0", o.ItemEmbs, shape)
+		}
+		if err := hnsw.CheckFinite(x, shape[1]); err != nil {
+			return "", nil, fmt.Errorf("import: item embeddings %s: %w", o.ItemEmbs, err)
+		}
+		items = itemTensor(x, shape)
 	}
 	ids, idShape, err := npy.ReadInts(o.ItemIDs)
 	if err != nil {
@@ -311,9 +349,6 @@ func ImportONNX(ctx context.Context, o ImportOptions) (string, *ONNXManifest, er
 	if len(idShape) != 1 {
 		return "", nil, fmt.Errorf("import: item ids %s: shape %v, want [N]", o.ItemIDs, idShape)
 	}
-	if err := checkItemIDs(ids, shape[0], "item ids "+o.ItemIDs+" (rows of "+o.ItemEmbs+")"); err != nil {
-		return "", nil, fmt.Errorf("import: %w", err)
-	}
 	g, err := readGraph(o.ONNX)
 	if err != nil {
 		return "", nil, fmt.Errorf("import: %w", err)
@@ -321,9 +356,24 @@ func ImportONNX(ctx context.Context, o ImportOptions) (string, *ONNXManifest, er
 	if o.Contract.ItemInput == "" && o.Contract.UserInputs == nil {
 		o.Contract.ItemInput = itemNamed(g)
 	}
-	p, err := plan.Compile(g, o.Contract, itemTensor(x, shape), plan.Options{})
+	table := o.ItemEmbs
+	if o.IndexEmbedding != "" {
+		if items, err = importItemInput(g, &o, ids); err != nil {
+			return "", nil, fmt.Errorf("import: %w", err)
+		}
+		if table == "" {
+			table = o.ItemIDs
+		}
+		if x, shape, err = indexEmbedding(g, o.Contract, items, o.IndexEmbedding); err != nil {
+			return "", nil, fmt.Errorf("import: index embedding of %s over %s: %w", o.ONNX, table, err)
+		}
+	}
+	if err := checkItemIDs(ids, shape[0], "item ids "+o.ItemIDs+" (rows of "+table+")"); err != nil {
+		return "", nil, fmt.Errorf("import: %w", err)
+	}
+	p, err := plan.Compile(g, o.Contract, items, plan.Options{})
 	if err != nil {
-		return "", nil, fmt.Errorf("import: compiling %s over %s: %w", o.ONNX, o.ItemEmbs, err)
+		return "", nil, fmt.Errorf("import: compiling %s over %s: %w", o.ONNX, table, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return "", nil, err
@@ -349,9 +399,9 @@ func ImportONNX(ctx context.Context, o ImportOptions) (string, *ONNXManifest, er
 	}
 	start := time.Now()
 	m := &ONNXManifest{Format: onnxFormatName, Version: onnxFormatVersion, Name: o.Name, ModelVer: o.Version,
-		Contract: contractOf(p), NumItems: shape[0], ItemDim: shape[1],
+		Contract: contractOf(p), NumItems: shape[0], ItemDim: shape[1], IndexEmbedding: o.IndexEmbedding,
 		Source: ImportSource{ONNX: o.ONNX, ItemEmbs: o.ItemEmbs, ItemIDs: o.ItemIDs, Index: o.IndexDir}}
-	err = writeImport(ctx, o, st.Path, x, shape, ids, m, log)
+	err = writeImport(ctx, o, st.Path, x, shape, items, ids, m, log)
 	if err == nil {
 		var b *ONNXBundle
 		if b, err = OpenONNX(ctx, st.Path); err != nil {
@@ -373,9 +423,14 @@ func ImportONNX(ctx context.Context, o ImportOptions) (string, *ONNXManifest, er
 	return final, m, nil
 }
 
-func writeImport(ctx context.Context, o ImportOptions, dir string, x []float32, shape []int, ids []int64, m *ONNXManifest, log *slog.Logger) error {
+func writeImport(ctx context.Context, o ImportOptions, dir string, x []float32, shape []int, items *onnx.Tensor, ids []int64, m *ONNXManifest, log *slog.Logger) error {
 	if err := copyFile(o.ONNX, filepath.Join(dir, ONNXModelFile)); err != nil {
 		return err
+	}
+	if m.IndexEmbedding != "" {
+		if err := writeItemInput(filepath.Join(dir, ONNXItemInputFile), items); err != nil {
+			return err
+		}
 	}
 	if err := npy.Write(filepath.Join(dir, ONNXItemEmbsFile), x, shape...); err != nil {
 		return err

@@ -35,14 +35,18 @@ func ItemValue(g *onnx.Graph, c Contract, items *onnx.Tensor, name string) (*onn
 		return nil, fmt.Errorf("plan: value %q is not in the graph (name a graph input, initializer or node output; the item input is %q)", name, c.ItemInput)
 	}
 	lab := labelValues(g, c)
+	from := producerName(v)
+	if v.Const != nil && v.Producer == nil {
+		from = "an initializer"
+	}
 	switch l := lab[v]; l {
 	case Item:
 	case Pair:
-		return nil, fmt.Errorf("plan: value %q (from %s) depends on the user inputs %v as well as the item input %q: it is a pair value, not item-only", name, producerName(v), c.UserInputs, c.ItemInput)
+		return nil, fmt.Errorf("plan: value %q (from %s) depends on the user inputs %v as well as the item input %q: it is a pair value, not item-only", name, from, c.UserInputs, c.ItemInput)
 	case User:
-		return nil, fmt.Errorf("plan: value %q (from %s) depends on the user inputs %v, not on the item input %q: it is not item-only", name, producerName(v), c.UserInputs, c.ItemInput)
+		return nil, fmt.Errorf("plan: value %q (from %s) depends on the user inputs %v, not on the item input %q: it is not item-only", name, from, c.UserInputs, c.ItemInput)
 	default:
-		return nil, fmt.Errorf("plan: value %q (from %s) depends on no input (%s): it is not item-only", name, producerName(v), l)
+		return nil, fmt.Errorf("plan: value %q (from %s) depends on no input (%s): it is not item-only", name, from, l)
 	}
 	s := v.Shape
 	if len(s) == 0 || s[0].Batch != 1 || s[0].Fixed != 0 {
@@ -114,3 +118,7 @@ func ItemValue(g *onnx.Graph, c Contract, items *onnx.Tensor, name string) (*onn
 	}
 	return out, nil
 }
+
+// Resolve fills in the contract's defaults against g and checks its names
+// against the graph, reporting every problem at once, as Compile does.
+func (c Contract) Resolve(g *onnx.Graph) (Contract, error) { return c.resolve(g) }

@@ -6,14 +6,18 @@ import (
 
 	"nann/bundle"
 	"nann/engine"
+	"nann/model"
 )
 
-// ExportCmd compiles a trained run and its index into a serving bundle.
+// ExportCmd compiles a trained run and its index into a serving bundle,
+// and/or writes its scoring network as an ONNX model (--onnx).
 type ExportCmd struct {
 	RunDir       string  `name:"run" required:"" help:"Trained run directory (nann train)."`
-	Index        string  `required:"" help:"Index directory (nann index)." type:"existingdir"`
+	Index        string  `help:"Index directory (nann index); required for a bundle." type:"existingdir"`
 	Data         string  `help:"Prepared dataset (default: the run's)."`
-	Base         string  `required:"" help:"Base path: the bundle goes to BASE/NAME/VERSION."`
+	Base         string  `help:"Base path: the bundle goes to BASE/NAME/VERSION; required for a bundle."`
+	ONNXOut      string  `name:"onnx" help:"Also (or, without --index and --base, only) write the scoring network as an ONNX model in nann import's contract (opset 13, inference BatchNorm) to this file." placeholder:"FILE"`
+	ONNXInputs   string  `name:"onnx-inputs" default:"comm_seq" enum:"comm_seq,ids,item_ids" help:"Inputs of the --onnx graph: comm_seq (comm_seq [n,L,64] + item_emb [n,64], as nann_torch's export), ids (hist_items/hist_cates int64 [n,L] + item_emb), item_ids (hist ids + item_id int64 [n], the item network inside the graph; import with --index-embedding item_vec)."`
 	Name         string  `default:"${export_name}" help:"Model name."`
 	Version      int64   `help:"Model version (0: one above the newest present)."`
 	Precision    string  `default:"${export_precision}" enum:"float32,float16" help:"Item-table precision of the engine."`
@@ -23,8 +27,26 @@ type ExportCmd struct {
 	JSON         bool    `name:"json" help:"Print the manifest as JSON."`
 }
 
-// Run exports the bundle.
+// Run exports the bundle and/or the ONNX model.
 func (c *ExportCmd) Run(g *Globals) error {
+	var onnxRep *bundle.ONNXExport
+	if c.ONNXOut != "" {
+		o := bundle.ONNXExportOptions{RunDir: c.RunDir, Data: c.Data, Out: c.ONNXOut, Inputs: model.ONNXInputs(c.ONNXInputs)}
+		var err error
+		if onnxRep, err = bundle.ExportONNX(g.Context(), o); err != nil {
+			return err
+		}
+		if c.Index == "" && c.Base == "" {
+			if c.JSON {
+				return writeJSON(g.Stdout(), onnxRep)
+			}
+			printONNXExport(g, onnxRep)
+			return nil
+		}
+	}
+	if c.Index == "" || c.Base == "" {
+		return fmt.Errorf("a bundle needs --index and --base (--onnx FILE alone writes only the ONNX model)")
+	}
 	o := bundle.DefaultExportOptions()
 	o.RunDir, o.IndexDir, o.Data, o.Base, o.Name, o.Version, o.K = c.RunDir, c.Index, c.Data, c.Base, c.Name, c.Version, c.K
 	if len(c.LevelTopN) != 6 {
@@ -43,9 +65,13 @@ func (c *ExportCmd) Run(g *Globals) error {
 	}
 	if c.JSON {
 		return writeJSON(g.Stdout(), struct {
-			Dir      string           `json:"dir"`
-			Manifest *bundle.Manifest `json:"manifest"`
-		}{dir, m})
+			Dir      string             `json:"dir"`
+			Manifest *bundle.Manifest   `json:"manifest"`
+			ONNX     *bundle.ONNXExport `json:"onnx,omitempty"`
+		}{dir, m, onnxRep})
+	}
+	if onnxRep != nil {
+		printONNXExport(g, onnxRep)
 	}
 	var bytes int64
 	for _, f := range m.Files {
@@ -58,3 +84,13 @@ func (c *ExportCmd) Run(g *Globals) error {
 }
 
 func dirOf(versionDir string) string { return filepath.Dir(versionDir) }
+
+func printONNXExport(g *Globals, r *bundle.ONNXExport) {
+	fmt.Fprintf(g.Stdout(), "wrote %s: ONNX opset %d, %.1f MB; user inputs %v, item input %s, score %s\n",
+		r.Path, r.Opset, float64(r.Bytes)/1e6, r.UserInputs, r.ItemInput, r.ScoreOutput)
+	if r.IndexEmbedding != "" {
+		fmt.Fprintf(g.Stdout(), "import it with: nann import --onnx %s --item-ids ITEM_IDS.npy --index-embedding %s --base BASE\n", r.Path, r.IndexEmbedding)
+	} else {
+		fmt.Fprintf(g.Stdout(), "import it with: nann import --onnx %s --item-embs ITEM_EMBS.npy --item-ids ITEM_IDS.npy --base BASE\n", r.Path)
+	}
+}

@@ -11,12 +11,13 @@ import (
 // model, its item table and ids, and an HNSW index over the table.
 type ImportCmd struct {
 	ONNX           string   `name:"onnx" required:"" help:"The scoring network (.onnx): user-side inputs, one item-side input, one score output ([n] or [n,1])." type:"existingfile"`
-	ItemEmbs       string   `name:"item-embs" required:"" help:"Item table: float32 [N, d] .npy, the model's item input for every item and the vectors the index is built on." type:"existingfile"`
-	ItemIDs        string   `name:"item-ids" required:"" help:"Item ids: int32/int64 [N] .npy, the id of each row of --item-embs (distinct)." type:"existingfile"`
+	ItemEmbs       string   `name:"item-embs" help:"Item table: an .npy with one row per item, the model's item input for every item. Without --index-embedding float32 [N, d], the vectors the index is built on; with it any dtype and shape the item input declares (ids, features). Default with --index-embedding and an integer [n] item input: the --item-ids." type:"existingfile"`
+	ItemIDs        string   `name:"item-ids" required:"" help:"Item ids: int32/int64 [N] .npy, the id of each item row (distinct)." type:"existingfile"`
+	IndexEmbedding string   `name:"index-embedding" help:"Build the index on this item-only value of the graph (a node output, e.g. an item network's output over ids or features), computed for every item at import, instead of on the item input."`
 	ItemInput      string   `name:"item-input" help:"Name of the model's item-side input (default: the only input not in --user-inputs)."`
 	UserInputs     []string `name:"user-inputs" help:"Names of the model's user-side inputs, comma-separated (default: every input but the item input)."`
 	ScoreOutput    string   `name:"score-output" help:"Name of the score output (default: the only graph output)."`
-	Index          string   `help:"Index directory over --item-embs (nann index); default: build one." type:"existingdir"`
+	Index          string   `help:"Index directory over the index vectors (--item-embs, or the --index-embedding value; nann index); default: build one." type:"existingdir"`
 	Base           string   `required:"" help:"Base path: the bundle goes to BASE/NAME/VERSION."`
 	Name           string   `default:"${export_name}" help:"Model name."`
 	Version        int64    `help:"Model version (0: one above the newest present)."`
@@ -30,6 +31,7 @@ type ImportCmd struct {
 func (c *ImportCmd) Run(g *Globals) error {
 	o := bundle.DefaultImportOptions()
 	o.ONNX, o.ItemEmbs, o.ItemIDs, o.IndexDir, o.Base, o.Name, o.Version = c.ONNX, c.ItemEmbs, c.ItemIDs, c.Index, c.Base, c.Name, c.Version
+	o.IndexEmbedding = c.IndexEmbedding
 	o.Contract = plan.Contract{UserInputs: c.UserInputs, ItemInput: c.ItemInput, ScoreOutput: c.ScoreOutput}
 	o.Index.M, o.Index.EfConstruction, o.Index.Seed = c.M, c.EfConstruction, c.Seed
 	dir, m, err := bundle.ImportONNX(g.Context(), o)
@@ -52,6 +54,9 @@ func (c *ImportCmd) Run(g *Globals) error {
 		fmt.Fprintf(g.Stdout(), "  user input %s: %s %v\n", in.Name, in.DType, in.Shape)
 	}
 	fmt.Fprintf(g.Stdout(), "  item input %s, score %s\n", m.Contract.ItemInput, m.Contract.ScoreOutput)
+	if m.IndexEmbedding != "" {
+		fmt.Fprintf(g.Stdout(), "  index built on the graph's item-only value %s (%d wide)\n", m.IndexEmbedding, m.ItemDim)
+	}
 	fmt.Fprintln(g.Stdout(), "serving imported bundles is not wired yet (nann serve refuses this manifest format); check scores with nann score --onnx")
 	return nil
 }

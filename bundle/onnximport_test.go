@@ -1,0 +1,218 @@
+package bundle
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"nann/hnsw"
+	"nann/internal/npy"
+	"nann/internal/numtest"
+	"nann/onnx"
+	"nann/plan"
+)
+
+// idsItemEmb is the item-only value of the ids fixture: the item's
+// embedding row, Gather(emb.weight, item_id) inside the graph.
+const idsItemEmb = "/emb_1/Gather_output_0"
+
+// idsFixture is the import of the ids fixture (raw history ids and the
+// item id as inputs, the embeddings inside the graph) with its index on
+// the item embedding: the item ids 1..200 are the item input.
+func idsFixture(t *testing.T) (ImportOptions, map[string]*onnx.Tensor) {
+	t.Helper()
+	o, arrs := onnxFixture(t, "ids")
+	items := arrs["item.item_id"]
+	if err := npy.Write(o.ItemIDs, items.Ints()); err != nil {
+		t.Fatal(err)
+	}
+	o.ItemEmbs, o.IndexEmbedding = "", idsItemEmb
+	return o, arrs
+}
+
+// TestImportIndexEmbedding: a model whose item input is the item id
+// imports from --item-ids alone; the index is built on the named
+// item-only value (the embedding rows of the graph's table, computed for
+// every item at import); the reopened bundle scores as torch does on
+// every item; an item table given instead of the ids gives the same
+// bundle contents.
+func TestImportIndexEmbedding(t *testing.T) {
+	ctx := context.Background()
+	o, arrs := idsFixture(t)
+	dir, m, err := ImportONNX(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.IndexEmbedding != idsItemEmb || m.ItemDim != 12 || m.NumItems != 200 || m.Contract.ItemInput != "item_id" || m.Source.ItemEmbs != "" {
+		t.Fatalf("manifest %+v", m)
+	}
+	b, err := OpenONNX(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The index vectors are rows 1..200 of the graph's embedding table.
+	md, err := onnx.ReadFile(o.ONNX, onnx.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := md.Graph.Values["emb.weight"].Const
+	if table == nil || table.Shape[1] != 12 {
+		t.Fatalf("fixture table %v", table)
+	}
+	want := table.Data[12 : 12*201]
+	if e := numtest.RelErr(b.ItemEmbs, want); e > 1e-7 {
+		t.Fatalf("index vectors: relative error %.2e against the graph's embedding rows", e)
+	}
+	// The graph was built on those vectors.
+	q := hnsw.NoisyQueries(b.ItemEmbs, 12, 30, 0.05, 0)
+	ix, err := hnsw.NewIndex(b.Graph, b.ItemEmbs, 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ix.SearchAll(q, 10, 64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := hnsw.Recall(got, hnsw.ExactKNN(b.ItemEmbs, 12, q, 10, 1)); r < 0.9 {
+		t.Errorf("recall@10 of the index on %s: %.3f", idsItemEmb, r)
+	}
+	// Scores: torch's, on every item.
+	scores := arrs["scores"]
+	rows := make([]int32, 200)
+	for i := range rows {
+		rows[i] = int32(i)
+	}
+	out := make([]float32, 200)
+	sc := b.Plan.NewScorer()
+	hist := arrs["user.hist_ids"]
+	for u := 0; u < scores.Shape[0]; u++ {
+		w := hist.Len() / hist.Shape[0]
+		user := map[string]*onnx.Tensor{"hist_ids": {DType: hist.DType, Shape: []int{1, w}, Data: hist.Data[u*w : (u+1)*w]}}
+		if err := sc.Bind(user); err != nil {
+			t.Fatal(err)
+		}
+		if err := sc.Score(rows, out); err != nil {
+			t.Fatal(err)
+		}
+		if e := numtest.RelErr(out, scores.Data[u*200:(u+1)*200]); e > 1e-4 {
+			t.Fatalf("user %d: %.2e relative from torch", u, e)
+		}
+	}
+	// An item table (the ids as an int64 [N] .npy) with other raw ids: the
+	// same index vectors and item input.
+	o2 := o
+	o2.ItemEmbs = filepath.Join(t.TempDir(), "item_table.npy")
+	if err := npy.Write(o2.ItemEmbs, arrs["item.item_id"].Ints()); err != nil {
+		t.Fatal(err)
+	}
+	raw := make([]int64, 200)
+	for i := range raw {
+		raw[i] = int64(900000 + 3*i)
+	}
+	o2.ItemIDs = filepath.Join(t.TempDir(), "raw.npy")
+	if err := npy.Write(o2.ItemIDs, raw); err != nil {
+		t.Fatal(err)
+	}
+	dir2, m2, err := ImportONNX(ctx, o2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m2.ModelVer != 2 || m2.Source.ItemEmbs != o2.ItemEmbs {
+		t.Fatalf("second import %+v", m2)
+	}
+	for _, f := range []string{ONNXItemEmbsFile, ONNXItemInputFile} {
+		a, _ := os.ReadFile(filepath.Join(dir, f))
+		c, _ := os.ReadFile(filepath.Join(dir2, f))
+		if len(a) == 0 || string(a) != string(c) {
+			t.Errorf("%s differs between the import from ids and from the item table", f)
+		}
+	}
+	b2, err := OpenONNX(ctx, dir2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b2.ItemIDs[5] != 900015 {
+		t.Fatalf("ids %v", b2.ItemIDs[:6])
+	}
+}
+
+// TestImportIndexEmbeddingErrors: an index embedding that is not an
+// item-only value, is missing, has the wrong type, or an item table that
+// does not fit the item input is refused, naming the value or tensor;
+// nothing is published.
+func TestImportIndexEmbeddingErrors(t *testing.T) {
+	ctx := context.Background()
+	o, _ := idsFixture(t)
+	cross, _ := onnxFixture(t, "cross")
+	floats := filepath.Join(t.TempDir(), "floats.npy")
+	if err := npy.Write(floats, make([]float32, 200*16), 200, 16); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		mod  func(*ImportOptions)
+		want []string
+	}{
+		{"missing value", func(o *ImportOptions) { o.IndexEmbedding = "nope" }, []string{`value "nope" is not in the graph`}},
+		{"pair value", func(o *ImportOptions) { o.IndexEmbedding = "/Concat_output_0" }, []string{`"/Concat_output_0"`, "Concat", "pair value, not item-only"}},
+		{"user value", func(o *ImportOptions) { o.IndexEmbedding = "/Div_output_0" }, []string{`"/Div_output_0"`, "depends on the user inputs [hist_ids], not on the item input"}},
+		{"score", func(o *ImportOptions) { o.IndexEmbedding = "score" }, []string{`"score"`, "not item-only"}},
+		{"constant", func(o *ImportOptions) { o.IndexEmbedding = "emb.weight" }, []string{`"emb.weight"`, "depends on no input"}},
+		{"integer value", func(o *ImportOptions) { o.IndexEmbedding = "item_id" }, []string{`value "item_id" is int64 [200]`, "float vectors"}},
+		{"table of the wrong shape", func(o *ImportOptions) { o.ItemEmbs = floats }, []string{`item table for input "item_id"`, "[200 16]"}},
+		{"float item input without a table", func(o *ImportOptions) {
+			*o = cross
+			o.ItemEmbs, o.IndexEmbedding = "", "item_emb"
+		}, []string{`item input "item_emb" is float32 [n,16]`, "--item-embs"}},
+	} {
+		oo := o
+		oo.Base = filepath.Join(t.TempDir(), "base")
+		tc.mod(&oo)
+		_, _, err := ImportONNX(ctx, oo)
+		if err == nil {
+			t.Errorf("%s: imported", tc.name)
+			continue
+		}
+		t.Logf("%s: %v", tc.name, err)
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not name %q", tc.name, err, w)
+			}
+		}
+		if ents, _ := os.ReadDir(filepath.Join(oo.Base, "nann")); len(ents) != 0 {
+			t.Errorf("%s: left %v under the model directory", tc.name, ents)
+		}
+	}
+}
+
+// TestLoadItemInputChecksVectors: a bundle whose index vectors are not
+// what its graph computes from its item input is refused at load, naming
+// the file, the row and the value.
+func TestLoadItemInputChecksVectors(t *testing.T) {
+	ctx := context.Background()
+	o, _ := idsFixture(t)
+	dir, m, err := ImportONNX(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := OpenONNX(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := append([]float32(nil), b.ItemEmbs...)
+	x[100*12+3] += 0.5 // row 100 is the middle row the load samples
+	g, err := readGraph(filepath.Join(dir, ONNXModelFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := plan.Contract{ItemInput: "item_id", UserInputs: []string{"hist_ids"}}
+	_, err = loadItemInput(dir, g, c, m, x)
+	if err == nil || !strings.Contains(err.Error(), ONNXItemEmbsFile+" row 100 [3]") || !strings.Contains(err.Error(), idsItemEmb) {
+		t.Fatalf("tampered vectors: %v", err)
+	}
+	if _, err := loadItemInput(dir, g, c, m, b.ItemEmbs); err != nil {
+		t.Fatal(err)
+	}
+}
