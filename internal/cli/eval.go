@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,14 +23,24 @@ import (
 	"nann/train"
 )
 
-// EvalCmd measures Recall@K of beam retrieval against brute force.
+// EvalCmd measures Recall@K of beam retrieval against brute force, for a
+// trained run (--run, --index) or an imported model (--bundle, or the
+// import's inputs --onnx, --item-embs, --index; see evalonnx.go).
 type EvalCmd struct {
-	RunDir   string `name:"run" required:"" help:"Trained run directory (nann train)."`
-	Index    string `required:"" help:"Index directory (nann index)." type:"existingdir"`
+	RunDir   string `name:"run" help:"Trained run directory (nann train)."`
+	Index    string `help:"Index directory (nann index); with --onnx, the index over --item-embs." type:"existingdir"`
 	Embs     string `help:"Item embeddings .npy (default RUN/item_embs.npy, from nann extract)."`
 	Data     string `help:"Prepared dataset (default: the run's)."`
 	Split    string `default:"test" enum:"test,valid" help:"Which held-out users: test or valid."`
 	Users    int    `help:"Evaluate at most this many users (0: all)."`
+	// An imported model (evalonnx.go).
+	Bundle      string   `help:"Evaluate an imported bundle (nann import): its version directory or model base path (the newest version), on --queries."`
+	ONNX        string   `name:"onnx" help:"Evaluate the import's inputs before importing: the ONNX scoring network, with --item-embs and --index, on --queries." type:"existingfile"`
+	ItemEmbs    string   `name:"item-embs" help:"With --onnx: the item table (.npy, one row per item)." type:"existingfile"`
+	ItemInput   string   `name:"item-input" help:"With --onnx: the model's item-side input (default as nann score)."`
+	UserInputs  []string `name:"user-inputs" help:"With --onnx: the model's user-side inputs (default as nann score)."`
+	ScoreOutput string   `name:"score-output" help:"With --onnx: the score output (default: the only graph output)."`
+	Queries     string   `help:"With --bundle or --onnx: the users, a .npz with one array per user-side input (as nann score --users); overlap@K of the beam's and brute force's top K is reported." type:"existingfile"`
 	Ks       []int  `name:"k" default:"${eval_ks}" help:"Recall cut-offs."`
 	Beam     string `default:"${eval_beam}" help:"Beam settings: eval:START:TOPK,..:NSCORING,..:K or serving:T0,T1,T2,T3,T4,T5."`
 	Search   string `default:"beam" help:"Search method: beam (beam retrieval with --beam) or sl2g:EF[:K] (the SL2G baseline: HNSW best-first search under the model with ef EF on the same graph; K defaults to the largest --k)."`
@@ -61,6 +72,12 @@ func (s *evalSetup) close() {
 
 // Run evaluates and prints the report.
 func (c *EvalCmd) Run(g *Globals) error {
+	if c.Bundle != "" || c.ONNX != "" {
+		return c.runONNX(g)
+	}
+	if c.RunDir == "" || c.Index == "" || c.Queries != "" {
+		return errors.New("eval: give --run and --index (a trained run), or --bundle or --onnx with --queries (an imported model)")
+	}
 	s, err := c.load()
 	if err != nil {
 		return err
