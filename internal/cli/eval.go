@@ -33,14 +33,6 @@ type EvalCmd struct {
 	Data     string `help:"Prepared dataset (default: the run's)."`
 	Split    string `default:"test" enum:"test,valid" help:"Which held-out users: test or valid."`
 	Users    int    `help:"Evaluate at most this many users (0: all)."`
-	// An imported model (evalonnx.go).
-	Bundle      string   `help:"Evaluate an imported bundle (nann import): its version directory or model base path (the newest version), on --queries."`
-	ONNX        string   `name:"onnx" help:"Evaluate the import's inputs before importing: the ONNX scoring network, with --item-embs and --index, on --queries." type:"existingfile"`
-	ItemEmbs    string   `name:"item-embs" help:"With --onnx: the item table (.npy, one row per item)." type:"existingfile"`
-	ItemInput   string   `name:"item-input" help:"With --onnx: the model's item-side input (default as nann score)."`
-	UserInputs  []string `name:"user-inputs" help:"With --onnx: the model's user-side inputs (default as nann score)."`
-	ScoreOutput string   `name:"score-output" help:"With --onnx: the score output (default: the only graph output)."`
-	Queries     string   `help:"With --bundle or --onnx: the users, a .npz with one array per user-side input (as nann score --users); overlap@K of the beam's and brute force's top K is reported." type:"existingfile"`
 	Ks       []int  `name:"k" default:"${eval_ks}" help:"Recall cut-offs."`
 	Beam     string `default:"${eval_beam}" help:"Beam settings: eval:START:TOPK,..:NSCORING,..:K or serving:T0,T1,T2,T3,T4,T5."`
 	Search   string `default:"beam" help:"Search method: beam (beam retrieval with --beam) or sl2g:EF[:K] (the SL2G baseline: HNSW best-first search under the model with ef EF on the same graph; K defaults to the largest --k)."`
@@ -51,6 +43,15 @@ type EvalCmd struct {
 	SweepOut string `name:"sweep-out" help:"Directory for sweep.csv and sweep.png (default RUN/sweep)."`
 	Workers  int    `help:"Queries evaluated at once (0: all cores)."`
 	JSON     bool   `name:"json" help:"Print the report as JSON."`
+
+	// An imported model (evalonnx.go).
+	Bundle      string   `help:"Evaluate an imported bundle (nann import): its version directory or model base path (the newest version), on --queries."`
+	ONNX        string   `name:"onnx" help:"Evaluate the import's inputs before importing: the ONNX scoring network, with --item-embs and --index, on --queries." type:"existingfile"`
+	ItemEmbs    string   `name:"item-embs" help:"With --onnx: the item table (.npy, one row per item)." type:"existingfile"`
+	ItemInput   string   `name:"item-input" help:"With --onnx: the model's item-side input (default as nann score)."`
+	UserInputs  []string `name:"user-inputs" help:"With --onnx: the model's user-side inputs (default as nann score)."`
+	ScoreOutput string   `name:"score-output" help:"With --onnx: the score output (default: the only graph output)."`
+	Queries     string   `help:"With --bundle or --onnx: the users, a .npz with one array per user-side input (as nann score --users); overlap@K of the beam's and brute force's top K is reported." type:"existingfile"`
 }
 
 // evalSetup is what an evaluation needs, loaded once.
