@@ -22,7 +22,11 @@ type ServeCmd struct {
 	MetricsPath               string        `name:"metrics_path" help:"REST path of the Prometheus metrics (empty: off)." default:"/metrics"`
 	MonitoringConfigFile      string        `name:"monitoring_config_file" help:"TF Serving MonitoringConfig text proto (prometheus_config { enable: true, path: \"...\" }); overrides --metrics_path." type:"existingfile"`
 	ModelName                 string        `name:"model_name" help:"Model name clients use in model_spec.name and URLs." default:"nann"`
-	ModelBasePath             string        `name:"model_base_path" help:"Directory holding one numeric subdirectory per model version." required:""`
+	ModelBasePath             string        `name:"model_base_path" help:"Directory holding one numeric subdirectory per model version (or give --model_config_file)."`
+	ModelConfigFile           string        `name:"model_config_file" help:"TF Serving ModelServerConfig text proto (model_config_list { config { name base_path model_version_policy version_labels } }) listing the models to serve; replaces --model_name/--model_base_path." type:"existingfile"`
+	ModelConfigPollWait       int           `name:"model_config_file_poll_wait_seconds" help:"Seconds between re-reads of --model_config_file (0: read once). A file that does not parse keeps the models as they are." default:"0"`
+	BlocklistFile             string        `name:"blocklist_file" help:"File of raw item ids never to answer, one a line, re-read every --file_system_poll_wait_seconds (default: blocklist.txt in the base path; with --model_config_file each model reads its own)."`
+	WarmupRequests            int           `name:"warmup_requests" help:"Synthetic requests run on a new version before it becomes AVAILABLE, when it has no assets.extra/tf_serving_warmup_requests (0: none)." default:"4"`
 	FileSystemPollWaitSeconds int           `name:"file_system_poll_wait_seconds" help:"Seconds between scans of the base path for new versions (0: scan once)." default:"1"`
 	ServeVersions             int           `name:"serve_versions" help:"How many of the newest versions to keep loaded." default:"1"`
 	LoadRetryInterval         time.Duration `name:"load_retry_interval" help:"Wait before retrying a version that failed to load (its files may still be arriving); doubles after each failure." default:"1s"`
@@ -89,8 +93,18 @@ func (c *ServeCmd) config() (server.Config, error) {
 		}
 		cfg.MetricsPath = p
 	}
+	if c.ModelConfigFile == "" && c.ModelBasePath == "" {
+		return cfg, errors.New("serve: give --model_base_path or --model_config_file")
+	}
+	if c.ModelConfigPollWait < 0 {
+		return cfg, fmt.Errorf("serve: --model_config_file_poll_wait_seconds %d is negative", c.ModelConfigPollWait)
+	}
 	cfg.ModelName = c.ModelName
 	cfg.BasePath = c.ModelBasePath
+	cfg.ModelConfigFile = c.ModelConfigFile
+	cfg.ModelConfigPollInterval = time.Duration(c.ModelConfigPollWait) * time.Second
+	cfg.BlocklistFile = c.BlocklistFile
+	cfg.WarmupRequests = c.WarmupRequests
 	cfg.GRPCAddr = hostPort(c.Host, c.Port)
 	cfg.RESTAddr = ""
 	if c.RestAPIPort != 0 {

@@ -64,7 +64,8 @@ func TestServeCommand(t *testing.T) {
 	exit := make(chan int, 1)
 	go func() {
 		exit <- run([]string{"serve", "--host", "127.0.0.1", "--port", "0", "--rest_api_port", "0",
-			"--model_base_path", base, "--file_system_poll_wait_seconds", "0"}, &bytes.Buffer{}, &stderr, load)
+			"--model_base_path", base, "--file_system_poll_wait_seconds", "0",
+			"--warmup_requests", "0"}, &bytes.Buffer{}, &stderr, load) // the stub answers no request
 	}()
 	addrRE := regexp.MustCompile(`grpc=(127\.0\.0\.1:\d+)`)
 	var addr string
