@@ -161,7 +161,7 @@ func BenchmarkPerCore(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, p := range []Precision{Float32, Float16} {
+	for _, p := range []Precision{Float32, Float16, Int8} {
 		b.Run(p.String(), func(b *testing.B) {
 			e, s, rows := oneCore(b, bm, p)
 			out := make([]float32, len(rows))

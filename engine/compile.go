@@ -23,6 +23,10 @@ const (
 	// Float16 keeps them in half precision: half the memory and bandwidth,
 	// at about 1e-3 relative error per stored value.
 	Float16
+	// Int8 keeps the Float16 table plus 8-bit codes of h_q and runs every
+	// matrix product of the pair stage on 8-bit codes (VPDPBUSD where the
+	// CPU has AVX-512 VNNI; see int8.go). StoreHU only.
+	Int8
 )
 
 func (p Precision) String() string {
@@ -31,6 +35,8 @@ func (p Precision) String() string {
 		return "float32"
 	case Float16:
 		return "float16"
+	case Int8:
+		return "int8"
 	}
 	return fmt.Sprintf("Precision(%d)", int(p))
 }
@@ -73,8 +79,11 @@ type Options struct {
 // Validate reports every problem with the options at once.
 func (o Options) Validate() error {
 	var errs []error
-	if o.Table != Float32 && o.Table != Float16 {
-		errs = append(errs, fmt.Errorf("engine options: table precision %d is neither float32 nor float16", int(o.Table)))
+	if o.Table != Float32 && o.Table != Float16 && o.Table != Int8 {
+		errs = append(errs, fmt.Errorf("engine options: table precision %d is not float32, float16 or int8", int(o.Table)))
+	}
+	if o.Table == Int8 && o.Store != StoreHU {
+		errs = append(errs, fmt.Errorf("engine options: int8 tables need the hu store layout, not %v", o.Store))
 	}
 	if o.Store != StoreHU && o.Store != StoreEV {
 		errs = append(errs, fmt.Errorf("engine options: store layout %d is neither hu nor ev", int(o.Store)))
@@ -132,6 +141,8 @@ type Engine struct {
 	w2p, w3p   []float32 // w2, w3 packed into panels
 
 	pool pool // scoring workers; Close stops them
+
+	i8 i8Engine // Int8 only (int8.go)
 }
 
 // Config returns the network sizes.
@@ -147,7 +158,9 @@ func (e *Engine) Precision() Precision { return e.prec }
 func (e *Engine) NumItems() int { return e.cfg.NumItems }
 
 // TableBytes is the memory held by the per-item table.
-func (e *Engine) TableBytes() int64 { return int64(len(e.t32))*4 + int64(len(e.t16))*2 }
+func (e *Engine) TableBytes() int64 {
+	return int64(len(e.t32))*4 + int64(len(e.t16))*2 + int64(len(e.i8.rows)) + int64(len(e.i8.hs))*4
+}
 
 // Compile folds and precomputes w into an Engine, which keeps no reference
 // to w (it copies the embedding tables it needs for BindIDs). itemCates[r] is the
@@ -177,6 +190,9 @@ func Compile(w *Weights, itemCates []int32, opt Options) (*Engine, error) {
 	}
 	e.pack()
 	e.buildItemTable(net, itemCates)
+	if e.prec == Int8 {
+		e.codeTable()
+	}
 	return e, nil
 }
 
@@ -272,6 +288,9 @@ func (e *Engine) pack() {
 		e.bq1 = padTo(e.bq1, roundUp(h, 8))
 		e.aq = padTo(e.aq, roundUp(h, 8))
 	}
+	if e.prec == Int8 {
+		e.packI8()
+	}
 }
 
 // padTo returns v extended with zeros to n values (v itself if long enough).
@@ -290,7 +309,7 @@ const compileChunk = 1024
 func (e *Engine) buildItemTable(net *itemNet, itemCates []int32) {
 	c := e.cfg
 	n := c.NumItems
-	if e.prec == Float16 {
+	if e.prec != Float32 {
 		e.t16 = make([]uint16, n*e.tw)
 	} else {
 		e.t32 = make([]float32, n*e.tw)

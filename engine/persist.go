@@ -31,7 +31,7 @@ type meta struct {
 	Format  string           `json:"format"`
 	Version int              `json:"version"`
 	Config  Config           `json:"config"`
-	Table   string           `json:"table"` // "float16" or "float32"
+	Table   string           `json:"table"` // "float16", "float32" or "int8" (a float16 table, coded at Load)
 	Store   string           `json:"store"` // "hu" or "ev" (see Layout)
 	Tensors map[string][]int `json:"tensors"`
 }
@@ -113,7 +113,7 @@ func (e *Engine) writeFiles(dir string) error {
 	shape := []int{e.cfg.NumItems, e.tw}
 	m.Tensors["item_table"] = shape
 	var err error
-	if e.prec == Float16 {
+	if e.t16 != nil {
 		err = npy.WriteFloat16(filepath.Join(dir, tableFile), e.t16, shape...)
 	} else {
 		err = npy.Write(filepath.Join(dir, tableFile), e.t32, shape...)
@@ -145,8 +145,10 @@ func Load(dir string, threads int) (*Engine, error) {
 		prec = Float32
 	case "float16":
 		prec = Float16
+	case "int8":
+		prec = Int8
 	default:
-		return nil, fmt.Errorf("engine: %s: table precision %q is neither float32 nor float16", filepath.Join(dir, metaFile), m.Table)
+		return nil, fmt.Errorf("engine: %s: table precision %q is not float32, float16 or int8", filepath.Join(dir, metaFile), m.Table)
 	}
 	var store Layout
 	switch m.Store {
@@ -182,6 +184,9 @@ func Load(dir string, threads int) (*Engine, error) {
 		return nil, err
 	}
 	e.pack()
+	if e.prec == Int8 {
+		e.codeTable()
+	}
 	return e, nil
 }
 
@@ -215,7 +220,7 @@ func (e *Engine) loadTable(dir string) error {
 	path := filepath.Join(dir, tableFile)
 	shape := []int{e.cfg.NumItems, e.tw}
 	var err error
-	if e.prec == Float16 {
+	if e.prec != Float32 {
 		e.t16, err = readTensor[uint16](path, shape, 2)
 		if err == nil {
 			err = checkFiniteF16(path, e.t16)

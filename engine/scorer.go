@@ -39,6 +39,8 @@ type Scorer struct {
 
 	blk *block
 	wg  sync.WaitGroup
+
+	i8 i8Scorer // Int8 engines only (int8.go)
 }
 
 // block is the scratch of one scoring block.
@@ -48,6 +50,7 @@ type block struct {
 	z2 []float32 // blockRows × ScoreHidden[1]
 	z3 []float32 // blockRows × ScoreHidden[2]
 	ev []float32 // blockRows × ItemDim, StoreEV only
+	i8 *i8Block  // Int8 engines only, made on first use
 }
 
 func newBlock(c Config, width, lpad int) *block {
@@ -200,6 +203,9 @@ func (s *Scorer) bindSeq() {
 	}
 	s.kp = vec.PackPanels(s.kp, s.kq, h, nl, h, true)
 	s.vp = vec.PackPanels(s.vp, s.v, nv, m0, m0, false)
+	if e.prec == Int8 {
+		s.bindI8()
+	}
 	s.bound = true
 }
 
@@ -330,6 +336,10 @@ func (s *Scorer) scoreSerial(b *block, rows []int32, out []float32) {
 // scoreBlock scores at most blockRows rows.
 func (s *Scorer) scoreBlock(b *block, rows []int32, out []float32) {
 	e := s.e
+	if e.prec == Int8 {
+		s.scoreBlockI8(b, rows, out)
+		return
+	}
 	c := e.cfg
 	n, w, h, lp := len(rows), e.width, c.AttnHidden, s.lp
 	np := roundUp(n, vec.TileRows)
@@ -360,6 +370,10 @@ func (s *Scorer) scoreBlock(b *block, rows []int32, out []float32) {
 // cache while the current block is computed (where vec's Prefetch kernel
 // is selected).
 func (e *Engine) prefetch(rows []int32) {
+	if e.prec == Int8 {
+		e.prefetchI8(rows)
+		return
+	}
 	if e.t16 != nil {
 		vec.PrefetchRows(e.t16, e.tw, rows)
 	} else {

@@ -208,6 +208,12 @@ func tileI8Go(k int, a []uint8, lda int, b []int8, c []float32, ldc int, f TileF
 			}
 		}
 	}
+	tileI8Epilogue(&acc, c, ldc, f, comp, rscale, cscale, bias, alpha)
+}
+
+// tileI8Epilogue dequantizes the int32 tile acc and applies the epilogue:
+// the twin of the integer kernels' epilogue.
+func tileI8Epilogue(acc *[I8TileRows][I8Panel]int32, c []float32, ldc int, f TileFlags, comp []int32, rscale, cscale, bias, alpha []float32) {
 	for i := 0; i < I8TileRows; i++ {
 		dst := c[i*ldc : i*ldc+I8Panel]
 		for j := range dst {

@@ -10,3 +10,16 @@ func tile12x16I8Asm(k4 int, a *uint8, lda int, b *int8, c *float32, ldc int, fla
 
 //go:noescape
 func quantizeRowsAsm(dst *uint8, ldd int, scale *float32, x *float32, ldx, rows, cols int, signed bool)
+
+//go:noescape
+func tile12x16I16Asm(k2 int, a *int16, lda int, b *int16, c *float32, ldc int, flags int, comp *int32, rscale, cscale, bias, alpha *float32)
+
+//go:noescape
+func quantizeRows16Asm(dst *int16, ldd int, scale *float32, x *float32, ldx, rows, cols int)
+
+// The peak loops (peak_amd64.s).
+
+func peakFMA32(n int)
+func peakBF16(n int)
+func peakVNNI8(n int)
+func peakVNNI16(n int)

@@ -321,10 +321,28 @@ qlevels:
 	VMOVD   AX, X5
 
 qrow:
-	// m = max |x|
+	// m = max |x|, four chains of VMAXPS while four steps are left
 	VPXORD  Z1, Z1, Z1
+	VPXORD  Z7, Z7, Z7
+	VPXORD  Z8, Z8, Z8
+	VPXORD  Z9, Z9, Z9
 	MOVQ    SI, AX
 	MOVQ    R12, DX
+
+qmax4:
+	CMPQ    DX, $4
+	JLT     qmax
+	VANDPS  (AX), Z31, Z0
+	VMAXPS  Z0, Z1, Z1
+	VANDPS  64(AX), Z31, Z0
+	VMAXPS  Z0, Z7, Z7
+	VANDPS  128(AX), Z31, Z0
+	VMAXPS  Z0, Z8, Z8
+	VANDPS  192(AX), Z31, Z0
+	VMAXPS  Z0, Z9, Z9
+	ADDQ    $256, AX
+	SUBQ    $4, DX
+	JMP     qmax4
 
 qmax:
 	TESTQ   DX, DX
@@ -343,6 +361,9 @@ qmaxtail:
 	VMAXPS  Z0, Z1, Z1
 
 qreduce:
+	VMAXPS  Z7, Z1, Z1
+	VMAXPS  Z9, Z8, Z8
+	VMAXPS  Z8, Z1, Z1
 	VEXTRACTF32X8 $1, Z1, Y2
 	VMAXPS  Y2, Y1, Y1
 	VEXTRACTF128 $1, Y1, X2
@@ -414,5 +435,367 @@ qnext:
 	ADDQ    $4, R11
 	DECQ    BX
 	JNZ     qrow
+	VZEROUPPER
+	RET
+
+// func tile12x16I16Asm(k2 int, a *int16, lda int, b *int16, c *float32, ldc int, flags int, comp *int32, rscale, cscale, bias, alpha *float32)
+//
+// tile12x16I8Asm with VPDPWSSD for VPDPBUSD (the twin is tileI16Go): one
+// instruction adds, per lane j, the two products of the int16 pair
+// a[i][2t:2t+2] (broadcast, lda in bytes) and column j of pair t of B,
+// exactly, into the int32 accumulator; k2 = k/2 steps; comp is zero.
+// Reference loop, k = 2·k2:
+//
+//	for p := 0; p < k; p++ {
+//		for i, j: acc[i][j] += int32(a[i*lda/2+p]) * int32(b[(p/2)*32+2*j+p%2])
+//	}
+//	then the dequantizing epilogue of tile12x16I8Asm.
+TEXT ·tile12x16I16Asm(SB), NOSPLIT, $0-96
+	MOVQ k2+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ lda+16(FP), R9
+	MOVQ b+24(FP), DI
+	MOVQ c+32(FP), DX
+	MOVQ ldc+40(FP), R8
+	MOVQ flags+48(FP), BX
+	SHLQ $2, R8
+	LEAQ (SI)(R9*2), R10
+	ADDQ R9, R10               // R10 = &A[3][0]
+	LEAQ (R10)(R9*2), R12
+	ADDQ R9, R12               // R12 = &A[6][0]
+	LEAQ (R12)(R9*2), R13
+	ADDQ R9, R13               // R13 = &A[9][0]
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	TESTQ CX, CX
+	JZ    i16deq
+
+	PCALIGN $32
+
+i16loop: // for t := 0; t < k4; t++: acc[i][:] += A[i][4t:4t+4] · B group t
+	VMOVDQU32    (DI), Z0
+	VPBROADCASTD (SI), Z16
+	VPBROADCASTD (SI)(R9*1), Z17
+	VPBROADCASTD (SI)(R9*2), Z18
+	VPBROADCASTD (R10), Z19
+	VPBROADCASTD (R10)(R9*1), Z20
+	VPBROADCASTD (R10)(R9*2), Z21
+	VPBROADCASTD (R12), Z22
+	VPBROADCASTD (R12)(R9*1), Z23
+	VPBROADCASTD (R12)(R9*2), Z24
+	VPBROADCASTD (R13), Z25
+	VPBROADCASTD (R13)(R9*1), Z26
+	VPBROADCASTD (R13)(R9*2), Z27
+	VPDPWSSD     Z0, Z16, Z4
+	VPDPWSSD     Z0, Z17, Z5
+	VPDPWSSD     Z0, Z18, Z6
+	VPDPWSSD     Z0, Z19, Z7
+	VPDPWSSD     Z0, Z20, Z8
+	VPDPWSSD     Z0, Z21, Z9
+	VPDPWSSD     Z0, Z22, Z10
+	VPDPWSSD     Z0, Z23, Z11
+	VPDPWSSD     Z0, Z24, Z12
+	VPDPWSSD     Z0, Z25, Z13
+	VPDPWSSD     Z0, Z26, Z14
+	VPDPWSSD     Z0, Z27, Z15
+	ADDQ $4, SI
+	ADDQ $4, R10
+	ADDQ $4, R12
+	ADDQ $4, R13
+	ADDQ $64, DI
+	DECQ CX
+	JNZ  i16loop
+
+i16deq: // v = float32(acc - comp) * cscale * rscale[i]
+	MOVQ      comp+56(FP), AX
+	VMOVDQU32 (AX), Z0
+	VPSUBD    Z0, Z4, Z4
+	VPSUBD    Z0, Z5, Z5
+	VPSUBD    Z0, Z6, Z6
+	VPSUBD    Z0, Z7, Z7
+	VPSUBD    Z0, Z8, Z8
+	VPSUBD    Z0, Z9, Z9
+	VPSUBD    Z0, Z10, Z10
+	VPSUBD    Z0, Z11, Z11
+	VPSUBD    Z0, Z12, Z12
+	VPSUBD    Z0, Z13, Z13
+	VPSUBD    Z0, Z14, Z14
+	VPSUBD    Z0, Z15, Z15
+	VCVTDQ2PS Z4, Z4
+	VCVTDQ2PS Z5, Z5
+	VCVTDQ2PS Z6, Z6
+	VCVTDQ2PS Z7, Z7
+	VCVTDQ2PS Z8, Z8
+	VCVTDQ2PS Z9, Z9
+	VCVTDQ2PS Z10, Z10
+	VCVTDQ2PS Z11, Z11
+	VCVTDQ2PS Z12, Z12
+	VCVTDQ2PS Z13, Z13
+	VCVTDQ2PS Z14, Z14
+	VCVTDQ2PS Z15, Z15
+	MOVQ      cscale+72(FP), AX
+	VMOVUPS   (AX), Z0
+	VMULPS    Z0, Z4, Z4
+	VMULPS    Z0, Z5, Z5
+	VMULPS    Z0, Z6, Z6
+	VMULPS    Z0, Z7, Z7
+	VMULPS    Z0, Z8, Z8
+	VMULPS    Z0, Z9, Z9
+	VMULPS    Z0, Z10, Z10
+	VMULPS    Z0, Z11, Z11
+	VMULPS    Z0, Z12, Z12
+	VMULPS    Z0, Z13, Z13
+	VMULPS    Z0, Z14, Z14
+	VMULPS    Z0, Z15, Z15
+	MOVQ      rscale+64(FP), AX
+	RSCALE(0, Z4)
+	RSCALE(4, Z5)
+	RSCALE(8, Z6)
+	RSCALE(12, Z7)
+	RSCALE(16, Z8)
+	RSCALE(20, Z9)
+	RSCALE(24, Z10)
+	RSCALE(28, Z11)
+	RSCALE(32, Z12)
+	RSCALE(36, Z13)
+	RSCALE(40, Z14)
+	RSCALE(44, Z15)
+
+	TESTQ $1, BX
+	JZ    i16bias
+	MOVQ  DX, AX
+	ACC1(Z4)
+	ACC1(Z5)
+	ACC1(Z6)
+	ACC1(Z7)
+	ACC1(Z8)
+	ACC1(Z9)
+	ACC1(Z10)
+	ACC1(Z11)
+	ACC1(Z12)
+	ACC1(Z13)
+	ACC1(Z14)
+	ACC1(Z15)
+
+i16bias:
+	TESTQ $2, BX
+	JZ    i16prelu
+	MOVQ  bias+80(FP), AX
+	VMOVUPS (AX), Z0
+	VADDPS Z0, Z4, Z4
+	VADDPS Z0, Z5, Z5
+	VADDPS Z0, Z6, Z6
+	VADDPS Z0, Z7, Z7
+	VADDPS Z0, Z8, Z8
+	VADDPS Z0, Z9, Z9
+	VADDPS Z0, Z10, Z10
+	VADDPS Z0, Z11, Z11
+	VADDPS Z0, Z12, Z12
+	VADDPS Z0, Z13, Z13
+	VADDPS Z0, Z14, Z14
+	VADDPS Z0, Z15, Z15
+
+i16prelu:
+	TESTQ $4, BX
+	JZ    i16relu
+	MOVQ  alpha+88(FP), AX
+	VMOVUPS (AX), Z0
+	VPXORD Z2, Z2, Z2
+	PRELU(Z2, Z3, Z0, Z4)
+	PRELU(Z2, Z3, Z0, Z5)
+	PRELU(Z2, Z3, Z0, Z6)
+	PRELU(Z2, Z3, Z0, Z7)
+	PRELU(Z2, Z3, Z0, Z8)
+	PRELU(Z2, Z3, Z0, Z9)
+	PRELU(Z2, Z3, Z0, Z10)
+	PRELU(Z2, Z3, Z0, Z11)
+	PRELU(Z2, Z3, Z0, Z12)
+	PRELU(Z2, Z3, Z0, Z13)
+	PRELU(Z2, Z3, Z0, Z14)
+	PRELU(Z2, Z3, Z0, Z15)
+
+i16relu:
+	TESTQ $8, BX
+	JZ    i16store
+	VPXORD Z2, Z2, Z2
+	RELU(Z2, Z4)
+	RELU(Z2, Z5)
+	RELU(Z2, Z6)
+	RELU(Z2, Z7)
+	RELU(Z2, Z8)
+	RELU(Z2, Z9)
+	RELU(Z2, Z10)
+	RELU(Z2, Z11)
+	RELU(Z2, Z12)
+	RELU(Z2, Z13)
+	RELU(Z2, Z14)
+	RELU(Z2, Z15)
+
+i16store:
+	STORE1(Z4)
+	STORE1(Z5)
+	STORE1(Z6)
+	STORE1(Z7)
+	STORE1(Z8)
+	STORE1(Z9)
+	STORE1(Z10)
+	STORE1(Z11)
+	STORE1(Z12)
+	STORE1(Z13)
+	STORE1(Z14)
+	STORE1(Z15)
+	VZEROUPPER
+	RET
+
+
+// func quantizeRows16Asm(dst *int16, ldd int, scale *float32, x *float32, ldx, rows, cols int)
+//
+// Reference loop (the twin is quantizeRows16Go), cols > 0, L =
+// I16ActLevels, cp = RoundUp2(cols):
+//
+//	for i := 0; i < rows; i++ {
+//		m := max over j < cols of |x[i*ldx+j]|
+//		s, inv := m/L, L/m (both 0 if m == 0)
+//		scale[i] = s
+//		for j := 0; j < cp; j++ { // x is taken as 0 for j ≥ cols
+//			dst[i*ldd+j] = sat16(RoundToEven(x[i*ldx+j]*inv)) // VCVTPS2DQ, VPMOVSDW
+//		}
+//	}
+//
+// Registers as in quantizeRowsAsm; K2 masks the stored words of the
+// partial step (cp − 16·full of them).
+TEXT ·quantizeRows16Asm(SB), NOSPLIT, $0-56
+	MOVQ    dst+0(FP), DI
+	MOVQ    ldd+8(FP), R8
+	SHLQ    $1, R8
+	MOVQ    scale+16(FP), R11
+	MOVQ    x+24(FP), SI
+	MOVQ    ldx+32(FP), R9
+	SHLQ    $2, R9
+	MOVQ    rows+40(FP), BX
+	MOVQ    cols+48(FP), R12
+	MOVQ    R12, R13
+	ANDQ    $15, R13           // R13 = cols % 16: lanes of the partial step
+	SHRQ    $4, R12            // R12 = cols / 16: full steps
+	MOVQ    R13, CX
+	MOVL    $1, AX
+	SHLL    CX, AX
+	DECL    AX
+	KMOVW   AX, K1             // K1: the loaded lanes of the partial step
+	ADDQ    $1, CX
+	ANDQ    $-2, CX            // padded to a multiple of 2
+	MOVL    $1, AX
+	SHLL    CX, AX
+	DECL    AX
+	KMOVW   AX, K2             // K2: the stored words of the partial step
+	MOVQ    CX, R13            // R13 = words of the partial step (0: none)
+	MOVL    $0x7fffffff, AX
+	VPBROADCASTD AX, Z31
+	MOVL    $0x457ff000, AX    // 4095.0
+	VMOVD   AX, X5
+
+w16row:
+	// m = max |x|, four chains of VMAXPS while four steps are left
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z7, Z7, Z7
+	VPXORD  Z8, Z8, Z8
+	VPXORD  Z9, Z9, Z9
+	MOVQ    SI, AX
+	MOVQ    R12, DX
+
+w16max4:
+	CMPQ    DX, $4
+	JLT     w16max
+	VANDPS  (AX), Z31, Z0
+	VMAXPS  Z0, Z1, Z1
+	VANDPS  64(AX), Z31, Z0
+	VMAXPS  Z0, Z7, Z7
+	VANDPS  128(AX), Z31, Z0
+	VMAXPS  Z0, Z8, Z8
+	VANDPS  192(AX), Z31, Z0
+	VMAXPS  Z0, Z9, Z9
+	ADDQ    $256, AX
+	SUBQ    $4, DX
+	JMP     w16max4
+
+w16max:
+	TESTQ   DX, DX
+	JZ      w16maxtail
+	VANDPS  (AX), Z31, Z0
+	VMAXPS  Z0, Z1, Z1
+	ADDQ    $64, AX
+	DECQ    DX
+	JMP     w16max
+
+w16maxtail:
+	TESTQ   R13, R13
+	JZ      w16reduce
+	VMOVUPS.Z (AX), K1, Z0
+	VANDPS  Z31, Z0, Z0
+	VMAXPS  Z0, Z1, Z1
+
+w16reduce:
+	VMAXPS  Z7, Z1, Z1
+	VMAXPS  Z9, Z8, Z8
+	VMAXPS  Z8, Z1, Z1
+	VEXTRACTF32X8 $1, Z1, Y2
+	VMAXPS  Y2, Y1, Y1
+	VEXTRACTF128 $1, Y1, X2
+	VMAXPS  X2, X1, X1
+	VPERMILPS $0x4e, X1, X2
+	VMAXPS  X2, X1, X1
+	VPERMILPS $0xb1, X1, X2
+	VMAXPS  X2, X1, X1
+	VXORPS  X4, X4, X4
+	VXORPS  X6, X6, X6
+	VUCOMISS X4, X1
+	JEQ     w16scale
+	VDIVSS  X5, X1, X6         // s = m / L
+	VDIVSS  X1, X5, X4         // inv = L / m
+
+w16scale:
+	VMOVSS  X6, (R11)
+	VBROADCASTSS X4, Z4
+	MOVQ    SI, AX
+	MOVQ    DI, R14
+	MOVQ    R12, DX
+
+w16code:
+	TESTQ   DX, DX
+	JZ      w16codetail
+	VMULPS  (AX), Z4, Z0
+	VCVTPS2DQ Z0, Z0
+	VPMOVSDW Z0, Y0
+	VMOVDQU16 Y0, (R14)
+	ADDQ    $64, AX
+	ADDQ    $32, R14
+	DECQ    DX
+	JMP     w16code
+
+w16codetail:
+	TESTQ   R13, R13
+	JZ      w16next
+	VMOVUPS.Z (AX), K1, Z0
+	VMULPS  Z4, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPMOVSDW Z0, Y0
+	VMOVDQU16 Y0, K2, (R14)
+
+w16next:
+	ADDQ    R9, SI
+	ADDQ    R8, DI
+	ADDQ    $4, R11
+	DECQ    BX
+	JNZ     w16row
 	VZEROUPPER
 	RET

@@ -1,0 +1,229 @@
+package engine
+
+import (
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"nann/internal/vec"
+)
+
+// TestInt8TopK is the int8 precision contract on random weights (20 K
+// items, 12 users): brute force keeps ≥ 99% of the float32 top-200 on
+// average (≥ 95% for every user), and every score is within 3% of the
+// users' score RMS of the float32 one.
+func TestInt8TopK(t *testing.T) {
+	const numItems, k = 20000, 200
+	ts := newSetup(t, numItems, 200, 12, 5)
+	e32, err := Compile(ts.w, ts.cates, Options{Table: Float32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e8, err := Compile(ts.w, ts.cates, Options{Table: Int8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mean, worst := topKOverlap(t, e32, e8, ts.users, k)
+	maxErr := scoreErr(t, e32, e8, ts.users)
+	t.Logf("int8 vs float32 top-%d overlap: mean %.4f, worst %.3f over %d users; worst |Δscore| %.4f of the score RMS", k, mean, worst, len(ts.users), maxErr)
+	if mean < 0.99 || worst < 0.95 {
+		t.Fatalf("int8 top-%d overlap mean %.4f (want ≥ 0.99), worst %.3f (want ≥ 0.95)", k, mean, worst)
+	}
+	if maxErr > 0.03 {
+		t.Fatalf("int8 score error %.4f of the RMS, want ≤ 0.03", maxErr)
+	}
+}
+
+// scoreErr returns the largest |a − b| over every item and user, relative
+// to the RMS of a's scores for that user.
+func scoreErr(t *testing.T, a, b *Engine, users [][]float32) float64 {
+	t.Helper()
+	sa, sb := a.NewScorer(), b.NewScorer()
+	rows := allRows(a.NumItems())
+	oa, ob := make([]float32, len(rows)), make([]float32, len(rows))
+	worst := 0.0
+	for _, seq := range users {
+		if err := sa.BindSeq(seq); err != nil {
+			t.Fatal(err)
+		}
+		if err := sb.BindSeq(seq); err != nil {
+			t.Fatal(err)
+		}
+		sa.Score(rows, oa)
+		sb.Score(rows, ob)
+		var rms float64
+		for _, v := range oa {
+			rms += float64(v) * float64(v)
+		}
+		rms = math.Sqrt(rms / float64(len(oa)))
+		for i := range oa {
+			worst = max(worst, math.Abs(float64(oa[i]-ob[i]))/rms)
+		}
+	}
+	return worst
+}
+
+// TestInt8Twins scores the same users with the VNNI kernels and with the
+// plain-Go twins: the scores agree exactly.
+func TestInt8Twins(t *testing.T) {
+	if !vec.AvailableKernels().VNNI {
+		t.Skip("no AVX-512 VNNI")
+	}
+	ts := newSetup(t, 3000, 50, 4, 7)
+	e, err := Compile(ts.w, ts.cates, Options{Table: Int8, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := e.NewScorer()
+	rows := allRows(e.NumItems())
+	a, b := make([]float32, len(rows)), make([]float32, len(rows))
+	for u, seq := range ts.users {
+		if err := s.BindSeq(seq); err != nil {
+			t.Fatal(err)
+		}
+		s.Score(rows[:29], a[:29])
+		s.Score(rows[29:], a[29:])
+		k := vec.ActiveKernels()
+		k.VNNI = false
+		prev := vec.UseKernels(k)
+		s.Score(rows, b)
+		vec.UseKernels(prev)
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("user %d row %d: VNNI %v, Go twin %v", u, i, a[i], b[i])
+			}
+		}
+	}
+	// An empty history (no value rows: the weight codes have depth 0)
+	// scores like float32.
+	e32, err := Compile(ts.w, ts.cates, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s32 := e32.NewScorer()
+	if err := s.BindIDs(nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s32.BindIDs(nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.Score(rows, a)
+	s32.Score(rows, b)
+	for i := range a {
+		if math.Abs(float64(a[i]-b[i])) > 1e-2*(1+math.Abs(float64(b[i]))) {
+			t.Fatalf("empty history, row %d: int8 %v, float32 %v", i, a[i], b[i])
+		}
+	}
+}
+
+// BenchmarkPrecisions alternates float32, float16 and int8 tables on the
+// same 4096 random rows of the 20 K bench corpus, one core, and reports
+// each one's items/s and int8's speed relative to float16 and float32
+// (ratios measured in the same run, as the machine is shared):
+//
+//	go test ./engine -run '^$' -bench Precisions -benchtime 200x
+func BenchmarkPrecisions(b *testing.B) {
+	bm, err := benchModelOnce()
+	if err != nil {
+		b.Fatal(err)
+	}
+	precs := []Precision{Float32, Float16, Int8}
+	var scorers []*Scorer
+	var rows []int32
+	for _, p := range precs {
+		_, s, r := oneCore(b, bm, p)
+		scorers, rows = append(scorers, s), r
+	}
+	out := make([]float32, len(rows))
+	took := make([]time.Duration, len(precs))
+	for b.Loop() {
+		for i, s := range scorers {
+			t0 := time.Now()
+			s.Score(rows, out)
+			took[i] += time.Since(t0)
+		}
+	}
+	for i, p := range precs {
+		b.ReportMetric(float64(b.N*len(rows))/took[i].Seconds(), p.String()+"_items/s")
+	}
+	b.ReportMetric(took[1].Seconds()/took[2].Seconds(), "int8_x_vs_float16")
+	b.ReportMetric(took[0].Seconds()/took[2].Seconds(), "int8_x_vs_float32")
+}
+
+// TestInt8SaveLoad round-trips an int8 engine (saved as its float16 table,
+// re-coded at Load): the loaded engine scores bit for bit like the saved
+// one, with every kernel selection; and the int8 option is refused with
+// the ev layout.
+func TestInt8SaveLoad(t *testing.T) {
+	ts := newSetup(t, 500, 20, 3, 23)
+	e, err := Compile(ts.w, ts.cates, Options{Table: Int8, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "engine")
+	if err := e.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Load(dir, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Precision() != Int8 || l.TableBytes() != e.TableBytes() {
+		t.Fatalf("loaded %v with %d table bytes, saved int8 with %d", l.Precision(), l.TableBytes(), e.TableBytes())
+	}
+	rows := allRows(500)
+	a, b := make([]float32, 500), make([]float32, 500)
+	for _, kern := range []string{"avx512", "go"} {
+		prev := vec.UseKernels(kernelSet(kern))
+		for u := range ts.users {
+			sa, sb := e.NewScorer(), l.NewScorer()
+			if err := sa.BindIDs(ts.hist[u][0], ts.hist[u][1]); err != nil {
+				t.Fatal(err)
+			}
+			if err := sb.BindIDs(ts.hist[u][0], ts.hist[u][1]); err != nil {
+				t.Fatal(err)
+			}
+			sa.Score(rows, a)
+			sb.Score(rows, b)
+			for i := range a {
+				if math.Float32bits(a[i]) != math.Float32bits(b[i]) || math.IsNaN(float64(a[i])) {
+					t.Fatalf("%s user %d row %d: saved %v, loaded %v", kern, u, i, a[i], b[i])
+				}
+			}
+		}
+		vec.UseKernels(prev)
+	}
+	_, err = Compile(ts.w, ts.cates, Options{Table: Int8, Store: StoreEV})
+	if err == nil || !strings.Contains(err.Error(), "int8 tables need the hu store layout") {
+		t.Fatalf("int8 with ev: %v", err)
+	}
+}
+
+// TestInt8ZeroAllocs checks that steady-state Bind and Score of an int8
+// engine (serial and split batches, short and full histories) do not
+// allocate.
+func TestInt8ZeroAllocs(t *testing.T) {
+	ts := newSetup(t, 5000, 50, 3, 9)
+	e, err := Compile(ts.w, ts.cates, Options{Table: Int8, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := e.NewScorer()
+	small, large := allRows(100), allRows(5000)
+	out := make([]float32, len(large))
+	run := func() {
+		for u := range ts.users {
+			if err := s.BindSeq(ts.users[u]); err != nil {
+				t.Fatal(err)
+			}
+			s.Score(small, out)
+			s.Score(large, out)
+		}
+	}
+	run()
+	if n := testing.AllocsPerRun(10, run); n != 0 {
+		t.Errorf("%v allocations per round, want 0", n)
+	}
+}
