@@ -216,3 +216,70 @@ func TestLoadItemInputChecksVectors(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestImportFeatureTable: the reference fixture's item input is a feature
+// row [n, 16] and its item network runs inside the graph; with the index
+// on the item network's output, the import stores the features as the
+// item input and the network's output (what the interpreter computes) as
+// the index vectors, and scores as torch does.
+func TestImportFeatureTable(t *testing.T) {
+	ctx := context.Background()
+	o, arrs := onnxFixture(t, "reference")
+	const ev = "/item/l3/Gemm_output_0"
+	o.IndexEmbedding = ev
+	dir, m, err := ImportONNX(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.ItemDim != 16 || m.Contract.ItemInput != "item_feat" {
+		t.Fatalf("manifest %+v", m)
+	}
+	b, err := OpenONNX(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feat, shape, err := npy.Read[float32](filepath.Join(dir, ONNXItemInputFile))
+	if err != nil || len(shape) != 2 || shape[1] != 16 || feat[17] != float32(arrs["item.item_feat"].Data[17]) {
+		t.Fatalf("item_input.npy %v: %v", shape, err)
+	}
+	md, err := onnx.ReadFile(o.ONNX, onnx.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := md.Graph.Eval(map[string]*onnx.Tensor{"item_feat": arrs["item.item_feat"], "comm_seq": repeatFirst(arrs["user.comm_seq"], 200)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := numtest.RelErr(b.ItemEmbs, env[md.Graph.Values[ev]].Data); e > 1e-6 {
+		t.Fatalf("index vectors: %.2e relative from the interpreter's %s", e, ev)
+	}
+	rows := make([]int32, 200)
+	for i := range rows {
+		rows[i] = int32(i)
+	}
+	out := make([]float32, 200)
+	sc := b.Plan.NewScorer()
+	seq := arrs["user.comm_seq"]
+	w := seq.Len() / seq.Shape[0]
+	for u := 0; u < seq.Shape[0]; u++ {
+		if err := sc.Bind(map[string]*onnx.Tensor{"comm_seq": {DType: onnx.Float32, Shape: append([]int{1}, seq.Shape[1:]...), Data: seq.Data[u*w : (u+1)*w]}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := sc.Score(rows, out); err != nil {
+			t.Fatal(err)
+		}
+		if e := numtest.RelErr(out, arrs["scores"].Data[u*200:(u+1)*200]); e > 1e-4 {
+			t.Fatalf("user %d: %.2e relative from torch", u, e)
+		}
+	}
+}
+
+// repeatFirst is row 0 of x repeated n times.
+func repeatFirst(x *onnx.Tensor, n int) *onnx.Tensor {
+	w := x.Len() / x.Shape[0]
+	out := &onnx.Tensor{DType: x.DType, Shape: append([]int{n}, x.Shape[1:]...), Data: make([]float64, 0, n*w)}
+	for range n {
+		out.Data = append(out.Data, x.Data[:w]...)
+	}
+	return out
+}

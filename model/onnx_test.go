@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"os/exec"
 	"path/filepath"
@@ -192,20 +193,38 @@ func TestONNXExportPassesChecker(t *testing.T) {
 		}
 		paths = append(paths, p)
 	}
+	// The signature as python/nann_torch/export.py writes it (its test
+	// checks the same names, dims and element types, and the same op list).
 	script := `import sys, onnx
-for p in sys.argv[1:]:
+ops = set(sys.argv[1].split())
+for p in sys.argv[2:]:
     m = onnx.load(p)
     onnx.checker.check_model(m, full_check=True)
     i = onnx.shape_inference.infer_shapes(m, strict_mode=True)
-    print(p, [o.name for o in i.graph.output])`
-	out, err := exec.Command(py, append([]string{"-c", script}, paths...)...).CombinedOutput()
+    dims = lambda v: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+    extra = {n.op_type for n in m.graph.node} - ops
+    assert not extra, extra
+    print([(v.name, dims(v), v.type.tensor_type.elem_type) for v in list(m.graph.input) + list(i.graph.output)])`
+	out, err := exec.Command(py, append([]string{"-c", script, contractOps}, paths...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("onnx.checker: %v\n%s", err, out)
 	}
-	if got := strings.Count(string(out), "['score']"); got != len(paths) {
-		t.Fatalf("checker output:\n%s", out)
+	cfg := w.m.Cfg
+	l, sw, d := cfg.SeqLen, cfg.SeqWidth(), cfg.ItemDim
+	want := fmt.Sprintf(`[('comm_seq', ['n', %d, %d], 1), ('item_emb', ['n', %d], 1), ('score', ['n'], 1)]
+[('hist_items', ['n', %d], 7), ('hist_cates', ['n', %d], 7), ('item_emb', ['n', %d], 1), ('score', ['n'], 1)]
+[('hist_items', ['n', %d], 7), ('hist_cates', ['n', %d], 7), ('item_id', ['n'], 7), ('score', ['n'], 1)]
+`, l, sw, d, l, l, d, l, l)
+	if string(out) != want {
+		t.Fatalf("signatures:\n%s\nwant:\n%s", out, want)
 	}
 }
+
+// contractOps is issue 14's op list (python/tests/test_export.py's CONTRACT_OPS).
+const contractOps = `Gemm MatMul Add Sub Mul Div Pow Sqrt Exp Log Erf Tanh Sigmoid Relu LeakyRelu PRelu Clip Min Max
+Neg Abs Where Greater Less Equal Not Cast Softmax LogSoftmax ReduceSum ReduceMean ReduceMax Concat
+Split Slice Gather Reshape Flatten Transpose Squeeze Unsqueeze Expand Tile Shape ConstantOfShape
+Constant Identity BatchNormalization LayerNormalization`
 
 // TestONNXExportOptions: a bad variant name and a category table of the
 // wrong size are refused, naming them.
