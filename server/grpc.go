@@ -287,6 +287,9 @@ func signatureDef(sig serving.Signature) *tfpb.SignatureDef {
 	if len(sig.Inputs) > 0 {
 		def.Inputs = namedInputInfos(sig, info)
 	}
+	if sig.Filters {
+		filterInfos(def.Inputs, info)
+	}
 	return def
 }
 

@@ -322,6 +322,8 @@ func (tb *tensorBuilder) value(js *jsonStream, tok json.Token, depth int) error 
 	switch v := tok.(type) {
 	case json.Number:
 		return tb.number(v, depth)
+	case bool:
+		return tb.boolean(v, depth)
 	case json.Delim:
 		if v == '[' {
 			return tb.list(js, depth)

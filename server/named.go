@@ -71,7 +71,7 @@ func floatInput(name string, sig serving.Signature) bool {
 // inputNames lists the inputs sig takes, for error messages.
 func inputNames(sig serving.Signature) string {
 	if len(sig.Inputs) == 0 {
-		return strings.Join([]string{tfserving.CommSeq, tfserving.ItemIDs, tfserving.CateIDs, tfserving.LevelTopN}, ", ")
+		return strings.Join(append([]string{tfserving.CommSeq, tfserving.ItemIDs, tfserving.CateIDs, tfserving.LevelTopN}, filterInputNames(sig)...), ", ")
 	}
 	names := make([]string, 0, len(sig.Inputs)+1)
 	for _, in := range sig.Inputs {
@@ -95,7 +95,9 @@ func checkInputName(name string, sig serving.Signature) error {
 }
 
 // maxInputEntries bounds the input entries of one request.
-func maxInputEntries(sig serving.Signature) int { return len(wantDType) + len(sig.Inputs) }
+func maxInputEntries(sig serving.Signature) int {
+	return len(wantDType) - len(filterDTypes) + len(sig.Inputs) + filterEntries(sig)
+}
 
 // bareInput is the input a bare JSON tensor (no input names) stands for:
 // comm_seq for the reference model, the only named input otherwise.

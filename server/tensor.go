@@ -22,6 +22,7 @@ type tensor struct {
 	shape  []int64
 	floats []float32
 	ints   []int64
+	bools  int // how many of ints came as bools (DT_BOOL, JSON true/false)
 }
 
 // wantDType lists the dtypes accepted for each input alias.
@@ -36,6 +37,9 @@ var wantDType = map[string][]tfpb.DataType{
 func maxElements(name string, sig serving.Signature, cfg *Config) int64 {
 	if in, ok := namedInput(sig, name); ok {
 		return namedLimit(in, cfg)
+	}
+	if n, ok := filterLimit(name, cfg); ok {
+		return n
 	}
 	switch name {
 	case tfserving.CommSeq:
@@ -76,6 +80,9 @@ func decodeTensorProto(name string, tp *tfpb.TensorProto, sig serving.Signature,
 		t.ints, err = decodeValues(name, tp.GetTensorContent(), tp.GetInt64Val(), n, 8,
 			func(b []byte) int64 { return int64(binary.LittleEndian.Uint64(b)) },
 			func(v int64) int64 { return v })
+	case tfpb.DataType_DT_BOOL:
+		t.ints, err = decodeBool(name, tp, n)
+		t.bools = len(t.ints)
 	}
 	if err != nil {
 		return nil, err
@@ -180,6 +187,9 @@ func buildRequest(in map[string]*tensor, sig serving.Signature, cfg *Config) (*s
 		return nil, err
 	}
 	if err := setLevelTopN(r, in[tfserving.LevelTopN], sig, cfg); err != nil {
+		return nil, err
+	}
+	if err := setFilter(r, in, sig); err != nil {
 		return nil, err
 	}
 	return r, nil
