@@ -38,6 +38,7 @@ type EvalCmd struct {
 	Search   string `default:"beam" help:"Search method: beam (beam retrieval with --beam) or sl2g:EF[:K] (the SL2G baseline: HNSW best-first search under the model with ef EF on the same graph; K defaults to the largest --k)."`
 	Scorer   string `default:"engine" enum:"engine,plain" help:"engine: the compiled fast scorer; plain: the model's inference forward."`
 	Float16  bool   `name:"float16" help:"Engine item tables in float16."`
+	Int8     bool   `name:"int8" help:"Engine item tables in int8 (float16 table plus 8-bit codes; integer pair-stage kernels, VNNI where present). Overrides --float16."`
 	NoExact  bool   `name:"no-exact" help:"Skip brute force (no ceiling)."`
 	Sweep    bool   `help:"Run a grid of beam settings and of SL2G ef values and write recall and coverage vs items scored (--search is ignored)."`
 	SweepOut string `name:"sweep-out" help:"Directory for sweep.csv and sweep.png (default RUN/sweep)."`
@@ -182,6 +183,9 @@ func (c *EvalCmd) scorerModel(run *train.RunDir, ds *dataset.Dataset, embsPath s
 		opt := engine.Options{}
 		if c.Float16 {
 			opt.Table = engine.Float16
+		}
+		if c.Int8 {
+			opt.Table = engine.Int8
 		}
 		e, err := train.CompileEngine(m, ds, opt)
 		if err != nil {

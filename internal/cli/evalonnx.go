@@ -105,6 +105,9 @@ func (c *EvalCmd) checkONNXFlags() error {
 	if c.Float16 && c.Bundle != "" {
 		errs = append(errs, errors.New("--float16 applies to --onnx (a bundle's tables are compiled as imported)"))
 	}
+	if c.Int8 {
+		errs = append(errs, errors.New("--int8 is the trained-run engine's table precision; an imported model's plan has float32 and float16 tables only"))
+	}
 	return errors.Join(errs...)
 }
 

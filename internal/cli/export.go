@@ -20,7 +20,7 @@ type ExportCmd struct {
 	ONNXInputs   string  `name:"onnx-inputs" default:"comm_seq" enum:"comm_seq,ids,item_ids" help:"Inputs of the --onnx graph: comm_seq (comm_seq [n,L,64] + item_emb [n,64], as nann_torch's export), ids (hist_items/hist_cates int64 [n,L] + item_emb), item_ids (hist ids + item_id int64 [n], the item network inside the graph; import with --index-embedding item_vec)."`
 	Name         string  `default:"${export_name}" help:"Model name."`
 	Version      int64   `help:"Model version (0: one above the newest present)."`
-	Precision    string  `default:"${export_precision}" enum:"float32,float16" help:"Item-table precision of the engine."`
+	Precision    string  `default:"${export_precision}" enum:"float32,float16,int8" help:"Item-table precision of the engine (int8: float16 table plus 8-bit codes, scored with AVX-512 VNNI integer kernels where the CPU has them)."`
 	K            int     `default:"${export_k}" help:"Default answer size."`
 	LevelTopN    []int32 `name:"level-topn" default:"${export_level_topn}" help:"Default level_topn (6 values), each at most the corpus size and --max-level-topn."`
 	MaxLevelTopN int     `name:"max-level-topn" default:"${export_max_level_topn}" help:"The serving bound on level_topn values (nann serve --max_level_topn; 0: its default)."`
@@ -56,8 +56,11 @@ func (c *ExportCmd) Run(g *Globals) error {
 	if c.MaxLevelTopN != 0 {
 		o.MaxLevelTopN = c.MaxLevelTopN
 	}
-	if c.Precision == "float16" {
+	switch c.Precision {
+	case "float16":
 		o.Precision = engine.Float16
+	case "int8":
+		o.Precision = engine.Int8
 	}
 	dir, m, err := bundle.Export(g.Context(), o)
 	if err != nil {
