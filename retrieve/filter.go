@@ -293,6 +293,10 @@ const (
 	// excluded neighbour's allowed neighbours join the round in its place
 	// (two hops, unscored in between), so the walk keeps its connectivity.
 	Bridge
+	// Auto is Traverse for a filter allowing more than
+	// FilterPolicy.TraverseAbove of the corpus and Bridge below: the
+	// measured winners (BENCHMARKS.md, "Filtered retrieval").
+	Auto
 )
 
 func (s FilterStrategy) String() string {
@@ -303,11 +307,13 @@ func (s FilterStrategy) String() string {
 		return "skip"
 	case Bridge:
 		return "bridge"
+	case Auto:
+		return "auto"
 	}
 	return fmt.Sprintf("FilterStrategy(%d)", int(s))
 }
 
-// ParseFilterStrategy reads "traverse", "skip" or "bridge".
+// ParseFilterStrategy reads "traverse", "skip", "bridge" or "auto".
 func ParseFilterStrategy(s string) (FilterStrategy, error) {
 	switch s {
 	case "traverse":
@@ -316,8 +322,10 @@ func ParseFilterStrategy(s string) (FilterStrategy, error) {
 		return Skip, nil
 	case "bridge":
 		return Bridge, nil
+	case "auto":
+		return Auto, nil
 	}
-	return 0, fmt.Errorf("retrieve: filter strategy %q is not traverse, skip or bridge", s)
+	return 0, fmt.Errorf("retrieve: filter strategy %q is not traverse, skip, bridge or auto", s)
 }
 
 // DefaultExactBelow is the allowed fraction of the corpus at or below which
@@ -334,8 +342,12 @@ const MaxExtraRounds = 16
 
 // FilterPolicy says how a Searcher applies a Filter.
 type FilterPolicy struct {
-	// Strategy is how excluded rows are treated by the walk (default Traverse).
+	// Strategy is how excluded rows are treated by the walk (default Auto).
 	Strategy FilterStrategy `json:"strategy"`
+	// TraverseAbove is the allowed fraction in [0, 1] above which Auto
+	// traverses excluded rows and at or below which it bridges over them
+	// (default DefaultTraverseAbove).
+	TraverseAbove float64 `json:"traverse_above"`
 	// ExactBelow is the allowed fraction of the corpus in [0, 1] at or below
 	// which the allowed rows are scored exactly instead of walked (default
 	// DefaultExactBelow). A filter allowing no more rows than the answer
@@ -343,16 +355,26 @@ type FilterPolicy struct {
 	ExactBelow float64 `json:"exact_below"`
 }
 
-// DefaultFilterPolicy returns Traverse with DefaultExactBelow.
+// DefaultTraverseAbove is FilterPolicy.TraverseAbove's default: above it
+// Traverse scores no more items than the unfiltered beam at recall ≥ 0.97
+// against filtered brute force, below it Bridge keeps recall where
+// Traverse's falls (BenchmarkFilterCrossover).
+const DefaultTraverseAbove = 0.3
+
+// DefaultFilterPolicy returns Auto with DefaultTraverseAbove and
+// DefaultExactBelow.
 func DefaultFilterPolicy() FilterPolicy {
-	return FilterPolicy{Strategy: Traverse, ExactBelow: DefaultExactBelow}
+	return FilterPolicy{Strategy: Auto, TraverseAbove: DefaultTraverseAbove, ExactBelow: DefaultExactBelow}
 }
 
 // Validate reports every problem with the policy.
 func (p FilterPolicy) Validate() error {
 	var errs []error
-	if p.Strategy < Traverse || p.Strategy > Bridge {
-		errs = append(errs, fmt.Errorf("strategy %d is not traverse (0), skip (1) or bridge (2)", int(p.Strategy)))
+	if p.Strategy < Traverse || p.Strategy > Auto {
+		errs = append(errs, fmt.Errorf("strategy %d is not traverse (0), skip (1), bridge (2) or auto (3)", int(p.Strategy)))
+	}
+	if !(p.TraverseAbove >= 0 && p.TraverseAbove <= 1) {
+		errs = append(errs, fmt.Errorf("traverse_above %v outside [0,1]", p.TraverseAbove))
 	}
 	if !(p.ExactBelow >= 0 && p.ExactBelow <= 1) {
 		errs = append(errs, fmt.Errorf("exact_below %v outside [0,1]", p.ExactBelow))
@@ -391,7 +413,14 @@ func (s *Searcher) SearchFiltered(sc Scorer, b Beam, f *Filter, pol FilterPolicy
 	if f.allowed <= k || float64(f.allowed) <= pol.ExactBelow*float64(s.n) {
 		return s.exactAllowed(sc, f, k), nil
 	}
-	s.f, s.skip, s.bridge = f, pol.Strategy != Traverse, pol.Strategy == Bridge
+	st := pol.Strategy
+	if st == Auto {
+		st = Bridge
+		if float64(f.allowed) > pol.TraverseAbove*float64(s.n) {
+			st = Traverse
+		}
+	}
+	s.f, s.skip, s.bridge = f, st != Traverse, st == Bridge
 	defer func() { s.f, s.skip, s.bridge = nil, false, false }()
 	r, err := b.search(s, sc)
 	if err != nil || len(r.Rows) >= k {

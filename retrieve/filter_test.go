@@ -117,7 +117,7 @@ func TestFilterProperty(t *testing.T) {
 				}
 				b = sp
 			}
-			pol := FilterPolicy{Strategy: FilterStrategy(rng.IntN(3)), ExactBelow: []float64{0, 0.02, 0.3, 1}[rng.IntN(4)]}
+			pol := FilterPolicy{Strategy: FilterStrategy(rng.IntN(4)), TraverseAbove: rng.Float64(), ExactBelow: []float64{0, 0.02, 0.3, 1}[rng.IntN(4)]}
 			what := fmt.Sprintf("trial %d query %d n=%d beam %s policy %+v", trial, q, n, b, pol)
 			want := refFiltered(n, score, allows, n)
 			if got := f.Allowed(); got != len(want) {
@@ -372,9 +372,9 @@ func TestFilteredBeamRecall(t *testing.T) {
 	for _, tc := range []struct {
 		st       FilterStrategy
 		maxRatio float64 // items scored / unfiltered
-	}{{Traverse, 4}, {Bridge, 2}} {
+	}{{Traverse, 4}, {Bridge, 2}, {Auto, 1.5}} {
 		for _, frac := range []float64{0.5, 0.1} {
-			rec, scored, plain := filteredRecall(t, w, b, FilterPolicy{Strategy: tc.st, ExactBelow: 0}, frac, 40)
+			rec, scored, plain := filteredRecall(t, w, b, FilterPolicy{Strategy: tc.st, TraverseAbove: DefaultTraverseAbove, ExactBelow: 0}, frac, 40)
 			t.Logf("%s %.0f%%: recall %.3f, %.0f items scored (unfiltered %.0f, ×%.2f)", tc.st, frac*100, rec, scored, plain, scored/plain)
 			if rec < 0.95 {
 				t.Errorf("%s at %.0f%% allowed: recall %.3f against filtered brute force, want ≥ 0.95", tc.st, frac*100, rec)
@@ -417,7 +417,7 @@ func TestFilteredNoAllocations(t *testing.T) {
 			_ = f.Exclude(int32((i*7919 + j*104729) % n))
 		}
 		_ = f.ExcludeClass(int32(i % 50))
-		for _, st := range []FilterStrategy{Traverse, Skip, Bridge} {
+		for _, st := range []FilterStrategy{Traverse, Skip, Bridge, Auto} {
 			if _, err := s.SearchFiltered(sc, p, f, FilterPolicy{Strategy: st}); err != nil {
 				t.Fatal(err)
 			}
