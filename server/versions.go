@@ -74,6 +74,10 @@ type manager struct {
 	// AVAILABLE version); labelWarned avoids repeating that warning.
 	labels, labelEff, labelWarned map[string]int64
 	closing                       sync.WaitGroup // retired versions not yet closed
+	// stopped is set by closeAll: a version whose load finishes later is
+	// closed at once instead of published (a model removed from the config
+	// while a poll was loading it).
+	stopped bool
 }
 
 func newManager(base string, keep int, load serving.Loader, log *slog.Logger, onSet func(int)) *manager {
@@ -377,6 +381,15 @@ func (m *manager) ensureLoaded(ctx context.Context, d versionDir) bool {
 		}
 		return false
 	}
+	if m.stopped {
+		m.setState(d.num, servingpb.ModelVersionStatus_END, errors.New("the model was unloaded while this version loaded"))
+		m.mu.Unlock()
+		if err := v.servable.Close(); err != nil {
+			m.log.Error("closing model version failed", "version", v.num, "err", err)
+		}
+		m.mu.Lock() // for the deferred Unlock
+		return false
+	}
 	st.failures = 0
 	m.live[d.num] = v
 	m.setState(d.num, servingpb.ModelVersionStatus_AVAILABLE, nil)
@@ -442,6 +455,7 @@ func (m *manager) statuses(want *int64) ([]*servingpb.ModelVersionStatus, error)
 func (m *manager) closeAll() {
 	var toClose []*version
 	m.mu.Lock()
+	m.stopped = true
 	for _, v := range m.live {
 		if m.retireLocked(v) {
 			toClose = append(toClose, v)
