@@ -8,7 +8,9 @@ import "math"
 
 // SoftmaxRows replaces each of rows rows of x (leading dimension ld) by its
 // softmax over the first cols values; cols must be a positive multiple of 8.
-// Values of -Inf get weight (about) 0. The exponential is ExpPoly: accurate
+// Values more than 87.3 below their row's largest (-Inf among them) get
+// weight exactly 0: their exponential, about 1e-38, would turn subnormal
+// when scaled, and subnormals cost a microcode assist wherever they go. The exponential is ExpPoly: accurate
 // to a few float32 ulps for arguments in [-87.3, 0]; smaller arguments give
 // exp(-87.3), about 1e-38.
 func SoftmaxRows(x []float32, rows, cols, ld int) {
@@ -36,6 +38,9 @@ func softmaxRowsGeneric(x []float32, rows, cols, ld int) {
 		var s float32
 		for j, v := range row {
 			e := ExpPoly(v - m)
+			if v-m < expLo {
+				e = 0
+			}
 			row[j] = e
 			s += e
 		}

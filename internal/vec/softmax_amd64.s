@@ -124,6 +124,7 @@ GLOBL expconst<>(SB), RODATA|NOPTR, $416
 //		var s float32
 //		for j, v := range row {
 //			row[j] = ExpPoly(v - m) // the polynomial below, with FMAs
+//			if v-m < expLo { row[j] = 0 } // no subnormal weights
 //			s += row[j]
 //		}
 //		for j := range row {
@@ -142,6 +143,7 @@ GLOBL expconst<>(SB), RODATA|NOPTR, $416
 //	Y14       the eight partial sums of s
 //	Y0        x − m, then e; Y1 the power of two f, then 1/s
 //	Y2, Y3    the polynomial, (x − m)²; Y4 2^f
+//	Y5        the lanes with x − m < expLo, whose e is set to 0
 TEXT ·softmaxRowsAsm(SB), NOSPLIT, $0-32
 	MOVQ x+0(FP), DI
 	MOVQ rows+8(FP), CX
@@ -179,6 +181,7 @@ smmaxdone: // Y15 = the horizontal max of Y0
 smexp: // row[j:j+8] = ExpPoly(row[j:j+8] − m); s += them
 	VMOVUPS      (SI), Y0
 	VSUBPS       Y15, Y0, Y0
+	VCMPPS       $1, expconst<>+0(SB), Y0, Y5 // Y5 = x − m < expLo
 	VMAXPS       expconst<>+0(SB), Y0, Y0
 	VMOVUPS      expconst<>+64(SB), Y1
 	VFMADD231PS  expconst<>+32(SB), Y0, Y1
@@ -198,6 +201,7 @@ smexp: // row[j:j+8] = ExpPoly(row[j:j+8] − m); s += them
 	VPADDD       expconst<>+384(SB), Y4, Y4
 	VPSLLD       $23, Y4, Y4
 	VMULPS       Y4, Y2, Y0
+	VANDNPS      Y0, Y5, Y0                   // e = 0 where Y5
 	VMOVUPS      Y0, (SI)
 	VADDPS       Y0, Y14, Y14
 	ADDQ         $32, SI
