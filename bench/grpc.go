@@ -132,7 +132,9 @@ func (t *grpcTarget) Prepare(in *Input) (any, error) {
 	inputs := map[string]*tfpb.TensorProto{
 		tfserving.LevelTopN: {Dtype: tfpb.DataType_DT_INT32, TensorShape: shapeOf(6), IntVal: in.LevelTopN[:]},
 	}
-	if in.CommSeq != nil {
+	if in.Named != nil {
+		namedProtos(in.Named, inputs)
+	} else if in.CommSeq != nil {
 		inputs[tfserving.CommSeq] = halfTensor(in.CommSeq)
 	} else {
 		inputs[tfserving.ItemIDs] = &tfpb.TensorProto{Dtype: tfpb.DataType_DT_INT64, TensorShape: shapeOf(1, len(in.ItemIDs)), Int64Val: in.ItemIDs}

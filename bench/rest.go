@@ -76,7 +76,9 @@ func (t *restTarget) Prepare(in *Input) (any, error) {
 		b.WriteString(strconv.Itoa(int(v)))
 	}
 	b.WriteString(`]`)
-	if in.CommSeq != nil {
+	if in.Named != nil {
+		writeNamedJSON(&b, in.Named)
+	} else if in.CommSeq != nil {
 		b.WriteString(`,"comm_seq":[[`)
 		for i, v := range in.CommSeq {
 			if i > 0 {

@@ -20,7 +20,8 @@ import (
 	"nann/serving"
 )
 
-// Input is one user's request. Exactly one of CommSeq and ItemIDs is set.
+// Input is one user's request. Exactly one of CommSeq, ItemIDs and Named
+// is set.
 type Input struct {
 	// CommSeq is the behaviour-sequence embedding (50 positions × 64 =
 	// 3200 values), sent as float16; values should be exactly
@@ -31,10 +32,19 @@ type Input struct {
 	ItemIDs, CateIDs []int64
 	// LevelTopN is the serving variant's beam widths; LevelTopN[5] is K.
 	LevelTopN [6]int32
+	// Named holds, for an imported model, one tensor per user-side input
+	// by its ONNX name, each [1, ...] (see NamedInputs).
+	Named map[string]*NamedTensor
 }
 
 // Check reports what is wrong with in, if anything.
 func (in *Input) Check() error {
+	if in.Named != nil {
+		if err := checkNamed(in); err != nil {
+			return err
+		}
+		return serving.CheckLevelTopN("input level_topn", in.LevelTopN, 0)
+	}
 	switch {
 	case in.CommSeq == nil && len(in.ItemIDs) == 0:
 		return errors.New("input has neither comm_seq nor item_ids")
@@ -135,6 +145,9 @@ func (t *servableTarget) Close() error { return t.sv.Close() }
 func (t *servableTarget) Prepare(in *Input) (any, error) {
 	if err := in.Check(); err != nil {
 		return nil, err
+	}
+	if in.Named != nil {
+		return namedRequest(in, t.sig)
 	}
 	r := &serving.Request{Batch: 1, LevelTopN: in.LevelTopN}
 	if in.CommSeq != nil {

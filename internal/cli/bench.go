@@ -34,7 +34,7 @@ type BenchCmd struct {
 	Timeout     time.Duration `help:"Per-request timeout." default:"10s"`
 	ReportEvery time.Duration `help:"Progress report period (0: none)." default:"5s"`
 
-	Inputs     string  `help:"Request source: mock (random float16 comm_seq) or dataset:DIR (real test users of a prepared dataset, sent as original item_ids/cate_ids, or as comm_seq with --embed-with)." default:"mock"`
+	Inputs     string  `help:"Request source: mock (random float16 comm_seq), dataset:DIR (real test users of a prepared dataset, sent as original item_ids/cate_ids, or as comm_seq with --embed-with), or npz:FILE (for an imported model: the users of a users.npz, one array per user-side input as nann score --users reads, sent as named inputs)." default:"mock"`
 	EmbedWith  string  `help:"With dataset inputs: send comm_seq computed with the embedding tables of the bundle in this directory (a version directory or a model base path) instead of raw ids." type:"path"`
 	InputCount int     `help:"Distinct inputs, sent in turn." default:"1000"`
 	Seed       uint64  `help:"Seed for mock inputs and the choice of test users." default:"1"`
@@ -136,6 +136,9 @@ func (c *BenchCmd) levelTopN() [6]int32 {
 // inputs builds the request pool.
 func (c *BenchCmd) inputs(ctx context.Context) ([]bench.Input, error) {
 	topn := c.levelTopN()
+	if path, ok := strings.CutPrefix(c.Inputs, "npz:"); ok {
+		return npzInputs(path, c.InputCount, topn, c.EmbedWith)
+	}
 	if c.Inputs == "mock" {
 		if c.EmbedWith != "" {
 			return nil, errors.New("--embed-with needs --inputs dataset:DIR")
@@ -144,7 +147,7 @@ func (c *BenchCmd) inputs(ctx context.Context) ([]bench.Input, error) {
 	}
 	dir, ok := strings.CutPrefix(c.Inputs, "dataset:")
 	if !ok || dir == "" {
-		return nil, fmt.Errorf("--inputs %q: want mock or dataset:DIR", c.Inputs)
+		return nil, fmt.Errorf("--inputs %q: want mock, dataset:DIR or npz:FILE", c.Inputs)
 	}
 	ds, err := dataset.Open(dir, dataset.OpenOptions{})
 	if err != nil {
