@@ -123,6 +123,7 @@ func (f *fakeServable) Close() error {
 type fakeModel struct {
 	base      string
 	delay     time.Duration
+	loadDelay time.Duration // how long each load takes
 	mu        sync.Mutex
 	loaded    map[int64]*fakeServable
 	lateCalls atomic.Int64
@@ -163,6 +164,7 @@ func (m *fakeModel) load(ctx context.Context, dir string) (serving.Servable, err
 	case "panic":
 		panic("fake: loader panic")
 	}
+	time.Sleep(m.loadDelay)
 	v, _ := strconv.ParseInt(filepath.Base(dir), 10, 64)
 	s := &fakeServable{version: v, delay: m.delay, lateCalls: &m.lateCalls}
 	m.mu.Lock()

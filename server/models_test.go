@@ -346,16 +346,17 @@ func spec1(model string, version int64) *servingpb.ModelSpec {
 
 // TestLabelMoveUnderLoadNoFailures: clients keep asking for label
 // "stable" while the config moves it from version 1 to 2 and then stops
-// serving version 1; no request fails, and traffic switches.
+// serving version 1, and then, in one change, moves it to version 3 (not
+// loaded yet) and serves only 3; no request fails, and traffic switches.
 func TestLabelMoveUnderLoadNoFailures(t *testing.T) {
 	cs := startConfigServer(t, `model_config_list { config { name: "m" base_path: "$m"
 	  model_version_policy { specific { versions: 1 versions: 2 } }
 	  version_labels { key: "stable" value: 1 } version_labels { key: "canary" value: 2 } } }`,
-		map[string][]int64{"m": {1, 2}}, nil)
+		map[string][]int64{"m": {1, 2, 3}}, nil, func(m map[string]*fakeModel) { m["m"].loadDelay = 100 * time.Millisecond })
 	ctx := context.Background()
 	var failures, ok atomic.Int64
 	var firstErr atomic.Value
-	var seen [3]atomic.Int64
+	var seen [4]atomic.Int64
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for range 6 {
@@ -395,6 +396,15 @@ func TestLabelMoveUnderLoadNoFailures(t *testing.T) {
 	waitFor(t, "version 1 closed", 5*time.Second, func() bool { return cs.models["m"].servable(1).closed.Load() })
 	n2 = seen[2].Load()
 	waitFor(t, "more traffic on version 2", 5*time.Second, func() bool { return seen[2].Load() > n2+50 })
+	// One change: serve only version 3, which is not loaded yet, and point
+	// stable at it. Until 3 is AVAILABLE stable keeps naming 2.
+	cs.writeConfig(t, `model_config_list { config { name: "m" base_path: "$m"
+	  model_version_policy { specific { versions: 3 } }
+	  version_labels { key: "stable" value: 3 } } }`)
+	cs.reloadModelConfig(ctx)
+	waitFor(t, "version 2 closed", 5*time.Second, func() bool { return cs.models["m"].servable(2).closed.Load() })
+	n3 := seen[3].Load()
+	waitFor(t, "traffic on version 3", 5*time.Second, func() bool { return seen[3].Load() > n3+50 })
 	close(stop)
 	wg.Wait()
 	if f := failures.Load(); f != 0 {
@@ -406,7 +416,7 @@ func TestLabelMoveUnderLoadNoFailures(t *testing.T) {
 	if cs.models["m"].lateCalls.Load() != 0 {
 		t.Fatal("a retired version was called after Close")
 	}
-	t.Logf("%d requests, 0 failures; version 1: %d, version 2: %d", ok.Load(), seen[1].Load(), seen[2].Load())
+	t.Logf("%d requests, 0 failures; version 1: %d, version 2: %d, version 3: %d", ok.Load(), seen[1].Load(), seen[2].Load(), seen[3].Load())
 }
 
 // TestLabelNamesOnlyAvailableVersions: TF Serving's rule. A label naming
