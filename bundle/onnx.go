@@ -22,8 +22,7 @@ package bundle
 //
 // It is written as Export writes: staged in a locked hidden directory,
 // checked by OpenONNX exactly as a loader would, then renamed onto a free
-// version number. Serving it is not wired yet: bundle.Load refuses its
-// manifest format with an error naming it.
+// version number. bundle.Load serves it (LoadONNX, onnxserve.go).
 
 import (
 	"bytes"

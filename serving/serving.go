@@ -11,41 +11,21 @@
 // bench) call a Servable directly, as the server would. The Loader is
 // passed explicitly, server.New(cfg, bundle.Load, log): no registry.
 //
-// # Adding a second kind of servable
+// # Two kinds of servable
 //
-// Today every Servable takes the fixed inputs of the reference model
-// (comm_seq, or item_ids/cate_ids, plus level_topn) and Signature gives
-// their sizes. An imported scoring network (an ONNX graph whose user side
-// is any number of named inputs) fits the same contract in four steps.
-//
-// First, Signature gains the list of the model's user-side inputs, each by
-// name, dtype and shape (the leading dimension is the batch; -1 is a size
-// the request chooses):
-//
-//	type Input struct {
-//		Name  string  // the ONNX graph input's name, e.g. "comm_seq"
-//		DType DType   // Float32, Float16, Int64, ...
-//		Shape []int64 // e.g. [-1, 50, 64]
-//	}
-//
-// An empty list means the reference model's fixed inputs, so existing
-// Servables and bundles are unchanged.
-//
-// Second, Request gains the decoded tensors by input name (shape and flat
-// values); the fixed fields stay for the reference model.
-//
-// Third, the server's decoder, which today checks the four reference inputs
-// against the Signature, checks named inputs the same way (dtype, rank,
-// fixed dims, the MaxBatch element bound before allocating), and
-// GetModelMetadata lists Signature's inputs in the SignatureDef. Nothing
-// else in the server changes: version polling, hot swaps, limits,
-// ItemCatalog, error codes, metrics and the Response's encoding depend on
-// Servable only.
-//
-// Fourth, the new kind implements Servable in its own package, and the
-// Loader given to server.New picks the implementation from the version
-// directory (the bundle manifest names the kind), so the wiring stays
-// server.New(cfg, bundle.Load, log).
+// A Servable takes either the fixed inputs of the reference model
+// (comm_seq, or item_ids/cate_ids, plus level_topn), sized by Signature's
+// CommSeqLen and SeqLen, or, when Signature.Inputs is not empty, the named
+// inputs it lists: an imported scoring network's user-side ONNX inputs,
+// each by name, dtype and shape (the leading dimension is the batch, -1),
+// decoded into Request.Inputs. The server's decoders check named inputs
+// against the Signature (dtype, rank, fixed dims, one batch size, the
+// MaxBatch element bound before allocating) and GetModelMetadata lists
+// them in the SignatureDef; everything else in the server (version
+// polling, hot swaps, limits, error codes, metrics, the Response's
+// encoding) depends on Servable only. The Loader given to server.New picks
+// the implementation from the version directory (bundle.Load reads the
+// manifest's format), so the wiring stays server.New(cfg, bundle.Load, log).
 package serving
 
 import (

@@ -53,7 +53,7 @@ func commands() []command {
 		{"eval", "Recall@K of beam retrieval vs brute force under the neural score, with items scored and latency.", &EvalCmd{}},
 		{"export", "Compile a trained run and its index into a versioned, checksummed serving bundle.", &ExportCmd{}},
 		{"extract", "Write item_ids.npy and item_embs.npy: the item network's embedding of every item.", &ExtractCmd{}},
-		{"import", "Write a serving-bundle version from an ONNX scoring network, its item table and ids, and an HNSW index (preview: not served yet).", &ImportCmd{}},
+		{"import", "Write a serving-bundle version from an ONNX scoring network, its item table and ids, and an HNSW index; nann serve serves it.", &ImportCmd{}},
 		{"index", "Build an HNSW index over item embeddings (or import a reference-layout one).", &IndexCmd{}},
 		{"prepare", "Convert a UserBehavior CSV into a prepared dataset (samples, item table, id maps).", &PrepareCmd{}},
 		{"score", "Score users against items with an ONNX scoring network compiled by plan; writes a [users, items] float32 .npy.", &ScoreCmd{}},

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"nann/bundle"
 	"nann/plan"
@@ -57,6 +58,6 @@ func (c *ImportCmd) Run(g *Globals) error {
 	if m.IndexEmbedding != "" {
 		fmt.Fprintf(g.Stdout(), "  index built on the graph's item-only value %s (%d wide)\n", m.IndexEmbedding, m.ItemDim)
 	}
-	fmt.Fprintln(g.Stdout(), "serving imported bundles is not wired yet (nann serve refuses this manifest format); check scores with nann score --onnx")
+	fmt.Fprintf(g.Stdout(), "serve it with nann serve --model_base_path %s --model_name %s (named inputs: the user inputs above, and level_topn); measure it with nann eval --bundle and nann bench --inputs npz:USERS\n", filepath.Dir(dir), m.Name)
 	return nil
 }
