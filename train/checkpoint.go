@@ -72,9 +72,12 @@ type tensorEntry struct {
 
 type ckptMeta struct {
 	Position
-	Replicas int           `json:"replicas"`
-	RNG      []byte        `json:"rng,omitempty"` // math/rand/v2 PCG MarshalBinary
-	Tensors  []tensorEntry `json:"tensors"`
+	Replicas int    `json:"replicas"`
+	RNG      []byte `json:"rng,omitempty"` // math/rand/v2 PCG MarshalBinary
+	// Early is the early-stopping state after the checkpoint's step (nil
+	// before the first validation).
+	Early   *EarlyState   `json:"early,omitempty"`
+	Tensors []tensorEntry `json:"tensors"`
 }
 
 // Checkpoint is a decoded checkpoint.
@@ -82,6 +85,7 @@ type Checkpoint struct {
 	Position
 	Replicas int
 	RNG      []byte
+	Early    *EarlyState
 	tensors  map[string]tensorEntry // key kind+"/"+name
 	payload  []float32
 }
@@ -209,7 +213,7 @@ func parseCheckpoint(b []byte) (*Checkpoint, error) {
 		return nil, fmt.Errorf("meta: %w", err)
 	}
 	payload := f32view(body[ckptFixed+mlen:])
-	c := &Checkpoint{Position: meta.Position, Replicas: meta.Replicas, RNG: meta.RNG, tensors: map[string]tensorEntry{}, payload: payload}
+	c := &Checkpoint{Position: meta.Position, Replicas: meta.Replicas, RNG: meta.RNG, Early: meta.Early, tensors: map[string]tensorEntry{}, payload: payload}
 	for _, t := range meta.Tensors {
 		n := int64(1)
 		for _, d := range t.Shape {

@@ -62,6 +62,22 @@ type Config struct {
 	LogEvery int64 `json:"log_every"`
 	// EvalUsers bounds the test users of the final evaluation (0: all).
 	EvalUsers int `json:"eval_users"`
+
+	// EvalEvery, if > 0, evaluates the model every EvalEvery steps (and at
+	// the last step) by brute-force Recall@ValidK on the first ValidUsers
+	// validation users (a fixed subset), keeps the best model in
+	// RUN/best.ckpt and the curve in RUN/valid.jsonl, and makes the best
+	// model the run's result (model.ckpt, the final evaluation).
+	EvalEvery int64 `json:"eval_every"`
+	// ValidUsers bounds the validation users of those evaluations (0: all).
+	ValidUsers int `json:"valid_users"`
+	// ValidK is the cut-off of the validation recall (0: ValidK, 200, the
+	// reference's Recall@200; at most the corpus size is used).
+	ValidK int `json:"valid_k"`
+	// Patience, if > 0, stops training once that many evaluations in a row
+	// have not improved on the best validation recall (early stopping).
+	// 0 never stops early. Needs EvalEvery.
+	Patience int `json:"patience"`
 }
 
 // Default is the reference's training configuration (SPEC §3).
@@ -72,6 +88,7 @@ func Default() Config {
 		LR: 3e-3, Beta1: 0.9, Beta2: 0.999, AdamEps: 1e-8, WeightDecay: 1e-4,
 		AdvEps: 3e-5, AdvWeight: 1,
 		CheckpointEvery: 5000, KeepCheckpoints: 3, LogEvery: 100,
+		ValidUsers: 1000,
 	}
 }
 
@@ -139,6 +156,11 @@ func (c Config) Validate() error {
 	bad(c.KeepCheckpoints < 1, "keep_checkpoints: %d, want >= 1", c.KeepCheckpoints)
 	bad(c.LogEvery < 1, "log_every: %d, want >= 1", c.LogEvery)
 	bad(c.EvalUsers < 0, "eval_users: %d, want >= 0", c.EvalUsers)
+	bad(c.EvalEvery < 0, "eval_every: %d, want >= 0 (0: no validation)", c.EvalEvery)
+	bad(c.ValidUsers < 0, "valid_users: %d, want >= 0 (0: all)", c.ValidUsers)
+	bad(c.ValidK < 0 || c.ValidK > 1<<20, "valid_k: %d, want 0..%d (0: %d)", c.ValidK, 1<<20, ValidK)
+	bad(c.Patience < 0, "patience: %d, want >= 0 (0: never stop early)", c.Patience)
+	bad(c.Patience > 0 && c.EvalEvery == 0, "patience: %d needs eval_every > 0 (early stopping watches the validation recall)", c.Patience)
 	return errors.Join(errs...)
 }
 
@@ -153,6 +175,7 @@ func (c *Config) resolve() {
 var Mutable = map[string]bool{
 	"epochs": true, "max_steps": true, "checkpoint_every": true,
 	"keep_checkpoints": true, "log_every": true, "eval_users": true,
+	"eval_every": true, "patience": true,
 }
 
 // FlagName is the command-line flag of a config.json field.

@@ -27,6 +27,9 @@ type Report struct {
 	Popularity  map[int]float64 `json:"popularity"`
 	EvalSeconds float64         `json:"eval_seconds"`
 	Training    TrainingSummary `json:"training"`
+	// Validation is the validation curve and early stopping (nil when the
+	// run does not validate: eval_every 0).
+	Validation *ValidationSummary `json:"validation,omitempty"`
 }
 
 // Evaluate scores every item for each of the first maxUsers test users

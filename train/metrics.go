@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -167,7 +168,8 @@ func plotCurves(metricsPath, pngPath string) error {
 	if len(rows) == 0 {
 		return errors.Join(errors.New("no metrics rows"), err)
 	}
-	img, err := drawCurves(rows)
+	valid, _ := readValid(filepath.Join(filepath.Dir(metricsPath), ValidFile))
+	img, err := drawCurves(rows, valid)
 	if err != nil {
 		return err
 	}
@@ -178,8 +180,9 @@ func plotCurves(metricsPath, pngPath string) error {
 }
 
 // drawCurves renders the three panels: losses, adversarial term,
-// accuracies.
-func drawCurves(rows []metricsRow) (*vgimg.Canvas, error) {
+// accuracies; and a fourth, the validation recall with ±1 s.e. bars, when
+// there are validation rows.
+func drawCurves(rows []metricsRow, valid []ValidRow) (*vgimg.Canvas, error) {
 	series := func(f func(metricsRow) float64) plotter.XYs {
 		xy := make(plotter.XYs, len(rows))
 		for i, r := range rows {
@@ -226,12 +229,66 @@ func drawCurves(rows []metricsRow) (*vgimg.Canvas, error) {
 		p.Add(plotter.NewGrid())
 		p.Legend.ThumbnailWidth = vg.Points(36) // long enough to show a dash
 	}
-	img := vgimg.New(vg.Points(800), vg.Points(1200))
+	panels := [][]*plot.Plot{{loss}, {adv}, {acc}}
+	if len(valid) > 0 {
+		vp, err := validPanel(valid)
+		if err != nil {
+			return nil, err
+		}
+		panels = append(panels, []*plot.Plot{vp})
+	}
+	img := vgimg.New(vg.Points(800), vg.Points(400*float64(len(panels))))
 	dc := draw.New(img)
-	tiles := draw.Tiles{Rows: 3, Cols: 1, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 4}
-	canvases := plot.Align([][]*plot.Plot{{loss}, {adv}, {acc}}, tiles, dc)
-	loss.Draw(canvases[0][0])
-	adv.Draw(canvases[1][0])
-	acc.Draw(canvases[2][0])
+	tiles := draw.Tiles{Rows: len(panels), Cols: 1, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 4}
+	canvases := plot.Align(panels, tiles, dc)
+	for i, p := range panels {
+		p[0].Draw(canvases[i][0])
+	}
 	return img, nil
+}
+
+// validPanel draws the validation recall against step with error bars,
+// the best validation marked.
+func validPanel(valid []ValidRow) (*plot.Plot, error) {
+	p := plot.New()
+	last := valid[len(valid)-1]
+	p.Title.Text = fmt.Sprintf("validation Recall@%d (brute force, %d users, ±1 s.e.)", last.K, last.Users)
+	p.X.Label.Text, p.Y.Label.Text = "step", fmt.Sprintf("recall@%d", last.K)
+	xy := make(plotter.XYs, len(valid))
+	errs := make(plotter.YErrors, len(valid))
+	var best plotter.XYs
+	for i, r := range valid {
+		xy[i].X, xy[i].Y = float64(r.Step), r.Recall
+		errs[i].Low, errs[i].High = r.RecallSE, r.RecallSE
+		if r.Best {
+			best = append(best, xy[i])
+		}
+	}
+	l, err := plotter.NewLine(xy)
+	if err != nil {
+		return nil, err
+	}
+	l.Color, l.Width = red, vg.Points(1.2)
+	bars, err := plotter.NewYErrorBars(struct {
+		plotter.XYer
+		plotter.YErrorer
+	}{xy, errs})
+	if err != nil {
+		return nil, err
+	}
+	bars.Color = red
+	p.Add(plotter.NewGrid(), l, bars)
+	p.Legend.Add("validation recall", l)
+	if len(best) > 0 {
+		sc, err := plotter.NewScatter(best)
+		if err != nil {
+			return nil, err
+		}
+		sc.Color, sc.Shape = blue, draw.CircleGlyph{}
+		p.Add(sc)
+		p.Legend.Add("new best (best.ckpt)", sc)
+	}
+	p.Legend.Top = false
+	p.Legend.Left = false
+	return p, nil
 }

@@ -82,6 +82,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Report, error) {
 	if err := t.train(ctx); err != nil {
 		return nil, err
 	}
+	t.resultStep = t.useBest()
 	if err := t.finish(); err != nil {
 		return nil, err
 	}
@@ -90,6 +91,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Report, error) {
 		return nil, err
 	}
 	rep.Training = t.summary()
+	rep.Validation = t.validationSummary(t.resultStep)
 	if err := writeJSON(filepath.Join(cfg.RunDir, ReportFile), rep); err != nil {
 		return nil, err
 	}
@@ -221,6 +223,8 @@ type trainer struct {
 	log1mp []float64 // log1p(−p) per dense id
 
 	metrics     *metricsLog
+	early       EarlyState // validation and early stopping (valid.go)
+	resultStep  int64      // step of the parameters finish writes
 	startStep   int64
 	startTime   time.Time
 	trainTime   time.Duration
@@ -249,6 +253,9 @@ func newTrainer(rf *runFile, ds *dataset.Dataset, log *slog.Logger, progress met
 	t.stepsPerEpoch = n / int64(cfg.Batch)
 	if err := feasible(cfg, ds); err != nil {
 		return nil, err
+	}
+	if cfg.EvalEvery > 0 && len(ds.Valid) == 0 {
+		return nil, fmt.Errorf("eval_every %d: dataset %s has no validation users", cfg.EvalEvery, cfg.Data)
 	}
 	t.totalSteps = t.stepsPerEpoch * int64(cfg.Epochs)
 	if cfg.MaxSteps > 0 {
@@ -336,6 +343,9 @@ func (t *trainer) restore() error {
 	}
 	t.opt.Step = c.Step
 	t.pos = c.Position
+	if c.Early != nil {
+		t.early = *c.Early
+	}
 	t.log.Info("resumed from checkpoint", "file", path, "step", c.Step, "epoch", c.Epoch)
 	return nil
 }
@@ -474,10 +484,18 @@ func (t *trainer) train(ctx context.Context) error {
 		return err
 	}
 	defer t.metrics.close()
+	if err := truncateValid(filepath.Join(t.cfg.RunDir, ValidFile), t.pos.Step, t.log); err != nil {
+		return err
+	}
 	t.startStep, t.startTime = t.pos.Step, time.Now()
 	defer func() { t.trainTime = time.Since(t.startTime) }()
 	if t.pos.Step >= t.totalSteps {
 		t.log.Info("training already complete", "step", t.pos.Step, "total", t.totalSteps)
+		return nil
+	}
+	if t.early.stopped(t.cfg.Patience) {
+		t.log.Info("training stopped early (raise --patience to continue)", "step", t.pos.Step, "best_step", t.early.BestStep,
+			"best_recall", f4(t.early.BestRecall), "bad_evals", t.early.BadEvals, "patience", t.cfg.Patience)
 		return nil
 	}
 	t.log.Info("training", "from_step", t.pos.Step, "total_steps", t.totalSteps, "steps_per_epoch", t.stepsPerEpoch,
@@ -507,7 +525,25 @@ func (t *trainer) train(ctx context.Context) error {
 			}
 			acc, last, lastStep = stepStats{}, now, t.pos.Step
 		}
-		if t.pos.Step%t.cfg.CheckpointEvery == 0 && t.pos.Step < t.totalSteps {
+		validated := t.cfg.EvalEvery > 0 && (t.pos.Step%t.cfg.EvalEvery == 0 || t.pos.Step == t.totalSteps)
+		if validated {
+			// Interrupted here, the run resumes from the previous checkpoint
+			// and repeats the steps since then, and this validation.
+			if err := t.validate(ctx); err != nil {
+				if ctx.Err() != nil {
+					return fmt.Errorf("interrupted during the validation at step %d; resuming repeats the steps since the last checkpoint (`nann train --run %s`): %w", t.pos.Step, t.cfg.RunDir, ctx.Err())
+				}
+				return err
+			}
+			if t.early.stopped(t.cfg.Patience) {
+				t.log.Info("early stopping: no validation improvement", "step", t.pos.Step, "bad_evals", t.early.BadEvals,
+					"patience", t.cfg.Patience, "best_step", t.early.BestStep, "best_recall", f4(t.early.BestRecall))
+				break
+			}
+		}
+		// A validation is followed by a checkpoint, so that the early-stopping
+		// state it carries matches RUN/best.ckpt after a kill.
+		if (validated || t.pos.Step%t.cfg.CheckpointEvery == 0) && t.pos.Step < t.totalSteps {
 			if err := t.checkpoint(); err != nil {
 				return err
 			}
@@ -550,6 +586,10 @@ func (t *trainer) checkpoint() error {
 		return nil // nothing new since the checkpoint we resumed from
 	}
 	meta := ckptMeta{Position: t.pos, Replicas: t.cfg.Replicas, RNG: rng}
+	if t.early.Evals > 0 {
+		early := t.early
+		meta.Early = &early
+	}
 	if err := writeCheckpoint(path, meta, modelTensors(t.m.Params(), t.m.State(), t.opt)); err != nil {
 		return err
 	}

@@ -66,6 +66,7 @@ func defaultVars() kong.Vars {
 		"train_checkpoint_every": strconv.FormatInt(tr.CheckpointEvery, 10),
 		"train_keep_checkpoints": strconv.Itoa(tr.KeepCheckpoints),
 		"train_log_every":        strconv.FormatInt(tr.LogEvery, 10),
+		"train_valid_users":      strconv.Itoa(tr.ValidUsers),
 		"train_demo_profile": strconv.Itoa(demo.Epochs) + " epoch of " + strconv.FormatInt(demo.MaxSamples, 10) +
 			" samples, batch " + strconv.Itoa(demo.Batch) + ", " + strconv.Itoa(demo.Negatives) + " negatives, checkpoint every " +
 			strconv.FormatInt(demo.CheckpointEvery, 10) + ", eval on " + strconv.Itoa(demo.EvalUsers) + " users",

@@ -34,6 +34,9 @@ type TrainCmd struct {
 	KeepCheckpoints *int   `name:"keep-checkpoints" help:"Newest checkpoints kept (default ${train_keep_checkpoints})."`
 	LogEvery        *int64 `name:"log-every" help:"Steps between log lines / metrics rows (default ${train_log_every})."`
 	EvalUsers       *int   `name:"eval-users" help:"Test users in the final evaluation (default all)."`
+	EvalEvery       *int64 `name:"eval-every" help:"Validate every N steps (and at the last step): brute-force Recall@200 on a fixed subset of the validation users; the best model goes to RUN/best.ckpt and becomes the result, the curve to RUN/valid.jsonl (default 0: never)."`
+	ValidUsers      *int   `name:"valid-users" help:"Validation users of those evaluations, the first N of the validation split; fixed for a run (default ${train_valid_users}; 0: all)."`
+	Patience        *int   `help:"Stop once this many validations in a row have not improved on the best (early stopping; default 0: never stop early). May be raised on resume to continue."`
 
 	NoVerify bool `name:"no-verify" help:"Skip the dataset's payload checksums when opening it (checked by default; one pass over the files)."`
 	JSON     bool `name:"json" help:"Print the report as JSON."`
@@ -84,6 +87,9 @@ func (c *TrainCmd) config() (train.Config, []string, error) {
 	setv("keep_checkpoints", c.KeepCheckpoints != nil, func() { cfg.KeepCheckpoints = *c.KeepCheckpoints })
 	setv("log_every", c.LogEvery != nil, func() { cfg.LogEvery = *c.LogEvery })
 	setv("eval_users", c.EvalUsers != nil, func() { cfg.EvalUsers = *c.EvalUsers })
+	setv("eval_every", c.EvalEvery != nil, func() { cfg.EvalEvery = *c.EvalEvery })
+	setv("valid_users", c.ValidUsers != nil, func() { cfg.ValidUsers = *c.ValidUsers })
+	setv("patience", c.Patience != nil, func() { cfg.Patience = *c.Patience })
 	return cfg, set, nil
 }
 
@@ -119,6 +125,14 @@ func (c *TrainCmd) Run(g *Globals) error {
 	if c := tr.Config; c.AdvEps > 0 && c.AdvWeight > 0 {
 		fmt.Fprintf(&b, "adversarial term: adv_weight·loss_adv / loss_xe = %.2g at the last step (loss_adv %.3g, loss_xe %.4g, adv_eps %g)\n",
 			tr.AdvShare, tr.LossAdv, tr.LossXE, c.AdvEps)
+	}
+	if v := rep.Validation; v != nil {
+		stop := "ran to the last step"
+		if v.StoppedEarly {
+			stop = fmt.Sprintf("stopped early after %d validations without improvement", v.BadEvals)
+		}
+		fmt.Fprintf(&b, "validation: %d evaluations on %d users, best Recall@%d %.4f ± %.4f at step %d; %s; result = step %d\n",
+			v.Evals, v.Users, v.K, v.BestRecall, v.BestSE, v.BestStep, stop, v.ResultStep)
 	}
 	fmt.Fprintf(&b, "evaluation: %d test users, %d items each (brute force), %.1fs\n", rep.Users, rep.Items, rep.EvalSeconds)
 	for _, k := range train.RecallKs {
