@@ -386,6 +386,25 @@ func TestFilteredBeamRecall(t *testing.T) {
 	}
 }
 
+// TestFilteredServingRecall: the serving form with the default policy's
+// strategy (Auto) keeps recall ≥ 0.95 against filtered brute force at 50%
+// and 10% allowed, scoring at most 1.5× the unfiltered items.
+func TestFilteredServingRecall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 20 K-node HNSW graph")
+	}
+	w := testWorld()
+	pol := DefaultFilterPolicy()
+	pol.ExactBelow = 0
+	for _, frac := range []float64{0.5, 0.1} {
+		rec, scored, plain := filteredRecall(t, w, DefaultServing(), pol, frac, 40)
+		t.Logf("auto %.0f%%: recall %.3f, %.0f items scored (unfiltered %.0f, ×%.2f)", frac*100, rec, scored, plain, scored/plain)
+		if rec < 0.95 || scored > 1.5*plain {
+			t.Errorf("serving form, auto, %.0f%% allowed: recall %.3f at %.0f items scored (unfiltered %.0f), want ≥ 0.95 at ≤ 1.5×", frac*100, rec, scored, plain)
+		}
+	}
+}
+
 // TestFilteredNoAllocations: filtered retrieval, beam and exact path,
 // reuses the Searcher's and the Filter's buffers.
 func TestFilteredNoAllocations(t *testing.T) {
