@@ -18,7 +18,10 @@ import (
 // allowed rows), the items each scores, and their time, the beam and the
 // exact scan interleaved query by query so that the ratio holds on a busy
 // machine. The exact scan wins below the fraction where its time drops
-// under the beam's (its recall is 1). It prints one table; run once:
+// under the beam's (its recall is 1). NANN_FILTER_KIND=cates includes a
+// random choice of the 64 classes (spatial cells: the filter is correlated
+// with the embedding, the hard case for a walk) instead of random rows. It
+// prints one table; run once:
 //
 //	go test ./retrieve -run '^$' -bench FilterCrossover -benchtime 1x -v
 func BenchmarkFilterCrossover(b *testing.B) {
@@ -36,13 +39,17 @@ func BenchmarkFilterCrossover(b *testing.B) {
 	b.Logf("world: %d items, 32-d, HNSW built in %.1fs", n, time.Since(start).Seconds())
 	beam := DefaultServing()
 	fracs := []float64{0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005}
+	cates := os.Getenv("NANN_FILTER_KIND") == "cates"
+	if cates {
+		fracs = []float64{32.0 / 64, 13.0 / 64, 6.0 / 64, 3.0 / 64, 1.0 / 64} // classes included / 64
+	}
 	strategies := []FilterStrategy{Traverse, Skip, Bridge, Auto}
 	for b.Loop() {
 		tw := tabwriter.NewWriter(os.Stdout, 2, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "allowed\tstrategy\trecall\tbeam scored\tunfiltered scored\texact scored\tbeam p50 µs\tbeam p99 µs\texact p50 µs\texact/beam time\t")
 		for _, frac := range fracs {
 			for _, st := range strategies {
-				r := crossoverRow(w, beam, st, frac, nq)
+				r := crossoverRow(w, beam, st, frac, nq, cates)
 				fmt.Fprintf(tw, "%.1f%%\t%s\t%.3f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.0f\t%.2f\t\n", frac*100, st, r.recall, r.scored, r.plain, r.exactScored,
 					r.beamP50, r.beamP99, r.exactP50, r.exactTime/r.beamTime)
 			}
@@ -57,7 +64,7 @@ type crossover struct {
 	beamTime, exactTime                float64 // s, summed
 }
 
-func crossoverRow(w *filterWorld, b Beam, st FilterStrategy, frac float64, nq int) crossover {
+func crossoverRow(w *filterWorld, b Beam, st FilterStrategy, frac float64, nq int, cates bool) crossover {
 	rng := rand.New(rand.NewPCG(uint64(frac*1e6), 11))
 	s := NewSearcher(w.g)
 	f, _ := NewFilter(w.n, w.part)
@@ -66,7 +73,14 @@ func crossoverRow(w *filterWorld, b Beam, st FilterStrategy, frac float64, nq in
 	var beamT, exactT []float64
 	for i := range nq {
 		_ = sc.Bind(w.query(i))
-		randomRows(rng, f, frac)
+		if cates {
+			f.Reset()
+			for _, c := range rng.Perm(w.classes)[:int(frac*float64(w.classes)+0.5)] {
+				_ = f.IncludeClass(int32(c))
+			}
+		} else {
+			randomRows(rng, f, frac)
+		}
 		un, _ := s.Search(sc, b)
 		out.plain += float64(un.Stats.Total)
 		t0 := time.Now()
