@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"math"
+
 	"nann/internal/vec"
 	"nann/onnx"
 	"slices"
@@ -21,6 +23,8 @@ type denseKernel struct {
 	tmp         int // rows×npad scratch when n is not a multiple of 8, else -1
 	flags       vec.TileFlags
 	bias, alpha []float32 // padded to a multiple of 16
+	biasBuf     int       // ≥ 0: the bias is this buffer (filled at Bind)
+	softmax     bool      // a row softmax follows (bias pads are −Inf)
 }
 
 func (d *denseKernel) run(st *state) {
@@ -30,6 +34,10 @@ func (d *denseKernel) run(st *state) {
 		c, ldc = st.b[d.tmp], npad
 	}
 	a, bp := st.b[d.a], st.b[d.bp]
+	bias := d.bias
+	if d.biasBuf >= 0 {
+		bias = st.b[d.biasBuf]
+	}
 	if d.acc >= 0 {
 		copy(c[:d.rows*d.n], st.b[d.acc])
 	}
@@ -43,8 +51,8 @@ func (d *denseKernel) run(st *state) {
 		at, ct := a[t*k:], c[t*ldc:]
 		for j0 := 0; j0 < npad; j0 += 16 {
 			var bj, aj []float32
-			if d.bias != nil {
-				bj = d.bias[j0:]
+			if bias != nil {
+				bj = bias[j0:]
 			}
 			if d.alpha != nil {
 				aj = d.alpha[j0:]
@@ -63,6 +71,9 @@ func (d *denseKernel) run(st *state) {
 				}
 			}
 		}
+	}
+	if d.softmax {
+		vec.SoftmaxRows(c, d.rows, npad, ldc)
 	}
 	if d.tmp >= 0 {
 		out := st.b[d.dst]
@@ -91,21 +102,57 @@ func (p *packKernel) run(st *state) {
 }
 
 // dense emits C = A·B with B (k×n, or n×k stored if trans) either a
-// constant (w non-nil) or the user buffer ub, fusing what follows out.
-// It reports false if the shapes do not suit the tile kernels.
+// constant (w non-nil) or the user buffer ub, fusing what follows out:
+// reshapes that keep the row-major layout, a multiplication or division by
+// a scalar constant (folded into B and the bias), a bias add (a constant,
+// or a user value the same for every row, combined at Bind), an add of a
+// buffer already computed (TileAccumulate) and a PReLU/ReLU/LeakyReLU. It
+// reports false if the shapes do not suit the tile kernels.
 func (c *compiler) dense(a, rows, k, n int, w []float32, ub int, trans bool, scale float32, bias []float32, out *onnx.Value) bool {
 	if rows%vec.TileRows != 0 || k == 0 {
 		return false
 	}
 	npad := roundUp(n, 8)
-	// A following multiplication or division by a scalar constant scales B.
+	var fused []*onnx.Node
+	follow := func(nx *onnx.Node) {
+		fused = append(fused, nx)
+		out = nx.Outputs[0]
+	}
+	skipReshapes := func() {
+		for nx := c.followingReshape(out, rows*n); nx != nil; nx = c.followingReshape(out, rows*n) {
+			follow(nx)
+		}
+	}
+	// A multiplication or division by a scalar constant scales B.
+	skipReshapes()
 	if bias == nil {
 		if nx, sc := c.followingScale(out); nx != nil {
 			scale *= sc
-			c.fused[nx] = true
-			out = nx.Outputs[0]
+			follow(nx)
 		}
 	}
+	// A bias: given, a following constant, or a following user value.
+	ubias := -1
+	if bias == nil {
+		skipReshapes()
+		if nx, b := c.followingBias(out, n); nx != nil {
+			bias = b
+			follow(nx)
+		} else if nx, b := c.followingUserBias(out, rows, n); nx != nil {
+			ubias = b
+			follow(nx)
+		}
+	}
+	// A scale after the bias scales both.
+	post := float32(1)
+	if bias != nil || ubias >= 0 {
+		skipReshapes()
+		if nx, sc := c.followingScale(out); nx != nil {
+			post = sc
+			follow(nx)
+		}
+	}
+	scale *= post
 	var bp int
 	if w != nil {
 		packed := make([]float32, k*npad)
@@ -128,50 +175,159 @@ func (c *compiler) dense(a, rows, k, n int, w []float32, ub int, trans bool, sca
 		}
 		c.pr.bind = append(c.pr.bind, &packKernel{src: ub, dst: bp, k: k, n: n, ld: ld, trans: trans, scale: scale})
 	}
-	d := &denseKernel{a: a, rows: rows, k: k, n: n, bp: bp, tmp: -1, acc: -1}
+	d := &denseKernel{a: a, rows: rows, k: k, n: n, bp: bp, tmp: -1, acc: -1, biasBuf: -1}
 	pad := func(v []float32) []float32 {
 		p := make([]float32, roundUp(n, 16))
 		copy(p, v)
 		return p
 	}
 	if bias != nil {
+		for j := range bias {
+			bias[j] *= post
+		}
+	}
+	switch {
+	case ubias >= 0:
+		d.flags |= vec.TileBias
+		d.biasBuf = c.add(buf{kind: bPair, shape: []int{roundUp(n, 16)}})
+		c.pr.bind = append(c.pr.bind, &userBiasKernel{src: ubias, dst: d.biasBuf, n: n, scale: post})
+	case bias != nil:
 		d.flags |= vec.TileBias
 		d.bias = pad(bias)
 	}
-	// Fuse a following bias add and activation.
-	if bias == nil {
-		if nx, b := c.followingBias(out, n); nx != nil {
-			d.flags |= vec.TileBias
-			d.bias = pad(b)
-			c.fused[nx] = true
-			out = nx.Outputs[0]
-		}
-	}
+	skipReshapes()
 	if n == npad {
 		if nx, other := c.followingSum(out); nx != nil {
 			if b, err := c.in(other); err == nil && c.pr.bufs[b].size == rows*n {
 				d.flags |= vec.TileAccumulate
 				d.acc = b
-				c.fused[nx] = true
-				out = nx.Outputs[0]
+				follow(nx)
 			}
 		}
 	}
+	skipReshapes()
 	if nx, al := c.followingActivation(out, n); nx != nil {
 		d.flags |= vec.TilePReLU
 		d.alpha = pad(al)
-		c.fused[nx] = true
-		out = nx.Outputs[0]
+		follow(nx)
 	}
 	d.dst = c.out(out)
 	if c.pr.bufs[d.dst].size != rows*n {
-		return false // cannot happen for the shapes callers pass
+		return false // cannot happen: every fused step keeps the size
+	}
+	for _, nx := range fused {
+		c.fused[nx] = true
 	}
 	if n != npad {
 		d.tmp = c.add(buf{kind: bPair, shape: []int{rows * npad}})
 	}
 	c.pr.kernels = append(c.pr.kernels, d)
 	return true
+}
+
+// userBiasKernel fills a dense kernel's bias at Bind: scale × a user value
+// (n values, zero-padded).
+type userBiasKernel struct {
+	src, dst, n int
+	scale       float32
+	inf         int // columns [n, inf) are −Inf (fuseSoftmax)
+}
+
+func (k *userBiasKernel) run(st *state) {
+	d, s := st.b[k.dst], st.b[k.src][:k.n]
+	for j, v := range s {
+		d[j] = k.scale * v
+	}
+	for j := k.n; j < k.inf; j++ {
+		d[j] = float32(math.Inf(-1))
+	}
+}
+
+// fuseSoftmax makes the dense kernel that last wrote src (rows × n) also
+// take the row softmax of its result, in its padded scratch where n is not
+// a multiple of 8: the pad columns get a −Inf bias, so they contribute
+// nothing (exp(−Inf) is ~1e-38 after the kernel's clamp, to a sum ≥ 1).
+// It reports whether it did.
+func (c *compiler) fuseSoftmax(src int, in *onnx.Value, rows, n int) bool {
+	if len(c.pr.kernels) == 0 || len(in.Users) != 1 || c.isScore(in) {
+		return false
+	}
+	d, ok := c.pr.kernels[len(c.pr.kernels)-1].(*denseKernel)
+	if !ok || d.dst != src || d.rows != rows || d.n != n || d.flags&(vec.TilePReLU|vec.TileReLU) != 0 || d.softmax {
+		return false
+	}
+	npad := roundUp(n, 8)
+	d.softmax = true
+	switch {
+	case d.biasBuf >= 0:
+		for _, k := range c.pr.bind {
+			if u, ok := k.(*userBiasKernel); ok && u.dst == d.biasBuf {
+				u.inf = npad
+			}
+		}
+	default:
+		if d.bias == nil {
+			d.bias = make([]float32, roundUp(n, 16))
+			d.flags |= vec.TileBias
+		}
+		for j := n; j < npad; j++ {
+			d.bias[j] = float32(math.Inf(-1))
+		}
+	}
+	return true
+}
+
+// followingReshape returns the reshape that is out's only reader (a view:
+// the same values in the same order), if any.
+func (c *compiler) followingReshape(out *onnx.Value, size int) *onnx.Node {
+	if len(out.Users) != 1 || c.isScore(out) {
+		return nil
+	}
+	nx := out.Users[0]
+	if !reshaping[nx.Op] || c.p.lab[nx.Outputs[0]] != Pair || numel(nx.Outputs[0].Shape.At(c.B)) != size {
+		return nil
+	}
+	return nx
+}
+
+// followingUserBias returns the Add that is out's only reader when its
+// other operand is a user value that repeats every n values over out
+// (rows × n, row-major): a bias computed once per query. It returns the
+// user value's broadcast-form buffer.
+func (c *compiler) followingUserBias(out *onnx.Value, rows, n int) (*onnx.Node, int) {
+	if len(out.Users) != 1 || c.isScore(out) {
+		return nil, -1
+	}
+	nx := out.Users[0]
+	if nx.Op != "Add" || len(nx.Inputs) != 2 || nx.Inputs[0] == nx.Inputs[1] {
+		return nil, -1
+	}
+	other := nx.Inputs[0]
+	if other == out {
+		other = nx.Inputs[1]
+	}
+	want := out.Shape.At(c.B)
+	if !c.isUser(other) || !slices.Equal(nx.Outputs[0].Shape.At(c.B), want) {
+		return nil, -1
+	}
+	b, err := c.inBroadcast(other)
+	if err != nil || c.pr.bufs[b].kind != bUser || c.pr.bufs[b].size != n {
+		return nil, -1
+	}
+	sh := c.shape(b)
+	if len(sh) > len(want) {
+		return nil, -1
+	}
+	if _, err := onnx.BroadcastShapes(sh, want); err != nil {
+		return nil, -1
+	}
+	idx := bcastMap(want, sh)
+	for i, j := range idx {
+		if int(j) != i%n {
+			return nil, -1
+		}
+	}
+	return nx, b
 }
 
 // followingBias returns the Add that is out's only reader when its other

@@ -309,8 +309,12 @@ func (c *compiler) softmax(n *onnx.Node) error {
 	if ax < 0 || int(ax) >= len(s) {
 		return fmt.Errorf("axis %d out of range for %v", attrInt(n, "axis", -1), s)
 	}
-	dst := c.out(n.Outputs[0])
 	a := int(ax)
+	if n.Op == "Softmax" && a == len(s)-1 && c.fuseSoftmax(src, n.Inputs[0], numel(s[:a]), s[a]) {
+		c.val[n.Outputs[0]] = src
+		return nil
+	}
+	dst := c.out(n.Outputs[0])
 	k := &softmaxKernel{src: src, dst: dst, outer: numel(s[:a]), mid: s[a], inner: numel(s[a+1:]), log: n.Op == "LogSoftmax"}
 	k.tmp = c.add(buf{kind: bPair, shape: []int{k.mid}})
 	c.pr.kernels = append(c.pr.kernels, k)
@@ -449,41 +453,6 @@ func (c *compiler) batchNorm(n *onnx.Node) error {
 	return nil
 }
 
-type layerNormKernel struct {
-	src, dst int
-	m        int
-	scale    []float32 // m
-	bias     []float32 // m or nil
-	eps      float64
-}
-
-func (k *layerNormKernel) run(st *state) {
-	x, y := st.b[k.src], st.b[k.dst]
-	for lo := 0; lo < len(y); lo += k.m {
-		row := x[lo : lo+k.m]
-		var mu float64
-		for _, v := range row {
-			mu += float64(v)
-		}
-		mu /= float64(k.m)
-		var vr float64
-		for _, v := range row {
-			d := float64(v) - mu
-			vr += d * d
-		}
-		is := float32(1 / math.Sqrt(vr/float64(k.m)+k.eps))
-		m32 := float32(mu)
-		out := y[lo : lo+k.m]
-		for j, v := range row {
-			r := (v - m32) * is * k.scale[j]
-			if k.bias != nil {
-				r += k.bias[j]
-			}
-			out[j] = r
-		}
-	}
-}
-
 func (c *compiler) layerNorm(n *onnx.Node) error {
 	for _, o := range n.Outputs[1:] {
 		if o != nil && len(o.Users) > 0 {
@@ -496,7 +465,7 @@ func (c *compiler) layerNorm(n *onnx.Node) error {
 	}
 	norm := s[ax:]
 	m := numel(norm)
-	k := &layerNormKernel{src: src, dst: c.out(n.Outputs[0]), m: m, eps: attrFloat(n, "epsilon", 1e-5)}
+	k := &lnKernel{src: src, rows: numel(s) / max(m, 1), p: vec.LayerNorm{Cols: m, Eps: float32(attrFloat(n, "epsilon", 1e-5))}}
 	expand := func(v *onnx.Value) ([]float32, error) {
 		t := c.constTensor(v)
 		if t == nil {
@@ -509,14 +478,31 @@ func (c *compiler) layerNorm(n *onnx.Node) error {
 		}
 		return out, nil
 	}
-	if k.scale, err = expand(n.Inputs[1]); err != nil {
+	if k.p.Scale, err = expand(n.Inputs[1]); err != nil {
 		return err
 	}
+	k.p.Bias = make([]float32, m)
 	if v := n.Input(2); v != nil {
-		if k.bias, err = expand(v); err != nil {
+		if k.p.Bias, err = expand(v); err != nil {
 			return err
 		}
 	}
+	out := n.Outputs[0]
+	if g, nodes := c.followingGELU(out); g != nil {
+		k.p.GELU = true
+		out = g
+		for _, nd := range nodes {
+			c.fused[nd] = true
+		}
+	}
+	if dot, b, nodes := c.followingDot(out, m, k.rows); dot != nil {
+		k.p.Dot, k.p.DotBias = dot, b
+		out = nodes[len(nodes)-1].Outputs[0]
+		for _, nd := range nodes {
+			c.fused[nd] = true
+		}
+	}
+	k.dst = c.out(out)
 	c.pr.kernels = append(c.pr.kernels, k)
 	return nil
 }

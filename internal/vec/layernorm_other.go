@@ -1,0 +1,7 @@
+//go:build !amd64 || purego
+
+package vec
+
+func layerNormAVX2(x *float32, rows, cols int, scale, bias *float32, eps float32, flags int, dot *float32, dotBias float32, y *float32) {
+	noAsm()
+}

@@ -1,0 +1,244 @@
+package plan
+
+import (
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"nann/engine"
+	"nann/onnx"
+)
+
+// The speed benchmarks of issue 14, in one run so that their ratios mean
+// something on a shared machine:
+//
+//	go test ./plan -run '^$' -bench . -benchtime 2s
+//
+// Each reports items/s. BenchmarkReference* need /usr/bin/python3 with torch
+// and onnx (the SPEC-size reference network is exported on the fly); the DIN
+// benchmarks run on the committed din17 fixture with full 50-long
+// histories.
+
+const benchCorpus = 20000
+
+var refFull struct {
+	once sync.Once
+	g    func() *onnx.Graph
+	err  error
+	seq  *onnx.Tensor
+}
+
+// referenceFull exports the SPEC-size reference network once per process
+// and returns a fresh copy of its graph each call.
+func referenceFull(b *testing.B) (*onnx.Graph, *onnx.Tensor) {
+	refFull.once.Do(func() {
+		if out, err := exec.Command("/usr/bin/python3", "-c", "import torch, onnx").CombinedOutput(); err != nil {
+			refFull.err = &skipErr{string(out)}
+			return
+		}
+		dir, err := os.MkdirTemp("", "nann-plan-bench")
+		if err != nil {
+			refFull.err = err
+			return
+		}
+		if out, err := exec.Command("/usr/bin/python3", "../onnx/testdata/make_fixtures.py", "--full", dir).CombinedOutput(); err != nil {
+			refFull.err = &skipErr{string(out)}
+			return
+		}
+		path := filepath.Join(dir, "reference_full.onnx")
+		data, err := os.ReadFile(path)
+		if err != nil {
+			refFull.err = err
+			return
+		}
+		arrs, err := onnx.ReadNPZ(filepath.Join(dir, "reference_full.npz"))
+		if err != nil {
+			refFull.err = err
+			return
+		}
+		os.RemoveAll(dir)
+		refFull.g = func() *onnx.Graph {
+			m, err := onnx.Parse(data, onnx.ReadOptions{})
+			if err != nil {
+				panic(err)
+			}
+			return m.Graph
+		}
+		seq := userRow(arrs["user.comm_seq"], 0)
+		seq = &onnx.Tensor{DType: seq.DType, Shape: seq.Shape, Data: append([]float64{}, seq.Data...)}
+		rng := rand.New(rand.NewPCG(8, 9))
+		for i := range seq.Data {
+			if seq.Data[i] == 0 { // a full 50-long history
+				seq.Data[i] = rng.NormFloat64()
+			}
+		}
+		refFull.seq = seq
+	})
+	if refFull.err != nil {
+		if s, ok := refFull.err.(*skipErr); ok {
+			b.Skipf("reference_full needs /usr/bin/python3 with torch and onnx: %s", s.msg)
+		}
+		b.Fatal(refFull.err)
+	}
+	return refFull.g(), refFull.seq
+}
+
+type skipErr struct{ msg string }
+
+func (e *skipErr) Error() string { return e.msg }
+
+func randomTable(n, w int, seed uint64) *onnx.Tensor {
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	t := &onnx.Tensor{DType: onnx.Float32, Shape: []int{n, w}, Data: make([]float64, n*w)}
+	for i := range t.Data {
+		t.Data[i] = rng.NormFloat64()
+	}
+	return t
+}
+
+func benchRows(n, k int) []int32 {
+	rng := rand.New(rand.NewPCG(10, 11))
+	rows := make([]int32, k)
+	for i := range rows {
+		rows[i] = int32(rng.IntN(n))
+	}
+	return rows
+}
+
+// scoreItems runs score over rows b.N times and reports items/s (wall
+// clock) and items per second of the process's CPU time (items/cpu-s: on a
+// busy machine, where the wall clock also counts other processes' turns,
+// the fairer measure of the code's own cost; for a run on k cores, k times
+// it is the rate those cores would reach alone).
+func scoreItems(b *testing.B, rows []int32, score func(rows []int32, out []float32)) {
+	out := make([]float32, len(rows))
+	score(rows, out)
+	b.ResetTimer()
+	c0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		score(rows, out)
+	}
+	cpu := cpuTime() - c0
+	b.ReportMetric(float64(b.N*len(rows))/b.Elapsed().Seconds(), "items/s")
+	if cpu > 0 {
+		b.ReportMetric(float64(b.N*len(rows))/cpu.Seconds(), "items/cpu-s")
+	}
+	b.ReportMetric(0, "ns/op")
+}
+
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func BenchmarkReferenceEngine(b *testing.B) {
+	_, seq := referenceFull(b)
+	w, err := engine.RandomWeights(engine.DefaultConfig(benchCorpus, 100), 7)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	cates := make([]int32, benchCorpus)
+	for i := range cates {
+		cates[i] = int32(1 + rng.IntN(100))
+	}
+	e, err := engine.Compile(w, cates, engine.Options{Threads: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	es := e.NewScorer()
+	cs := make([]float32, seq.Len())
+	for i := range cs {
+		cs[i] = float32(seq.Data[i])
+	}
+	if err := es.BindSeq(cs); err != nil {
+		b.Fatal(err)
+	}
+	scoreItems(b, benchRows(benchCorpus, 4096), func(rows []int32, out []float32) { es.Score(rows, out) })
+}
+
+func BenchmarkReferencePlan(b *testing.B) {
+	g, seq := referenceFull(b)
+	p, err := Compile(g, Contract{UserInputs: []string{"comm_seq"}, ItemInput: "item_feat"}, randomTable(benchCorpus, 64, 1), Options{Threads: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := p.NewScorer()
+	if err := s.Bind(map[string]*onnx.Tensor{"comm_seq": seq}); err != nil {
+		b.Fatal(err)
+	}
+	scoreItems(b, benchRows(benchCorpus, 4096), func(rows []int32, out []float32) {
+		if err := s.Score(rows, out); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+func BenchmarkReferenceInterpreter(b *testing.B) {
+	g, seq := referenceFull(b)
+	items := randomTable(benchCorpus, 64, 1)
+	const k = 256
+	rows := benchRows(benchCorpus, k)
+	in := map[string]*onnx.Tensor{"item_feat": gatherRows(items, rows), "comm_seq": repeatTensor(seq, k)}
+	scoreItems(b, rows, func([]int32, []float32) {
+		if _, err := g.Run(in); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+// dinBench compiles din17 over a random corpus and binds a user with a full
+// 50-long history.
+func dinBench(b *testing.B, threads int) (*Scorer, map[string]*onnx.Tensor) {
+	f := loadFixture(b, "din17")
+	p, err := Compile(f.g, f.c, randomTable(benchCorpus, 16, 2), Options{Threads: threads})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := map[string]*onnx.Tensor{}
+	for k, v := range f.users {
+		in[k] = userRow(v, 0)
+	}
+	s := p.NewScorer()
+	if err := s.Bind(in); err != nil {
+		b.Fatal(err)
+	}
+	return s, in
+}
+
+func BenchmarkDINPlan(b *testing.B) {
+	s, _ := dinBench(b, 1)
+	scoreItems(b, benchRows(benchCorpus, 4096), func(rows []int32, out []float32) {
+		if err := s.Score(rows, out); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+func BenchmarkDINPlan2Cores(b *testing.B) {
+	s, _ := dinBench(b, 2)
+	scoreItems(b, benchRows(benchCorpus, 4096), func(rows []int32, out []float32) {
+		if err := s.Score(rows, out); err != nil {
+			b.Fatal(err)
+		}
+	})
+}
+
+func BenchmarkDINBind(b *testing.B) {
+	s, in := dinBench(b, 1)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := s.Bind(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
