@@ -192,12 +192,12 @@ func (s *Scorer) scoreBlockI8(blk *block, rows []int32, out []float32) {
 
 // i8Tiles computes C (np × npad, ldc) = epilogue(A (np × k codes, lda) · B)
 // for B coded by vec.QuantizePanels (npad columns, a multiple of 16), one
-// 12-row tile and one panel at a time. comp, cscale, bias and alpha are
+// 12-row tile and two panels (or a last one) at a time. comp, cscale, bias and alpha are
 // per column, rscale per row.
 func i8Tiles(np, k int, a []uint8, lda int, bp []int8, npad int, c []float32, ldc int, f vec.TileFlags, comp []int32, rscale, cscale, bias, alpha []float32) {
 	for t := 0; t < np; t += vec.I8TileRows {
 		at, ct, rt := a[t*lda:], c[t*ldc:], rscale[t:]
-		for j0 := 0; j0 < npad; j0 += vec.I8Panel {
+		for j0 := 0; j0 < npad; {
 			var bj, aj []float32
 			if bias != nil {
 				bj = bias[j0:]
@@ -205,7 +205,13 @@ func i8Tiles(np, k int, a []uint8, lda int, bp []int8, npad int, c []float32, ld
 			if alpha != nil {
 				aj = alpha[j0:]
 			}
+			if npad-j0 >= 2*vec.I8Panel {
+				vec.Tile12x32I8(k, at, lda, bp[j0*k:], ct[j0:], ldc, f, comp[j0:], rt, cscale[j0:], bj, aj)
+				j0 += 2 * vec.I8Panel
+				continue
+			}
 			vec.Tile12x16I8(k, at, lda, bp[j0*k:], ct[j0:], ldc, f, comp[j0:], rt, cscale[j0:], bj, aj)
+			j0 += vec.I8Panel
 		}
 	}
 }
@@ -214,7 +220,7 @@ func i8Tiles(np, k int, a []uint8, lda int, bp []int8, npad int, c []float32, ld
 func i16Tiles(np, k int, a []int16, lda int, bp []int16, npad int, c []float32, ldc int, f vec.TileFlags, rscale, cscale, bias, alpha []float32) {
 	for t := 0; t < np; t += vec.I8TileRows {
 		at, ct, rt := a[t*lda:], c[t*ldc:], rscale[t:]
-		for j0 := 0; j0 < npad; j0 += vec.I8Panel {
+		for j0 := 0; j0 < npad; {
 			var bj, aj []float32
 			if bias != nil {
 				bj = bias[j0:]
@@ -222,7 +228,13 @@ func i16Tiles(np, k int, a []int16, lda int, bp []int16, npad int, c []float32, 
 			if alpha != nil {
 				aj = alpha[j0:]
 			}
+			if npad-j0 >= 2*vec.I8Panel {
+				vec.Tile12x32I16(k, at, lda, bp[j0*k:], ct[j0:], ldc, f, rt, cscale[j0:], bj, aj)
+				j0 += 2 * vec.I8Panel
+				continue
+			}
 			vec.Tile12x16I16(k, at, lda, bp[j0*k:], ct[j0:], ldc, f, rt, cscale[j0:], bj, aj)
+			j0 += vec.I8Panel
 		}
 	}
 }

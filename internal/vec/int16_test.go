@@ -167,3 +167,46 @@ func BenchmarkTile12x16I16(b *testing.B) {
 	}
 	b.ReportMetric(2*12*16*k*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gop/s")
 }
+
+// TestTile12x32Twins: the two-panel int8 and int16 kernels give exactly
+// the results of two one-panel calls (and of the twins), for every
+// epilogue.
+func TestTile12x32Twins(t *testing.T) {
+	r := rand.New(rand.NewPCG(16, 4))
+	for _, k := range []int{0, 4, 52, 128} {
+		for f := TileFlags(0); f < 16; f++ {
+			lda, ldc := k+4, 32+3
+			a8, b8 := make([]uint8, I8TileRows*lda), make([]int8, 2*16*k)
+			a16, b16 := make([]int16, I8TileRows*lda), make([]int16, 2*16*k)
+			for i := range a8 {
+				a8[i], a16[i] = uint8(r.IntN(256)), int16(r.IntN(8191)-4095)
+			}
+			for i := range b8 {
+				b8[i], b16[i] = int8(r.IntN(255)-127), int16(r.IntN(8191)-4095)
+			}
+			comp := make([]int32, 32)
+			for j := range comp {
+				comp[j] = int32(r.IntN(1 << 16))
+			}
+			rs, cs, bias, alpha := randRowsF32(r, 12), randRowsF32(r, 32), randRowsF32(r, 32), randRowsF32(r, 32)
+			c0 := randRowsF32(r, I8TileRows*ldc)
+			for _, kv := range int8Variants(t) {
+				withKernels(t, kv, func() {
+					want8, got8 := slices.Clone(c0), slices.Clone(c0)
+					want16, got16 := slices.Clone(c0), slices.Clone(c0)
+					for q := 0; q < 2; q++ {
+						Tile12x16I8(k, a8, lda, b8[q*16*k:], want8[q*16:], ldc, f, comp[q*16:], rs, cs[q*16:], bias[q*16:], alpha[q*16:])
+						Tile12x16I16(k, a16, lda, b16[q*16*k:], want16[q*16:], ldc, f, rs, cs[q*16:], bias[q*16:], alpha[q*16:])
+					}
+					Tile12x32I8(k, a8, lda, b8, got8, ldc, f, comp, rs, cs, bias, alpha)
+					Tile12x32I16(k, a16, lda, b16, got16, ldc, f, rs, cs, bias, alpha)
+					for i := range c0 {
+						if got8[i] != want8[i] || got16[i] != want16[i] {
+							t.Fatalf("vnni=%v k=%d flags=%b element %d: 12×32 %v/%v, 12×16 %v/%v", kv.VNNI, k, f, i, got8[i], got16[i], want8[i], want16[i])
+						}
+					}
+				})
+			}
+		}
+	}
+}

@@ -236,3 +236,38 @@ func tileI8Epilogue(acc *[I8TileRows][I8Panel]int32, c []float32, ldc int, f Til
 		}
 	}
 }
+
+// Tile12x32I8 is Tile12x16I8 for two consecutive panels of QuantizePanels
+// at once (b holds 2·16·k codes; C[0:12, 0:32]; comp, cscale, bias and
+// alpha 32 values): the same results, with fewer loads per multiply-add
+// where the VNNI kernel runs.
+func Tile12x32I8(k int, a []uint8, lda int, b []int8, c []float32, ldc int, f TileFlags, comp []int32, rscale, cscale, bias, alpha []float32) {
+	if !use.VNNI || k == 0 {
+		Tile12x16I8(k, a, lda, b, c, ldc, f, comp, rscale, cscale, bias, alpha)
+		Tile12x16I8(k, a, lda, b[k*I8Panel:], c[I8Panel:], ldc, f, comp[I8Panel:], rscale, cscale[I8Panel:], sub(bias, f&TileBias), sub(alpha, f&TilePReLU))
+		return
+	}
+	if k%4 != 0 || k < 0 {
+		panic("vec.Tile12x32I8: depth not a non-negative multiple of 4")
+	}
+	_ = a[(I8TileRows-1)*lda+k-1]
+	_ = b[2*k*I8Panel-1]
+	_ = c[(I8TileRows-1)*ldc+2*I8Panel-1]
+	_, _, _ = comp[2*I8Panel-1], rscale[I8TileRows-1], cscale[2*I8Panel-1]
+	var pbias, palpha *float32
+	if f&TileBias != 0 {
+		pbias = &bias[:2*I8Panel][0]
+	}
+	if f&TilePReLU != 0 {
+		palpha = &alpha[:2*I8Panel][0]
+	}
+	tile12x32I8Asm(k/4, &a[0], lda, &b[0], k*I8Panel, &c[0], ldc, int(f), &comp[0], &rscale[0], &cscale[0], pbias, palpha)
+}
+
+// sub returns v[I8Panel:] where the flag that needs v is set, else nil.
+func sub(v []float32, flag TileFlags) []float32 {
+	if flag == 0 {
+		return nil
+	}
+	return v[I8Panel:]
+}

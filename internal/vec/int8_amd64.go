@@ -23,3 +23,9 @@ func peakFMA32(n int)
 func peakBF16(n int)
 func peakVNNI8(n int)
 func peakVNNI16(n int)
+
+//go:noescape
+func tile12x32I8Asm(k4 int, a *uint8, lda int, b *int8, pstride int, c *float32, ldc int, flags int, comp *int32, rscale, cscale, bias, alpha *float32)
+
+//go:noescape
+func tile12x32I16Asm(k2 int, a *int16, lda int, b *int16, pstride int, c *float32, ldc int, flags int, comp *int32, rscale, cscale, bias, alpha *float32)
