@@ -6,5 +6,9 @@
 // serving): the serving.Loader given to New turns a version directory
 // (<base>/<version>/) into a serving.Servable, and the server takes care of
 // version polling and hot swaps, request decoding and validation, limits,
-// overload shedding, error codes, metrics and graceful shutdown.
+// overload shedding, error codes, metrics and graceful shutdown. One server
+// serves one model or the models of a TF Serving model config file
+// (models.go: routing by name, version policies, labels), warms new versions
+// up before they take traffic (warmup.go), and keeps each model's item
+// blocklist (blocklist.go).
 package server
