@@ -165,11 +165,7 @@ func (s *Scorer) scoreBlockI8(blk *block, rows []int32, out []float32) {
 	np := roundUp(n, vec.I8TileRows)
 	hp := t.hp
 	// Gather: h_q codes and scales; U widened into z1.
-	for i, r := range rows {
-		copy(b.hq[i*hp:(i+1)*hp], t.rows[int(r)*t.rb:])
-		b.hs[i] = t.hs[r]
-		vec.F16ToF32(b.z1[i*b.ld0:i*b.ld0+m[0]], t.u(int(r)))
-	}
+	vec.GatherI8Rows(b.hq, hp, b.hs, b.z1, b.ld0, m[0], t.rows, t.rb, t.hs, rows)
 	for i := n; i < np; i++ {
 		clear(b.hq[i*hp : (i+1)*hp])
 		b.hs[i] = 0

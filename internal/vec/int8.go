@@ -18,7 +18,10 @@ package vec
 // about (m_row/254)·Σ|w| + (m_col/254)·Σ|x| (half a step in each factor);
 // the engine's tests bound what it does to the scores and to top-K.
 
-import "math"
+import (
+	"math"
+	"unsafe"
+)
 
 // Tile shape of the int8 kernel.
 const (
@@ -270,4 +273,35 @@ func sub(v []float32, flag TileFlags) []float32 {
 		return nil
 	}
 	return v[I8Panel:]
+}
+
+// GatherI8Rows gathers rows of an int8 item table laid out as the engine's
+// (row r at table[r*rb:]: hp bytes of codes, then w float16 values): for
+// each i, the codes of row rows[i] go to codes[i*hp:], its scale
+// tscale[rows[i]] to scale[i], and its float16 values, widened, to
+// u[i*ldu:i*ldu+w]. Rows must be valid; it panics if a slice is too short.
+// With VNNI (AVX-512), hp a multiple of 64 and w of 16 one assembly loop
+// does it all; otherwise copy and F16ToF32 do.
+func GatherI8Rows(codes []uint8, hp int, scale []float32, u []float32, ldu, w int, table []uint8, rb int, tscale []float32, rows []int32) {
+	n := len(rows)
+	if n == 0 {
+		return
+	}
+	_, _, _ = codes[n*hp-1], scale[n-1], u[(n-1)*ldu+w-1]
+	for _, r := range rows {
+		_, _ = table[int(r)*rb+rb-1], tscale[r]
+	}
+	if rb < hp+2*w {
+		panic("vec.GatherI8Rows: table rows shorter than hp codes and w float16 values")
+	}
+	if use.VNNI && hp%64 == 0 && w%16 == 0 && hp > 0 && w > 0 {
+		gatherI8RowsAsm(&codes[0], hp, &scale[0], &u[0], ldu, w, &table[0], rb, &tscale[0], &rows[0], n)
+		return
+	}
+	for i, r := range rows {
+		row := table[int(r)*rb : int(r+1)*rb]
+		copy(codes[i*hp:(i+1)*hp], row)
+		scale[i] = tscale[r]
+		F16ToF32(u[i*ldu:i*ldu+w], unsafe.Slice((*uint16)(unsafe.Pointer(&row[hp])), w))
+	}
 }

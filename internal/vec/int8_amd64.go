@@ -29,3 +29,6 @@ func tile12x32I8Asm(k4 int, a *uint8, lda int, b *int8, pstride int, c *float32,
 
 //go:noescape
 func tile12x32I16Asm(k2 int, a *int16, lda int, b *int16, pstride int, c *float32, ldc int, flags int, comp *int32, rscale, cscale, bias, alpha *float32)
+
+//go:noescape
+func gatherI8RowsAsm(codes *uint8, hp int, scale *float32, u *float32, ldu, w int, table *uint8, rb int, tscale *float32, rows *int32, n int)

@@ -1576,3 +1576,72 @@ j16store:
 	ADDQ R8, DX
 	VZEROUPPER
 	RET
+
+// func gatherI8RowsAsm(codes *uint8, hp int, scale *float32, u *float32, ldu, w int, table *uint8, rb int, tscale *float32, rows *int32, n int)
+//
+// Reference loop (the twin is the loop in GatherI8Rows), hp a positive
+// multiple of 64, w of 16:
+//
+//	for i := 0; i < n; i++ {
+//		row := table[rows[i]*rb:]
+//		copy(codes[i*hp:(i+1)*hp], row[:hp])      // 64 bytes a step
+//		scale[i] = tscale[rows[i]]
+//		for j := 0; j < w; j++ {                   // VCVTPH2PS, 16 a step
+//			u[i*ldu+j] = float16 row[hp+2j:] widened
+//		}
+//	}
+//
+// Registers: DI &codes[i][0], R14 &u[i][0], R11 &scale[i], R10 &rows[i],
+// SI the row, AX and BX steps left, DX &row's float16 values, CX count,
+// R8 rb, R9 ldu in bytes, R12 hp, R13 w, R15 tscale, Z0 the data.
+TEXT ·gatherI8RowsAsm(SB), NOSPLIT, $0-88
+	MOVQ codes+0(FP), DI
+	MOVQ hp+8(FP), R12
+	MOVQ scale+16(FP), R11
+	MOVQ u+24(FP), R14
+	MOVQ ldu+32(FP), R9
+	SHLQ $2, R9
+	MOVQ w+40(FP), R13
+	MOVQ rb+56(FP), R8
+	MOVQ tscale+64(FP), R15
+	MOVQ rows+72(FP), R10
+	MOVQ n+80(FP), CX
+
+grow:
+	MOVLQSX (R10), BX            // r = rows[i]
+	MOVL    (R15)(BX*4), AX
+	MOVL    AX, (R11)            // scale[i] = tscale[r]
+	IMULQ   R8, BX
+	MOVQ    table+48(FP), SI
+	ADDQ    BX, SI               // SI = &table[r*rb]
+	LEAQ    (SI)(R12*1), DX      // DX = its float16 values
+	MOVQ    R12, AX
+	SHRQ    $6, AX
+
+gcodes: // copy the codes, 64 bytes a step
+	VMOVDQU8 (SI), Z0
+	VMOVDQU8 Z0, (DI)
+	ADDQ     $64, SI
+	ADDQ     $64, DI
+	DECQ     AX
+	JNZ      gcodes
+
+	MOVQ R13, AX
+	SHRQ $4, AX
+	MOVQ R14, BX
+
+gwiden: // widen the float16 values, 16 a step
+	VCVTPH2PS (DX), Z0
+	VMOVUPS   Z0, (BX)
+	ADDQ      $32, DX
+	ADDQ      $64, BX
+	DECQ      AX
+	JNZ       gwiden
+
+	ADDQ R9, R14
+	ADDQ $4, R11
+	ADDQ $4, R10
+	DECQ CX
+	JNZ  grow
+	VZEROUPPER
+	RET

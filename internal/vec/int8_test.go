@@ -284,3 +284,44 @@ func BenchmarkQuantizeRows(b *testing.B) {
 	}
 	b.SetBytes(rows * cols * 4)
 }
+
+// TestGatherI8Rows: the assembly gather and its twin give the same codes,
+// scales and widened values, for a layout the assembly takes and one it
+// leaves to the twin.
+func TestGatherI8Rows(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 5))
+	for _, shape := range [][2]int{{128, 128}, {64, 16}, {12, 24}} {
+		hp, w := shape[0], shape[1]
+		const items = 50
+		rb := hp + 2*w + 6
+		table := make([]uint8, items*rb)
+		for i := range table {
+			table[i] = uint8(r.IntN(256))
+		}
+		for i := 0; i < items; i++ { // finite float16 values
+			for j := 0; j < w; j++ {
+				table[i*rb+hp+2*j+1] &= 0x7b
+			}
+		}
+		tscale := randRowsF32(r, items)
+		rows := []int32{3, 49, 0, 3, 17, 22, 8}
+		n, ldu := len(rows), w+5
+		var outs [][]float32
+		var codes [][]uint8
+		for _, kv := range int8Variants(t) {
+			c, s, u := make([]uint8, n*hp), make([]float32, n), make([]float32, n*ldu)
+			withKernels(t, kv, func() { GatherI8Rows(c, hp, s, u, ldu, w, table, rb, tscale, rows) })
+			for i, row := range rows {
+				if s[i] != tscale[row] || !slices.Equal(c[i*hp:(i+1)*hp], table[int(row)*rb:int(row)*rb+hp]) {
+					t.Fatalf("hp=%d w=%d vnni=%v: row %d's codes or scale wrong", hp, w, kv.VNNI, i)
+				}
+			}
+			outs, codes = append(outs, u), append(codes, c)
+		}
+		for v := 1; v < len(outs); v++ {
+			if !slices.Equal(outs[0], outs[v]) || !slices.Equal(codes[0], codes[v]) {
+				t.Fatalf("hp=%d w=%d: assembly and twin differ", hp, w)
+			}
+		}
+	}
+}
