@@ -36,6 +36,7 @@ type TrainCmd struct {
 	EvalUsers       *int   `name:"eval-users" help:"Test users in the final evaluation (default all)."`
 	EvalEvery       *int64 `name:"eval-every" help:"Validate every N steps (and at the last step): brute-force Recall@200 on a fixed subset of the validation users; the best model goes to RUN/best.ckpt and becomes the result, the curve to RUN/valid.jsonl (default 0: never)."`
 	ValidUsers      *int   `name:"valid-users" help:"Validation users of those evaluations, the first N of the validation split; fixed for a run (default ${train_valid_users}; 0: all)."`
+	ValidK          *int   `name:"valid-k" help:"Cut-off of the validation recall (default 200, the reference's Recall@200; at most the corpus)."`
 	Patience        *int   `help:"Stop once this many validations in a row have not improved on the best (early stopping; default 0: never stop early). May be raised on resume to continue."`
 
 	NoVerify bool `name:"no-verify" help:"Skip the dataset's payload checksums when opening it (checked by default; one pass over the files)."`
@@ -89,6 +90,7 @@ func (c *TrainCmd) config() (train.Config, []string, error) {
 	setv("eval_users", c.EvalUsers != nil, func() { cfg.EvalUsers = *c.EvalUsers })
 	setv("eval_every", c.EvalEvery != nil, func() { cfg.EvalEvery = *c.EvalEvery })
 	setv("valid_users", c.ValidUsers != nil, func() { cfg.ValidUsers = *c.ValidUsers })
+	setv("valid_k", c.ValidK != nil, func() { cfg.ValidK = *c.ValidK })
 	setv("patience", c.Patience != nil, func() { cfg.Patience = *c.Patience })
 	return cfg, set, nil
 }
