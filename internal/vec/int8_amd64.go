@@ -32,3 +32,8 @@ func tile12x32I16Asm(k2 int, a *int16, lda int, b *int16, pstride int, c *float3
 
 //go:noescape
 func gatherI8RowsAsm(codes *uint8, hp int, scale *float32, u *float32, ldu, w int, table *uint8, rb int, tscale *float32, rows *int32, n int)
+
+// softmaxRows512Asm (softmax512_amd64.s); twin softmaxRowsGeneric.
+//
+//go:noescape
+func softmaxRows512Asm(x *float32, rows, cols, ld int)

@@ -21,6 +21,10 @@ func SoftmaxRows(x []float32, rows, cols, ld int) {
 		panic("vec.SoftmaxRows: cols must be a positive multiple of 8")
 	}
 	_ = x[(rows-1)*ld+cols-1]
+	if use.AVX512 && cols%16 == 0 {
+		softmaxRows512Asm(&x[0], rows, cols, ld)
+		return
+	}
 	if use.AVX2 {
 		softmaxRowsAsm(&x[0], rows, cols, ld)
 		return

@@ -2,6 +2,7 @@ package vec
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -13,27 +14,75 @@ import (
 // (the softmax ran 1.9–2.9× slower with 6 padding columns in 56 on this
 // Xeon) and slowed every product that read it.
 func TestSoftmaxZeroForNegligible(t *testing.T) {
-	for _, asm := range []bool{false, true} {
-		prev := UseKernels(Kernels{AVX2: asm && have.AVX2})
-		const rows, cols = 3, 56
-		x := make([]float32, rows*cols)
-		for i := range x {
-			x[i] = float32(i%7) - 3
-			if i%cols >= 50 {
-				x[i] = float32(math.Inf(-1))
+	for _, k := range []Kernels{{}, {AVX2: true}, have} {
+		prev := UseKernels(k)
+		asm := k.AVX2
+		for _, cols := range []int{56, 64} {
+			const rows = 3
+			x := make([]float32, rows*cols)
+			for i := range x {
+				x[i] = float32(i%7) - 3
+				if i%cols >= cols-6 {
+					x[i] = float32(math.Inf(-1))
+				}
 			}
-		}
-		x[cols+3] = -200 // finite, but negligible
-		SoftmaxRows(x, rows, cols, cols)
-		for i, v := range x {
-			negligible := i%cols >= 50 || i == cols+3
-			if negligible && v != 0 {
-				t.Fatalf("asm=%v: x[%d] = %g, want exactly 0", asm, i, v)
-			}
-			if !negligible && !(v >= 1e-4) {
-				t.Fatalf("asm=%v: x[%d] = %g, want a normal weight", asm, i, v)
+			x[cols+3] = -200 // finite, but negligible
+			SoftmaxRows(x, rows, cols, cols)
+			for i, v := range x {
+				negligible := i%cols >= cols-6 || i == cols+3
+				if negligible && v != 0 {
+					t.Fatalf("asm=%v: x[%d] = %g, want exactly 0", asm, i, v)
+				}
+				if !negligible && !(v >= 1e-4) {
+					t.Fatalf("asm=%v: x[%d] = %g, want a normal weight", asm, i, v)
+				}
 			}
 		}
 		UseKernels(prev)
 	}
+}
+
+// TestSoftmax512 compares the AVX-512 softmax (cols a multiple of 16)
+// with a float64 softmax, including -Inf padding and large logits.
+func TestSoftmax512(t *testing.T) {
+	if !have.AVX512 {
+		t.Skip("no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(3, 5))
+	withKernels(t, have, func() {
+		for _, cols := range []int{16, 48, 64, 128} {
+			rows, ld := 9, cols+4
+			x := randSlice(r, rows*ld)
+			for i := range x {
+				x[i] *= 10
+			}
+			x[3] = float32(math.Inf(-1))
+			x[ld+cols-1] = float32(math.Inf(-1))
+			x[2*ld] = 80
+			want := make([]float64, len(x))
+			for i := 0; i < rows; i++ {
+				m := math.Inf(-1)
+				for j := 0; j < cols; j++ {
+					m = math.Max(m, float64(x[i*ld+j]))
+				}
+				var s float64
+				for j := 0; j < cols; j++ {
+					want[i*ld+j] = math.Exp(float64(x[i*ld+j]) - m)
+					s += want[i*ld+j]
+				}
+				for j := 0; j < cols; j++ {
+					want[i*ld+j] /= s
+				}
+				for j := cols; j < ld; j++ {
+					want[i*ld+j] = float64(x[i*ld+j])
+				}
+			}
+			SoftmaxRows(x, rows, cols, ld)
+			for i := range x {
+				if d := math.Abs(float64(x[i]) - want[i]); d > 1e-6*math.Max(math.Abs(want[i]), 1e-3) {
+					t.Fatalf("cols=%d: x[%d] = %v, want %v", cols, i, x[i], want[i])
+				}
+			}
+		}
+	})
 }
