@@ -233,7 +233,7 @@ func (s *ONNXServable) Predict(ctx context.Context, r *serving.Request) (*servin
 			return nil, fmt.Errorf("row %d: %w", row, err)
 		}
 		if err := s.pool.Search(userQuery(q), p, &ans); err != nil {
-			return nil, fmt.Errorf("row %d: %w", row, err)
+			return nil, fmt.Errorf("row %d (inputs %s): %w", row, s.inputNames(), err)
 		}
 		ids := make([]int64, len(ans.Rows))
 		for i, rw := range ans.Rows {

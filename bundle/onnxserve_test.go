@@ -46,9 +46,12 @@ func fixtureRequest(t *testing.T, arrs map[string]*onnx.Tensor, sig serving.Sign
 // invalid input naming the tensor.
 func TestONNXServablePredict(t *testing.T) {
 	ctx := context.Background()
-	for _, fx := range []string{"din17", "reference"} {
+	for _, fx := range []string{"din17", "reference", "ids"} {
 		t.Run(fx, func(t *testing.T) {
 			o, arrs := onnxFixture(t, fx)
+			if fx == "ids" { // raw history ids, the embeddings inside the graph
+				o, arrs = idsFixture(t)
+			}
 			dir, m, err := ImportONNX(ctx, o)
 			if err != nil {
 				t.Fatal(err)
@@ -107,7 +110,7 @@ func TestONNXServablePredict(t *testing.T) {
 					}
 				}
 				for i := 0; i < 10; i++ { // the head of torch's ranking (no near-ties there in the fixtures)
-					if want := o2id(order[i]); resp.TopK[u][i] != want && math.Abs(ref[order[i]]-ref[order[min(i+1, n-1)]]) > 1e-4 {
+					if want := s.Bundle().ItemIDs[order[i]]; resp.TopK[u][i] != want && math.Abs(ref[order[i]]-ref[order[min(i+1, n-1)]]) > 1e-4 {
 						t.Fatalf("user %d rank %d: id %d, torch's %d", u, i, resp.TopK[u][i], want)
 					}
 				}
@@ -127,7 +130,7 @@ func TestONNXServablePredict(t *testing.T) {
 			if err != nil || !slices.Equal(again.TopK[0], resp2.TopK[0]) || !slices.Equal(again.Scores[0], resp2.Scores[0]) {
 				t.Fatalf("second call differs: %v", err)
 			}
-			if !s.KnownItemID(1000) || s.KnownItemID(1001) || s.KnownItemID(0) {
+			if ids := s.Bundle().ItemIDs; !s.KnownItemID(ids[0]) || !s.KnownItemID(ids[199]) || s.KnownItemID(slices.Max(ids)+1) || s.KnownItemID(-1) {
 				t.Error("KnownItemID disagrees with the imported ids")
 			}
 			first := sig.Inputs[0].Name
@@ -138,7 +141,13 @@ func TestONNXServablePredict(t *testing.T) {
 			}{
 				{"missing input", func(r *serving.Request) { delete(r.Inputs, first) }, []string{first, "missing"}},
 				{"wrong shape", func(r *serving.Request) { r.Inputs[first].Shape[1]++ }, []string{first, "shape"}},
-				{"NaN", func(r *serving.Request) { r.Inputs[first].Floats[7] = float32(math.NaN()) }, []string{first, "non-finite"}},
+				{"NaN or an id outside the graph's table", func(r *serving.Request) {
+					if x := r.Inputs[first]; x.Floats != nil {
+						x.Floats[7] = float32(math.NaN())
+					} else {
+						x.Ints[7] = 1 << 40
+					}
+				}, []string{first}},
 				{"extra input", func(r *serving.Request) { r.Inputs["nope"] = r.Inputs[first] }, []string{`"nope"`, "not an input"}},
 				{"reference inputs", func(r *serving.Request) { r.Inputs = nil; r.CommSeq = make([]float32, 4) }, []string{"named inputs", first}},
 				{"level_topn beyond the corpus", func(r *serving.Request) { r.LevelTopN[2] = 201 }, []string{"level_topn", "201"}},
@@ -159,9 +168,6 @@ func TestONNXServablePredict(t *testing.T) {
 		})
 	}
 }
-
-// o2id is the id onnxFixture gives item row r.
-func o2id(r int) int64 { return int64(1000 + 7*r) }
 
 // TestLoadDispatchesOnFormat: an edited imported manifest is refused by
 // the imported-bundle reader (its checksum), a directory without a

@@ -45,7 +45,7 @@ func importFixture(t *testing.T, name string) (string, string, map[string]*onnx.
 		}
 		o.Contract.ItemInput = in
 		o.ItemEmbs, o.ItemIDs = filepath.Join(dir, "items.npy"), filepath.Join(dir, "ids.npy")
-		if err := npy.Write(o.ItemEmbs, v.Float32s(), v.Shape...); err != nil {
+		if err := npy.Write(o.ItemEmbs, v.Float32s(), v.Shape...); name != "ids" && err != nil {
 			t.Fatal(err)
 		}
 		ids := make([]int64, v.Shape[0])
@@ -55,6 +55,12 @@ func importFixture(t *testing.T, name string) (string, string, map[string]*onnx.
 		if err := npy.Write(o.ItemIDs, ids); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if name == "ids" { // the item input is the item id; the index is on the graph's item embedding
+		if err := npy.Write(o.ItemIDs, arrs["item.item_id"].Ints()); err != nil {
+			t.Fatal(err)
+		}
+		o.ItemEmbs, o.IndexEmbedding = "", "/emb_1/Gather_output_0"
 	}
 	vdir, _, err := bundle.ImportONNX(context.Background(), o)
 	if err != nil {
@@ -77,6 +83,23 @@ func userTensor(arrs map[string]*onnx.Tensor, in serving.Input) *serving.Tensor 
 		st.Ints = x.Ints()
 	}
 	return st
+}
+
+// namedProto encodes a request tensor as its dtype's TensorProto: floats
+// as floatProto does, integers as DT_INT64 values.
+func namedProto(x *serving.Tensor, half bool) *tfpb.TensorProto {
+	if x.Floats != nil {
+		return floatProto(x.Floats, x.Shape, half)
+	}
+	return &tfpb.TensorProto{Dtype: tfpb.DataType_DT_INT64, TensorShape: dims(x.Shape...), Int64Val: x.Ints}
+}
+
+// restValues is a request tensor's values as nested JSON-ready lists.
+func restValues(x *serving.Tensor, lo, hi int, shape []int64) any {
+	if x.Floats != nil {
+		return nested(x.Floats[lo:hi], shape)
+	}
+	return nested(x.Ints[lo:hi], shape)
 }
 
 // floatProto encodes values as a DT_FLOAT (tensor_content) or DT_HALF
@@ -126,7 +149,7 @@ func waitAvailable(t *testing.T, ts *testServer) {
 // name, dtype and shape.
 func TestImportedBundleServed(t *testing.T) {
 	ctx := context.Background()
-	for _, fx := range []string{"din17", "reference"} {
+	for _, fx := range []string{"din17", "reference", "ids"} {
 		t.Run(fx, func(t *testing.T) {
 			base, vdir, arrs := importFixture(t, fx)
 			sv, err := bundle.Load(ctx, vdir)
@@ -143,7 +166,7 @@ func TestImportedBundleServed(t *testing.T) {
 				inputs := map[string]*tfpb.TensorProto{"level_topn": int32Tensor(topn[:]...)}
 				for _, in := range sig.Inputs {
 					x := userTensor(arrs, in)
-					inputs[in.Name] = floatProto(x.Floats, x.Shape, half)
+					inputs[in.Name] = namedProto(x, half)
 					if half {
 						for i, v := range x.Floats {
 							x.Floats[i] = float16.Fromfloat32(v).Float32()
@@ -178,10 +201,10 @@ func TestImportedBundleServed(t *testing.T) {
 				}
 				for _, in := range sig.Inputs {
 					x := want.Inputs[in.Name]
-					cols[in.Name] = nested(x.Floats, x.Shape)
-					w := len(x.Floats) / batch
+					cols[in.Name] = restValues(x, 0, x.Len(), x.Shape)
+					w := x.Len() / batch
 					for i := range instances {
-						instances[i][in.Name] = nested(x.Floats[i*w:(i+1)*w], x.Shape[1:])
+						instances[i][in.Name] = restValues(x, i*w, (i+1)*w, x.Shape[1:])
 					}
 				}
 				code, body := postJSON(t, ts.rest+"/v1/models/nann:predict", map[string]any{"inputs": cols})
@@ -216,7 +239,7 @@ func TestImportedBundleServed(t *testing.T) {
 			restDef := meta["metadata"].(map[string]any)["signature_def"].(map[string]any)["signature_def"].(map[string]any)["serving_default"].(map[string]any)["inputs"].(map[string]any)
 			for _, in := range sig.Inputs {
 				ti := def.GetInputs()[in.Name]
-				if ti == nil || ti.GetDtype() != tfpb.DataType_DT_FLOAT {
+				if ti == nil || ti.GetDtype() != map[bool]tfpb.DataType{true: tfpb.DataType_DT_FLOAT, false: tfpb.DataType_DT_INT64}[in.DType.IsFloat()] {
 					t.Fatalf("metadata input %q: %v", in.Name, ti)
 				}
 				var shape []int64
@@ -227,7 +250,7 @@ func TestImportedBundleServed(t *testing.T) {
 					t.Fatalf("metadata input %q: shape %v, want %v", in.Name, shape, in.Shape)
 				}
 				r, ok := restDef[in.Name].(map[string]any)
-				if !ok || r["dtype"] != "DT_FLOAT" || !strings.Contains(fmt.Sprint(r["tensor_shape"]), "-1") {
+				if !ok || r["dtype"] != ti.GetDtype().String() || !strings.Contains(fmt.Sprint(r["tensor_shape"]), "-1") {
 					t.Fatalf("REST metadata input %q: %v", in.Name, restDef[in.Name])
 				}
 			}
