@@ -284,7 +284,7 @@ func (c *compiler) followingReshape(out *onnx.Value, size int) *onnx.Node {
 		return nil
 	}
 	nx := out.Users[0]
-	if !reshaping[nx.Op] || c.p.lab[nx.Outputs[0]] != Pair || numel(nx.Outputs[0].Shape.At(c.B)) != size {
+	if !reshaping[nx.Op] || c.p.lab[nx.Outputs[0]] != c.stage || numel(nx.Outputs[0].Shape.At(c.B)) != size {
 		return nil
 	}
 	return nx
@@ -337,7 +337,7 @@ func (c *compiler) followingBias(out *onnx.Value, n int) (*onnx.Node, []float32)
 		return nil, nil
 	}
 	nx := out.Users[0]
-	if nx.Op != "Add" || len(nx.Inputs) != 2 || c.p.lab[nx.Outputs[0]] != Pair {
+	if nx.Op != "Add" || len(nx.Inputs) != 2 || c.p.lab[nx.Outputs[0]] != c.stage {
 		return nil, nil
 	}
 	other := nx.Inputs[0]
@@ -358,6 +358,9 @@ func (c *compiler) followingSum(out *onnx.Value) (*onnx.Node, *onnx.Value) {
 		return nil, nil
 	}
 	nx := out.Users[0]
+	if c.p.lab[nx.Outputs[0]] != c.stage {
+		return nil, nil
+	}
 	if nx.Op != "Add" || len(nx.Inputs) != 2 || nx.Inputs[0] == nx.Inputs[1] {
 		return nil, nil
 	}
@@ -386,6 +389,9 @@ func (c *compiler) followingScale(out *onnx.Value) (*onnx.Node, float32) {
 		return nil, 0
 	}
 	nx := out.Users[0]
+	if c.p.lab[nx.Outputs[0]] != c.stage {
+		return nil, 0
+	}
 	if (nx.Op != "Mul" && nx.Op != "Div") || len(nx.Inputs) != 2 {
 		return nil, 0
 	}
@@ -413,6 +419,9 @@ func (c *compiler) followingActivation(out *onnx.Value, n int) (*onnx.Node, []fl
 		return nil, nil
 	}
 	nx := out.Users[0]
+	if c.p.lab[nx.Outputs[0]] != c.stage {
+		return nil, nil
+	}
 	al := make([]float32, n)
 	switch nx.Op {
 	case "Relu":

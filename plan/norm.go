@@ -46,7 +46,7 @@ func (c *compiler) soleReader(v *onnx.Value, op ...string) *onnx.Node {
 		return nil
 	}
 	nd := v.Users[0]
-	if c.p.lab[nd.Outputs[0]] != Pair {
+	if c.p.lab[nd.Outputs[0]] != c.stage {
 		return nil
 	}
 	for _, o := range op {
@@ -68,7 +68,7 @@ func (c *compiler) followingGELU(y *onnx.Value) (*onnx.Value, []*onnx.Node) {
 	}
 	var scale, mul *onnx.Node
 	for _, u := range y.Users {
-		if c.p.lab[u.Outputs[0]] != Pair {
+		if c.p.lab[u.Outputs[0]] != c.stage {
 			return nil, nil
 		}
 		x, ok := c.scalarOperand(u, y)

@@ -82,6 +82,10 @@ type Plan struct {
 
 	prog *program
 
+	user       *userStage // nil: the user stage runs in the interpreter
+	userWhy    error      // why it does (user is nil)
+	userShapes [][]int    // per Contract.UserInputs: the shape Bind takes
+
 	threads  int
 	poolOnce sync.Once
 	jobs     chan job
@@ -104,12 +108,16 @@ type Stats struct {
 	TableFloats                   int // float32 values per item over all tables
 	UserValues                    int // user values handed to the pair stage
 	PairKernels                   int
+	UserKernels                   int   // the compiled user stage's kernels (0: interpreted)
 	TableBytes                    int64 // memory held by the item tables
 }
 
 // Stats returns how the work was split.
 func (p *Plan) Stats() Stats {
 	s := Stats{Nodes: len(p.g.Nodes), ItemTables: len(p.tables), UserValues: len(p.userOut), PairKernels: len(p.prog.kernels)}
+	if p.user != nil {
+		s.UserKernels = len(p.user.pr.kernels)
+	}
 	for _, n := range p.g.Nodes {
 		switch p.lab[n.Outputs[0]] {
 		case Const:
@@ -250,6 +258,10 @@ func Compile(g *onnx.Graph, c Contract, items *onnx.Tensor, opt Options) (*Plan,
 	if p.prog, err = p.compilePair(score); err != nil {
 		return nil, err
 	}
+	for _, name := range c.UserInputs {
+		p.userShapes = append(p.userShapes, g.Values[name].Shape.At(1))
+	}
+	p.user, p.userWhy = p.compileUser()
 	return p, nil
 }
 

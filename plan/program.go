@@ -82,10 +82,11 @@ type compiler struct {
 	userIdx map[*onnx.Value]int
 	itemIdx map[*onnx.Value]int
 	fused   map[*onnx.Node]bool // nodes folded into an earlier kernel
+	stage   Label               // the stage compiled: Pair, or User (userstage.go)
 }
 
 func (p *Plan) compilePair(score *onnx.Value) (*program, error) {
-	c := &compiler{p: p, pr: &program{}, B: p.block, sizes: map[*onnx.Value]*onnx.Tensor{},
+	c := &compiler{p: p, pr: &program{}, B: p.block, stage: Pair, sizes: map[*onnx.Value]*onnx.Tensor{},
 		val: map[*onnx.Value]int{}, bcast: map[*onnx.Value]int{}, userIdx: map[*onnx.Value]int{}, itemIdx: map[*onnx.Value]int{}, fused: map[*onnx.Node]bool{}}
 	for v, t := range p.consts {
 		c.sizes[v] = t
@@ -197,7 +198,9 @@ func (c *compiler) node(n *onnx.Node) error {
 		if a := c.pr.bufs[src].alias; a >= 0 {
 			owner = a
 		}
-		c.val[o] = c.add(buf{kind: c.pr.bufs[src].kind, shape: shape, alias: owner, src: c.pr.bufs[src].src, data: c.pr.bufs[src].data})
+		b := c.add(buf{kind: c.pr.bufs[src].kind, shape: shape, src: c.pr.bufs[src].src, data: c.pr.bufs[src].data})
+		c.pr.bufs[b].alias = owner // set after add, which reads 0 as "none"
+		c.val[o] = b
 		return nil
 	case "Transpose", "Slice", "Expand", "Tile", "Gather", "Split", "Concat":
 		return c.move(n)

@@ -17,6 +17,7 @@ import (
 type Scorer struct {
 	p      *Plan
 	states []*state // one per thread; states[0] runs on the caller
+	ust    *state   // the compiled user stage's buffers (nil: interpreted)
 	bound  bool
 	wg     sync.WaitGroup
 }
@@ -29,6 +30,9 @@ func (p *Plan) NewScorer() *Scorer {
 	s := &Scorer{p: p}
 	for i := 0; i < p.threads; i++ {
 		s.states = append(s.states, p.prog.newState())
+	}
+	if p.user != nil {
+		s.ust = p.user.pr.newState()
 	}
 	return s
 }
@@ -67,27 +71,26 @@ func (p *Plan) UserInputs() []*onnx.Value {
 }
 
 // Bind sets the user: one tensor per user input, with leading dimension 1.
+// Where the user stage is compiled (Stats.UserKernels > 0), Bind does not
+// allocate after the scorer's first use.
 func (s *Scorer) Bind(user map[string]*onnx.Tensor) error {
 	p := s.p
-	env := map[*onnx.Value]*onnx.Tensor{}
 	var errs []error
-	for _, name := range p.c.UserInputs {
+	for i, name := range p.c.UserInputs {
 		v := p.g.Values[name]
 		t, ok := user[name]
 		if !ok {
 			errs = append(errs, fmt.Errorf("plan: user input %q is not given", name))
 			continue
 		}
-		want := v.Shape.At(1)
-		if !slices.Equal(t.Shape, want) || t.Len() != numel(want) {
+		want := p.userShapes[i]
+		if !slices.Equal(t.Shape, want) || t.Len() != numel(want) || len(t.Data) != numel(want) {
 			errs = append(errs, fmt.Errorf("plan: user input %q has shape %v, want %v", name, t.Shape, want))
 			continue
 		}
 		if t.DType != v.DType {
 			errs = append(errs, fmt.Errorf("plan: user input %q is %s, want %s", name, t.DType, v.DType))
-			continue
 		}
-		env[v] = t
 	}
 	for name := range user {
 		if _, ok := p.g.Values[name]; !ok || !contains(p.c.UserInputs, name) {
@@ -97,19 +100,48 @@ func (s *Scorer) Bind(user map[string]*onnx.Tensor) error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	if err := p.runStage(p.userNodes, 1, env); err != nil {
-		return fmt.Errorf("plan: user stage: %w", err)
+	// value returns user value i (an index into p.userOut) in float32 or,
+	// from the interpreter, float64.
+	var value func(i int) ([]float32, []float64)
+	if p.user != nil {
+		us := s.ust
+		for i, name := range p.c.UserInputs {
+			d := us.b[p.user.inputs[i]]
+			for j, x := range user[name].Data {
+				d[j] = float32(x)
+			}
+		}
+		for _, k := range p.user.pr.kernels {
+			k.run(us)
+		}
+		value = func(i int) ([]float32, []float64) { return us.b[p.user.outs[i]], nil }
+	} else {
+		env := map[*onnx.Value]*onnx.Tensor{}
+		for _, name := range p.c.UserInputs {
+			env[p.g.Values[name]] = user[name]
+		}
+		if err := p.runStage(p.userNodes, 1, env); err != nil {
+			return fmt.Errorf("plan: user stage: %w", err)
+		}
+		value = func(i int) ([]float32, []float64) { return nil, env[p.userOut[i]].Data }
 	}
 	for i, b := range p.prog.bufs {
 		if b.alias >= 0 || (b.kind != bUser && b.kind != bUserRep) {
 			continue
 		}
-		t := env[p.userOut[b.src]]
+		f32, f64 := value(b.src)
 		d := s.states[0].b[i]
-		w := t.Len()
-		for r := 0; r*w < len(d); r++ {
-			for j, x := range t.Data {
-				d[r*w+j] = float32(x)
+		if f32 != nil {
+			w := len(f32)
+			for r := 0; r*w < len(d); r++ {
+				copy(d[r*w:(r+1)*w], f32)
+			}
+		} else {
+			w := len(f64)
+			for r := 0; r*w < len(d); r++ {
+				for j, x := range f64 {
+					d[r*w+j] = float32(x)
+				}
 			}
 		}
 		for _, st := range s.states[1:] {
