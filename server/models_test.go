@@ -295,7 +295,9 @@ func TestModelConfigReload(t *testing.T) {
 		_, err := cs.predict.Predict(ctx, seqRequestFor(&servingpb.ModelSpec{Name: "b"}))
 		done <- err
 	}()
-	waitFor(t, "request on b in flight", 2*time.Second, func() bool { return cs.lim.inFlight() == 1 })
+	// (In the servable, not just admitted: an admitted request that has not
+	// yet looked the model up gets NOT_FOUND, rightly.)
+	waitFor(t, "request on b in the servable", 2*time.Second, func() bool { return slow.calls.Load() == 1 })
 	cs.writeConfig(t, `model_config_list {
 	  config { name: "a" base_path: "$a" model_version_policy { latest { num_versions: 2 } } }
 	  config { name: "c" base_path: "$c" }
