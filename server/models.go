@@ -355,7 +355,7 @@ func (s *Server) drain(m *model, forget bool) {
 	go func() {
 		defer s.drains.Done()
 		m.mgr.closeAll()
-		if forget {
+		if forget && s.models.lookup(m.name) == nil { // not added again meanwhile
 			s.met.forgetModel(m.name)
 		}
 		s.updateHealth()
