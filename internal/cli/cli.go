@@ -55,6 +55,7 @@ func commands() []command {
 		{"extract", "Write item_ids.npy and item_embs.npy: the item network's embedding of every item.", &ExtractCmd{}},
 		{"import", "Write a serving-bundle version from an ONNX scoring network, its item table and ids, and an HNSW index; nann serve serves it.", &ImportCmd{}},
 		{"index", "Build an HNSW index over item embeddings (or import a reference-layout one).", &IndexCmd{}},
+		{"plot", "Draw several runs' sweeps (nann eval --sweep CSVs) in one figure: recall and coverage vs items scored, beam vs SL2G vs brute force.", &PlotCmd{}},
 		{"prepare", "Convert a UserBehavior CSV into a prepared dataset (samples, item table, id maps).", &PrepareCmd{}},
 		{"score", "Score users against items with an ONNX scoring network compiled by plan; writes a [users, items] float32 .npy.", &ScoreCmd{}},
 		{"serve", "Serve a model over TensorFlow Serving's gRPC and REST APIs.", &ServeCmd{}},
