@@ -24,6 +24,9 @@ type ServerConfig struct {
 	Addr string
 	// Model is model_spec.name ("nann").
 	Model string
+	// VersionLabel, when set, asks for the version the label names
+	// (model_spec.version_label; REST /v1/models/{model}/labels/{label}).
+	VersionLabel string
 	// Signature is the signature name ("serving_default").
 	Signature string
 	// Conns is how many connections to spread requests over (default 1).
@@ -142,10 +145,11 @@ func (t *grpcTarget) Prepare(in *Input) (any, error) {
 			inputs[tfserving.CateIDs] = &tfpb.TensorProto{Dtype: tfpb.DataType_DT_INT64, TensorShape: shapeOf(1, len(in.CateIDs)), Int64Val: in.CateIDs}
 		}
 	}
-	return &servingpb.PredictRequest{
-		ModelSpec: &servingpb.ModelSpec{Name: t.cfg.Model, SignatureName: t.cfg.Signature},
-		Inputs:    inputs,
-	}, nil
+	spec := &servingpb.ModelSpec{Name: t.cfg.Model, SignatureName: t.cfg.Signature}
+	if t.cfg.VersionLabel != "" {
+		spec.VersionChoice = &servingpb.ModelSpec_VersionLabel{VersionLabel: t.cfg.VersionLabel}
+	}
+	return &servingpb.PredictRequest{ModelSpec: spec, Inputs: inputs}, nil
 }
 
 func shapeOf(dims ...int) *tfpb.TensorShapeProto {

@@ -21,7 +21,8 @@ type restTarget struct {
 }
 
 // DialREST returns a Target posting TF Serving REST predict requests
-// (columnar "inputs" format) to cfg.Addr + /v1/models/{model}:predict.
+// (columnar "inputs" format) to cfg.Addr + /v1/models/{model}:predict
+// (/v1/models/{model}/labels/{label}:predict with a VersionLabel).
 func DialREST(cfg ServerConfig) (Target, error) {
 	cfg.defaults()
 	if err := cfg.Validate(); err != nil {
@@ -38,9 +39,13 @@ func DialREST(cfg ServerConfig) (Target, error) {
 	if cfg.MetricsURL == "" {
 		cfg.MetricsURL = strings.TrimRight(cfg.Addr, "/") + "/metrics"
 	}
+	path := url.PathEscape(cfg.Model)
+	if cfg.VersionLabel != "" {
+		path += "/labels/" + url.PathEscape(cfg.VersionLabel)
+	}
 	return &restTarget{
 		cfg:    cfg,
-		url:    strings.TrimRight(cfg.Addr, "/") + "/v1/models/" + url.PathEscape(cfg.Model) + ":predict",
+		url:    strings.TrimRight(cfg.Addr, "/") + "/v1/models/" + path + ":predict",
 		client: &http.Client{Transport: tr},
 	}, nil
 }

@@ -24,6 +24,7 @@ import (
 type BenchCmd struct {
 	Target      []string      `help:"Targets, comma-separated: inproc:DIR (a bundle version directory or a base path), grpc:HOST:PORT, rest:http://HOST:PORT." required:"" sep:","`
 	Model       string        `help:"Model name (model_spec.name, and the REST URL)." default:"nann"`
+	Label       string        `name:"version-label" help:"Ask gRPC and REST targets for the version this label names (model_spec.version_label, /v1/models/NAME/labels/LABEL) instead of the newest."`
 	Signature   string        `help:"Signature name." default:"serving_default"`
 	Concurrency []int         `help:"Worker counts to run, comma-separated." default:"1" sep:","`
 	QPS         float64       `name:"qps" help:"Open loop at this many requests per second, latency measured from each request's due time (0: closed loop, as fast as the workers go)." default:"0"`
@@ -205,7 +206,7 @@ func (c *BenchCmd) Run(g *Globals) error {
 }
 
 func (c *BenchCmd) openTarget(ctx context.Context, spec targetSpec, load serving.Loader) (bench.Target, error) {
-	sc := bench.ServerConfig{Addr: spec.addr, Model: c.Model, Signature: c.Signature, Conns: c.GRPCConns}
+	sc := bench.ServerConfig{Addr: spec.addr, Model: c.Model, VersionLabel: c.Label, Signature: c.Signature, Conns: c.GRPCConns}
 	switch spec.kind {
 	case "grpc":
 		sc.MetricsURL = c.Metrics
