@@ -194,39 +194,64 @@ func (s *Searcher) startLevel() {
 // expand sets next to the unique unvisited neighbours on level of the
 // candidates, in order of discovery, and marks them visited.
 func (s *Searcher) expand(level int) error {
+	if s.bridge {
+		return s.expandBridged(level)
+	}
 	s.next = s.next[:0]
 	for _, c := range s.cand {
 		for _, v := range s.g.Neighbors(level, c) {
 			if uint32(v) >= uint32(s.n) {
 				return fmt.Errorf("retrieve: level %d: neighbour %d of node %d outside [0,%d)", level, v, c, s.n)
 			}
-			if s.visited[v] == s.epoch {
-				continue
+			if s.visited[v] != s.epoch {
+				s.visited[v] = s.epoch
+				s.next = append(s.next, v)
 			}
-			s.visited[v] = s.epoch
-			if s.bridge && !s.f.allows(v) {
-				if err := s.bridgeThrough(level, v); err != nil {
-					return err
-				}
-				continue
-			}
-			s.next = append(s.next, v)
 		}
 	}
 	return nil
 }
 
-// bridgeThrough adds to next the allowed unvisited neighbours of the
-// excluded node v (Bridge): the walk steps over v without scoring it.
-// Excluded neighbours are left unvisited, to be bridged through later.
-func (s *Searcher) bridgeThrough(level int, v int32) error {
-	for _, w := range s.g.Neighbors(level, v) {
-		if uint32(w) >= uint32(s.n) {
-			return fmt.Errorf("retrieve: level %d: neighbour %d of node %d outside [0,%d)", level, w, v, s.n)
-		}
-		if s.visited[w] != s.epoch && s.f.allows(w) {
-			s.visited[w] = s.epoch
-			s.next = append(s.next, w)
+// expandBridged is expand for Bridge: an excluded neighbour is stepped
+// over, unscored, to its own allowed unvisited neighbours. As in ACORN-1,
+// a candidate yields at most as many rows as it has links (its allowed
+// neighbours always, then bridged ones while the budget lasts); an
+// excluded neighbour left unbridged stays unvisited for a later candidate,
+// and so do excluded rows two hops away.
+func (s *Searcher) expandBridged(level int) error {
+	s.next = s.next[:0]
+	for _, c := range s.cand {
+		nb := s.g.Neighbors(level, c)
+		budget := len(nb)
+		for _, v := range nb {
+			if uint32(v) >= uint32(s.n) {
+				return fmt.Errorf("retrieve: level %d: neighbour %d of node %d outside [0,%d)", level, v, c, s.n)
+			}
+			if s.visited[v] == s.epoch {
+				continue
+			}
+			if s.f.allows(v) {
+				s.visited[v] = s.epoch
+				s.next = append(s.next, v)
+				budget--
+				continue
+			}
+			if budget <= 0 {
+				continue
+			}
+			s.visited[v] = s.epoch
+			for _, w := range s.g.Neighbors(level, v) {
+				if uint32(w) >= uint32(s.n) {
+					return fmt.Errorf("retrieve: level %d: neighbour %d of node %d outside [0,%d)", level, w, v, s.n)
+				}
+				if s.visited[w] != s.epoch && s.f.allows(w) {
+					s.visited[w] = s.epoch
+					s.next = append(s.next, w)
+					if budget--; budget <= 0 {
+						break
+					}
+				}
+			}
 		}
 	}
 	return nil
