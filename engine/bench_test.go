@@ -194,7 +194,7 @@ func oneCore(b *testing.B, bm *benchModel, p Precision) (*Engine, *Scorer, []int
 // bigSet is 1 M items with random weights compiled in three variants.
 type bigSet struct {
 	seq     []float32
-	engines []*Engine // float32/hu, float16/hu, float16/ev
+	engines []*Engine // float32/hu, float16/hu, float16/ev, int8/hu
 	compile []time.Duration
 }
 
@@ -215,7 +215,7 @@ var bigOnce = sync.OnceValues(func() (*bigSet, error) {
 		row := r.IntN(numItems)
 		items[i], hc[i] = int32(row+1), cates[row]
 	}
-	for _, o := range []Options{{Table: Float32}, {Table: Float16}, {Table: Float16, Store: StoreEV}} {
+	for _, o := range []Options{{Table: Float32}, {Table: Float16}, {Table: Float16, Store: StoreEV}, {Table: Int8}} {
 		t0 := time.Now()
 		e, err := Compile(w, cates, o)
 		if err != nil {
@@ -234,7 +234,7 @@ func engineName(e *Engine) string { return e.Precision().String() + "_" + e.Layo
 
 // BenchmarkBruteForce1M runs exact top-200 brute force over 1 M random items
 // (retrieve.Exact: 4096-row chunks, each split across all cores) for one
-// user per iteration, for each table variant. Needs about 2.5 GB.
+// user per iteration, for each table variant. Needs about 3.5 GB.
 func BenchmarkBruteForce1M(b *testing.B) {
 	bs, err := bigOnce()
 	if err != nil {

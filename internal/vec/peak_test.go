@@ -44,7 +44,7 @@ func BenchmarkKernelEfficiency(b *testing.B) {
 	peak, kern := make([]float64, len(ops)), make([]float64, len(ops))
 	for b.Loop() {
 		for i, p := range ops {
-			peak[i] = max(peak[i], 2*MeasurePeak(p, 2*time.Millisecond)/1e9)
+			peak[i] = max(peak[i], 2*MeasurePeak(p, 5*time.Millisecond)/1e9)
 			if f := kernels[p]; f != nil {
 				t0 := time.Now()
 				for range reps {
