@@ -2,8 +2,8 @@
 
 #include "textflag.h"
 
-// The fused row pass of layernorm.go (generated layout, see the reference
-// loop below). Constants, each in 8 lanes: the abs mask, the clamp 8,
+// The fused row pass of layernorm.go, generated for 8 lanes (AVX2) and 16
+// (AVX-512F). Constants, each in 8 lanes: the abs mask, the clamp 8,
 // GELU's b6..b1 (A&S 7.1.28's a_i/√2^i), 1.0 and 0.5.
 DATA lnconst<>+0(SB)/4, $0x7fffffff
 DATA lnconst<>+4(SB)/4, $0x7fffffff
@@ -87,52 +87,41 @@ DATA lnconst<>+312(SB)/4, $0x3f000000
 DATA lnconst<>+316(SB)/4, $0x3f000000
 GLOBL lnconst<>(SB), RODATA|NOPTR, $320
 
-// func layerNormAVX2(x *float32, rows, cols int, scale, bias *float32, eps float32, flags int, dot *float32, dotBias float32, y *float32)
+// func layerNormAVX2(x *float32, rows, cols int, scale, bias *float32, eps float32, flags int, dot *float32, dotBias float32, y *float32, stats *float32)
+// func layerNormAVX512(same)
 //
-// Reference loop (twin: layerNormGeneric), cols a positive multiple of 8:
+// Reference loop (twin: layerNormGeneric), cols a positive multiple of the
+// lane count (8, or 16 for AVX-512):
 //
-//	for each row: mean = Σx·(1/cols); var = Σ(x−mean)²·(1/cols)
-//	rstd = 1/sqrt(var + eps)
-//	t = (x−mean)·rstd·scale + bias               (8 lanes at a time)
-//	if flags&1: a = min(|t|, 8); p = 1 + b1·a + … + b6·a⁶; r = 1/p¹⁶
-//	            t = max(t, 0) − a·r/2            (GELU; 1/p¹⁶ by VRCPPS
-//	                                             and one Newton step)
-//	if flags&2: acc += t·dot, y[r] = Σacc + dotBias; else y[r, :] = t
+//	phase A, each row r: mean = Σx·(1/cols); var = Σ(x−mean)²·(1/cols)
+//	          stats[2r], stats[2r+1] = mean, 1/sqrt(var + eps)
+//	phase B, each row r, a lane vector at a time:
+//	  t = (x−mean)·rstd·scale + bias
+//	  if flags&1: a = min(|t|, 8); p = 1 + b1·a + … + b6·a⁶; r = 1/p¹⁶
+//	              t = max(t, 0) − a·r/2   (GELU; 1/p¹⁶ by VRCPPS/VRCP14PS
+//	                                       and one Newton step)
+//	  if flags&2: acc += t·dot, y[r] = Σacc + dotBias; else y[r, :] = t
 //
-// Two vectors per step where cols is a multiple of 16, so that the two
-// GELU dependency chains overlap.
-//
-// Registers:
-//
-//	SI, DI    the row of x; y (the row, or the row's value)
-//	R8        rows left; R13 cols·4 (bytes per row); BX the byte offset in a row
-//	R9, R10, R11  scale, bias, dot; R12 flags; R14 1 if cols%16 == 0
-//	X14       1/cols
-//	Y2 mean, Y3 rstd, Y4 and Y5 the dot accumulators, Y6 0, Y12 1.0
-//	Y1, Y9, Y11, Y10 lane A (t, a, p, r); Y7, Y8, Y13, Y15 lane B; Y0 sums
-TEXT ·layerNormAVX2(SB), NOSPLIT, $0-80
+// Registers: SI the row of x; DI y (the row, or the row's value); DX the
+// row's stats; R8 rows left; R13 bytes per row; BX the byte offset in the
+// row; R9, R10, R11 scale, bias, dot; R12 flags; X14 1/cols. Lanes: 0 the
+// sums, 1 t, 2 mean, 3 rstd, 4 the dot accumulator, 9..11 GELU's a, r₀, p.
+// AVX2: Y6 0, Y12 1.0, the other constants from memory. AVX-512: the
+// constants in Z16..Z25 (abs mask, clamp, b6..b1, 1.0, 0.5), Z26 0.
+
+TEXT ·layerNormAVX2(SB), NOSPLIT, $0-88
 	MOVQ x+0(FP), SI
 	MOVQ rows+8(FP), R8
 	MOVQ cols+16(FP), R13
-	MOVQ scale+24(FP), R9
-	MOVQ bias+32(FP), R10
-	MOVQ flags+48(FP), R12
-	MOVQ dot+56(FP), R11
-	MOVQ y+72(FP), DI
-	XORQ R14, R14
-	TESTQ $15, R13
-	JNZ setup
-	MOVQ $1, R14
-setup:
+	MOVQ stats+80(FP), DX
 	VCVTSI2SSQ R13, X14, X14
 	VMOVSS lnconst<>+256(SB), X0
 	VDIVSS X14, X0, X14          // 1/cols
 	SHLQ $2, R13                 // bytes per row
-	VMOVUPS lnconst<>+256(SB), Y12
-	VXORPS Y6, Y6, Y6
 
-row:
-	// pass 1: the mean
+	// Phase A: every row's mean and 1/sqrt(var + eps) into stats. The
+	// rows are independent, so their reduction chains overlap.
+rowa:
 	VXORPS Y0, Y0, Y0
 	XORQ BX, BX
 sum:
@@ -145,9 +134,8 @@ sum:
 	VHADDPS X0, X0, X0
 	VHADDPS X0, X0, X0
 	VMULSS X14, X0, X0
+	VMOVSS X0, (DX)
 	VBROADCASTSS X0, Y2
-
-	// pass 2: the variance
 	VXORPS Y0, Y0, Y0
 	XORQ BX, BX
 sumsq:
@@ -166,27 +154,36 @@ sumsq:
 	VSQRTSS X0, X0, X0
 	VMOVSS lnconst<>+256(SB), X1
 	VDIVSS X0, X1, X0
-	VBROADCASTSS X0, Y3
+	VMOVSS X0, 4(DX)
+	ADDQ $8, DX
+	ADDQ R13, SI
+	DECQ R8
+	JNZ rowa
 
-	// pass 3: normalise, GELU, store or dot
+	// Phase B: normalise, GELU, store or dot.
+	MOVQ x+0(FP), SI
+	MOVQ rows+8(FP), R8
+	MOVQ stats+80(FP), DX
+	MOVQ scale+24(FP), R9
+	MOVQ bias+32(FP), R10
+	MOVQ flags+48(FP), R12
+	MOVQ dot+56(FP), R11
+	MOVQ y+72(FP), DI
+	VMOVUPS lnconst<>+256(SB), Y12
+	VXORPS Y6, Y6, Y6
+rowb:
+	VBROADCASTSS (DX), Y2
+	VBROADCASTSS 4(DX), Y3
 	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
 	XORQ BX, BX
-	TESTQ R14, R14
-	JZ lanes1
-lanes2:
-	VMOVUPS 0(SI)(BX*1), Y1
+lanes:
+	VMOVUPS (SI)(BX*1), Y1
 	VSUBPS Y2, Y1, Y1
 	VMULPS Y3, Y1, Y1
-	VMULPS 0(R9)(BX*1), Y1, Y1
-	VADDPS 0(R10)(BX*1), Y1, Y1
-	VMOVUPS 32(SI)(BX*1), Y7
-	VSUBPS Y2, Y7, Y7
-	VMULPS Y3, Y7, Y7
-	VMULPS 32(R9)(BX*1), Y7, Y7
-	VADDPS 32(R10)(BX*1), Y7, Y7
+	VMULPS (R9)(BX*1), Y1, Y1
+	VADDPS (R10)(BX*1), Y1, Y1
 	TESTQ $1, R12
-	JZ nogelu2
+	JZ nogelu
 	VANDPS lnconst<>+0(SB), Y1, Y9
 	VMINPS lnconst<>+32(SB), Y9, Y9
 	VMOVUPS lnconst<>+64(SB), Y11
@@ -199,94 +196,26 @@ lanes2:
 	VMULPS Y11, Y11, Y11
 	VMULPS Y11, Y11, Y11
 	VMULPS Y11, Y11, Y11
-	VMULPS Y11, Y11, Y11
+	VMULPS Y11, Y11, Y11      // p¹⁶
 	VRCPPS Y11, Y10
-	VFNMADD213PS Y12, Y10, Y11
-	VFMADD213PS Y10, Y10, Y11
-	VMULPS Y9, Y11, Y11
-	VMAXPS Y1, Y6, Y1
-	VFNMADD231PS lnconst<>+288(SB), Y11, Y1
-	VANDPS lnconst<>+0(SB), Y7, Y8
-	VMINPS lnconst<>+32(SB), Y8, Y8
-	VMOVUPS lnconst<>+64(SB), Y13
-	VFMADD213PS lnconst<>+96(SB), Y8, Y13
-	VFMADD213PS lnconst<>+128(SB), Y8, Y13
-	VFMADD213PS lnconst<>+160(SB), Y8, Y13
-	VFMADD213PS lnconst<>+192(SB), Y8, Y13
-	VFMADD213PS lnconst<>+224(SB), Y8, Y13
-	VFMADD213PS Y12, Y8, Y13
-	VMULPS Y13, Y13, Y13
-	VMULPS Y13, Y13, Y13
-	VMULPS Y13, Y13, Y13
-	VMULPS Y13, Y13, Y13
-	VRCPPS Y13, Y15
-	VFNMADD213PS Y12, Y15, Y13
-	VFMADD213PS Y15, Y15, Y13
-	VMULPS Y8, Y13, Y13
-	VMAXPS Y7, Y6, Y7
-	VFNMADD231PS lnconst<>+288(SB), Y13, Y7
-nogelu2:
+	VFNMADD213PS Y12, Y10, Y11  // e = 1 − p¹⁶·r₀
+	VFMADD213PS Y10, Y10, Y11 // r = r₀ + r₀·e
+	VMULPS Y9, Y11, Y11       // a·r
+	VMAXPS Y1, Y6, Y1         // max(0, t); a NaN t stays NaN
+	VFNMADD231PS lnconst<>+288(SB), Y11, Y1 // t = max(t, 0) − a·r/2
+nogelu:
 	TESTQ $2, R12
-	JZ st2a
-	VFMADD231PS 0(R11)(BX*1), Y1, Y4
-	JMP st2adone
-st2a:
-	VMOVUPS Y1, 0(DI)(BX*1)
-st2adone:
-	TESTQ $2, R12
-	JZ st2b
-	VFMADD231PS 32(R11)(BX*1), Y7, Y5
-	JMP st2bdone
-st2b:
-	VMOVUPS Y7, 32(DI)(BX*1)
-st2bdone:
-	ADDQ $64, BX
-	CMPQ BX, R13
-	JB lanes2
-	JMP rowdone
-lanes1:
-	VMOVUPS 0(SI)(BX*1), Y1
-	VSUBPS Y2, Y1, Y1
-	VMULPS Y3, Y1, Y1
-	VMULPS 0(R9)(BX*1), Y1, Y1
-	VADDPS 0(R10)(BX*1), Y1, Y1
-	TESTQ $1, R12
-	JZ nogelu1
-	VANDPS lnconst<>+0(SB), Y1, Y9
-	VMINPS lnconst<>+32(SB), Y9, Y9
-	VMOVUPS lnconst<>+64(SB), Y11
-	VFMADD213PS lnconst<>+96(SB), Y9, Y11
-	VFMADD213PS lnconst<>+128(SB), Y9, Y11
-	VFMADD213PS lnconst<>+160(SB), Y9, Y11
-	VFMADD213PS lnconst<>+192(SB), Y9, Y11
-	VFMADD213PS lnconst<>+224(SB), Y9, Y11
-	VFMADD213PS Y12, Y9, Y11
-	VMULPS Y11, Y11, Y11
-	VMULPS Y11, Y11, Y11
-	VMULPS Y11, Y11, Y11
-	VMULPS Y11, Y11, Y11
-	VRCPPS Y11, Y10
-	VFNMADD213PS Y12, Y10, Y11
-	VFMADD213PS Y10, Y10, Y11
-	VMULPS Y9, Y11, Y11
-	VMAXPS Y1, Y6, Y1
-	VFNMADD231PS lnconst<>+288(SB), Y11, Y1
-nogelu1:
-	TESTQ $2, R12
-	JZ st1
-	VFMADD231PS 0(R11)(BX*1), Y1, Y4
-	JMP st1done
-st1:
-	VMOVUPS Y1, 0(DI)(BX*1)
-st1done:
+	JZ store
+	VFMADD231PS (R11)(BX*1), Y1, Y4
+	JMP next
+store:
+	VMOVUPS Y1, (DI)(BX*1)
+next:
 	ADDQ $32, BX
 	CMPQ BX, R13
-	JB lanes1
-
-rowdone:
+	JB lanes
 	TESTQ $2, R12
 	JZ advance
-	VADDPS Y5, Y4, Y4
 	VEXTRACTF128 $1, Y4, X1
 	VADDPS X1, X4, X0
 	VHADDPS X0, X0, X0
@@ -298,8 +227,149 @@ rowdone:
 advance:
 	ADDQ R13, DI
 rowend:
+	ADDQ $8, DX
 	ADDQ R13, SI
 	DECQ R8
-	JNZ row
+	JNZ rowb
+	VZEROUPPER
+	RET
+
+TEXT ·layerNormAVX512(SB), NOSPLIT, $0-88
+	MOVQ x+0(FP), SI
+	MOVQ rows+8(FP), R8
+	MOVQ cols+16(FP), R13
+	MOVQ stats+80(FP), DX
+	VCVTSI2SSQ R13, X14, X14
+	VMOVSS lnconst<>+256(SB), X0
+	VDIVSS X14, X0, X14          // 1/cols
+	SHLQ $2, R13                 // bytes per row
+
+	// Phase A: every row's mean and 1/sqrt(var + eps) into stats. The
+	// rows are independent, so their reduction chains overlap.
+rowa512:
+	VPXORD Z0, Z0, Z0
+	XORQ BX, BX
+sum512:
+	VADDPS (SI)(BX*1), Z0, Z0
+	ADDQ $64, BX
+	CMPQ BX, R13
+	JB sum512
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMULSS X14, X0, X0
+	VMOVSS X0, (DX)
+	VBROADCASTSS X0, Z2
+	VPXORD Z0, Z0, Z0
+	XORQ BX, BX
+sumsq512:
+	VMOVUPS (SI)(BX*1), Z1
+	VSUBPS Z2, Z1, Z1
+	VFMADD231PS Z1, Z1, Z0
+	ADDQ $64, BX
+	CMPQ BX, R13
+	JB sumsq512
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VMULSS X14, X0, X0
+	VADDSS eps+40(FP), X0, X0
+	VSQRTSS X0, X0, X0
+	VMOVSS lnconst<>+256(SB), X1
+	VDIVSS X0, X1, X0
+	VMOVSS X0, 4(DX)
+	ADDQ $8, DX
+	ADDQ R13, SI
+	DECQ R8
+	JNZ rowa512
+
+	// Phase B: normalise, GELU, store or dot.
+	MOVQ x+0(FP), SI
+	MOVQ rows+8(FP), R8
+	MOVQ stats+80(FP), DX
+	MOVQ scale+24(FP), R9
+	MOVQ bias+32(FP), R10
+	MOVQ flags+48(FP), R12
+	MOVQ dot+56(FP), R11
+	MOVQ y+72(FP), DI
+	VBROADCASTSS lnconst<>+0(SB), Z16
+	VBROADCASTSS lnconst<>+32(SB), Z17
+	VBROADCASTSS lnconst<>+64(SB), Z18
+	VBROADCASTSS lnconst<>+96(SB), Z19
+	VBROADCASTSS lnconst<>+128(SB), Z20
+	VBROADCASTSS lnconst<>+160(SB), Z21
+	VBROADCASTSS lnconst<>+192(SB), Z22
+	VBROADCASTSS lnconst<>+224(SB), Z23
+	VBROADCASTSS lnconst<>+256(SB), Z24
+	VBROADCASTSS lnconst<>+288(SB), Z25
+	VPXORD Z26, Z26, Z26
+rowb512:
+	VBROADCASTSS (DX), Z2
+	VBROADCASTSS 4(DX), Z3
+	VPXORD Z4, Z4, Z4
+	XORQ BX, BX
+lanes512:
+	VMOVUPS (SI)(BX*1), Z1
+	VSUBPS Z2, Z1, Z1
+	VMULPS Z3, Z1, Z1
+	VMULPS (R9)(BX*1), Z1, Z1
+	VADDPS (R10)(BX*1), Z1, Z1
+	TESTQ $1, R12
+	JZ nogelu512
+	VPANDD Z16, Z1, Z9
+	VMINPS Z17, Z9, Z9
+	VMOVAPS Z18, Z11
+	VFMADD213PS Z19, Z9, Z11
+	VFMADD213PS Z20, Z9, Z11
+	VFMADD213PS Z21, Z9, Z11
+	VFMADD213PS Z22, Z9, Z11
+	VFMADD213PS Z23, Z9, Z11
+	VFMADD213PS Z24, Z9, Z11
+	VMULPS Z11, Z11, Z11
+	VMULPS Z11, Z11, Z11
+	VMULPS Z11, Z11, Z11
+	VMULPS Z11, Z11, Z11      // p¹⁶
+	VRCP14PS Z11, Z10
+	VFNMADD213PS Z24, Z10, Z11  // e = 1 − p¹⁶·r₀
+	VFMADD213PS Z10, Z10, Z11 // r = r₀ + r₀·e
+	VMULPS Z9, Z11, Z11       // a·r
+	VMAXPS Z1, Z26, Z1         // max(0, t); a NaN t stays NaN
+	VFNMADD231PS Z25, Z11, Z1 // t = max(t, 0) − a·r/2
+nogelu512:
+	TESTQ $2, R12
+	JZ store512
+	VFMADD231PS (R11)(BX*1), Z1, Z4
+	JMP next512
+store512:
+	VMOVUPS Z1, (DI)(BX*1)
+next512:
+	ADDQ $64, BX
+	CMPQ BX, R13
+	JB lanes512
+	TESTQ $2, R12
+	JZ advance512
+	VEXTRACTF64X4 $1, Z4, Y1
+	VADDPS Y1, Y4, Y4
+	VEXTRACTF128 $1, Y4, X1
+	VADDPS X1, X4, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VADDSS dotBias+64(FP), X0, X0
+	VMOVSS X0, (DI)
+	ADDQ $4, DI
+	JMP rowend512
+advance512:
+	ADDQ R13, DI
+rowend512:
+	ADDQ $8, DX
+	ADDQ R13, SI
+	DECQ R8
+	JNZ rowb512
 	VZEROUPPER
 	RET

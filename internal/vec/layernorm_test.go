@@ -32,10 +32,19 @@ func TestErf32(t *testing.T) {
 }
 
 func TestLayerNormRows(t *testing.T) {
+	all := AvailableKernels()
+	for _, k := range []Kernels{all, {AVX2: all.AVX2}, {}} {
+		prev := UseKernels(k)
+		testLayerNormRows(t)
+		UseKernels(prev)
+	}
+}
+
+func testLayerNormRows(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, cols := range []int{8, 24, 32, 48, 5, 13} {
+	for _, cols := range []int{8, 16, 24, 32, 48, 5, 13} {
 		for flags := 0; flags < 4; flags++ {
-			rows := 7
+			rows := 71 // more than one chunk of lnChunk rows
 			x := make([]float32, rows*cols)
 			for i := range x {
 				x[i] = float32(rng.NormFloat64()*3 + 1)
@@ -87,7 +96,7 @@ func TestLayerNormRows(t *testing.T) {
 			}
 			for i := range got {
 				if d := math.Abs(float64(got[i] - want[i])); d > 2e-6*math.Max(1, math.Abs(float64(want[i]))) {
-					t.Fatalf("cols %d flags %d: [%d] asm %v, twin %v", cols, flags, i, got[i], want[i])
+					t.Fatalf("%+v: cols %d flags %d: [%d] asm %v, twin %v", ActiveKernels(), cols, flags, i, got[i], want[i])
 				}
 				if d := math.Abs(float64(want[i]) - ref[i]); d > 3e-6*math.Max(1, math.Abs(ref[i])) {
 					t.Fatalf("cols %d flags %d: [%d] twin %v, float64 %v", cols, flags, i, want[i], ref[i])
