@@ -30,10 +30,10 @@ const maxWarmupRecords = 1000
 
 // warmup runs warm-up requests on a loaded version before it is published:
 // the recorded ones in WarmupFile if the version has them (each must
-// succeed, or the load fails), else Config.WarmupRequests synthetic ones
-// built from the signature (a synthetic request the servable refuses as
-// invalid input ends the warm-up with a warning; any other failure fails
-// the load).
+// succeed, or the load fails, as in TF Serving), else Config.WarmupRequests
+// synthetic ones built from the signature. Synthetic requests only warm
+// caches: one that fails ends the warm-up with a warning, and the version
+// is published all the same.
 func (s *Server) warmup(ctx context.Context, model string, v *version) error {
 	start := time.Now()
 	reqs, recorded, err := s.warmupRequests(v)
@@ -54,8 +54,8 @@ func (s *Server) warmup(ctx context.Context, model string, v *version) error {
 			_, err = checkResponse(r, resp)
 		}
 		if err != nil {
-			if !recorded && errors.Is(err, serving.ErrInvalidInput) {
-				s.log.Warn("synthetic warm-up request refused by the model; warm-up ends early", "model", model, "version", v.num, "request", i+1, "err", err)
+			if !recorded {
+				s.log.Warn("synthetic warm-up request failed; warm-up ends early", "model", model, "version", v.num, "request", i+1, "batch", r.Batch, "err", err)
 				break
 			}
 			kind := "synthetic"

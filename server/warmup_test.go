@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"hash/crc32"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -260,4 +262,52 @@ func FuzzReadWarmupRecords(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = readWarmupRecords("f", b)
 	})
+}
+
+// batchOne answers only single-row requests, like a servable with a bug
+// (or a limit) the synthetic warm-up runs into.
+type batchOne struct{ serving.Servable }
+
+func (b batchOne) Predict(ctx context.Context, r *serving.Request) (*serving.Response, error) {
+	if r.Batch > 1 {
+		return nil, errors.New("batchOne: batch > 1")
+	}
+	return b.Servable.Predict(ctx, r)
+}
+
+// TestSyntheticWarmupFailureStillPublishes: synthetic requests only warm
+// caches; one that fails ends the warm-up (logged) and the version serves.
+func TestSyntheticWarmupFailureStillPublishes(t *testing.T) {
+	m := newFakeModel(t, 1)
+	cfg := testConfig(m.base)
+	cfg.WarmupRequests = 4
+	logs := &syncBuffer{}
+	s, err := New(cfg, func(ctx context.Context, dir string) (serving.Servable, error) {
+		sv, err := m.load(ctx, dir)
+		return batchOne{sv}, err
+	}, slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.pollModels(context.Background())
+	if resp := directPredictBatch(t, s, 1); len(resp.TopK) != 1 {
+		t.Fatal("version not serving")
+	}
+	if !strings.Contains(logs.String(), "synthetic warm-up request failed") || !strings.Contains(logs.String(), "batch=2") {
+		t.Fatalf("log:\n%s", logs.String())
+	}
+	if got := gauge(t, s, "nann_serve_warmup_requests_total", "nann"); got != 1 {
+		t.Fatalf("warm-up requests counted %v, want 1 (the batch-1 one)", got)
+	}
+}
+
+func directPredictBatch(t *testing.T, s *Server, batch int) *serving.Response {
+	t.Helper()
+	res, err := s.predict(context.Background(), target{model: "nann"}, func(sig serving.Signature) (*serving.Request, string, error) {
+		return &serving.Request{Batch: batch, CommSeq: make([]float32, batch*sig.CommSeqLen), LevelTopN: sig.DefaultLevelTopN}, "", nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.resp
 }
