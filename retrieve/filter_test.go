@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"nann/hnsw"
+	"nann/internal/race"
 )
 
 // refFiltered is filtered brute force written plainly: score every allowed
@@ -455,5 +456,50 @@ func TestFilteredNoAllocations(t *testing.T) {
 	}
 	if a := testing.AllocsPerRun(100, query); a != 0 {
 		t.Fatalf("%g allocations per query, want 0", a)
+	}
+}
+
+// TestPoolSearchFiltered: the pooled filtered search answers what a
+// Searcher answers, and does not allocate per query once warm.
+func TestPoolSearchFiltered(t *testing.T) {
+	rng := rand.New(rand.NewPCG(29, 30))
+	n, dim := 3000, 8
+	g := randomGraph(rng, n, 2, 16, 8)
+	data := randomVectors(rng, n, dim)
+	m, _ := NewL2(data, dim)
+	pool, err := NewPool(g, Corpus[[]float32](m))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := NewFilter(n, nil)
+	for r := range int32(n) {
+		if r%3 == 0 {
+			_ = f.Exclude(r)
+		}
+	}
+	queries := randomVectors(rng, 40, dim)
+	q := func(i int) []float32 { return queries[i*dim : (i+1)*dim] }
+	s, sc := NewSearcher(g), m.NewScorer()
+	beam, pol := DefaultServing(), DefaultFilterPolicy()
+	var ans Answer
+	for i := range 40 {
+		_ = sc.Bind(q(i))
+		want, err := s.SearchFiltered(sc, beam, f, pol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pool.SearchFiltered(q(i), beam, f, pol, &ans); err != nil || !slices.Equal(ans.Rows, want.Rows) || ans.Exact != want.Stats.Exact {
+			t.Fatalf("query %d: pooled %v (%v), searcher %v", i, ans.Rows, err, want.Rows)
+		}
+	}
+	i := 0
+	allocs := testing.AllocsPerRun(200, func() {
+		i++
+		if err := pool.SearchFiltered(q(i%40), beam, f, pol, &ans); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 0.5 && !race.Enabled {
+		t.Fatalf("%g allocations per pooled filtered query", allocs)
 	}
 }
