@@ -264,3 +264,66 @@ func TestInt8ZeroAllocs(t *testing.T) {
 		t.Errorf("%v allocations per round, want 0", n)
 	}
 }
+
+// TestInt8OddSizes runs the int8 path on sizes that are not multiples of
+// the int8 tiles (attention hidden 20, score widths 24, 8, 8, 7
+// positions, masked padding), serial and split: the scores agree exactly
+// with the VNNI kernels and with their Go twins, and stay within 2%
+// of the float32 engine's score RMS; empty and full histories included.
+func TestInt8OddSizes(t *testing.T) {
+	cfg := Config{NumItems: 700, NumCates: 9, EmbDim: 6, SeqLen: 7, ItemHidden: [2]int{10, 12}, ItemDim: 14,
+		AttnHidden: 20, AttnDim: 9, ScoreHidden: [3]int{24, 8, 8}, BNEps: 1e-3, MaskPadding: true}
+	w, err := RandomWeights(cfg, 31)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cates := make([]int32, cfg.NumItems)
+	for i := range cates {
+		cates[i] = int32(1 + i%cfg.NumCates)
+	}
+	e32, err := Compile(w, cates, Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e8, err := Compile(w, cates, Options{Table: Int8, Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := allRows(cfg.NumItems)
+	want, got, twin := make([]float32, len(rows)), make([]float32, len(rows)), make([]float32, len(rows))
+	s32, s8 := e32.NewScorer(), e8.NewScorer()
+	for _, n := range []int{0, 1, 3, 7} {
+		items, hc := make([]int32, n), make([]int32, n)
+		for i := range items {
+			items[i] = int32(1 + (i*37)%cfg.NumItems)
+			hc[i] = cates[items[i]-1]
+		}
+		if err := s32.BindIDs(items, hc); err != nil {
+			t.Fatal(err)
+		}
+		if err := s8.BindIDs(items, hc); err != nil {
+			t.Fatal(err)
+		}
+		s32.Score(rows, want)
+		s8.Score(rows[:13], got[:13])
+		s8.Score(rows[13:], got[13:])
+		noVNNI := vec.ActiveKernels()
+		noVNNI.VNNI = false
+		prev := vec.UseKernels(noVNNI)
+		s8.Score(rows, twin)
+		vec.UseKernels(prev)
+		var rms float64
+		for _, v := range want {
+			rms += float64(v) * float64(v)
+		}
+		rms = math.Sqrt(rms / float64(len(want)))
+		for i := range want {
+			if got[i] != twin[i] {
+				t.Fatalf("history %d, row %d: int8 kernels %v, Go twins %v", n, i, got[i], twin[i])
+			}
+			if d := math.Abs(float64(got[i] - want[i])); d > 0.02*rms || math.IsNaN(float64(got[i])) {
+				t.Fatalf("history %d, row %d: int8 %v, float32 %v (rms %.3g)", n, i, got[i], want[i], rms)
+			}
+		}
+	}
+}
