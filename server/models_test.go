@@ -471,3 +471,21 @@ func TestLabelNamesOnlyAvailableVersions(t *testing.T) {
 		t.Fatalf("stable did not move once version 2 was AVAILABLE: %d", v)
 	}
 }
+
+func TestConfigValidateModelSources(t *testing.T) {
+	cfg := testConfig("/m")
+	cfg.ModelConfigFile = "/models.config"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "not both") {
+		t.Fatalf("base path and config file: %v", err)
+	}
+	cfg.BasePath, cfg.BlocklistFile, cfg.ModelConfigPollInterval, cfg.WarmupRequests = "", "/b.txt", -1, -1
+	err := cfg.Validate()
+	for _, want := range []string{"blocklist file", "poll interval", "warm-up requests"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate misses %q: %v", want, err)
+		}
+	}
+	if _, err := New(func() Config { c := testConfig(""); c.ModelConfigFile = "/no/such/file"; return c }(), (&fakeModel{}).load, nil); err == nil || !strings.Contains(err.Error(), "/no/such/file") {
+		t.Fatalf("missing config file at start: %v", err)
+	}
+}
