@@ -230,6 +230,16 @@ func defaultSweep(maxK int) []retrieve.Beam {
 		sp := &retrieve.ServingParams{LevelTopN: [6]int{100, 200, w, w, w, max(maxK, w)}}
 		beams = append(beams, sp)
 	}
+	// Narrow settings that score a few % of a 50 K-item corpus (well under 1%
+	// of 1 M): few enter points, short lists, where SL2G is cheapest too.
+	for _, n := range [][3]int{{10, 50, 10}, {20, 50, 25}, {50, 100, 50}} {
+		beams = append(beams, &retrieve.ServingParams{LevelTopN: [6]int{n[0], n[1], n[2], n[2], n[2], max(maxK, n[2])}})
+	}
+	for _, w := range [][2]int{{50, 10}, {100, 25}} {
+		for _, ns := range [][]int{{4, 1, 1}, {6, 2, 1}} {
+			beams = append(beams, &retrieve.Params{StartLevel: 2, TopK: []int{max(maxK, 200), w[0], w[1]}, NumScoring: ns, K: maxK})
+		}
+	}
 	for _, s := range []int{1, 2, 4} {
 		for _, ns := range [][]int{{1, 1, 1}, {3, 1, 1}, {6, 2, 1}} {
 			p := retrieve.DefaultParams()
