@@ -69,6 +69,11 @@ type ImportOptions struct {
 	// of shape [n] or [n, 1]: the item ids are the item input.
 	ItemEmbs string
 	ItemIDs  string // int32/int64 [N] .npy: the id of each item row, distinct
+	// ItemFeatures are further item-side inputs of the model (an item's
+	// category, price, ...): input name → .npy with one row per item, in
+	// the dtype and shape the input declares. The model is compiled with
+	// each item-side input as a lookup, by the item's row, of its table.
+	ItemFeatures map[string]string
 	// IndexEmbedding names the value of the graph the index is built on
 	// ("" for the item input itself): an item-only value (plan.ItemValue
 	// proves it), float [n, d], computed for every item at import.
@@ -137,9 +142,12 @@ type ONNXManifest struct {
 
 // ONNXContract is the resolved scoring contract of an imported model.
 type ONNXContract struct {
-	UserInputs  []ONNXInput `json:"user_inputs"`
-	ItemInput   string      `json:"item_input"`
-	ScoreOutput string      `json:"score_output"`
+	UserInputs []ONNXInput `json:"user_inputs"`
+	ItemInput  string      `json:"item_input"`
+	// ItemFeatures are the model's further item-side inputs, each stored
+	// as item_feature_<k>.npy (k its position here).
+	ItemFeatures []string `json:"item_features,omitempty"`
+	ScoreOutput  string   `json:"score_output"`
 }
 
 // ONNXInput is one user-side input: its ONNX name, dtype and shape for one
@@ -155,7 +163,9 @@ type ImportSource struct {
 	ONNX     string `json:"onnx"`
 	ItemEmbs string `json:"item_embs"` // "" when the item ids were the item input
 	ItemIDs  string `json:"item_ids"`
-	Index    string `json:"index"` // "" when the import built it
+	// ItemFeatures are the feature tables given, by item-side input.
+	ItemFeatures map[string]string `json:"item_features,omitempty"`
+	Index        string            `json:"index"` // "" when the import built it
 }
 
 func (m *ONNXManifest) canonicalSum() (string, error) { return sumOf(m) }
@@ -234,14 +244,34 @@ func (b *ONNXBundle) load() error {
 	}
 	items := itemTensor(x, shape)
 	if m.IndexEmbedding != "" {
-		if items, err = loadItemInput(b.Dir, g, c, m, x); err != nil {
+		if items, err = readItemInput(b.Dir, m); err != nil {
+			return err
+		}
+	}
+	if len(m.Contract.ItemFeatures) > 0 {
+		tables, err := loadFeatureTables(b.Dir, m)
+		if err != nil {
+			return err
+		}
+		tables[m.Contract.ItemInput] = items
+		if g, err = readWrapped(filepath.Join(b.Dir, ONNXModelFile), tables, m.NumItems); err != nil {
+			return err
+		}
+		c, items = wrappedContract(c, g), itemRows(m.NumItems)
+	}
+	if m.IndexEmbedding != "" {
+		if err := checkIndexVectors(g, c, items, m, x); err != nil {
 			return err
 		}
 	}
 	if b.Plan, err = plan.Compile(g, c, items, plan.Options{}); err != nil {
 		return fmt.Errorf("%s: %w", ONNXModelFile, err)
 	}
-	if got := contractOf(b.Plan); !sameContract(got, m.Contract) {
+	got := contractOf(b.Plan)
+	if len(m.Contract.ItemFeatures) > 0 {
+		got.ItemInput, got.ItemFeatures = m.Contract.ItemInput, m.Contract.ItemFeatures
+	}
+	if !sameContract(got, m.Contract) {
 		return fmt.Errorf("%s: the compiled contract %+v differs from the manifest's %+v", ONNXModelFile, got, m.Contract)
 	}
 	b.ItemEmbs = x
@@ -355,24 +385,17 @@ func ImportONNX(ctx context.Context, o ImportOptions) (string, *ONNXManifest, er
 	if o.Contract.ItemInput == "" && o.Contract.UserInputs == nil {
 		o.Contract.ItemInput = itemNamed(g)
 	}
-	table := o.ItemEmbs
-	if o.IndexEmbedding != "" {
-		if items, err = importItemInput(g, &o, ids); err != nil {
-			return "", nil, fmt.Errorf("import: %w", err)
-		}
-		if table == "" {
-			table = o.ItemIDs
-		}
-		if x, shape, err = indexEmbedding(g, o.Contract, items, o.IndexEmbedding); err != nil {
-			return "", nil, fmt.Errorf("import: index embedding of %s over %s: %w", o.ONNX, table, err)
-		}
-	}
-	if err := checkItemIDs(ids, shape[0], "item ids "+o.ItemIDs+" (rows of "+table+")"); err != nil {
+	side := itemSide{g: g, c: o.Contract, items: items, main: items, desc: o.ItemEmbs, x: x, shape: shape}
+	if err := side.prepare(&o, ids); err != nil {
 		return "", nil, fmt.Errorf("import: %w", err)
 	}
-	p, err := plan.Compile(g, o.Contract, items, plan.Options{})
+	x, shape, items = side.x, side.shape, side.main
+	if err := checkItemIDs(ids, shape[0], "item ids "+o.ItemIDs+" (rows of "+side.desc+")"); err != nil {
+		return "", nil, fmt.Errorf("import: %w", err)
+	}
+	p, err := plan.Compile(side.g, side.c, side.items, plan.Options{})
 	if err != nil {
-		return "", nil, fmt.Errorf("import: compiling %s over %s: %w", o.ONNX, table, err)
+		return "", nil, fmt.Errorf("import: compiling %s over %s: %w", o.ONNX, side.desc, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return "", nil, err
@@ -399,8 +422,11 @@ func ImportONNX(ctx context.Context, o ImportOptions) (string, *ONNXManifest, er
 	start := time.Now()
 	m := &ONNXManifest{Format: onnxFormatName, Version: onnxFormatVersion, Name: o.Name, ModelVer: o.Version,
 		Contract: contractOf(p), NumItems: shape[0], ItemDim: shape[1], IndexEmbedding: o.IndexEmbedding,
-		Source: ImportSource{ONNX: o.ONNX, ItemEmbs: o.ItemEmbs, ItemIDs: o.ItemIDs, Index: o.IndexDir}}
-	err = writeImport(ctx, o, st.Path, x, shape, items, ids, m, log)
+		Source: ImportSource{ONNX: o.ONNX, ItemEmbs: o.ItemEmbs, ItemIDs: o.ItemIDs, ItemFeatures: o.ItemFeatures, Index: o.IndexDir}}
+	if len(side.featNames) > 0 {
+		m.Contract.ItemInput, m.Contract.ItemFeatures = side.mainName, side.featNames
+	}
+	err = writeImport(ctx, o, st.Path, x, shape, items, side.features, ids, m, log)
 	if err == nil {
 		var b *ONNXBundle
 		if b, err = OpenONNX(ctx, st.Path); err != nil {
@@ -422,12 +448,17 @@ func ImportONNX(ctx context.Context, o ImportOptions) (string, *ONNXManifest, er
 	return final, m, nil
 }
 
-func writeImport(ctx context.Context, o ImportOptions, dir string, x []float32, shape []int, items *onnx.Tensor, ids []int64, m *ONNXManifest, log *slog.Logger) error {
+func writeImport(ctx context.Context, o ImportOptions, dir string, x []float32, shape []int, items *onnx.Tensor, features map[string]*onnx.Tensor, ids []int64, m *ONNXManifest, log *slog.Logger) error {
 	if err := copyFile(o.ONNX, filepath.Join(dir, ONNXModelFile)); err != nil {
 		return err
 	}
 	if m.IndexEmbedding != "" {
 		if err := writeItemInput(filepath.Join(dir, ONNXItemInputFile), items); err != nil {
+			return err
+		}
+	}
+	for k, name := range m.Contract.ItemFeatures {
+		if err := writeItemInput(filepath.Join(dir, itemFeatureFile(k)), features[name]); err != nil {
 			return err
 		}
 	}

@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -207,12 +208,16 @@ func TestLoadItemInputChecksVectors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	items, err := readItemInput(dir, m)
+	if err != nil {
+		t.Fatal(err)
+	}
 	c := plan.Contract{ItemInput: "item_id", UserInputs: []string{"hist_ids"}}
-	_, err = loadItemInput(dir, g, c, m, x)
+	err = checkIndexVectors(g, c, items, m, x)
 	if err == nil || !strings.Contains(err.Error(), ONNXItemEmbsFile+" row 100 [3]") || !strings.Contains(err.Error(), idsItemEmb) {
 		t.Fatalf("tampered vectors: %v", err)
 	}
-	if _, err := loadItemInput(dir, g, c, m, b.ItemEmbs); err != nil {
+	if err := checkIndexVectors(g, c, items, m, b.ItemEmbs); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -282,4 +287,152 @@ func repeatFirst(x *onnx.Tensor, n int) *onnx.Tensor {
 		out.Data = append(out.Data, x.Data[:w]...)
 	}
 	return out
+}
+
+// featuresModel writes a model with a user input u [n,3] and three
+// item-side inputs — item_id int64 [n], item_cate int64 [n], item_price
+// float32 [n,1] — whose item network (two embedding Gathers, a Concat
+// with the price, Gemm, Tanh) gives item_vec [n,5]; score = Σ (u·Wu) ⊙
+// item_vec. It returns the model's path and the item tables of n items.
+func featuresModel(t *testing.T, n int) (path string, ids, cates []int64, price []float32) {
+	t.Helper()
+	b := onnx.NewBuilder("features", 13)
+	u := b.Input("u", onnx.Float32, onnx.Batch, 3)
+	id := b.Input("item_id", onnx.Int64, onnx.Batch)
+	cate := b.Input("item_cate", onnx.Int64, onnx.Batch)
+	pr := b.Input("item_price", onnx.Float32, onnx.Batch, 1)
+	val := func(i, k int) float32 { return float32((i*7+k*3)%11)/5 - 1 }
+	emb, cemb, w, wu := make([]float32, (n+1)*4), make([]float32, 6*2), make([]float32, 7*5), make([]float32, 3*5)
+	for _, s := range [][]float32{emb, cemb, w, wu} {
+		for i := range s {
+			s[i] = val(i, len(s))
+		}
+	}
+	ei := b.Node("Gather", "", []string{b.Float32("E", emb, n+1, 4), id}, onnx.IntAttr("axis", 0))
+	ec := b.Node("Gather", "", []string{b.Float32("C", cemb, 6, 2), cate}, onnx.IntAttr("axis", 0))
+	x := b.Node("Concat", "", []string{ei, ec, pr}, onnx.IntAttr("axis", 1))
+	h := b.Node("Tanh", "item_vec", []string{b.Node("Gemm", "", []string{x, b.Float32("W", w, 7, 5), b.Float32("B", []float32{0.1, -0.2, 0.3, 0, 0.05}, 5)})})
+	uv := b.Node("MatMul", "", []string{u, b.Float32("Wu", wu, 3, 5)})
+	b.Node("ReduceSum", "score", []string{b.Node("Mul", "", []string{uv, h}), b.Int64("", []int64{1}, 1)}, onnx.IntAttr("keepdims", 0))
+	b.Output("score", onnx.Float32, onnx.Batch)
+	mp, err := b.Model("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path = filepath.Join(t.TempDir(), "features.onnx")
+	if err := onnx.WriteModel(path, mp); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i++ {
+		ids, cates, price = append(ids, int64(i+1)), append(cates, int64(1+i%5)), append(price, float32(i%9)/4)
+	}
+	return path, ids, cates, price
+}
+
+// TestImportItemFeatures: a model with the item id and two feature
+// tables as item-side inputs imports from --item-ids and the tables; the
+// index is on the graph's item_vec; the reopened bundle scores, and its
+// index vectors are, what the interpreter computes on the original graph
+// with every input; feature tables that do not fit are refused, naming
+// the input.
+func TestImportItemFeatures(t *testing.T) {
+	ctx := context.Background()
+	const n = 60
+	path, ids, cates, price := featuresModel(t, n)
+	dir := t.TempDir()
+	write := func(name string, data any, shape ...int) string {
+		p := filepath.Join(dir, name)
+		var err error
+		switch d := data.(type) {
+		case []int64:
+			err = npy.Write(p, d, shape...)
+		case []float32:
+			err = npy.Write(p, d, shape...)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	o := DefaultImportOptions()
+	o.ONNX, o.Base, o.ItemIDs, o.IndexEmbedding = path, filepath.Join(dir, "base"), write("ids.npy", ids), "item_vec"
+	o.Index.M, o.Index.EfConstruction = 8, 32
+	o.ItemFeatures = map[string]string{"item_cate": write("cates.npy", cates), "item_price": write("price.npy", price, n, 1)}
+	o.Contract.UserInputs = []string{"u"}
+	vdir, m, err := ImportONNX(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := m.Contract; c.ItemInput != "item_id" || len(c.ItemFeatures) != 2 || c.ItemFeatures[0] != "item_cate" || c.ItemFeatures[1] != "item_price" ||
+		len(c.UserInputs) != 1 || c.UserInputs[0].Name != "u" || m.ItemDim != 5 {
+		t.Fatalf("manifest %+v", m)
+	}
+	b, err := OpenONNX(ctx, vdir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The reference: the interpreter on the original graph, all inputs.
+	md, err := onnx.ReadFile(path, onnx.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	feeds := map[string]*onnx.Tensor{"item_id": onnx.NewTensor(onnx.Int64, n), "item_cate": onnx.NewTensor(onnx.Int64, n),
+		"item_price": onnx.NewTensor(onnx.Float32, n, 1), "u": onnx.NewTensor(onnx.Float32, n, 3)}
+	user := []float64{0.7, -1.3, 0.4}
+	for i := 0; i < n; i++ {
+		feeds["item_id"].Data[i], feeds["item_cate"].Data[i], feeds["item_price"].Data[i] = float64(ids[i]), float64(cates[i]), float64(price[i])
+		copy(feeds["u"].Data[3*i:], user)
+	}
+	env, err := md.Graph.Eval(feeds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := numtest.RelErr(b.ItemEmbs, env[md.Graph.Values["item_vec"]].Data); e > 1e-6 {
+		t.Fatalf("index vectors: %.2e relative from the interpreter's item_vec", e)
+	}
+	rows := make([]int32, n)
+	for i := range rows {
+		rows[i] = int32(i)
+	}
+	out := make([]float32, n)
+	sc := b.Plan.NewScorer()
+	if err := sc.Bind(map[string]*onnx.Tensor{"u": {DType: onnx.Float32, Shape: []int{1, 3}, Data: user}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Score(rows, out); err != nil {
+		t.Fatal(err)
+	}
+	if e := numtest.RelErr(out, env[md.Graph.Values["score"]].Data); e > 1e-4 {
+		t.Fatalf("scores: %.2e relative from the interpreter", e)
+	}
+	// Feature tables that do not fit.
+	for _, tc := range []struct {
+		name string
+		mod  func(*ImportOptions)
+		want []string
+	}{
+		{"wide price", func(o *ImportOptions) { o.ItemFeatures["item_price"] = write("p2.npy", make([]float32, 2*n), n, 2) },
+			[]string{`item table for input "item_price" is float32 [60 2]; the model declares float32 [n,1]`}},
+		{"short cates", func(o *ImportOptions) { o.ItemFeatures["item_cate"] = write("c2.npy", cates[1:]) }, []string{`item table for input "item_cate" has shape [59]: 59 rows for 60 items`}},
+		{"float cates", func(o *ImportOptions) { o.ItemFeatures["item_cate"] = write("c3.npy", make([]float32, n)) }, []string{`"item_cate" is float32 [60]; the model declares int64`}},
+		{"not an input", func(o *ImportOptions) { o.ItemFeatures["item_colour"] = o.ItemFeatures["item_cate"] }, []string{`item-side input "item_colour" is not a graph input`}},
+		{"item input as a feature", func(o *ImportOptions) { o.Contract.ItemInput, o.ItemFeatures["item_id"] = "item_id", o.ItemIDs },
+			[]string{`item input "item_id" is also given as an item feature`}},
+	} {
+		oo := o
+		oo.Base = filepath.Join(t.TempDir(), "b")
+		oo.ItemFeatures = maps.Clone(o.ItemFeatures)
+		tc.mod(&oo)
+		_, _, err := ImportONNX(ctx, oo)
+		if err == nil {
+			t.Errorf("%s: imported", tc.name)
+			continue
+		}
+		t.Logf("%s: %v", tc.name, err)
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not name %q", tc.name, err, w)
+			}
+		}
+	}
 }

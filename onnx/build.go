@@ -207,3 +207,41 @@ func WriteModel(path string, mp *onnxpb.ModelProto) error {
 	}
 	return nil
 }
+
+// TensorProto encodes t as a named TensorProto (raw little-endian data) of
+// its own element type: float32, float64, int32 or int64.
+func TensorProto(name string, t *Tensor) (*onnxpb.TensorProto, error) {
+	var raw []byte
+	switch t.DType {
+	case Float32:
+		raw = make([]byte, 4*len(t.Data))
+		for i, v := range t.Data {
+			binary.LittleEndian.PutUint32(raw[4*i:], math.Float32bits(float32(v)))
+		}
+	case Float64:
+		raw = make([]byte, 8*len(t.Data))
+		for i, v := range t.Data {
+			binary.LittleEndian.PutUint64(raw[8*i:], math.Float64bits(v))
+		}
+	case Int32:
+		raw = make([]byte, 4*len(t.Data))
+		for i, v := range t.Data {
+			binary.LittleEndian.PutUint32(raw[4*i:], uint32(int32(v)))
+		}
+	case Int64:
+		raw = make([]byte, 8*len(t.Data))
+		for i, v := range t.Data {
+			binary.LittleEndian.PutUint64(raw[8*i:], uint64(int64(v)))
+		}
+	default:
+		return nil, fmt.Errorf("onnx: tensor %q: element type %s is not encoded (float32, float64, int32, int64)", name, t.DType)
+	}
+	if numel(t.Shape) != len(t.Data) {
+		return nil, fmt.Errorf("onnx: tensor %q: %d values for shape %v", name, len(t.Data), t.Shape)
+	}
+	dims := make([]int64, len(t.Shape))
+	for i, d := range t.Shape {
+		dims[i] = int64(d)
+	}
+	return &onnxpb.TensorProto{Name: proto.String(name), DataType: proto.Int32(int32(t.DType)), Dims: dims, RawData: raw}, nil
+}
