@@ -173,8 +173,9 @@ func (s *Scorer) scoreBlockI8(blk *block, rows []int32, out []float32) {
 	}
 	// Attention logits h_q·K'_l + c_l, softmax, weight codes.
 	i8Tiles(np, hp, b.hq, hp, q.kq, q.lp16, b.s, q.lp16, vec.TileBias, q.kc, b.hs, q.ks, q.cb, nil)
-	vec.SoftmaxRows(b.s, np, q.lp16, q.lp16) // 16 lanes a step (AVX-512); padding weights are 0
-	vec.QuantizeRows(b.aq, b.la, b.as, b.s, q.lp16, np, s.nv, false)
+	// Softmax over the 16-padded logits (padding weights are 0), weights
+	// of the nv value positions coded: one AVX-512 pass where present.
+	vec.SoftmaxCodeRows(b.s, np, q.lp16, q.lp16, s.nv, b.aq, b.la, b.as)
 	// z1 = PReLU(U + Σ_l a_l V_l).
 	i8Tiles(np, q.nv4, b.aq, b.la, q.vq, b.ld0, b.z1, b.ld0, vec.TileAccumulate|vec.TilePReLU, t.zero, b.as, q.vs, nil, t.a1)
 	vec.QuantizeRows16(b.z1q, b.ld0, b.z1s, b.z1, b.ld0, np, m[0])

@@ -305,3 +305,27 @@ func GatherI8Rows(codes []uint8, hp int, scale []float32, u []float32, ldu, w in
 		F16ToF32(u[i*ldu:i*ldu+w], unsafe.Slice((*uint16)(unsafe.Pointer(&row[hp])), w))
 	}
 }
+
+// SoftmaxCodeRows is SoftmaxRows(x, rows, cols, ld) followed by
+// QuantizeRows(dst, ldd, scale, x, ld, rows, nv, false): the softmax
+// weights of each row's first nv values coded unsigned (0 ≤ nv ≤ cols).
+// The codes and scales are those of the two calls, bit for bit; x is left
+// holding the weights or, where one AVX-512 pass does both (cols a
+// multiple of 16, nv > 0), the unnormalised exponentials.
+func SoftmaxCodeRows(x []float32, rows, cols, ld, nv int, dst []uint8, ldd int, scale []float32) {
+	if rows <= 0 {
+		return
+	}
+	if nv < 0 || nv > cols {
+		panic("vec.SoftmaxCodeRows: nv outside [0, cols]")
+	}
+	if use.AVX512 && use.VNNI && cols%16 == 0 && nv > 0 {
+		_ = x[(rows-1)*ld+cols-1]
+		_ = dst[(rows-1)*ldd+RoundUp4(nv)-1]
+		_ = scale[rows-1]
+		softmaxCodeRowsAsm(&x[0], rows, cols, ld, nv, &dst[0], ldd, &scale[0])
+		return
+	}
+	SoftmaxRows(x, rows, cols, ld)
+	QuantizeRows(dst, ldd, scale, x, ld, rows, nv, false)
+}

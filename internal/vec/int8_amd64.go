@@ -37,3 +37,6 @@ func gatherI8RowsAsm(codes *uint8, hp int, scale *float32, u *float32, ldu, w in
 //
 //go:noescape
 func softmaxRows512Asm(x *float32, rows, cols, ld int)
+
+//go:noescape
+func softmaxCodeRowsAsm(x *float32, rows, cols, ld int, nv int, dst *uint8, ldd int, scale *float32)

@@ -38,3 +38,7 @@ func gatherI8RowsAsm(codes *uint8, hp int, scale *float32, u *float32, ldu, w in
 }
 
 func softmaxRows512Asm(x *float32, rows, cols, ld int) { noAsm() }
+
+func softmaxCodeRowsAsm(x *float32, rows, cols, ld int, nv int, dst *uint8, ldd int, scale *float32) {
+	noAsm()
+}

@@ -325,3 +325,46 @@ func TestGatherI8Rows(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftmaxCodeRows: the fused AVX-512 softmax-and-code pass gives the
+// codes and scales of SoftmaxRows followed by QuantizeRows, bit for bit,
+// for every tail of nv, −Inf padding, and rows whose largest weight lies
+// past nv.
+func TestSoftmaxCodeRows(t *testing.T) {
+	if !have.VNNI {
+		t.Skip("no AVX-512 VNNI")
+	}
+	r := rand.New(rand.NewPCG(17, 6))
+	for _, cols := range []int{16, 32, 64} {
+		for _, nv := range []int{1, 3, 5, 15, 16, 17, 31, 50, 64} {
+			if nv > cols {
+				continue
+			}
+			const rows = 11
+			ld, ldd := cols+3, RoundUp4(nv)+2
+			x := randRowsF32(r, rows*ld)
+			for i := range x {
+				x[i] *= 4
+				if i%ld >= cols-3 && i%ld < cols {
+					x[i] = float32(math.Inf(-1))
+				}
+			}
+			if nv < cols-3 {
+				x[2*ld+nv] = 40 // row 2's largest weight past nv
+			}
+			x[4*ld] = 80
+			var codes [][]uint8
+			var scales [][]float32
+			for _, vnni := range []bool{true, false} {
+				k := have
+				k.VNNI = vnni
+				xc, dst, sc := slices.Clone(x), make([]uint8, rows*ldd), make([]float32, rows)
+				withKernels(t, k, func() { SoftmaxCodeRows(xc, rows, cols, ld, nv, dst, ldd, sc) })
+				codes, scales = append(codes, dst), append(scales, sc)
+			}
+			if !slices.Equal(codes[0], codes[1]) || !slices.Equal(scales[0], scales[1]) {
+				t.Fatalf("cols=%d nv=%d: fused codes/scales %v %v\nvs composition %v %v", cols, nv, codes[0][:ldd], scales[0], codes[1][:ldd], scales[1])
+			}
+		}
+	}
+}
