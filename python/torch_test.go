@@ -57,6 +57,7 @@ func TestPythonSuite(t *testing.T) {
 		return
 	}
 	checkTorchRun(t, out)
+	checkTorchONNX(t, out)
 }
 
 // checkTorchRun loads the torchrun-trained run with nann's own loader and
