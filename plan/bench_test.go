@@ -5,10 +5,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"nann/engine"
 	"nann/onnx"
@@ -241,4 +244,82 @@ func BenchmarkDINBind(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// threadCPU is the calling thread's CPU time (the caller holds its OS
+// thread).
+func threadCPU() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
+}
+
+// BenchmarkInterleaved scores the same 4096 random rows with the hand
+// engine, the compiled reference plan and the compiled DIN plan in turn,
+// one core, each call timed by the thread's CPU clock (what a busy machine
+// disturbs least), and reports each one's items per CPU-second and the
+// ratios: plan/engine (issue 14 wants ≥ 0.8) and DIN/engine (times the
+// engine's rate on a quiet machine, an estimate of DIN's).
+func BenchmarkInterleaved(b *testing.B) {
+	g, seq := referenceFull(b)
+	w, err := engine.RandomWeights(engine.DefaultConfig(benchCorpus, 100), 7)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	cates := make([]int32, benchCorpus)
+	for i := range cates {
+		cates[i] = int32(1 + rng.IntN(100))
+	}
+	e, err := engine.Compile(w, cates, engine.Options{Threads: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	es := e.NewScorer()
+	cs := make([]float32, seq.Len())
+	for i := range cs {
+		cs[i] = float32(seq.Data[i])
+	}
+	if err := es.BindSeq(cs); err != nil {
+		b.Fatal(err)
+	}
+	p, err := Compile(g, Contract{UserInputs: []string{"comm_seq"}, ItemInput: "item_feat"}, randomTable(benchCorpus, 64, 1), Options{Threads: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ps := p.NewScorer()
+	if err := ps.Bind(map[string]*onnx.Tensor{"comm_seq": seq}); err != nil {
+		b.Fatal(err)
+	}
+	ds, _ := dinBench(b, 1)
+	rows := benchRows(benchCorpus, 4096)
+	out := make([]float32, len(rows))
+	runs := []func(){
+		func() { es.Score(rows, out) },
+		func() { _ = ps.Score(rows, out) },
+		func() { _ = ds.Score(rows, out) },
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var cpu [3]time.Duration
+	for _, f := range runs {
+		f()
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for j, f := range runs {
+			t0 := threadCPU()
+			f()
+			cpu[j] += threadCPU() - t0
+		}
+	}
+	rate := func(j int) float64 { return float64(b.N*len(rows)) / cpu[j].Seconds() }
+	b.ReportMetric(rate(0), "engine-items/cpu-s")
+	b.ReportMetric(rate(1), "plan-items/cpu-s")
+	b.ReportMetric(rate(2), "din-items/cpu-s")
+	b.ReportMetric(rate(1)/rate(0), "plan/engine")
+	b.ReportMetric(rate(2)/rate(0), "din/engine")
+	b.ReportMetric(0, "ns/op")
 }

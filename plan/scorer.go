@@ -211,11 +211,27 @@ func (s *Scorer) scoreSerial(st *state, rows []int32, out []float32) {
 	B := p.block
 	for lo := 0; lo < len(rows); lo += B {
 		hi := min(lo+B, len(rows))
+		if hi < len(rows) {
+			s.prefetch(rows[hi:min(hi+B, len(rows))])
+		}
 		s.gather(st, rows[lo:hi])
 		for _, k := range p.prog.kernels {
 			k.run(st)
 		}
 		copy(out[lo:hi], st.b[p.prog.score][:hi-lo])
+	}
+}
+
+// prefetch asks for the table rows of the next block to be brought into
+// cache while the current block is computed.
+func (s *Scorer) prefetch(rows []int32) {
+	for i := range s.p.tables {
+		t := &s.p.tables[i]
+		if t.f16 != nil {
+			vec.PrefetchRows(t.f16, t.width, rows)
+		} else {
+			vec.PrefetchRows(t.data, t.width, rows)
+		}
 	}
 }
 
