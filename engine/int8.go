@@ -39,7 +39,6 @@ func (e *Engine) packI8() {
 	e.i8.a1 = padTo(e.a1, vec.RoundUp16(m[0]))
 	e.i8.b2, e.i8.a2 = padTo(e.b2, p1), padTo(e.a2, p1)
 	e.i8.b3, e.i8.a3 = padTo(e.b3, p2), padTo(e.a3, p2)
-	e.i8.zero = make([]int32, vec.RoundUp16(max(m[0], c.SeqLen)))
 }
 
 // i8Engine is the int8 state of an Engine.
@@ -54,7 +53,6 @@ type i8Engine struct {
 	a1     []float32 // biases and alphas padded to 16
 	b2, a2 []float32
 	b3, a3 []float32
-	zero   []int32 // the correction of unsigned (attention weight) codes
 }
 
 // codeTable codes the h_q half of every row of the float16 table.
@@ -177,7 +175,7 @@ func (s *Scorer) scoreBlockI8(blk *block, rows []int32, out []float32) {
 	// of the nv value positions coded: one AVX-512 pass where present.
 	vec.SoftmaxCodeRows(b.s, np, q.lp16, q.lp16, s.nv, b.aq, b.la, b.as)
 	// z1 = PReLU(U + Σ_l a_l V_l).
-	i8Tiles(np, q.nv4, b.aq, b.la, q.vq, b.ld0, b.z1, b.ld0, vec.TileAccumulate|vec.TilePReLU, t.zero, b.as, q.vs, nil, t.a1)
+	i8Tiles(np, q.nv4, b.aq, b.la, q.vq, b.ld0, b.z1, b.ld0, vec.TileAccumulate|vec.TilePReLU, nil, b.as, q.vs, nil, t.a1)
 	vec.QuantizeRows16(b.z1q, b.ld0, b.z1s, b.z1, b.ld0, np, m[0])
 	i16Tiles(np, vec.RoundUp2(m[0]), b.z1q, b.ld0, t.w2, b.ld1, b.z2, b.ld1, vec.TileBias|vec.TilePReLU, b.z1s, t.w2s, t.b2, t.a2)
 	vec.QuantizeRows16(b.z2q, b.ld1, b.z2s, b.z2, b.ld1, np, m[1])
@@ -189,8 +187,8 @@ func (s *Scorer) scoreBlockI8(blk *block, rows []int32, out []float32) {
 
 // i8Tiles computes C (np × npad, ldc) = epilogue(A (np × k codes, lda) · B)
 // for B coded by vec.QuantizePanels (npad columns, a multiple of 16), one
-// 12-row tile and two panels (or a last one) at a time. comp, cscale, bias and alpha are
-// per column, rscale per row.
+// 12-row tile and two panels (or a last one) at a time. comp (nil for
+// unsigned codes), cscale, bias and alpha are per column, rscale per row.
 func i8Tiles(np, k int, a []uint8, lda int, bp []int8, npad int, c []float32, ldc int, f vec.TileFlags, comp []int32, rscale, cscale, bias, alpha []float32) {
 	for t := 0; t < np; t += vec.I8TileRows {
 		at, ct, rt := a[t*lda:], c[t*ldc:], rscale[t:]
@@ -202,12 +200,16 @@ func i8Tiles(np, k int, a []uint8, lda int, bp []int8, npad int, c []float32, ld
 			if alpha != nil {
 				aj = alpha[j0:]
 			}
+			var cj []int32 // nil: unsigned codes, no correction
+			if comp != nil {
+				cj = comp[j0:]
+			}
 			if npad-j0 >= 2*vec.I8Panel {
-				vec.Tile12x32I8(k, at, lda, bp[j0*k:], ct[j0:], ldc, f, comp[j0:], rt, cscale[j0:], bj, aj)
+				vec.Tile12x32I8(k, at, lda, bp[j0*k:], ct[j0:], ldc, f, cj, rt, cscale[j0:], bj, aj)
 				j0 += 2 * vec.I8Panel
 				continue
 			}
-			vec.Tile12x16I8(k, at, lda, bp[j0*k:], ct[j0:], ldc, f, comp[j0:], rt, cscale[j0:], bj, aj)
+			vec.Tile12x16I8(k, at, lda, bp[j0*k:], ct[j0:], ldc, f, cj, rt, cscale[j0:], bj, aj)
 			j0 += vec.I8Panel
 		}
 	}

@@ -188,8 +188,5 @@ func Tile12x32I16(k int, a []int16, lda int, b []int16, c []float32, ldc int, f 
 	if f&TilePReLU != 0 {
 		palpha = &alpha[:2*I8Panel][0]
 	}
-	tile12x32I16Asm(k/2, &a[0], lda*2, &b[0], 2*k*I8Panel, &c[0], ldc, int(f), &zeroComp32[0], &rscale[0], &cscale[0], pbias, palpha)
+	tile12x32I16Asm(k/2, &a[0], lda*2, &b[0], 2*k*I8Panel, &c[0], ldc, int(f), nil, &rscale[0], &cscale[0], pbias, palpha)
 }
-
-// zeroComp32 is zeroComp for two panels.
-var zeroComp32 [2 * I8Panel]int32

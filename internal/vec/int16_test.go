@@ -210,3 +210,32 @@ func TestTile12x32Twins(t *testing.T) {
 		}
 	}
 }
+
+// TestNilComp: a nil correction is the all-zero one, for the one- and
+// two-panel int8 kernels and their twins.
+func TestNilComp(t *testing.T) {
+	r := rand.New(rand.NewPCG(16, 5))
+	const k, lda, ldc = 52, 56, 32
+	a, b := make([]uint8, I8TileRows*lda), make([]int8, 2*16*k)
+	for i := range a {
+		a[i] = uint8(r.IntN(256))
+	}
+	for i := range b {
+		b[i] = int8(r.IntN(255) - 127)
+	}
+	rs, cs, alpha := randRowsF32(r, 12), randRowsF32(r, 32), randRowsF32(r, 32)
+	c0 := randRowsF32(r, I8TileRows*ldc)
+	f := TileAccumulate | TilePReLU
+	for _, kv := range int8Variants(t) {
+		withKernels(t, kv, func() {
+			want, got, got16 := slices.Clone(c0), slices.Clone(c0), slices.Clone(c0)
+			Tile12x32I8(k, a, lda, b, want, ldc, f, make([]int32, 32), rs, cs, nil, alpha)
+			Tile12x32I8(k, a, lda, b, got, ldc, f, nil, rs, cs, nil, alpha)
+			Tile12x16I8(k, a, lda, b, got16, ldc, f, nil, rs, cs, nil, alpha)
+			Tile12x16I8(k, a, lda, b[16*k:], got16[16:], ldc, f, nil, rs, cs[16:], nil, alpha[16:])
+			if !slices.Equal(want, got) || !slices.Equal(want, got16) {
+				t.Fatalf("vnni=%v: nil comp differs from zeros", kv.VNNI)
+			}
+		})
+	}
+}

@@ -168,9 +168,13 @@ func QuantizePanels(dst []int8, scale []float32, comp []int32, src []float32, k,
 // is 12 rows of k byte codes (row i at a[i*lda:], k a multiple of 4), B is
 // one k×16 panel of QuantizePanels, and the epilogue is that of the float32
 // tiles (accumulate C, bias, PReLU, ReLU, in this order). comp, cscale and
-// bias and alpha (when their flag is set) need 16 values, rscale 12. It
-// panics if a slice is too short or k is not a multiple of 4.
+// bias and alpha (when their flag is set) need 16 values, rscale 12; a nil
+// comp is all zeros (unsigned activation codes). It panics if a slice is
+// too short or k is not a multiple of 4.
 func Tile12x16I8(k int, a []uint8, lda int, b []int8, c []float32, ldc int, f TileFlags, comp []int32, rscale, cscale, bias, alpha []float32) {
+	if comp == nil {
+		comp = zeroComp[:]
+	}
 	if k%4 != 0 || k < 0 {
 		panic("vec.Tile12x16I8: depth not a non-negative multiple of 4")
 	}
@@ -246,8 +250,12 @@ func tileI8Epilogue(acc *[I8TileRows][I8Panel]int32, c []float32, ldc int, f Til
 // where the VNNI kernel runs.
 func Tile12x32I8(k int, a []uint8, lda int, b []int8, c []float32, ldc int, f TileFlags, comp []int32, rscale, cscale, bias, alpha []float32) {
 	if !use.VNNI || k == 0 {
+		comp2 := comp
+		if comp != nil {
+			comp2 = comp[I8Panel:]
+		}
 		Tile12x16I8(k, a, lda, b, c, ldc, f, comp, rscale, cscale, bias, alpha)
-		Tile12x16I8(k, a, lda, b[k*I8Panel:], c[I8Panel:], ldc, f, comp[I8Panel:], rscale, cscale[I8Panel:], sub(bias, f&TileBias), sub(alpha, f&TilePReLU))
+		Tile12x16I8(k, a, lda, b[k*I8Panel:], c[I8Panel:], ldc, f, comp2, rscale, cscale[I8Panel:], sub(bias, f&TileBias), sub(alpha, f&TilePReLU))
 		return
 	}
 	if k%4 != 0 || k < 0 {
@@ -256,7 +264,11 @@ func Tile12x32I8(k int, a []uint8, lda int, b []int8, c []float32, ldc int, f Ti
 	_ = a[(I8TileRows-1)*lda+k-1]
 	_ = b[2*k*I8Panel-1]
 	_ = c[(I8TileRows-1)*ldc+2*I8Panel-1]
-	_, _, _ = comp[2*I8Panel-1], rscale[I8TileRows-1], cscale[2*I8Panel-1]
+	_, _ = rscale[I8TileRows-1], cscale[2*I8Panel-1]
+	var pcomp *int32
+	if comp != nil {
+		pcomp = &comp[:2*I8Panel][0]
+	}
 	var pbias, palpha *float32
 	if f&TileBias != 0 {
 		pbias = &bias[:2*I8Panel][0]
@@ -264,7 +276,7 @@ func Tile12x32I8(k int, a []uint8, lda int, b []int8, c []float32, ldc int, f Ti
 	if f&TilePReLU != 0 {
 		palpha = &alpha[:2*I8Panel][0]
 	}
-	tile12x32I8Asm(k/4, &a[0], lda, &b[0], k*I8Panel, &c[0], ldc, int(f), &comp[0], &rscale[0], &cscale[0], pbias, palpha)
+	tile12x32I8Asm(k/4, &a[0], lda, &b[0], k*I8Panel, &c[0], ldc, int(f), pcomp, &rscale[0], &cscale[0], pbias, palpha)
 }
 
 // sub returns v[I8Panel:] where the flag that needs v is set, else nil.

@@ -44,6 +44,8 @@
 //	Z1        rscale[i] broadcast; Z2, Z3 in the epilogue 0 and scratch
 #define PRELU(zero, t, alpha, x) VMINPS zero, x, t; VMAXPS zero, x, x; VFMADD231PS t, alpha, x
 #define RELU(zero, x) VMAXPS zero, x, x
+// PReLU by mask (the two-panel kernels): x = alpha·x where x ≤ 0, as the twin
+#define PRELUK(zero, alpha, x) VCMPPS $2, zero, x, K1; VMULPS alpha, x, K1, x
 #define ACC1(x) VADDPS (AX), x, x; ADDQ R8, AX
 #define STORE1(x) VMOVUPS x, (DX); ADDQ R8, DX
 #define RSCALE(off, x) VBROADCASTSS off(AX), Z1; VMULPS Z1, x, x
@@ -808,6 +810,9 @@ w16next:
 // kernel needs 13 loads for 12), so it is less bound by loads. Same
 // reference loop and epilogue, column by column, as tile12x16I8Asm.
 //
+// A nil comp skips the correction. PReLU is by mask (PRELUK), which gives
+// the same values as the 12×16 kernels' PRELU.
+//
 // Vector registers: Z4..Z27 the tile (row i in Z(4+2i), Z(5+2i)); Z0, Z1
 // the two panels' group t (in the epilogue the two halves of comp,
 // cscale, bias, alpha); Z28..Z31 A[i][4t:4t+4] broadcast, in turn (in the
@@ -906,6 +911,8 @@ j8loop: // acc[i][0:16] += A[i][step] · panel 0, acc[i][16:32] += A[i][step] ·
 
 j8deq: // v = float32(acc - comp) * cscale * rscale[i], two panels
 	MOVQ      comp+64(FP), AX
+	TESTQ     AX, AX
+	JZ        j8cvt         // comp nil: no correction
 	VMOVDQU32 (AX), Z0
 	VMOVDQU32 64(AX), Z1
 	VPSUBD    Z0, Z4, Z4
@@ -932,6 +939,8 @@ j8deq: // v = float32(acc - comp) * cscale * rscale[i], two panels
 	VPSUBD    Z1, Z25, Z25
 	VPSUBD    Z0, Z26, Z26
 	VPSUBD    Z1, Z27, Z27
+
+j8cvt:
 	VCVTDQ2PS Z4, Z4
 	VCVTDQ2PS Z5, Z5
 	VCVTDQ2PS Z6, Z6
@@ -1099,30 +1108,30 @@ j8prelu:
 	VMOVUPS (AX), Z0
 	VMOVUPS 64(AX), Z1
 	VPXORD Z28, Z28, Z28
-	PRELU(Z28, Z29, Z0, Z4)
-	PRELU(Z28, Z29, Z1, Z5)
-	PRELU(Z28, Z29, Z0, Z6)
-	PRELU(Z28, Z29, Z1, Z7)
-	PRELU(Z28, Z29, Z0, Z8)
-	PRELU(Z28, Z29, Z1, Z9)
-	PRELU(Z28, Z29, Z0, Z10)
-	PRELU(Z28, Z29, Z1, Z11)
-	PRELU(Z28, Z29, Z0, Z12)
-	PRELU(Z28, Z29, Z1, Z13)
-	PRELU(Z28, Z29, Z0, Z14)
-	PRELU(Z28, Z29, Z1, Z15)
-	PRELU(Z28, Z29, Z0, Z16)
-	PRELU(Z28, Z29, Z1, Z17)
-	PRELU(Z28, Z29, Z0, Z18)
-	PRELU(Z28, Z29, Z1, Z19)
-	PRELU(Z28, Z29, Z0, Z20)
-	PRELU(Z28, Z29, Z1, Z21)
-	PRELU(Z28, Z29, Z0, Z22)
-	PRELU(Z28, Z29, Z1, Z23)
-	PRELU(Z28, Z29, Z0, Z24)
-	PRELU(Z28, Z29, Z1, Z25)
-	PRELU(Z28, Z29, Z0, Z26)
-	PRELU(Z28, Z29, Z1, Z27)
+	PRELUK(Z28, Z0, Z4)
+	PRELUK(Z28, Z1, Z5)
+	PRELUK(Z28, Z0, Z6)
+	PRELUK(Z28, Z1, Z7)
+	PRELUK(Z28, Z0, Z8)
+	PRELUK(Z28, Z1, Z9)
+	PRELUK(Z28, Z0, Z10)
+	PRELUK(Z28, Z1, Z11)
+	PRELUK(Z28, Z0, Z12)
+	PRELUK(Z28, Z1, Z13)
+	PRELUK(Z28, Z0, Z14)
+	PRELUK(Z28, Z1, Z15)
+	PRELUK(Z28, Z0, Z16)
+	PRELUK(Z28, Z1, Z17)
+	PRELUK(Z28, Z0, Z18)
+	PRELUK(Z28, Z1, Z19)
+	PRELUK(Z28, Z0, Z20)
+	PRELUK(Z28, Z1, Z21)
+	PRELUK(Z28, Z0, Z22)
+	PRELUK(Z28, Z1, Z23)
+	PRELUK(Z28, Z0, Z24)
+	PRELUK(Z28, Z1, Z25)
+	PRELUK(Z28, Z0, Z26)
+	PRELUK(Z28, Z1, Z27)
 
 j8relu:
 	TESTQ $8, BX
@@ -1290,6 +1299,8 @@ j16loop: // acc[i][0:16] += A[i][step] · panel 0, acc[i][16:32] += A[i][step] �
 
 j16deq: // v = float32(acc - comp) * cscale * rscale[i], two panels
 	MOVQ      comp+64(FP), AX
+	TESTQ     AX, AX
+	JZ        j16cvt         // comp nil: no correction
 	VMOVDQU32 (AX), Z0
 	VMOVDQU32 64(AX), Z1
 	VPSUBD    Z0, Z4, Z4
@@ -1316,6 +1327,8 @@ j16deq: // v = float32(acc - comp) * cscale * rscale[i], two panels
 	VPSUBD    Z1, Z25, Z25
 	VPSUBD    Z0, Z26, Z26
 	VPSUBD    Z1, Z27, Z27
+
+j16cvt:
 	VCVTDQ2PS Z4, Z4
 	VCVTDQ2PS Z5, Z5
 	VCVTDQ2PS Z6, Z6
@@ -1483,30 +1496,30 @@ j16prelu:
 	VMOVUPS (AX), Z0
 	VMOVUPS 64(AX), Z1
 	VPXORD Z28, Z28, Z28
-	PRELU(Z28, Z29, Z0, Z4)
-	PRELU(Z28, Z29, Z1, Z5)
-	PRELU(Z28, Z29, Z0, Z6)
-	PRELU(Z28, Z29, Z1, Z7)
-	PRELU(Z28, Z29, Z0, Z8)
-	PRELU(Z28, Z29, Z1, Z9)
-	PRELU(Z28, Z29, Z0, Z10)
-	PRELU(Z28, Z29, Z1, Z11)
-	PRELU(Z28, Z29, Z0, Z12)
-	PRELU(Z28, Z29, Z1, Z13)
-	PRELU(Z28, Z29, Z0, Z14)
-	PRELU(Z28, Z29, Z1, Z15)
-	PRELU(Z28, Z29, Z0, Z16)
-	PRELU(Z28, Z29, Z1, Z17)
-	PRELU(Z28, Z29, Z0, Z18)
-	PRELU(Z28, Z29, Z1, Z19)
-	PRELU(Z28, Z29, Z0, Z20)
-	PRELU(Z28, Z29, Z1, Z21)
-	PRELU(Z28, Z29, Z0, Z22)
-	PRELU(Z28, Z29, Z1, Z23)
-	PRELU(Z28, Z29, Z0, Z24)
-	PRELU(Z28, Z29, Z1, Z25)
-	PRELU(Z28, Z29, Z0, Z26)
-	PRELU(Z28, Z29, Z1, Z27)
+	PRELUK(Z28, Z0, Z4)
+	PRELUK(Z28, Z1, Z5)
+	PRELUK(Z28, Z0, Z6)
+	PRELUK(Z28, Z1, Z7)
+	PRELUK(Z28, Z0, Z8)
+	PRELUK(Z28, Z1, Z9)
+	PRELUK(Z28, Z0, Z10)
+	PRELUK(Z28, Z1, Z11)
+	PRELUK(Z28, Z0, Z12)
+	PRELUK(Z28, Z1, Z13)
+	PRELUK(Z28, Z0, Z14)
+	PRELUK(Z28, Z1, Z15)
+	PRELUK(Z28, Z0, Z16)
+	PRELUK(Z28, Z1, Z17)
+	PRELUK(Z28, Z0, Z18)
+	PRELUK(Z28, Z1, Z19)
+	PRELUK(Z28, Z0, Z20)
+	PRELUK(Z28, Z1, Z21)
+	PRELUK(Z28, Z0, Z22)
+	PRELUK(Z28, Z1, Z23)
+	PRELUK(Z28, Z0, Z24)
+	PRELUK(Z28, Z1, Z25)
+	PRELUK(Z28, Z0, Z26)
+	PRELUK(Z28, Z1, Z27)
 
 j16relu:
 	TESTQ $8, BX
