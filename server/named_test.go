@@ -290,6 +290,9 @@ func TestImportedBundleBadInputs(t *testing.T) {
 		{"missing", func(in map[string]*tfpb.TensorProto) { delete(in, "user_dense") }, []string{`missing input "user_dense"`, "hist, user_dense, level_topn"}},
 		{"unknown", func(in map[string]*tfpb.TensorProto) { in["histt"] = in["hist"] }, []string{`unknown input "histt"`, "hist, user_dense"}},
 		{"reference input", func(in map[string]*tfpb.TensorProto) { in["comm_seq"] = in["hist"] }, []string{`"comm_seq" is not an input of this model`}},
+		{"filter input", func(in map[string]*tfpb.TensorProto) {
+			in["exclude_item_ids"] = int64Tensor([][]int64{{1000}, {1007}, {1014}, {1021}})
+		}, []string{`"exclude_item_ids" is not an input of this model`}},
 		{"dtype", func(in map[string]*tfpb.TensorProto) { in["hist"] = int64Tensor([][]int64{{1}}) }, []string{`input "hist": dtype DT_INT64`, "DT_FLOAT"}},
 		{"rank", func(in map[string]*tfpb.TensorProto) { in["hist"] = floatProto(hist.Floats, []int64{4, 800}, false) }, []string{`input "hist": shape [4 800] has rank 2`, "[-1 50 16]"}},
 		{"fixed dim", func(in map[string]*tfpb.TensorProto) { in["hist"] = floatProto(hist.Floats, []int64{4, 100, 8}, false) }, []string{`input "hist": shape [4 100 8]`, "dimension 1 must be 50"}},
