@@ -27,6 +27,11 @@ type Options struct {
 	// Float16Tables stores the item tables in half precision: half the
 	// memory and bandwidth, about 1e-3 relative error per stored value.
 	Float16Tables bool
+	// MeasureTables times the pair stage with float32 and with float16
+	// tables at compile time and keeps float16 unless it is measurably
+	// slower (Stats.Float16Tables and Stats.Tables record the outcome).
+	// It is ignored when Float16Tables is set.
+	MeasureTables bool
 	// NoRewrite compiles the graph as exported, without the algebraic
 	// rewrites (for tests and comparisons).
 	NoRewrite bool
@@ -86,6 +91,8 @@ type Plan struct {
 	userWhy    error      // why it does (user is nil)
 	userShapes [][]int    // per Contract.UserInputs: the shape Bind takes
 
+	tableChoice TableChoice
+
 	threads  int
 	poolOnce sync.Once
 	jobs     chan job
@@ -110,6 +117,8 @@ type Stats struct {
 	PairKernels                   int
 	UserKernels                   int   // the compiled user stage's kernels (0: interpreted)
 	TableBytes                    int64 // memory held by the item tables
+	Float16Tables                 bool  // the item tables are float16
+	Tables                        TableChoice
 }
 
 // Stats returns how the work was split.
@@ -117,6 +126,10 @@ func (p *Plan) Stats() Stats {
 	s := Stats{Nodes: len(p.g.Nodes), ItemTables: len(p.tables), UserValues: len(p.userOut), PairKernels: len(p.prog.kernels)}
 	if p.user != nil {
 		s.UserKernels = len(p.user.pr.kernels)
+	}
+	s.Tables = p.tableChoice
+	for _, t := range p.tables {
+		s.Float16Tables = s.Float16Tables || t.f16 != nil
 	}
 	for _, n := range p.g.Nodes {
 		switch p.lab[n.Outputs[0]] {
@@ -262,6 +275,11 @@ func Compile(g *onnx.Graph, c Contract, items *onnx.Tensor, opt Options) (*Plan,
 		p.userShapes = append(p.userShapes, g.Values[name].Shape.At(1))
 	}
 	p.user, p.userWhy = p.compileUser()
+	if opt.MeasureTables && !opt.Float16Tables && len(p.tables) > 0 && p.n > 0 {
+		if err := p.measureTables(); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
 }
 
@@ -527,5 +545,6 @@ func (p *Plan) Describe() string {
 	for _, v := range p.userOut {
 		b = fmt.Appendf(b, "user value %s%s\n", v.Name, v.Shape)
 	}
+	b = fmt.Appendf(b, "item tables: %s\n", p.tableChoice)
 	return string(b)
 }
