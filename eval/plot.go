@@ -392,7 +392,8 @@ func SavePointsPNG(path string, runs []LabeledSweep, width, height vg.Length) er
 }
 
 // ticks125 labels a log axis at 1, 2 and 5 times each power of ten, with
-// unlabelled minor ticks at the other integers.
+// unlabelled minor ticks at the other integers (all labelled on an axis
+// shorter than a decade).
 type ticks125 struct{}
 
 func (ticks125) Ticks(lo, hi float64) []plot.Tick {
@@ -407,7 +408,7 @@ func (ticks125) Ticks(lo, hi float64) []plot.Tick {
 				continue
 			}
 			t := plot.Tick{Value: v}
-			if m == 1 || m == 2 || m == 5 {
+			if m == 1 || m == 2 || m == 5 || hi < 10*lo { // a short axis labels every tick
 				t.Label = strconv.FormatFloat(v, 'g', -1, 64)
 			}
 			ts = append(ts, t)
