@@ -321,6 +321,12 @@ func PlotPoints(pts []Point, metric, title string) (*plot.Plot, error) {
 	}
 	p.Y.Min = 0
 	p.Y.Max = min(1.02, ymax*1.1+0.01)
+	if metric == MetricRecall {
+		// Recall rises to the right, under its ceilings: the legend goes top
+		// left, above the curves, in headroom made for it.
+		p.Legend.Top, p.Legend.Left = true, true
+		p.Y.Max = min(1.02, ymax*(1.15+0.055*float64(len(ks)*3))+0.01)
+	}
 	p.Y.Tick.Marker = linearTicks{}
 	return p, nil
 }

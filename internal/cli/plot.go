@@ -16,7 +16,7 @@ import (
 // recall and coverage against items scored, beam retrieval vs SL2G vs the
 // brute-force ceiling, with standard errors.
 type PlotCmd struct {
-	CSV   []string `name:"csv" required:"" help:"LABEL=PATH of a sweep.csv (nann eval --sweep), once per run, in the order of the rows; PATH alone labels the row with the path."`
+	CSV   []string `name:"csv" required:"" sep:"none" help:"LABEL=PATH of a sweep.csv (nann eval --sweep), once per run, in the order of the rows; PATH alone labels the row with the path."`
 	Out   string   `required:"" help:"PNG to write (atomically)."`
 	K     int      `help:"Draw only this K (0: every K in the CSVs)."`
 	MinPc float64  `name:"min-pct" help:"Leave out settings that score less than this % of the corpus (0: none)."`

@@ -36,7 +36,7 @@ func TestPlotCommand(t *testing.T) {
 	sweepCSV(t, a, 0)
 	sweepCSV(t, b, 0.02)
 	out := filepath.Join(dir, "fig.png")
-	stdout, stderr, code := runMain(t, "plot", "--csv", "eps 0="+a, "--csv", "eps 3e-4="+b, "--out", out, "--k", "200", "--min-pct", "0.5", "--max-pct", "3")
+	stdout, stderr, code := runMain(t, "plot", "--csv", "eps 0, no FGSM="+a, "--csv", "eps 3e-4="+b, "--out", out, "--k", "200", "--min-pct", "0.5", "--max-pct", "3")
 	if code != 0 || !strings.Contains(stdout, "2 runs") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
