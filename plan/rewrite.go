@@ -179,7 +179,7 @@ func rewrite(g *onnx.Graph, c Contract) (*onnx.Graph, error) {
 	if err := r.foldConstants(); err != nil {
 		return nil, err
 	}
-	for _, f := range []func(*onnx.Node) []*onnx.Node{r.foldBatchNorm, r.splitConcat, r.distribute, r.sinkExpand, r.dropExpand, r.distribute, r.dropExpand, r.hoistScale, r.reassociate, r.bilinear, r.poolToMatMul, r.reassociate, r.regroupSum} {
+	for _, f := range []func(*onnx.Node) []*onnx.Node{r.foldBatchNorm, r.layerNorm, r.splitConcat, r.distribute, r.sinkExpand, r.dropExpand, r.distribute, r.dropExpand, r.hoistScale, r.reassociate, r.bilinear, r.poolToMatMul, r.reassociate, r.regroupSum} {
 		for i := 0; i < 8; i++ {
 			changed, err := r.pass(f)
 			if err != nil {

@@ -10,9 +10,10 @@ import (
 // attention-weighted pooling is a product with a user matrix, and the
 // LayerNorm+GELU chains (with the one-output layer after the unit's) are
 // single passes: the whole pair stage is dense products and LayerNorm
-// passes.
+// passes — also for din13, whose LayerNorm torch exports as ReduceMean,
+// Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add (the layerNorm rewrite).
 func TestDINPairStageFused(t *testing.T) {
-	for _, name := range []string{"din17"} {
+	for _, name := range []string{"din13", "din17"} {
 		f := loadFixture(t, name)
 		p, err := Compile(f.g, f.c, f.items, Options{})
 		if err != nil {
