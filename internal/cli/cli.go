@@ -51,7 +51,7 @@ func commands() []command {
 		{"bench", "Benchmark nann in-process, over gRPC and over REST (throughput, latency percentiles, errors).", &BenchCmd{}},
 		{"demo", "Run the whole pipeline on a synthetic world (synth, prepare, train, extract, index, eval, export, serve, bench) and report.", &DemoCmd{}},
 		{"eval", "Recall@K of beam retrieval vs brute force under the neural score, with items scored and latency.", &EvalCmd{}},
-		{"export", "Compile a trained run and its index into a versioned, checksummed serving bundle.", &ExportCmd{}},
+		{"export", "Compile a trained run and its index into a versioned, checksummed serving bundle, and/or write its scoring network as ONNX (--onnx).", &ExportCmd{}},
 		{"extract", "Write item_ids.npy and item_embs.npy: the item network's embedding of every item.", &ExtractCmd{}},
 		{"import", "Write a serving-bundle version from an ONNX scoring network, its item table and ids, and an HNSW index; nann serve serves it.", &ImportCmd{}},
 		{"index", "Build an HNSW index over item embeddings (or import a reference-layout one).", &IndexCmd{}},
