@@ -50,7 +50,7 @@ func commands() []command {
 	return []command{
 		{"bench", "Benchmark nann in-process, over gRPC and over REST (throughput, latency percentiles, errors).", &BenchCmd{}},
 		{"demo", "Run the whole pipeline on a synthetic world (synth, prepare, train, extract, index, eval, export, serve, bench) and report.", &DemoCmd{}},
-		{"eval", "Recall@K of beam retrieval vs brute force under the neural score, with items scored and latency.", &EvalCmd{}},
+		{"eval", "Recall@K and coverage of beam retrieval (or the SL2G baseline) vs brute force under the neural score, with standard errors, items scored and latency.", &EvalCmd{}},
 		{"export", "Compile a trained run and its index into a versioned, checksummed serving bundle, and/or write its scoring network as ONNX (--onnx).", &ExportCmd{}},
 		{"extract", "Write item_ids.npy and item_embs.npy: the item network's embedding of every item.", &ExtractCmd{}},
 		{"import", "Write a serving-bundle version from an ONNX scoring network, its item table and ids, and an HNSW index; nann serve serves it.", &ImportCmd{}},
