@@ -93,8 +93,9 @@ GLOBL lnconst<>(SB), RODATA|NOPTR, $320
 // Reference loop (twin: layerNormGeneric), cols a positive multiple of the
 // lane count (8, or 16 for AVX-512):
 //
-//	phase A, each row r: mean = Σx·(1/cols); var = Σ(x−mean)²·(1/cols)
-//	          stats[2r], stats[2r+1] = mean, 1/sqrt(var + eps)
+//	phase A, each row r (r < rows ≤ 32): mean = Σx·(1/cols);
+//	          var = Σ(x−mean)²·(1/cols); stats[r], stats[32+r] = mean, var
+//	          then stats[32:64] = 1/sqrt(stats[32:64] + eps), vectorised
 //	phase B, each row r, a lane vector at a time:
 //	  t = (x−mean)·rstd·scale + bias
 //	  if flags&1: a = min(|t|, 8); p = 1 + b1·a + … + b6·a⁶; r = 1/p¹⁶
@@ -131,10 +132,12 @@ sum:
 	JB sum
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VPSHUFD $0x55, X0, X1
+	VADDSS X1, X0, X0
 	VMULSS X14, X0, X0
-	VMOVSS X0, (DX)
+	VMOVSS X0, (DX)              // the mean
 	VBROADCASTSS X0, Y2
 	VXORPS Y0, Y0, Y0
 	XORQ BX, BX
@@ -147,18 +150,29 @@ sumsq:
 	JB sumsq
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VPSHUFD $0x55, X0, X1
+	VADDSS X1, X0, X0
 	VMULSS X14, X0, X0
-	VADDSS eps+40(FP), X0, X0
-	VSQRTSS X0, X0, X0
-	VMOVSS lnconst<>+256(SB), X1
-	VDIVSS X0, X1, X0
-	VMOVSS X0, 4(DX)
-	ADDQ $8, DX
+	VMOVSS X0, 128(DX)           // the variance
+	ADDQ $4, DX
 	ADDQ R13, SI
 	DECQ R8
 	JNZ rowa
+	// 1/sqrt(var + eps) for the chunk's 32 rows at once.
+	MOVQ stats+80(FP), DX
+	VBROADCASTSS eps+40(FP), Y5
+	VBROADCASTSS lnconst<>+256(SB), Y6
+	XORQ BX, BX
+rstd:
+	VADDPS 128(DX)(BX*1), Y5, Y0
+	VSQRTPS Y0, Y0
+	VDIVPS Y0, Y6, Y0
+	VMOVUPS Y0, 128(DX)(BX*1)
+	ADDQ $32, BX
+	CMPQ BX, $128
+	JB rstd
 
 	// Phase B: normalise, GELU, store or dot.
 	MOVQ x+0(FP), SI
@@ -173,7 +187,7 @@ sumsq:
 	VXORPS Y6, Y6, Y6
 rowb:
 	VBROADCASTSS (DX), Y2
-	VBROADCASTSS 4(DX), Y3
+	VBROADCASTSS 128(DX), Y3
 	VXORPS Y4, Y4, Y4
 	XORQ BX, BX
 lanes:
@@ -218,8 +232,10 @@ next:
 	JZ advance
 	VEXTRACTF128 $1, Y4, X1
 	VADDPS X1, X4, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VPSHUFD $0x55, X0, X1
+	VADDSS X1, X0, X0
 	VADDSS dotBias+64(FP), X0, X0
 	VMOVSS X0, (DI)
 	ADDQ $4, DI
@@ -227,7 +243,7 @@ next:
 advance:
 	ADDQ R13, DI
 rowend:
-	ADDQ $8, DX
+	ADDQ $4, DX
 	ADDQ R13, SI
 	DECQ R8
 	JNZ rowb
@@ -258,10 +274,12 @@ sum512:
 	VADDPS Y1, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VPSHUFD $0x55, X0, X1
+	VADDSS X1, X0, X0
 	VMULSS X14, X0, X0
-	VMOVSS X0, (DX)
+	VMOVSS X0, (DX)              // the mean
 	VBROADCASTSS X0, Z2
 	VPXORD Z0, Z0, Z0
 	XORQ BX, BX
@@ -276,18 +294,29 @@ sumsq512:
 	VADDPS Y1, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VPSHUFD $0x55, X0, X1
+	VADDSS X1, X0, X0
 	VMULSS X14, X0, X0
-	VADDSS eps+40(FP), X0, X0
-	VSQRTSS X0, X0, X0
-	VMOVSS lnconst<>+256(SB), X1
-	VDIVSS X0, X1, X0
-	VMOVSS X0, 4(DX)
-	ADDQ $8, DX
+	VMOVSS X0, 128(DX)           // the variance
+	ADDQ $4, DX
 	ADDQ R13, SI
 	DECQ R8
 	JNZ rowa512
+	// 1/sqrt(var + eps) for the chunk's 32 rows at once.
+	MOVQ stats+80(FP), DX
+	VBROADCASTSS eps+40(FP), Z5
+	VBROADCASTSS lnconst<>+256(SB), Z6
+	XORQ BX, BX
+rstd512:
+	VADDPS 128(DX)(BX*1), Z5, Z0
+	VSQRTPS Z0, Z0
+	VDIVPS Z0, Z6, Z0
+	VMOVUPS Z0, 128(DX)(BX*1)
+	ADDQ $64, BX
+	CMPQ BX, $128
+	JB rstd512
 
 	// Phase B: normalise, GELU, store or dot.
 	MOVQ x+0(FP), SI
@@ -311,7 +340,7 @@ sumsq512:
 	VPXORD Z26, Z26, Z26
 rowb512:
 	VBROADCASTSS (DX), Z2
-	VBROADCASTSS 4(DX), Z3
+	VBROADCASTSS 128(DX), Z3
 	VPXORD Z4, Z4, Z4
 	XORQ BX, BX
 lanes512:
@@ -358,8 +387,10 @@ next512:
 	VADDPS Y1, Y4, Y4
 	VEXTRACTF128 $1, Y4, X1
 	VADDPS X1, X4, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VPSHUFD $0x55, X0, X1
+	VADDSS X1, X0, X0
 	VADDSS dotBias+64(FP), X0, X0
 	VMOVSS X0, (DI)
 	ADDQ $4, DI
@@ -367,7 +398,7 @@ next512:
 advance512:
 	ADDQ R13, DI
 rowend512:
-	ADDQ $8, DX
+	ADDQ $4, DX
 	ADDQ R13, SI
 	DECQ R8
 	JNZ rowb512
