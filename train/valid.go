@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"nann/dataset"
+	"nann/engine"
 	"nann/eval"
 	"nann/internal/parallel"
 	"nann/internal/safefile"
@@ -99,16 +100,16 @@ func validUsers(ds *dataset.Dataset, n int) []dataset.Sample {
 }
 
 // validRecall is brute-force Recall@k of m on the validation samples and
-// its standard error over users.
+// its standard error over users. It scores with the compiled engine (float32
+// tables, 5–8× the plain forward's items/s: a validation during training
+// must be cheap), which agrees with the plain forward to rounding.
 func validRecall(ctx context.Context, m *model.Model, ds *dataset.Dataset, samples []dataset.Sample, k int) (float64, float64, error) {
-	table, err := itemTable(ctx, m, ds.ItemCate, m.Cfg.ItemDim, nil)
+	e, err := CompileEngine(m, ds, engine.Options{})
 	if err != nil {
 		return 0, 0, err
 	}
-	pm, err := query.Plain(m, table)
-	if err != nil {
-		return 0, 0, err
-	}
+	defer e.Close()
+	pm := query.Engine(e)
 	queries := eval.Queries(query.FromSamples(ds, samples))
 	r, err := eval.BruteForce(ctx, eval.Config{Ks: []int{k}, Workers: parallel.Workers(0)}, queries, pm)
 	if err != nil {
