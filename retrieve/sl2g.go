@@ -34,6 +34,10 @@ import (
 // Ef < K the best K of everything it looked at, so that small Ef values can
 // be compared at Recall@K with a full answer.
 //
+// Under Searcher.SearchFiltered, SL2G walks the graph as without a filter
+// and leaves the excluded rows out of its answer; when fewer than K allowed
+// rows remain, SearchFiltered scores the allowed rows exactly.
+//
 // Scoring goes through the same batched Scorer as the beam (one call per
 // expanded node) and a Searcher runs it without allocating once its buffers
 // have grown.
@@ -196,6 +200,9 @@ func (p *SL2G) search(s *Searcher, sc Scorer) (Result, error) {
 	}
 	s.rounds = append(s.rounds, Round{Level: 0, Scored: level0})
 	s.total = upper + level0
+	// Under SearchFiltered the walk goes through excluded rows (as the beam's
+	// traverse strategy does) and only the answer leaves them out.
+	st.all = s.keepAllowed(st.all)
 	best := selectBest(st.all, p.K)
 	s.rows, s.out = decode(best, s.rows, s.out)
 	return Result{Rows: s.rows, Scores: s.out, Stats: Stats{Rounds: s.rounds, Total: s.total}}, nil

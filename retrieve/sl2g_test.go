@@ -284,3 +284,62 @@ func TestSL2GBadGraphIsAnError(t *testing.T) {
 		t.Fatal("empty graph: no error")
 	}
 }
+
+// Under a filter SL2G answers allowed rows only: with ef at least the
+// corpus, exactly the filtered brute force's best K (the walk through
+// excluded rows still reaches everything), and with a small ef never an
+// excluded row.
+func TestSL2GFiltered(t *testing.T) {
+	rng := rand.New(rand.NewPCG(29, 30))
+	for trial := range 30 {
+		n := 60 + rng.IntN(300)
+		g := ringGraph(rng, n)
+		rs := make(rankScorer, n)
+		for i, p := range rng.Perm(n) {
+			rs[i] = float32(p)
+		}
+		f, err := NewFilter(n, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		excluded := map[int32]bool{}
+		for range rng.IntN(n / 2) {
+			r := int32(rng.IntN(n))
+			excluded[r] = true
+			if err := f.Exclude(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		allows := func(r int32) bool { return !excluded[r] }
+		score := func(r int32) float32 { return rs[r] }
+		k := 1 + rng.IntN(20)
+		s := NewSearcher(g)
+		pol := FilterPolicy{Strategy: FilterStrategy(rng.IntN(4)), TraverseAbove: rng.Float64()}
+		got, err := s.SearchFiltered(rs, &SL2G{Ef: n, K: k}, f, pol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkSame(t, fmt.Sprintf("trial %d ef=n k=%d excluded %d", trial, k, len(excluded)), got, refFiltered(n, score, allows, k), nil)
+		got, err = s.SearchFiltered(rs, &SL2G{Ef: 1 + rng.IntN(8), K: k}, f, pol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Rows) != min(k, n-len(excluded)) {
+			t.Fatalf("trial %d: %d rows, want %d", trial, len(got.Rows), min(k, n-len(excluded)))
+		}
+		for _, r := range got.Rows {
+			if excluded[r] {
+				t.Fatalf("trial %d: excluded row %d answered", trial, r)
+			}
+		}
+		// The filter does not outlive the call.
+		plain, err := s.Search(rs, &SL2G{Ef: n, K: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := NewExact(n).TopK(rs, k)
+		if !slices.Equal(plain.Rows, want.Rows) {
+			t.Fatalf("trial %d: unfiltered search after a filtered one: %v, want %v", trial, plain.Rows, want.Rows)
+		}
+	}
+}
