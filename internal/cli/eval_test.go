@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"strings"
 	"testing"
 
 	"nann/retrieve"
@@ -35,6 +36,30 @@ func TestDefaultSweepDistinct(t *testing.T) {
 			if b.AnswerSize() < maxK {
 				t.Errorf("maxK %d: %s returns %d items", maxK, b, b.AnswerSize())
 			}
+		}
+	}
+}
+
+// --search picks the method: beam (with --beam) or sl2g:EF[:K], K defaulting
+// to the largest --k; anything else is an error naming the flag.
+func TestEvalSearchFlag(t *testing.T) {
+	for _, c := range []struct {
+		search, want string
+	}{
+		{"beam", retrieve.DefaultParams().String()},
+		{"sl2g:64", "sl2g:64:200"},
+		{"sl2g:64:100", "sl2g:64:100"},
+	} {
+		cmd := EvalCmd{Search: c.search, Beam: retrieve.DefaultParams().String(), Ks: []int{50, 200}}
+		b, err := cmd.method()
+		if err != nil || b.String() != c.want {
+			t.Errorf("--search %s: %v, %v; want %s", c.search, b, err, c.want)
+		}
+	}
+	for _, bad := range []string{"hnsw", "sl2g:0", "sl2g:x"} {
+		cmd := EvalCmd{Search: bad, Beam: retrieve.DefaultParams().String(), Ks: []int{200}}
+		if _, err := cmd.method(); err == nil || !strings.Contains(err.Error(), "--search") {
+			t.Errorf("--search %s: error %v", bad, err)
 		}
 	}
 }
