@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"nann/bundle"
 	"nann/internal/cli"
@@ -174,6 +175,8 @@ func TestExportCleansStaleStaging(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(d, "engine.bin"), make([]byte, 1000), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		old := time.Now().Add(-2 * time.Minute) // left by a run killed a while ago
+		os.Chtimes(d, old, old)
 	}
 	var logged strings.Builder
 	o := p.options(base)

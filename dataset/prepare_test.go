@@ -390,6 +390,8 @@ func TestPrepareCleansStaleStaging(t *testing.T) {
 	stale := filepath.Join(base, ".ds.nann-staging-4242")
 	os.Mkdir(stale, 0o700)
 	os.WriteFile(filepath.Join(stale, "sequences.bin"), make([]byte, 4096), 0o644)
+	killed := time.Now().Add(-2 * time.Minute) // left by a run killed a while ago
+	os.Chtimes(stale, killed, killed)
 	legacy := filepath.Join(base, ".ds.staging-31337") // as earlier versions named it
 	os.Mkdir(legacy, 0o700)
 	old := time.Now().Add(-3 * time.Hour)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A --run that is a regular file or a non-empty directory that is not a
@@ -48,8 +49,10 @@ func TestResumeCleansStaleTemporaries(t *testing.T) {
 		filepath.Join(run, ckptDir, ".step-000000010.ckpt.nann-tmp-123456"),
 		filepath.Join(run, ".metrics.jsonl.nann-tmp-99"),
 	}
+	old := time.Now().Add(-2 * time.Minute) // left by a run killed a while ago
 	for _, p := range stale {
 		os.WriteFile(p, make([]byte, 1<<16), 0o644)
+		os.Chtimes(p, old, old)
 	}
 	user := filepath.Join(run, "notes.nann-tmp-1") // not hidden: not ours
 	os.WriteFile(user, []byte("mine"), 0o644)

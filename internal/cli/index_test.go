@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"nann/hnsw"
 	"nann/internal/npy"
@@ -91,6 +92,8 @@ func TestIndexCleansStaleStaging(t *testing.T) {
 	stale := filepath.Join(dir, ".idx.nann-staging-777")
 	os.Mkdir(stale, 0o700)
 	os.WriteFile(filepath.Join(stale, hnsw.GraphFile), make([]byte, 1000), 0o644)
+	old := time.Now().Add(-2 * time.Minute) // left by a run killed a while ago
+	os.Chtimes(stale, old, old)
 	user := filepath.Join(dir, ".idx.staging-backup") // not our naming
 	os.WriteFile(user, []byte("mine"), 0o600)
 	var stdout, stderr bytes.Buffer

@@ -17,6 +17,13 @@ import (
 // CleanStale takes it for abandoned.
 const legacyAge = time.Hour
 
+// freshAge is how old an unlocked temporary of today's naming must be
+// before CleanStale takes it for abandoned: its creator takes the lock
+// just after creating it (os.MkdirTemp / os.CreateTemp, then flock), and a
+// cleaner running in that instant must not remove it from under the
+// creator (two concurrent exports into one model directory did).
+const freshAge = time.Minute
+
 // CleanStale removes from dir the temporaries of our own naming for the
 // target base (any target if base is "") that no running process holds:
 // staging directories, moved-aside old directories and temporary files an
@@ -41,11 +48,12 @@ func CleanStale(dir, base string, log *slog.Logger) ([]string, error) {
 			continue
 		}
 		p := filepath.Join(dir, e.Name())
+		minAge := freshAge
 		if legacy {
-			info, err := e.Info()
-			if err != nil || time.Since(info.ModTime()) < legacyAge {
-				continue
-			}
+			minAge = legacyAge
+		}
+		if info, err := e.Info(); err != nil || time.Since(info.ModTime()) < minAge {
+			continue
 		}
 		gone, size, err := removeUnlocked(p, e.IsDir())
 		if err != nil {

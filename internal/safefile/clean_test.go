@@ -33,6 +33,9 @@ func TestCleanStale(t *testing.T) {
 		mkdir(".ds.nann-old-9"),
 		mkfile(".ds.nann-tmp-77", "half"),
 	}
+	for _, p := range stale {
+		os.Chtimes(p, old, old) // abandoned a while ago
+	}
 	legacyOld := mkdir(".ds.staging-456")
 	os.Chtimes(legacyOld, old, old)
 	stale = append(stale, legacyOld)
@@ -44,6 +47,10 @@ func TestCleanStale(t *testing.T) {
 		mkfile("ds", "a file named like the target"):  "a file named like the target",
 	}
 	legacyYoung := mkdir(".ds.staging-789") // may belong to a running older nann
+	// Just created and not yet locked: its creator is between os.MkdirTemp
+	// and flock (a concurrent export's cleanup once removed such a staging
+	// directory from under it).
+	creating := mkdir(".ds.nann-staging-555")
 	inUse, err := NewStaging(filepath.Join(dir, "ds"))
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +79,7 @@ func TestCleanStale(t *testing.T) {
 			t.Errorf("%s: %q %v", p, b, err)
 		}
 	}
-	for _, p := range []string{legacyYoung, inUse.Path} {
+	for _, p := range []string{legacyYoung, creating, inUse.Path} {
 		if _, err := os.Stat(p); err != nil {
 			t.Errorf("%s removed: %v", p, err)
 		}
@@ -81,9 +88,12 @@ func TestCleanStale(t *testing.T) {
 		t.Errorf("log lacks sizes: %s", logBuf.String())
 	}
 	// Any target (a run directory's own temporaries).
-	mkfile(".metrics.jsonl.nann-tmp-1", "x")
-	mkfile(".step-000000005.ckpt.tmp-2", "x")
-	os.Chtimes(filepath.Join(dir, ".step-000000005.ckpt.tmp-2"), old, old)
+	for _, name := range []string{".metrics.jsonl.nann-tmp-1", ".step-000000005.ckpt.tmp-2", ".other.nann-tmp-5"} {
+		if name != ".other.nann-tmp-5" {
+			mkfile(name, "x")
+		}
+		os.Chtimes(filepath.Join(dir, name), old, old)
+	}
 	removed, _ = CleanStale(dir, "", nil)
 	if len(removed) != 3 { // the two files and .other.nann-tmp-5
 		t.Fatalf("any-target clean removed %v", removed)
