@@ -32,7 +32,7 @@ func TestPredictFilters(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if !b.Signature().Filters {
+	if b.Signature().Filters != serving.AllFilters {
 		t.Fatal("bundle signature does not announce filters")
 	}
 	rng := rand.New(rand.NewPCG(3, 4))

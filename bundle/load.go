@@ -274,7 +274,7 @@ func (b *Bundle) ItemID(row int32) int64 { return b.itemRaw[row] }
 // Signature is the served signature.
 func (b *Bundle) Signature() serving.Signature {
 	s := b.Manifest.Signature
-	return serving.Signature{CommSeqLen: s.SeqLen * s.SeqWidth, SeqLen: s.SeqLen, K: s.K, DefaultLevelTopN: s.DefaultLevelTopN, Filters: true}
+	return serving.Signature{CommSeqLen: s.SeqLen * s.SeqWidth, SeqLen: s.SeqLen, K: s.K, DefaultLevelTopN: s.DefaultLevelTopN, Filters: serving.AllFilters}
 }
 
 // Close releases the bundle: it stops the engine's scoring workers.

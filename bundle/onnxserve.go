@@ -30,6 +30,7 @@ type ONNXServable struct {
 	inputs []*onnx.Value // the plan's user inputs, in signature order
 	rowOf  map[int64]int32
 	pool   *retrieve.Pool[userQuery]
+	flt    onnxFilters
 }
 
 var (
@@ -104,6 +105,7 @@ func newONNXServable(b *ONNXBundle) (*ONNXServable, error) {
 		}
 		s.sig.Inputs = append(s.sig.Inputs, serving.Input{Name: v.Name, DType: dt, Shape: shape})
 	}
+	s.initFilters()
 	if len(errs) == 0 && len(s.sig.Inputs) == 0 {
 		errs = append(errs, fmt.Errorf("the model has no user-side input, so every query would get the same answer"))
 	}
@@ -222,6 +224,9 @@ func (s *ONNXServable) Predict(ctx context.Context, r *serving.Request) (*servin
 	if err != nil {
 		return nil, err
 	}
+	if err := checkONNXFilter(r); err != nil {
+		return nil, err
+	}
 	resp := &serving.Response{TopK: make([][]int64, r.Batch), Scores: make([][]float32, r.Batch), ItemsScored: make([]int, r.Batch)}
 	var ans retrieve.Answer
 	for row := 0; row < r.Batch; row++ {
@@ -232,7 +237,7 @@ func (s *ONNXServable) Predict(ctx context.Context, r *serving.Request) (*servin
 		if err != nil {
 			return nil, fmt.Errorf("row %d: %w", row, err)
 		}
-		if err := s.pool.Search(userQuery(q), p, &ans); err != nil {
+		if err := s.searchRow(q, p, r, row, &ans); err != nil {
 			return nil, fmt.Errorf("row %d (inputs %s): %w", row, s.inputNames(), err)
 		}
 		ids := make([]int64, len(ans.Rows))

@@ -198,3 +198,95 @@ func TestLoadDispatchesOnFormat(t *testing.T) {
 		t.Fatalf("empty directory: %v", err)
 	}
 }
+
+// TestONNXServableFilters: exclude_item_ids and the server's blocklist
+// are applied inside retrieval: the excluded items — the head of each
+// user's unfiltered answer — never come back, answers stay full, and the
+// rest is the unfiltered answer without them (a beam wide enough to score
+// every item); the filters an imported model cannot apply are refused.
+func TestONNXServableFilters(t *testing.T) {
+	ctx := context.Background()
+	o, arrs := onnxFixture(t, "din17")
+	dir, _, err := ImportONNX(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, err := Load(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sv.Close()
+	s := sv.(*ONNXServable)
+	sig := s.Signature()
+	if sig.Filters != serving.FilterItems || !s.ExcludesBlockedItems() {
+		t.Fatalf("filters %v, excludes blocked %v", sig.Filters, s.ExcludesBlockedItems())
+	}
+	topn := [6]int32{200, 200, 200, 200, 200, 50}
+	plain, err := s.Predict(ctx, fixtureRequest(t, arrs, sig, topn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := fixtureRequest(t, arrs, sig, topn)
+	r.Filter = &serving.Filter{ExcludeItemIDs: make([][]int64, r.Batch)}
+	excluded := make([]map[int64]bool, r.Batch)
+	blocked := plain.TopK[0][1] // the second-best item of user 0, blocked for all
+	r.Blocked = serving.NewItemSet([]int64{blocked, 1 << 50})
+	for u := range r.Batch {
+		excluded[u] = map[int64]bool{blocked: true}
+		for _, id := range plain.TopK[u][:3] {
+			r.Filter.ExcludeItemIDs[u] = append(r.Filter.ExcludeItemIDs[u], id)
+			excluded[u][id] = true
+		}
+		r.Filter.ExcludeItemIDs[u] = append(r.Filter.ExcludeItemIDs[u], 0, -5) // padding, unknown
+	}
+	got, err := s.Predict(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for u := range r.Batch {
+		var want []int64
+		for _, id := range plain.TopK[u] {
+			if !excluded[u][id] {
+				want = append(want, id)
+			}
+		}
+		if len(got.TopK[u]) != 50 {
+			t.Fatalf("user %d: %d answered, want a full 50", u, len(got.TopK[u]))
+		}
+		for _, id := range got.TopK[u] {
+			if excluded[u][id] {
+				t.Fatalf("user %d: excluded item %d answered", u, id)
+			}
+		}
+		if !slices.Equal(got.TopK[u][:len(want)-5], want[:len(want)-5]) {
+			t.Fatalf("user %d: filtered answer %v, want the unfiltered one without the excluded %v", u, got.TopK[u][:10], want[:10])
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		f    *serving.Filter
+	}{
+		{"include_cate_ids", &serving.Filter{IncludeCateIDs: [][]int64{{3}}}},
+		{"exclude_cate_ids", &serving.Filter{ExcludeCateIDs: [][]int64{{3}}}},
+		{"exclude_history", &serving.Filter{ExcludeHistory: []bool{true}}},
+	} {
+		r := fixtureRequest(t, arrs, sig, topn)
+		tc.f.IncludeCateIDs = pad(tc.f.IncludeCateIDs, r.Batch)
+		tc.f.ExcludeCateIDs = pad(tc.f.ExcludeCateIDs, r.Batch)
+		if tc.f.ExcludeHistory != nil {
+			tc.f.ExcludeHistory = slices.Repeat(tc.f.ExcludeHistory, r.Batch)
+		}
+		r.Filter = tc.f
+		if _, err := s.Predict(ctx, r); !errors.Is(err, serving.ErrInvalidInput) || !strings.Contains(err.Error(), tc.name) {
+			t.Errorf("%s: %v, want invalid input naming it", tc.name, err)
+		}
+	}
+}
+
+// pad repeats a one-row filter list for every row of a batch.
+func pad(rows [][]int64, batch int) [][]int64 {
+	if rows == nil {
+		return nil
+	}
+	return slices.Repeat(rows, batch)
+}

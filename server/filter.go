@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"nann/serving"
 	"nann/tfserving"
@@ -37,20 +38,33 @@ var filterDTypes = map[string][]tfpb.DataType{
 // name checks and entry bounds see them through wantDType).
 func init() { maps.Copy(wantDType, filterDTypes) }
 
-// filterEntries is how many filter inputs a request to sig may carry.
-func filterEntries(sig serving.Signature) int {
-	if sig.Filters {
-		return len(filterNames)
-	}
-	return 0
+// filterKind is the kind of each filter input.
+var filterKind = map[string]serving.FilterKinds{
+	tfserving.ExcludeItemIDs: serving.FilterItems,
+	tfserving.ExcludeHistory: serving.FilterHistory,
+	tfserving.IncludeCateIDs: serving.FilterCategories,
+	tfserving.ExcludeCateIDs: serving.FilterCategories,
 }
 
-// filterInputNames lists the filter inputs of sig, for error messages.
+// filterAccepted reports whether name is a filter input that sig applies.
+func filterAccepted(sig serving.Signature, name string) bool {
+	k, ok := filterKind[name]
+	return ok && sig.Filters.Has(k)
+}
+
+// filterEntries is how many filter inputs a request to sig may carry.
+func filterEntries(sig serving.Signature) int { return len(filterInputNames(sig)) }
+
+// filterInputNames lists the filter inputs sig applies, in filterNames'
+// order.
 func filterInputNames(sig serving.Signature) []string {
-	if sig.Filters {
-		return filterNames
+	var names []string
+	for _, name := range filterNames {
+		if filterAccepted(sig, name) {
+			names = append(names, name)
+		}
 	}
-	return nil
+	return names
 }
 
 // filterLimit is the element bound of filter input name (ok is false for
@@ -94,17 +108,21 @@ func setFilter(r *serving.Request, in map[string]*tensor, sig serving.Signature)
 			return invalidf("input %q: true/false values, want numbers", name)
 		}
 	}
-	var first string
+	sent := false
 	for _, name := range filterNames {
-		if in[name] != nil && first == "" {
-			first = name
+		if in[name] == nil {
+			continue
+		}
+		sent = true
+		if !filterAccepted(sig, name) {
+			if sig.Filters == 0 {
+				return invalidf("input %q: this model version does not apply filters (its signature lists no filter inputs)", name)
+			}
+			return invalidf("input %q: this model version does not apply this filter (it applies %s)", name, strings.Join(filterInputNames(sig), ", "))
 		}
 	}
-	if first == "" {
+	if !sent {
 		return nil
-	}
-	if !sig.Filters {
-		return invalidf("input %q: this model version does not apply filters (its signature lists no filter inputs)", first)
 	}
 	f := &serving.Filter{}
 	var err error
@@ -198,8 +216,8 @@ func (tb *tensorBuilder) boolean(v bool, depth int) error {
 }
 
 // filterInfos adds the filter inputs to a signature's inputs.
-func filterInfos(inputs map[string]*tfpb.TensorInfo, info func(string, tfpb.DataType, ...int64) *tfpb.TensorInfo) {
-	for _, name := range filterNames {
+func filterInfos(sig serving.Signature, inputs map[string]*tfpb.TensorInfo, info func(string, tfpb.DataType, ...int64) *tfpb.TensorInfo) {
+	for _, name := range filterInputNames(sig) {
 		if name == tfserving.ExcludeHistory {
 			inputs[name] = info(name, tfpb.DataType_DT_BOOL, -1)
 		} else {

@@ -14,7 +14,7 @@ import (
 	"nann/tfserving/tfpb"
 )
 
-var filterSig = serving.Signature{CommSeqLen: 4, SeqLen: 3, K: 2, DefaultLevelTopN: [6]int32{1, 1, 1, 1, 1, 1}, Filters: true}
+var filterSig = serving.Signature{CommSeqLen: 4, SeqLen: 3, K: 2, DefaultLevelTopN: [6]int32{1, 1, 1, 1, 1, 1}, Filters: serving.AllFilters}
 
 func boolTensor(shape []int64, vals ...bool) *tfpb.TensorProto {
 	return &tfpb.TensorProto{Dtype: tfpb.DataType_DT_BOOL, TensorShape: dims(shape...), BoolVal: vals}

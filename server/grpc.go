@@ -287,9 +287,7 @@ func signatureDef(sig serving.Signature) *tfpb.SignatureDef {
 	if len(sig.Inputs) > 0 {
 		def.Inputs = namedInputInfos(sig, info)
 	}
-	if sig.Filters {
-		filterInfos(def.Inputs, info)
-	}
+	filterInfos(sig, def.Inputs, info)
 	return def
 }
 

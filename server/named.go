@@ -77,7 +77,7 @@ func inputNames(sig serving.Signature) string {
 	for _, in := range sig.Inputs {
 		names = append(names, in.Name)
 	}
-	return strings.Join(append(names, tfserving.LevelTopN), ", ")
+	return strings.Join(append(append(names, tfserving.LevelTopN), filterInputNames(sig)...), ", ")
 }
 
 // checkInputName refuses a name that is no input of sig.
@@ -119,7 +119,7 @@ func buildNamedRequest(in map[string]*tensor, sig serving.Signature, cfg *Config
 	r := &serving.Request{Inputs: make(map[string]*serving.Tensor, len(sig.Inputs))}
 	var names []string
 	for name := range in {
-		if _, ok := namedInput(sig, name); !ok && name != tfserving.LevelTopN {
+		if _, ok := namedInput(sig, name); !ok && name != tfserving.LevelTopN && !filterAccepted(sig, name) {
 			names = append(names, name)
 		}
 	}
@@ -158,6 +158,9 @@ func buildNamedRequest(in map[string]*tensor, sig serving.Signature, cfg *Config
 		return nil, invalidf("missing input %s (this model takes %s)", quotedNames(missing), inputNames(sig))
 	}
 	if err := setLevelTopN(r, in[tfserving.LevelTopN], sig, cfg); err != nil {
+		return nil, err
+	}
+	if err := setFilter(r, in, sig); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -230,9 +230,10 @@ func TestImportedBundleServed(t *testing.T) {
 					}
 				}
 			}
-			// Metadata, gRPC and REST: the ONNX inputs and level_topn.
+			// Metadata, gRPC and REST: the ONNX inputs, level_topn and the
+			// one filter an imported model applies.
 			def := signatureDefs(t, ts).GetSignatureDef()["serving_default"]
-			if len(def.GetInputs()) != len(sig.Inputs)+1 || def.GetInputs()["level_topn"] == nil {
+			if len(def.GetInputs()) != len(sig.Inputs)+2 || def.GetInputs()["level_topn"] == nil || def.GetInputs()["exclude_item_ids"] == nil {
 				t.Fatalf("metadata inputs %v", def.GetInputs())
 			}
 			_, meta := getJSON(t, ts.rest+"/v1/models/nann/metadata")
@@ -290,9 +291,12 @@ func TestImportedBundleBadInputs(t *testing.T) {
 		{"missing", func(in map[string]*tfpb.TensorProto) { delete(in, "user_dense") }, []string{`missing input "user_dense"`, "hist, user_dense, level_topn"}},
 		{"unknown", func(in map[string]*tfpb.TensorProto) { in["histt"] = in["hist"] }, []string{`unknown input "histt"`, "hist, user_dense"}},
 		{"reference input", func(in map[string]*tfpb.TensorProto) { in["comm_seq"] = in["hist"] }, []string{`"comm_seq" is not an input of this model`}},
-		{"filter input", func(in map[string]*tfpb.TensorProto) {
-			in["exclude_item_ids"] = int64Tensor([][]int64{{1000}, {1007}, {1014}, {1021}})
-		}, []string{`"exclude_item_ids" is not an input of this model`}},
+		{"category filter", func(in map[string]*tfpb.TensorProto) {
+			in["include_cate_ids"] = int64Tensor([][]int64{{1}, {2}, {3}, {4}})
+		}, []string{`"include_cate_ids" is not an input of this model`, "exclude_item_ids"}},
+		{"history filter", func(in map[string]*tfpb.TensorProto) {
+			in["exclude_history"] = &tfpb.TensorProto{Dtype: tfpb.DataType_DT_BOOL, TensorShape: dims(1), BoolVal: []bool{true}}
+		}, []string{`"exclude_history" is not an input of this model`}},
 		{"dtype", func(in map[string]*tfpb.TensorProto) { in["hist"] = int64Tensor([][]int64{{1}}) }, []string{`input "hist": dtype DT_INT64`, "DT_FLOAT"}},
 		{"rank", func(in map[string]*tfpb.TensorProto) { in["hist"] = floatProto(hist.Floats, []int64{4, 800}, false) }, []string{`input "hist": shape [4 800] has rank 2`, "[-1 50 16]"}},
 		{"fixed dim", func(in map[string]*tfpb.TensorProto) { in["hist"] = floatProto(hist.Floats, []int64{4, 100, 8}, false) }, []string{`input "hist": shape [4 100 8]`, "dimension 1 must be 50"}},

@@ -22,6 +22,23 @@ type Filter struct {
 	ExcludeCateIDs [][]int64
 }
 
+// FilterKinds is a set of the filter inputs a Servable applies.
+type FilterKinds uint8
+
+const (
+	// FilterItems: exclude_item_ids.
+	FilterItems FilterKinds = 1 << iota
+	// FilterHistory: exclude_history (the request's item_ids).
+	FilterHistory
+	// FilterCategories: include_cate_ids and exclude_cate_ids.
+	FilterCategories
+	// AllFilters is every filter input.
+	AllFilters = FilterItems | FilterHistory | FilterCategories
+)
+
+// Has reports whether k holds every kind of want.
+func (k FilterKinds) Has(want FilterKinds) bool { return k&want == want }
+
 // Empty reports whether f restricts nothing (nil is empty).
 func (f *Filter) Empty() bool {
 	if f == nil {

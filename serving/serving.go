@@ -98,9 +98,10 @@ type Signature struct {
 	// item_ids/cate_ids, sized by CommSeqLen and SeqLen, which are unused
 	// when Inputs is set).
 	Inputs []Input
-	// Filters says that the Servable applies Request.Filter inside
-	// retrieval; the server refuses filter inputs otherwise.
-	Filters bool
+	// Filters says which parts of Request.Filter the Servable applies
+	// inside retrieval; the server lists those filter inputs in the
+	// metadata and refuses the others (none when zero).
+	Filters FilterKinds
 }
 
 // Validate reports every field that is out of range.
