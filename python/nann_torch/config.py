@@ -31,6 +31,14 @@ DEFAULTS = {
     "keep_checkpoints": 3,
     "log_every": 100,
     "eval_users": 0,
+    # Validation during training and early stopping (nann train's
+    # --eval-every, --valid-users, --valid-k, --patience): carried so that
+    # config.json holds nann's fields, but not run by this trainer, which
+    # refuses eval_every > 0 (validate it afterwards with nann eval).
+    "eval_every": 0,
+    "valid_users": 1000,
+    "valid_k": 0,
+    "patience": 0,
 }
 
 
@@ -42,7 +50,8 @@ def _demo(c):
 PROFILES = {"reference": lambda c: None, "demo": _demo}
 
 # Fields a resumed run may change (train.Mutable).
-MUTABLE = {"epochs", "max_steps", "checkpoint_every", "keep_checkpoints", "log_every", "eval_users"}
+MUTABLE = {"epochs", "max_steps", "checkpoint_every", "keep_checkpoints", "log_every", "eval_users",
+           "eval_every", "patience"}
 
 
 def profile(name):
@@ -82,6 +91,11 @@ def validate(c):
     bad(c["keep_checkpoints"] < 1, f"keep_checkpoints: {c['keep_checkpoints']}, want >= 1")
     bad(c["log_every"] < 1, f"log_every: {c['log_every']}, want >= 1")
     bad(c["eval_users"] < 0, f"eval_users: {c['eval_users']}, want >= 0")
+    bad(c.get("eval_every", 0) != 0, f"eval_every: {c.get('eval_every')}: validation during training and early "
+        "stopping are nann train's; nann_torch runs without them (0)")
+    bad(c.get("patience", 0) != 0, f"patience: {c.get('patience')}: early stopping is nann train's (0 here)")
+    bad(c.get("valid_users", 0) < 0, f"valid_users: {c.get('valid_users')}, want >= 0")
+    bad(not 0 <= c.get("valid_k", 0) <= 1 << 20, f"valid_k: {c.get('valid_k')}, want 0..{1 << 20}")
     if errs:
         raise ValueError("training config: " + "; ".join(errs))
 

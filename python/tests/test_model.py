@@ -192,10 +192,10 @@ class ConfigTest(unittest.TestCase):
 
     def test_validate_reports_everything(self):
         c = tconfig.profile("demo")
-        c.update(batch=0, lr=20, log_every=0)
+        c.update(batch=0, lr=20, log_every=0, eval_every=100)
         with self.assertRaises(ValueError) as cm:
             tconfig.validate(c)
-        for s in ("data", "batch", "lr", "log_every"):
+        for s in ("data", "batch", "lr", "log_every", "eval_every"):
             self.assertIn(s, str(cm.exception))
 
 
