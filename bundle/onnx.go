@@ -88,6 +88,13 @@ type ImportOptions struct {
 	Contract plan.Contract
 	// Index configures the graph built when IndexDir is "".
 	Index hnsw.Config
+	// Tables is the precision of the compiled item tables: "auto" times
+	// the pair stage with float32 and float16 tables at import and keeps
+	// float16 unless it is measurably slower (plan.Options MeasureTables;
+	// nann import's default); "float32" ("" too: exact scores, no timing)
+	// or "float16" chooses without measuring.
+	// The choice is recorded in the manifest and used at every load.
+	Tables string
 	// Log receives the import's log lines (nil: slog.Default()).
 	Log *slog.Logger
 }
@@ -100,6 +107,11 @@ func DefaultImportOptions() ImportOptions {
 // Validate reports every problem at once.
 func (o ImportOptions) Validate() error {
 	var errs []error
+	switch o.Tables {
+	case "", "auto", "float32", "float16":
+	default:
+		errs = append(errs, fmt.Errorf("tables %q: want auto, float32 or float16", o.Tables))
+	}
 	for _, f := range []struct{ what, v string }{{"ONNX model", o.ONNX}, {"item ids", o.ItemIDs}, {"base path", o.Base}} {
 		if f.v == "" {
 			errs = append(errs, fmt.Errorf("%s path is empty", f.what))
@@ -132,9 +144,15 @@ type ONNXManifest struct {
 	ItemDim  int          `json:"item_dim"` // width of item_embs.npy, the index vectors
 	// IndexEmbedding is the item-only value of the graph the index is
 	// built on ("": the item input, and item_embs.npy is that input).
-	IndexEmbedding string       `json:"index_embedding,omitempty"`
-	Source         ImportSource `json:"source"`
-	Files          []File       `json:"files"`
+	IndexEmbedding string `json:"index_embedding,omitempty"`
+	// Tables is the precision of the compiled item tables, "float16" or
+	// "float32" ("" in bundles from before the choice: float32), and
+	// TablesNsPerItem the import's measurement behind it (float32,
+	// float16; zero when chosen by ImportOptions.Tables).
+	Tables          string       `json:"tables,omitempty"`
+	TablesNsPerItem [2]float64   `json:"tables_ns_per_item,omitzero"`
+	Source          ImportSource `json:"source"`
+	Files           []File       `json:"files"`
 	// SHA256 is the SHA-256 of the manifest's compact JSON with this field
 	// empty, as Manifest.SHA256.
 	SHA256 string `json:"manifest_sha256"`
@@ -264,7 +282,7 @@ func (b *ONNXBundle) load() error {
 			return err
 		}
 	}
-	if b.Plan, err = plan.Compile(g, c, items, plan.Options{}); err != nil {
+	if b.Plan, err = plan.Compile(g, c, items, plan.Options{Float16Tables: m.Tables == "float16"}); err != nil {
 		return fmt.Errorf("%s: %w", ONNXModelFile, err)
 	}
 	got := contractOf(b.Plan)
@@ -393,9 +411,17 @@ func ImportONNX(ctx context.Context, o ImportOptions) (string, *ONNXManifest, er
 	if err := checkItemIDs(ids, shape[0], "item ids "+o.ItemIDs+" (rows of "+side.desc+")"); err != nil {
 		return "", nil, fmt.Errorf("import: %w", err)
 	}
-	p, err := plan.Compile(side.g, side.c, side.items, plan.Options{})
+	p, err := plan.Compile(side.g, side.c, side.items, plan.Options{Float16Tables: o.Tables == "float16", MeasureTables: o.Tables == "auto"})
 	if err != nil {
 		return "", nil, fmt.Errorf("import: compiling %s over %s: %w", o.ONNX, side.desc, err)
+	}
+	ps := p.Stats()
+	tables := "float32"
+	if ps.Float16Tables {
+		tables = "float16"
+	}
+	if ps.Tables.Measured {
+		log.Info("import: item tables chosen by measurement", "tables", tables, "ns_per_item_float32", ps.Tables.NsPerItem[0], "ns_per_item_float16", ps.Tables.NsPerItem[1])
 	}
 	if err := ctx.Err(); err != nil {
 		return "", nil, err
@@ -422,6 +448,7 @@ func ImportONNX(ctx context.Context, o ImportOptions) (string, *ONNXManifest, er
 	start := time.Now()
 	m := &ONNXManifest{Format: onnxFormatName, Version: onnxFormatVersion, Name: o.Name, ModelVer: o.Version,
 		Contract: contractOf(p), NumItems: shape[0], ItemDim: shape[1], IndexEmbedding: o.IndexEmbedding,
+		Tables: tables, TablesNsPerItem: ps.Tables.NsPerItem,
 		Source: ImportSource{ONNX: o.ONNX, ItemEmbs: o.ItemEmbs, ItemIDs: o.ItemIDs, ItemFeatures: o.ItemFeatures, Index: o.IndexDir}}
 	if len(side.featNames) > 0 {
 		m.Contract.ItemInput, m.Contract.ItemFeatures = side.mainName, side.featNames

@@ -290,3 +290,35 @@ func pad(rows [][]int64, batch int) [][]int64 {
 	}
 	return slices.Repeat(rows, batch)
 }
+
+// TestImportTablesChoice: the import measures float32 against float16
+// item tables by default and records the choice, which every load then
+// uses; an explicit choice is recorded without a measurement; a bad one
+// is refused by Validate.
+func TestImportTablesChoice(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct{ tables, want string }{{"auto", ""}, {"", "float32"}, {"float16", "float16"}, {"float32", "float32"}} {
+		o, _ := onnxFixture(t, "reference")
+		o.Tables = tc.tables
+		dir, m, err := ImportONNX(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		measured := m.TablesNsPerItem != [2]float64{}
+		if m.Tables != "float16" && m.Tables != "float32" || (tc.want != "" && m.Tables != tc.want) || measured != (tc.tables == "auto") {
+			t.Fatalf("tables %q: manifest says %q, measured %v (%v)", tc.tables, m.Tables, measured, m.TablesNsPerItem)
+		}
+		b, err := OpenONNX(ctx, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := b.Plan.Stats().Float16Tables; got != (m.Tables == "float16") {
+			t.Fatalf("tables %q: loaded plan float16 %v, manifest %q", tc.tables, got, m.Tables)
+		}
+	}
+	o, _ := onnxFixture(t, "reference")
+	o.Tables = "bfloat16"
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "bfloat16") {
+		t.Fatalf("bad tables accepted: %v", err)
+	}
+}

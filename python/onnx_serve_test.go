@@ -116,7 +116,7 @@ func checkTorchONNX(t *testing.T, out string) {
 	}
 	// nann import, then served.
 	base := filepath.Join(dir, "models")
-	if code := cli.Main([]string{"--log-level", "warn", "import", "--onnx", onnxPath, "--item-embs", filepath.Join(run, "item_embs.npy"),
+	if code := cli.Main([]string{"--log-level", "warn", "import", "--tables", "float32", "--onnx", onnxPath, "--item-embs", filepath.Join(run, "item_embs.npy"),
 		"--item-ids", filepath.Join(run, "item_ids.npy"), "--base", base, "--name", "torch", "--m", "8"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("nann import of the torch-exported model: exit %d: %s", code, stderr.String())
 	}

@@ -24,7 +24,7 @@ func importForTest(t *testing.T, fixture string) (string, string, string) {
 		t.Fatal(err)
 	}
 	base := filepath.Join(dir, "base")
-	if _, e, c := runMain(t, "import", "--onnx", fixturePath(fixture+".onnx"), "--item-embs", items, "--item-ids", idsPath, "--base", base, "--m", "8"); c != 0 {
+	if _, e, c := runMain(t, "import", "--tables", "float32", "--onnx", fixturePath(fixture+".onnx"), "--item-embs", items, "--item-ids", idsPath, "--base", base, "--m", "8"); c != 0 {
 		t.Fatalf("import: %s", e)
 	}
 	return filepath.Join(base, "nann"), filepath.Join(base, "nann", "1"), items

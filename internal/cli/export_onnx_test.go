@@ -132,7 +132,7 @@ func TestExportONNXEndToEnd(t *testing.T) {
 		if err := json.Unmarshal([]byte(stdout), &ex); err != nil || ex.Path != file || ex.Opset != 13 || ex.ScoreOutput != "score" {
 			t.Fatalf("export report %q: %v", stdout, err)
 		}
-		args := append([]string{"import", "--onnx", file, "--item-ids", filepath.Join(emb, "item_ids.npy"), "--base", base, "--name", tc.inputs, "--m", "8", "--json"}, tc.imp...)
+		args := append([]string{"import", "--tables", "float32", "--onnx", file, "--item-ids", filepath.Join(emb, "item_ids.npy"), "--base", base, "--name", tc.inputs, "--m", "8", "--json"}, tc.imp...)
 		stdout, stderr, code = runMain(t, args...)
 		if code != 0 {
 			t.Fatalf("import %s: exit %d: %s", tc.inputs, code, stderr)

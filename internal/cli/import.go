@@ -26,6 +26,7 @@ type ImportCmd struct {
 	M              int               `help:"When building the index: links per node on levels >= 1." default:"${index_m}"`
 	EfConstruction int               `name:"ef-construction" help:"When building the index: beam width while building." default:"${index_ef_construction}"`
 	Seed           uint64            `help:"When building the index: seed of the level assignment." default:"${index_seed}"`
+	Tables         string            `help:"Item-table precision of the compiled plan: auto (float16 unless measured slower at import), float32 or float16." default:"auto" enum:"auto,float32,float16"`
 	JSON           bool              `name:"json" help:"Print the manifest as JSON."`
 }
 
@@ -36,6 +37,7 @@ func (c *ImportCmd) Run(g *Globals) error {
 	o.IndexEmbedding, o.ItemFeatures = c.IndexEmbedding, c.ItemFeatures
 	o.Contract = plan.Contract{UserInputs: c.UserInputs, ItemInput: c.ItemInput, ScoreOutput: c.ScoreOutput}
 	o.Index.M, o.Index.EfConstruction, o.Index.Seed = c.M, c.EfConstruction, c.Seed
+	o.Tables = c.Tables
 	dir, m, err := bundle.ImportONNX(g.Context(), o)
 	if err != nil {
 		return err
@@ -50,8 +52,11 @@ func (c *ImportCmd) Run(g *Globals) error {
 	for _, f := range m.Files {
 		bytes += f.Bytes
 	}
-	fmt.Fprintf(g.Stdout(), "imported %s: model %s version %d, %d items × %d, %d files, %.1f MB\n",
-		dir, m.Name, m.ModelVer, m.NumItems, m.ItemDim, len(m.Files), float64(bytes)/1e6)
+	fmt.Fprintf(g.Stdout(), "imported %s: model %s version %d, %d items × %d, %s item tables, %d files, %.1f MB\n",
+		dir, m.Name, m.ModelVer, m.NumItems, m.ItemDim, m.Tables, len(m.Files), float64(bytes)/1e6)
+	if ns := m.TablesNsPerItem; ns != [2]float64{} {
+		fmt.Fprintf(g.Stdout(), "  item tables measured at import: float32 %.0f ns/item, float16 %.0f ns/item (one core)\n", ns[0], ns[1])
+	}
 	for _, in := range m.Contract.UserInputs {
 		fmt.Fprintf(g.Stdout(), "  user input %s: %s %v\n", in.Name, in.DType, in.Shape)
 	}

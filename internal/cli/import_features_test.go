@@ -54,7 +54,7 @@ func TestImportItemFeatureFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := filepath.Join(dir, "base")
-	stdout, stderr, code := runMain(t, "import", "--onnx", model, "--item-ids", idsPath, "--item-input", "item_id", "--user-inputs", "u",
+	stdout, stderr, code := runMain(t, "import", "--tables", "float32", "--onnx", model, "--item-ids", idsPath, "--item-input", "item_id", "--user-inputs", "u",
 		"--item-feature", "item_cate="+catesPath, "--index-embedding", "item_vec", "--base", base, "--m", "8", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -72,7 +72,7 @@ func TestImportItemFeatureFlag(t *testing.T) {
 	if _, err := bundle.OpenONNX(t.Context(), rep.Dir); err != nil {
 		t.Fatal(err)
 	}
-	stdout, stderr, code = runMain(t, "import", "--onnx", model, "--item-ids", idsPath, "--item-feature", "item_cate="+catesPath,
+	stdout, stderr, code = runMain(t, "import", "--tables", "float32", "--onnx", model, "--item-ids", idsPath, "--item-feature", "item_cate="+catesPath,
 		"--index-embedding", "item_vec", "--base", base, "--m", "8")
 	if code != 0 || !strings.Contains(stdout, "item features [item_cate]") || !strings.Contains(stdout, "index built on the graph's item-only value item_vec (5 wide)") {
 		t.Fatalf("exit %d: %s %s", code, stdout, stderr)

@@ -25,7 +25,7 @@ func TestImportCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := filepath.Join(dir, "base")
-	stdout, stderr, code := runMain(t, "import", "--onnx", fixturePath("cross.onnx"), "--item-embs", items, "--item-ids", idsPath,
+	stdout, stderr, code := runMain(t, "import", "--tables", "float32", "--onnx", fixturePath("cross.onnx"), "--item-embs", items, "--item-ids", idsPath,
 		"--base", base, "--name", "cross", "--m", "8", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -70,14 +70,16 @@ func TestImportCommand(t *testing.T) {
 			t.Fatalf("score %d: imported bundle %g, original files %g", i, got[i], want[i])
 		}
 	}
-	// Again with the first bundle's index: version 2; text report.
+	// Again with the first bundle's index and the default --tables auto:
+	// version 2; text report with the measured table choice.
 	stdout, stderr, code = runMain(t, "import", "--onnx", fixturePath("cross.onnx"), "--item-embs", items, "--item-ids", idsPath,
 		"--base", base, "--name", "cross", "--index", filepath.Join(rep.Dir, "index"))
-	if code != 0 || !strings.Contains(stdout, filepath.Join(base, "cross", "2")) || !strings.Contains(stdout, "user input user_feat: float32 [1 12]") {
+	if code != 0 || !strings.Contains(stdout, filepath.Join(base, "cross", "2")) || !strings.Contains(stdout, "user input user_feat: float32 [1 12]") ||
+		!strings.Contains(stdout, "item tables measured at import: float32 ") {
 		t.Fatalf("exit %d: %s %s", code, stdout, stderr)
 	}
 	// A contract name the model lacks: a usage of the model, named.
-	_, stderr, code = runMain(t, "import", "--onnx", fixturePath("cross.onnx"), "--item-embs", items, "--item-ids", idsPath,
+	_, stderr, code = runMain(t, "import", "--tables", "float32", "--onnx", fixturePath("cross.onnx"), "--item-embs", items, "--item-ids", idsPath,
 		"--base", base, "--item-input", "item_vec")
 	if code != exitFail || !strings.Contains(stderr, `item input "item_vec" is not a graph input`) {
 		t.Fatalf("exit %d: %s", code, stderr)
