@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
 
 	"nann/internal/vec"
@@ -239,6 +240,13 @@ func (s *Scorer) Score(rows []int32, out []float32) {
 	}
 	if parts == 1 {
 		s.scoreSerial(s.blk, rows, out)
+		if busy > 1 {
+			// Sharing the cores with other Score calls: yield after the
+			// call, so that concurrent queries advance in turn (about one
+			// scoring round each) instead of the newest running to
+			// completion while older ones wait out whole time slices.
+			runtime.Gosched()
+		}
 		return
 	}
 	e.pool.RLock()
