@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,7 +29,9 @@ import (
 //	NANN_FILTER_BUNDLE=models/nann/1 NANN_FILTER_DATA=large.ds \
 //	  go test ./bench -run TestFilteredWorld -v -timeout 1h
 //
-// (NANN_FILTER_USERS, default 200). Skipped without the variables.
+// (NANN_FILTER_USERS, default 200; NANN_FILTER_STRATEGY traverse, skip,
+// bridge or auto, the default; NANN_FILTER_CASES, e.g. "10%,1%", a subset).
+// Skipped without the variables.
 func TestFilteredWorld(t *testing.T) {
 	dir, data := os.Getenv("NANN_FILTER_BUNDLE"), os.Getenv("NANN_FILTER_DATA")
 	if dir == "" || data == "" {
@@ -44,6 +47,17 @@ func TestFilteredWorld(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
+	if s := os.Getenv("NANN_FILTER_STRATEGY"); s != "" {
+		st, err := retrieve.ParseFilterStrategy(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pol := retrieve.DefaultFilterPolicy()
+		pol.Strategy = st
+		if err := b.SetFilterPolicy(pol); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ds, err := dataset.Open(data, dataset.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -67,6 +81,9 @@ func TestFilteredWorld(t *testing.T) {
 		exact          int
 	}
 	names := []string{"unfiltered", "50%", "10%", "1%", "exclude-history"}
+	if s := os.Getenv("NANN_FILTER_CASES"); s != "" {
+		names = append([]string{"unfiltered"}, strings.Split(s, ",")...)
+	}
 	cells := make([]cell, len(names))
 	for u, in := range ins {
 		if err := b.CommSeqFromRaw(in.ItemIDs, in.CateIDs, seq); err != nil {

@@ -162,6 +162,17 @@ func (b *Bundle) RetrieveFiltered(commSeq []float32, levelTopN [6]int32, f *retr
 	return b.pool.SearchFiltered(commSeq, p, f, b.flt.policy, ans)
 }
 
+// SetFilterPolicy replaces the bundle's filter policy (default
+// retrieve.DefaultFilterPolicy()), for tools that compare strategies; it
+// must not be called while the bundle serves requests.
+func (b *Bundle) SetFilterPolicy(p retrieve.FilterPolicy) error {
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("bundle: filter policy: %w", err)
+	}
+	b.flt.policy = p
+	return nil
+}
+
 // NewFilter returns a filter over the bundle's item rows and dense
 // categories, for tools that call RetrieveFiltered directly.
 func (b *Bundle) NewFilter() *retrieve.Filter { return b.flt.filters.New().(*retrieve.Filter) }
