@@ -88,16 +88,19 @@ func (l *metricsLog) write(r metricsRow) error {
 
 func (l *metricsLog) close() error { return l.f.Close() }
 
-// readMetrics reads metrics.jsonl; a torn last line (from a kill) is
-// skipped, any other bad line is an error naming it, returned with the
-// rows before it.
-func readMetrics(path string) ([]metricsRow, error) {
+// readMetrics reads metrics.jsonl (readJSONL's rules).
+func readMetrics(path string) ([]metricsRow, error) { return readJSONL[metricsRow](path) }
+
+// readJSONL reads a file of one JSON object a line; a torn last line
+// (from a kill) is skipped, any other bad line is an error naming it,
+// returned with the rows before it.
+func readJSONL[T any](path string) ([]T, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	var rows []metricsRow
+	var rows []T
 	sc := bufio.NewScanner(f)
 	line, bad := 0, 0
 	for sc.Scan() {
@@ -105,7 +108,7 @@ func readMetrics(path string) ([]metricsRow, error) {
 		if bad > 0 {
 			return rows, fmt.Errorf("%s:%d: invalid JSON line", path, bad)
 		}
-		var r metricsRow
+		var r T
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			bad = line
 			continue

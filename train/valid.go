@@ -1,7 +1,6 @@
 package train
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -194,31 +193,8 @@ func appendValid(path string, r ValidRow) error {
 	return f.Close()
 }
 
-// readValid reads RUN/valid.jsonl; a torn last line is skipped, any other
-// bad line is an error naming it, returned with the rows before it.
-func readValid(path string) ([]ValidRow, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var rows []ValidRow
-	sc := bufio.NewScanner(f)
-	line, bad := 0, 0
-	for sc.Scan() {
-		line++
-		if bad > 0 {
-			return rows, fmt.Errorf("%s:%d: invalid JSON line", path, bad)
-		}
-		var r ValidRow
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			bad = line
-			continue
-		}
-		rows = append(rows, r)
-	}
-	return rows, sc.Err()
-}
+// readValid reads RUN/valid.jsonl (readJSONL's rules).
+func readValid(path string) ([]ValidRow, error) { return readJSONL[ValidRow](path) }
 
 // useBest loads RUN/best.ckpt into the model if it is the one the state
 // names, and returns the step of the parameters the model now holds.
