@@ -53,6 +53,12 @@ type Config struct {
 	// failure up to MaxLoadRetryInterval. A change of the version
 	// directory's mtime retries at once.
 	LoadRetryInterval, MaxLoadRetryInterval time.Duration
+	// MaxLoadRetries is how many times a version that failed to load is
+	// retried before the server gives up on it until its directory's mtime
+	// changes (TF Serving's --max_num_load_retries, default 5); a broken
+	// 1 M-item bundle is not reloaded every minute forever. 0 retries
+	// forever.
+	MaxLoadRetries int
 	// ServeVersions is how many of the newest loadable versions are kept
 	// loaded (TF Serving's "latest N" policy; default 1). Requests without a
 	// version get the newest.
@@ -100,6 +106,7 @@ func DefaultConfig() Config {
 		PollInterval:         time.Second,
 		LoadRetryInterval:    time.Second,
 		MaxLoadRetryInterval: time.Minute,
+		MaxLoadRetries:       5,
 		ServeVersions:        1,
 		WarmupRequests:       4,
 		MaxBatch:             256,
@@ -144,6 +151,9 @@ func (c Config) Validate() error {
 	}
 	if c.PollInterval < 0 {
 		bad("poll interval %v is negative", c.PollInterval)
+	}
+	if c.MaxLoadRetries < 0 {
+		bad("max load retries %d must not be negative", c.MaxLoadRetries)
 	}
 	if c.LoadRetryInterval <= 0 {
 		bad("load retry interval %v must be positive", c.LoadRetryInterval)

@@ -223,7 +223,7 @@ func (s *Server) newModel(mc ModelConfig) *model {
 	m.mgr.name = mc.Name
 	m.mgr.policy = mc.Policy
 	m.mgr.labels = maps.Clone(mc.Labels)
-	m.mgr.retryFirst, m.mgr.retryMax = s.cfg.LoadRetryInterval, s.cfg.MaxLoadRetryInterval
+	m.mgr.retryFirst, m.mgr.retryMax, m.mgr.maxRetries = s.cfg.LoadRetryInterval, s.cfg.MaxLoadRetryInterval, s.cfg.MaxLoadRetries
 	m.mgr.warm = func(ctx context.Context, v *version) error { return s.warmup(ctx, mc.Name, v) }
 	m.mgr.onClose = func(num int64) {
 		if cur := s.models.lookup(mc.Name); cur == m || cur == nil {

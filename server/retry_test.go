@@ -86,3 +86,39 @@ func TestRetryBackoffCapped(t *testing.T) {
 		}
 	})
 }
+
+// TestRetriesGiveUpUntilDirectoryChanges: with maxRetries 2 a version that
+// never loads is tried three times (0, 1 s, 3 s) and then left alone,
+// however long the server runs, until its directory's mtime changes,
+// which earns it a fresh round of tries.
+func TestRetriesGiveUpUntilDirectoryChanges(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m, tries, start := retryManager(t, -1, time.Minute)
+		m.maxRetries = 2
+		for time.Since(start) < 5*time.Minute {
+			m.poll(context.Background())
+			time.Sleep(time.Second)
+		}
+		want := []time.Duration{0, time.Second, 3 * time.Second}
+		if len(*tries) != len(want) {
+			t.Fatalf("load tried at %v, want only at %v", *tries, want)
+		}
+		for i := range want {
+			if (*tries)[i] != want[i] {
+				t.Fatalf("load tried at %v, want at %v", *tries, want)
+			}
+		}
+		st, err := m.statuses(nil)
+		if err != nil || st[0].State != servingpb.ModelVersionStatus_END || st[0].Status.GetErrorMessage() == "" {
+			t.Fatalf("status %v %v, want END with the load error", st, err)
+		}
+		later := time.Now().Add(time.Hour)
+		if err := os.Chtimes(filepath.Join(m.base, "1"), later, later); err != nil {
+			t.Fatal(err)
+		}
+		m.poll(context.Background())
+		if len(*tries) != len(want)+1 {
+			t.Fatalf("a changed directory was not retried: tries at %v", *tries)
+		}
+	})
+}

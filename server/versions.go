@@ -58,6 +58,10 @@ type manager struct {
 	// a version that failed: retryFirst after the first failure, doubling
 	// up to retryMax.
 	retryFirst, retryMax time.Duration
+	// maxRetries, if > 0, is how many times a failed version is retried
+	// before the manager gives up on it until its directory changes
+	// (mtime); 0 retries forever.
+	maxRetries int
 	// warnedEmpty is set while the base path holds no version, so the
 	// warning is logged once, not on every poll.
 	warnedEmpty bool
@@ -350,7 +354,8 @@ func (m *manager) ensureLoaded(ctx context.Context, d versionDir) bool {
 	m.mu.Lock()
 	_, live := m.live[d.num]
 	st := m.states[d.num]
-	wait := st != nil && st.failures > 0 && st.mtime.Equal(d.mtime) && now.Before(st.retryAt)
+	wait := st != nil && st.failures > 0 && st.mtime.Equal(d.mtime) &&
+		(now.Before(st.retryAt) || (m.maxRetries > 0 && st.failures > m.maxRetries))
 	if !live && !wait {
 		m.setState(d.num, servingpb.ModelVersionStatus_LOADING, nil)
 		st = m.states[d.num]
@@ -377,7 +382,11 @@ func (m *manager) ensureLoaded(ctx context.Context, d versionDir) bool {
 				backoff = min(m.retryFirst<<(st.failures-1), m.retryMax)
 			}
 			st.retryAt = time.Now().Add(backoff)
-			m.log.Error("model version failed to load; older versions keep serving", "version", d.num, "dir", d.path, "err", err, "attempt", st.failures, "retry_in", backoff.String())
+			if m.maxRetries > 0 && st.failures > m.maxRetries {
+				m.log.Error("model version failed to load; giving up on it until its directory changes; older versions keep serving", "version", d.num, "dir", d.path, "err", err, "attempts", st.failures)
+			} else {
+				m.log.Error("model version failed to load; older versions keep serving", "version", d.num, "dir", d.path, "err", err, "attempt", st.failures, "retry_in", backoff.String())
+			}
 		}
 		return false
 	}

@@ -31,6 +31,7 @@ type ServeCmd struct {
 	ServeVersions             int           `name:"serve_versions" help:"How many of the newest versions to keep loaded." default:"1"`
 	LoadRetryInterval         time.Duration `name:"load_retry_interval" help:"Wait before retrying a version that failed to load (its files may still be arriving); doubles after each failure." default:"1s"`
 	MaxLoadRetryInterval      time.Duration `name:"max_load_retry_interval" help:"Longest wait between load retries." default:"1m"`
+	MaxNumLoadRetries         int           `name:"max_num_load_retries" help:"Retries of a version that failed to load before giving up on it until its directory changes (0: forever)." default:"5"`
 	MaxBatch                  int           `name:"max_batch" help:"Most users (rows) per request." default:"256"`
 	MaxMessageBytes           int           `name:"max_message_bytes" help:"Largest gRPC message or REST body." default:"67108864"`
 	MaxLevelTopN              int           `name:"max_level_topn" help:"Largest value allowed in level_topn." default:"10000"`
@@ -114,6 +115,7 @@ func (c *ServeCmd) config() (server.Config, error) {
 	cfg.ServeVersions = c.ServeVersions
 	cfg.LoadRetryInterval = c.LoadRetryInterval
 	cfg.MaxLoadRetryInterval = c.MaxLoadRetryInterval
+	cfg.MaxLoadRetries = c.MaxNumLoadRetries
 	cfg.MaxBatch = c.MaxBatch
 	cfg.MaxMessageBytes = c.MaxMessageBytes
 	cfg.MaxLevelTopN = c.MaxLevelTopN
