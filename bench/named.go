@@ -57,7 +57,7 @@ func NamedInputs(arrs map[string]*onnx.Tensor, n int, topn [6]int32) ([]Input, e
 	dtypes := map[string]serving.DType{}
 	for _, name := range names {
 		x := byName[name]
-		dt, err := servingDType(x.DType)
+		dt, err := serving.ParseDType(x.DType.String())
 		if err != nil {
 			return nil, fmt.Errorf("array %q: %w", name, err)
 		}
@@ -112,20 +112,6 @@ func NamedInputs(arrs map[string]*onnx.Tensor, n int, topn [6]int32) ([]Input, e
 		out[i] = in
 	}
 	return out, nil
-}
-
-func servingDType(d onnx.DType) (serving.DType, error) {
-	switch d {
-	case onnx.Float32:
-		return serving.Float32, nil
-	case onnx.Float16:
-		return serving.Float16, nil
-	case onnx.Int32:
-		return serving.Int32, nil
-	case onnx.Int64:
-		return serving.Int64, nil
-	}
-	return serving.InvalidDType, fmt.Errorf("dtype %s is not sent (float32, float16, int32, int64 are)", d)
 }
 
 // checkNamed reports what is wrong with an input's named tensors.

@@ -18,15 +18,33 @@ import (
 type filterState struct {
 	part    *retrieve.Partition // item row → dense category (class 0, padding, holds no item)
 	filters sync.Pool           // *retrieve.Filter
-	blocked atomic.Pointer[blockedRows]
+	blocked blockedCache
 	policy  retrieve.FilterPolicy
 }
 
-// blockedRows caches the item rows of one blocklist (the set changes
+// blockedCache keeps the item rows of the latest blocklist (the set changes
 // rarely and is the same pointer until it does).
+type blockedCache struct{ p atomic.Pointer[blockedRows] }
+
 type blockedRows struct {
 	set  *serving.ItemSet
 	rows []int32
+}
+
+// rowsOf returns the rows of set's ids that rowOf finds in the corpus,
+// computed once per set.
+func (c *blockedCache) rowsOf(set *serving.ItemSet, rowOf func(raw int64) (int32, bool)) []int32 {
+	if b := c.p.Load(); b != nil && b.set == set {
+		return b.rows
+	}
+	var rows []int32
+	for _, id := range set.IDs() {
+		if rw, ok := rowOf(id); ok {
+			rows = append(rows, rw)
+		}
+	}
+	c.p.Store(&blockedRows{set: set, rows: rows})
+	return rows
 }
 
 func (b *Bundle) initFilters() error {
@@ -56,17 +74,10 @@ var _ serving.BlockedItemsExcluder = (*Bundle)(nil)
 // blockedRowsOf returns the item rows of the blocklist's ids the corpus
 // holds, computed once per set.
 func (b *Bundle) blockedRowsOf(set *serving.ItemSet) []int32 {
-	if c := b.flt.blocked.Load(); c != nil && c.set == set {
-		return c.rows
-	}
-	var rows []int32
-	for _, id := range set.IDs() {
-		if d := b.denseItem(id); d > 0 {
-			rows = append(rows, d-1)
-		}
-	}
-	b.flt.blocked.Store(&blockedRows{set: set, rows: rows})
-	return rows
+	return b.flt.blocked.rowsOf(set, func(raw int64) (int32, bool) {
+		d := b.denseItem(raw)
+		return d - 1, d > 0
+	})
 }
 
 // checkFilter reports a filter whose lists do not hold one entry per row.

@@ -3,7 +3,6 @@ package bundle
 import (
 	"fmt"
 	"sync"
-	"sync/atomic"
 
 	"nann/retrieve"
 	"nann/serving"
@@ -18,7 +17,7 @@ import (
 // onnxFilters is what an ONNXServable keeps for filtered retrieval.
 type onnxFilters struct {
 	filters sync.Pool // *retrieve.Filter
-	blocked atomic.Pointer[blockedRows]
+	blocked blockedCache
 	policy  retrieve.FilterPolicy
 }
 
@@ -74,17 +73,7 @@ func checkONNXFilter(r *serving.Request) error {
 // blockedRowsOf returns the rows of the blocklist's ids the corpus holds,
 // computed once per set.
 func (s *ONNXServable) blockedRowsOf(set *serving.ItemSet) []int32 {
-	if c := s.flt.blocked.Load(); c != nil && c.set == set {
-		return c.rows
-	}
-	var rows []int32
-	for _, id := range set.IDs() {
-		if rw, ok := s.rowOf[id]; ok {
-			rows = append(rows, rw)
-		}
-	}
-	s.flt.blocked.Store(&blockedRows{set: set, rows: rows})
-	return rows
+	return s.flt.blocked.rowsOf(set, s.ItemRow)
 }
 
 // searchRow answers one request row, filtered when the request has a

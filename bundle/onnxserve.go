@@ -67,19 +67,7 @@ func LoadONNX(ctx context.Context, dir string) (*ONNXServable, error) {
 
 // ServingDType maps an ONNX element type to the serving API's, or fails
 // for a type the API does not carry.
-func ServingDType(d onnx.DType) (serving.DType, error) {
-	switch d {
-	case onnx.Float32:
-		return serving.Float32, nil
-	case onnx.Float16:
-		return serving.Float16, nil
-	case onnx.Int32:
-		return serving.Int32, nil
-	case onnx.Int64:
-		return serving.Int64, nil
-	}
-	return serving.InvalidDType, fmt.Errorf("dtype %s is not served (float32, float16, int32, int64 are)", d)
-}
+func ServingDType(d onnx.DType) (serving.DType, error) { return serving.ParseDType(d.String()) }
 
 // defaultONNXLevelTopN is the default level_topn of imported bundles (the
 // reference's serving example), each width capped at the corpus size.

@@ -309,29 +309,7 @@ func shapeOf(t *onnx.Tensor) any {
 
 // live keeps the nodes that the value out depends on.
 func live(nodes []*onnx.Node, out *onnx.Value) []*onnx.Node {
-	need := map[*onnx.Value]bool{out: true}
-	keep := make([]bool, len(nodes))
-	for i := len(nodes) - 1; i >= 0; i-- {
-		for _, o := range nodes[i].Outputs {
-			if o != nil && need[o] {
-				keep[i] = true
-			}
-		}
-		if keep[i] {
-			for _, in := range nodes[i].Inputs {
-				if in != nil {
-					need[in] = true
-				}
-			}
-		}
-	}
-	var res []*onnx.Node
-	for i, n := range nodes {
-		if keep[i] {
-			res = append(res, n)
-		}
-	}
-	return res
+	return liveAll(nodes, []*onnx.Value{out})
 }
 
 // checkBatchLeading checks that a value handed between stages has the
