@@ -365,12 +365,12 @@ func TestShutdownDrainsWithoutLeaks(t *testing.T) {
 }
 
 func TestConfigValidateReportsAll(t *testing.T) {
-	cfg := Config{MaxBatch: -1}
+	cfg := Config{MaxBatch: -1, MaxLoadRetries: -1}
 	err := cfg.Validate()
 	if err == nil {
 		t.Fatal("empty config accepted")
 	}
-	for _, want := range []string{"model name", "base path", "gRPC address", "max batch", "max concurrent", "request timeout"} {
+	for _, want := range []string{"model name", "base path", "gRPC address", "max batch", "max concurrent", "request timeout", "max load retries -1"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate misses %q: %v", want, err)
 		}
