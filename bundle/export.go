@@ -16,6 +16,7 @@ import (
 	"nann/hnsw"
 	"nann/internal/npy"
 	"nann/internal/safefile"
+	"nann/item"
 	"nann/serving"
 	"nann/train"
 )
@@ -207,7 +208,7 @@ func build(ctx context.Context, o ExportOptions, dir string) (*Manifest, error) 
 	if err := checkSignature(m.Signature, eng.NumItems()); err != nil {
 		return nil, err
 	}
-	tables := idTables{itemRaw: ds.ItemRaw[1:], cateRaw: ds.CateRaw, itemCate: ds.ItemCate[1:]}
+	tables := idTables{itemRaw: ds.ItemRaw.Rows(), cateRaw: ds.CateRaw, itemCate: ds.ItemCate.Rows()}
 	if err := write(dir, eng, o.IndexDir, tables, m, o.Log); err != nil {
 		return nil, err
 	}
@@ -216,9 +217,9 @@ func build(ctx context.Context, o ExportOptions, dir string) (*Manifest, error) 
 
 // idTables map item rows and dense categories to original ids.
 type idTables struct {
-	itemRaw  []int64 // item row → original id, ascending
-	cateRaw  []int64 // dense category → original id ([0] = 0)
-	itemCate []int32 // item row → dense category
+	itemRaw  item.ByRow[int64] // item row → original id, ascending
+	cateRaw  []int64           // dense category → original id ([0] = 0)
+	itemCate item.ByRow[int32] // item row → dense category
 }
 
 // write fills dir with a complete bundle: the engine, a copy of the index,

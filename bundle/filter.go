@@ -75,8 +75,8 @@ var _ serving.BlockedItemsExcluder = (*Bundle)(nil)
 // holds, computed once per set.
 func (b *Bundle) blockedRowsOf(set *serving.ItemSet) []int32 {
 	return b.flt.blocked.rowsOf(set, func(raw int64) (int32, bool) {
-		d := b.denseItem(raw)
-		return d - 1, d > 0
+		r, ok := b.itemRow(raw)
+		return int32(r), ok
 	})
 }
 
@@ -124,8 +124,8 @@ func (b *Bundle) fillFilter(f *retrieve.Filter, r *serving.Request, row int) err
 	}
 	exclude := func(ids []int64) error {
 		for _, id := range ids {
-			if d := b.denseItem(id); id != 0 && d > 0 {
-				if err := f.Exclude(d - 1); err != nil {
+			if r, ok := b.itemRow(id); id != 0 && ok {
+				if err := f.Exclude(int32(r)); err != nil {
 					return err
 				}
 			}

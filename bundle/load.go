@@ -15,6 +15,7 @@ import (
 	"nann/engine"
 	"nann/hnsw"
 	"nann/internal/npy"
+	"nann/item"
 	"nann/retrieve"
 	"nann/serving"
 )
@@ -27,9 +28,9 @@ type Bundle struct {
 
 	eng      *engine.Engine
 	graph    *hnsw.Graph
-	itemRaw  []int64 // item row → original id (ascending)
-	cateRaw  []int64 // dense category → original id ([0] = 0, then ascending)
-	itemCate []int32 // item row → dense category
+	itemRaw  item.ByRow[int64] // item row → original id (ascending)
+	cateRaw  []int64           // dense category → original id ([0] = 0, then ascending)
+	itemCate item.ByRow[int32] // item row → dense category
 	pool     *retrieve.Pool[[]float32]
 	seqs     sync.Pool // *[]float32 comm_seq buffers
 	flt      filterState
@@ -268,8 +269,8 @@ func (b *Bundle) Graph() *hnsw.Graph { return b.graph }
 // NumItems is the corpus size.
 func (b *Bundle) NumItems() int { return b.eng.NumItems() }
 
-// ItemID maps an item row to its original id.
-func (b *Bundle) ItemID(row int32) int64 { return b.itemRaw[row] }
+// ItemID maps an item row (as retrieval answers it) to its original id.
+func (b *Bundle) ItemID(row int32) int64 { return b.rawItem(item.Row(row)) }
 
 // Signature is the served signature.
 func (b *Bundle) Signature() serving.Signature {
@@ -280,16 +281,30 @@ func (b *Bundle) Signature() serving.Signature {
 // Close releases the bundle: it stops the engine's scoring workers.
 func (b *Bundle) Close() error { return b.eng.Close() }
 
-// denseItem maps an original item id to its dense id (row + 1); unknown
-// ids map to 0, the padding id: an item the model never saw contributes
-// nothing, as in the reference's zero-masked lookup.
-func (b *Bundle) denseItem(raw int64) int32 {
+// The bundle's original item ids are its item_raw_ids.npy, indexed by item
+// row and ascending. itemRow, denseItem and rawItem are the only mappings
+// between original ids, dense ids and rows.
+
+// itemRow maps an original item id to its item row; ok is false for an id
+// not in the corpus.
+func (b *Bundle) itemRow(raw int64) (r item.Row, ok bool) {
 	i, ok := slices.BinarySearch(b.itemRaw, raw)
-	if !ok {
-		return 0
-	}
-	return int32(i + 1)
+	return item.Row(i), ok
 }
+
+// denseItem maps an original item id to its dense id; unknown ids map to
+// item.Padding: an item the model never saw contributes nothing, as in the
+// reference's zero-masked lookup.
+func (b *Bundle) denseItem(raw int64) item.ID {
+	r, ok := b.itemRow(raw)
+	if !ok {
+		return item.Padding
+	}
+	return r.ID()
+}
+
+// rawItem maps an item row to its original id.
+func (b *Bundle) rawItem(r item.Row) int64 { return b.itemRaw.At(r) }
 
 func (b *Bundle) denseCate(raw int64) int32 {
 	i, ok := slices.BinarySearch(b.cateRaw[1:], raw)
@@ -305,7 +320,8 @@ func (b *Bundle) CommSeqFromRaw(items, cates []int64, dst []float32) error {
 	if cates != nil && len(cates) != len(items) {
 		return fmt.Errorf("%d item ids but %d category ids: %w", len(items), len(cates), serving.ErrInvalidInput)
 	}
-	var di, dc [512]int32
+	var di [512]item.ID
+	var dc [512]int32
 	if len(items) > len(di) {
 		return fmt.Errorf("history of %d behaviours is too long: %w", len(items), serving.ErrInvalidInput)
 	}
@@ -320,11 +336,11 @@ func (b *Bundle) CommSeqFromRaw(items, cates []int64, dst []float32) error {
 		switch {
 		case cates != nil:
 			dc[i] = b.denseCate(cates[i])
-		case di[i] != 0:
-			dc[i] = b.itemCate[di[i]-1]
+		case di[i] != item.Padding:
+			dc[i] = b.itemCate.At(di[i].Row())
 		}
 	}
-	return b.eng.CommSeq(di[:len(items)], dc[:len(items)], dst)
+	return b.eng.CommSeq(item.Int32s(di[:len(items)]), dc[:len(items)], dst)
 }
 
 // Retrieve runs serving-form beam retrieval for one comm_seq.
@@ -378,8 +394,8 @@ func (b *Bundle) Predict(ctx context.Context, r *serving.Request) (*serving.Resp
 			return nil, fmt.Errorf("row %d: %w", row, err)
 		}
 		ids := make([]int64, len(ans.Rows))
-		for i, rw := range ans.Rows {
-			ids[i] = b.itemRaw[rw]
+		for i, rw := range item.Rows(ans.Rows) {
+			ids[i] = b.rawItem(rw)
 		}
 		resp.TopK[row], resp.Scores[row], resp.ItemsScored[row] = ids, slices.Clone(ans.Scores), ans.Total
 	}

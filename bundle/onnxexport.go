@@ -91,7 +91,7 @@ func ExportONNX(ctx context.Context, o ONNXExportOptions) (*ONNXExport, error) {
 		if len(ds.ItemCate) != mdl.Cfg.NumItems+1 {
 			return nil, fmt.Errorf("export onnx: dataset %s has %d items, the model %d", o.Data, len(ds.ItemCate)-1, mdl.Cfg.NumItems)
 		}
-		opt.ItemCates = ds.ItemCate[1:]
+		opt.ItemCates = ds.ItemCate.Rows()
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -26,6 +26,7 @@ import (
 	"path/filepath"
 
 	"nann/internal/npy"
+	"nann/item"
 )
 
 // Meta describes a prepared dataset. It is stored as meta.json.
@@ -76,12 +77,14 @@ type Dataset struct {
 	Dir  string
 	Meta Meta
 
-	ItemCate   []int32   // [NumItems+1]
-	ItemWeight []float64 // [NumItems+1]
-	ItemCount  []int64   // [NumItems+1]
-	ItemRaw    []int64   // [NumItems+1]
-	CateRaw    []int64   // [NumCates+1]
-	UserRaw    []int64   // [NumUser]
+	// Per-item tables, indexed by dense item id (entry 0 is the padding
+	// id's); their Rows() views are indexed by item row.
+	ItemCate   item.ByID[int32]   // dense category of each item
+	ItemWeight item.ByID[float64] // weight_tag = count / rows
+	ItemCount  item.ByID[int64]   // rows per item
+	ItemRaw    item.ByID[int64]   // original id of each item
+	CateRaw    []int64            // [NumCates+1]: original id of each dense category
+	UserRaw    []int64            // [NumUser]: original id of each user row
 
 	Train, Test, Valid []Sample
 
@@ -260,10 +263,10 @@ func (d *Dataset) History(s Sample) (items, cates []int32) {
 	return it[lo:s.Pos], ct[lo:s.Pos]
 }
 
-// Target returns the sample's target item and category.
-func (d *Dataset) Target(s Sample) (item, cate int32) {
+// Target returns the sample's target item and its category.
+func (d *Dataset) Target(s Sample) (target item.ID, cate int32) {
 	it, ct := d.UserSequence(int(s.User))
-	return it[s.Pos], ct[s.Pos]
+	return item.ID(it[s.Pos]), ct[s.Pos]
 }
 
 // Fill writes the sample's history into items and cates (each of length

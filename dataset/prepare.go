@@ -15,6 +15,7 @@ import (
 	"nann/internal/meter"
 	"nann/internal/npy"
 	"nann/internal/safefile"
+	"nann/item"
 	"nann/userbehavior"
 )
 
@@ -299,11 +300,12 @@ type Contents struct {
 	Offsets            []uint64
 	Items, Cates       []int32
 	Train, Test, Valid []Sample
-	ItemCate           []int32   // dense item id → dense category ([0] = 0)
-	ItemWeight         []float64 // dense item id → sampling probability
-	ItemCount          []int64   // dense item id → occurrences
-	ItemRaw, CateRaw   []int64   // dense id → original id ([0] = 0)
-	UserRaw            []int64   // user row → original id
+	ItemCate           item.ByID[int32]   // dense item id → dense category ([0] = 0)
+	ItemWeight         item.ByID[float64] // dense item id → sampling probability
+	ItemCount          item.ByID[int64]   // dense item id → occurrences
+	ItemRaw            item.ByID[int64]   // dense item id → original id ([0] = 0)
+	CateRaw            []int64            // dense category id → original id ([0] = 0)
+	UserRaw            []int64            // user row → original id
 }
 
 // Write writes c as a prepared dataset: every file into a staging

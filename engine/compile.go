@@ -11,6 +11,7 @@ import (
 
 	"nann/internal/parallel"
 	"nann/internal/vec"
+	"nann/item"
 )
 
 // Precision is the storage type of the per-item tables.
@@ -163,10 +164,10 @@ func (e *Engine) TableBytes() int64 {
 }
 
 // Compile folds and precomputes w into an Engine, which keeps no reference
-// to w (it copies the embedding tables it needs for BindIDs). itemCates[r] is the
-// category id of item row r (item id r+1), as in the dataset's item table;
-// it has NumItems entries in [0, NumCates].
-func Compile(w *Weights, itemCates []int32, opt Options) (*Engine, error) {
+// to w (it copies the embedding tables it needs for BindIDs). itemCates is
+// indexed by item row: the category id of each of the NumItems items, in
+// [0, NumCates] (a dataset's id-indexed table passes its Rows() view).
+func Compile(w *Weights, itemCates item.ByRow[int32], opt Options) (*Engine, error) {
 	if err := errors.Join(w.Validate(), opt.Validate()); err != nil {
 		return nil, err
 	}
@@ -176,7 +177,7 @@ func Compile(w *Weights, itemCates []int32, opt Options) (*Engine, error) {
 	}
 	for r, ct := range itemCates {
 		if ct < 0 || int(ct) > c.NumCates {
-			return nil, fmt.Errorf("engine: item row %d (id %d) has category %d outside [0, %d]", r, r+1, ct, c.NumCates)
+			return nil, fmt.Errorf("engine: item row %d (id %d) has category %d outside [0, %d]", r, item.Row(r).ID(), ct, c.NumCates)
 		}
 	}
 	e := newEngine(c, opt.Table, opt.Store, opt.threads())

@@ -46,7 +46,7 @@ func TestTrainedModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cates := ds.ItemCate[1:]
+	cates := ds.ItemCate.Rows()
 	e32, err := engine.Compile(w, cates, engine.Options{Table: engine.Float32})
 	if err != nil {
 		t.Fatal(err)
@@ -74,6 +74,7 @@ func TestTrainedModel(t *testing.T) {
 	for u, smp := range ds.Test[:users] {
 		items, hc := ds.History(smp)
 		target, _ := ds.Target(smp)
+		truth := int32(target.Row())
 		histLen += float64(len(items)) / float64(users)
 		if err := s32.BindIDs(items, hc); err != nil {
 			t.Fatal(err)
@@ -118,7 +119,7 @@ func TestTrainedModel(t *testing.T) {
 		in := map[int32]bool{}
 		for _, r := range r32.Rows {
 			in[r] = true
-			if r+1 == target {
+			if r == truth {
 				hit32++
 			}
 		}
@@ -127,7 +128,7 @@ func TestTrainedModel(t *testing.T) {
 			if in[r] {
 				h++
 			}
-			if r+1 == target {
+			if r == truth {
 				hit16++
 			}
 		}
@@ -143,7 +144,7 @@ func TestTrainedModel(t *testing.T) {
 			if in[r] {
 				h++
 			}
-			if r+1 == target {
+			if r == truth {
 				hit8++
 			}
 		}

@@ -18,6 +18,7 @@ import (
 
 	"nann/internal/meter"
 	"nann/internal/parallel"
+	"nann/item"
 	"nann/retrieve"
 )
 
@@ -25,12 +26,12 @@ import (
 // behaviour sequence, any opaque request) and the row of the ground-truth item.
 type Query[Q any] struct {
 	Input Q
-	Truth int32
+	Truth item.Row
 }
 
 // Queries pairs inputs[i] with its ground-truth row truth[i]; the slices
 // must have the same length.
-func Queries[Q any](inputs []Q, truth []int32) []Query[Q] {
+func Queries[Q any](inputs []Q, truth []item.Row) []Query[Q] {
 	if len(inputs) != len(truth) {
 		panic(fmt.Sprintf("eval: %d query inputs but %d ground-truth rows", len(inputs), len(truth)))
 	}
@@ -285,8 +286,8 @@ func (w *worker[Q]) run(i int, q Query[Q], beams []retrieve.Beam, cfg Config, r 
 func since(t time.Time) float64 { return float64(time.Since(t).Nanoseconds()) / 1e6 }
 
 // rankOf is the position of truth in rows, or -1.
-func rankOf(rows []int32, truth int32) int32 {
-	for i, r := range rows {
+func rankOf(rows []int32, truth item.Row) int32 {
+	for i, r := range item.Rows(rows) {
 		if r == truth {
 			return int32(i)
 		}

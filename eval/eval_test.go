@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"nann/item"
 	"os"
 	"path/filepath"
 	"slices"
@@ -128,7 +129,7 @@ func newWorld(t testing.TB, seed uint64, n, dim, clusters, nq int, noise float32
 	}
 	w := &world{dim: dim, data: data, model: m, graph: g}
 	for range nq {
-		truth := int32(rng.IntN(n))
+		truth := item.Row(rng.IntN(n))
 		q := make([]float32, dim)
 		for j := range q {
 			q[j] = data[int(truth)*dim+j] + noise*float32(rng.NormFloat64())
@@ -160,7 +161,7 @@ func (w *world) exactRank(q Query[[]float32]) int {
 		}
 		return int(a - b)
 	})
-	return slices.Index(rows, q.Truth)
+	return slices.Index(item.Rows(rows), q.Truth)
 }
 
 // smallBeam is the default eval-form beam scaled to the test corpora.
@@ -195,7 +196,7 @@ func TestRecallAgainstIndependentComputation(t *testing.T) {
 		}
 		er := w.exactRank(q)
 		for i, rc := range rep.Recall {
-			if slices.Contains(res.Rows[:rc.K], q.Truth) {
+			if slices.Contains(item.Rows(res.Rows[:rc.K]), q.Truth) {
 				beamHits[i]++
 			}
 			if er < rc.K {

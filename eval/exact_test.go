@@ -2,6 +2,7 @@ package eval
 
 import (
 	"context"
+	"nann/item"
 	"strings"
 	"testing"
 
@@ -16,7 +17,7 @@ func TestPopularityBruteForce(t *testing.T) {
 	rankOfRow := map[int32]int{1: 0, 4: 1, 0: 2, 2: 3, 5: 4, 3: 5}
 	var queries []Query[int]
 	for row := range int32(6) {
-		queries = append(queries, Query[int]{Input: int(row), Truth: row})
+		queries = append(queries, Query[int]{Input: int(row), Truth: item.Row(row)})
 	}
 	cfg := Config{Ks: []int{1, 2, 3, 5, 6}, Workers: 3}
 	got, err := BruteForce(context.Background(), cfg, queries, m)

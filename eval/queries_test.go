@@ -1,18 +1,19 @@
 package eval
 
 import (
+	"nann/item"
 	"slices"
 	"testing"
 )
 
 func TestQueriesPairsInputsWithTruth(t *testing.T) {
-	q := Queries([]string{"a", "b", "c"}, []int32{7, 0, 3})
+	q := Queries([]string{"a", "b", "c"}, []item.Row{7, 0, 3})
 	got := make([]string, len(q))
-	truth := make([]int32, len(q))
+	truth := make([]item.Row, len(q))
 	for i, x := range q {
 		got[i], truth[i] = x.Input, x.Truth
 	}
-	if !slices.Equal(got, []string{"a", "b", "c"}) || !slices.Equal(truth, []int32{7, 0, 3}) {
+	if !slices.Equal(got, []string{"a", "b", "c"}) || !slices.Equal(truth, []item.Row{7, 0, 3}) {
 		t.Errorf("Queries gave inputs %v truth %v", got, truth)
 	}
 	defer func() {
@@ -20,5 +21,5 @@ func TestQueriesPairsInputsWithTruth(t *testing.T) {
 			t.Error("3 inputs with 2 truth rows did not panic")
 		}
 	}()
-	Queries([]string{"a", "b", "c"}, []int32{1, 2})
+	Queries([]string{"a", "b", "c"}, []item.Row{1, 2})
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 
 	"nann/internal/vec"
+	"nann/item"
 	"nann/nn"
 )
 
@@ -147,16 +148,16 @@ func (m *Model) SequenceEmbedding(histItems, histCates []int32, out []float32) e
 	return nil
 }
 
-// AllItemEmbeddings returns the inference embeddings of every item, row r
-// being dense item id r+1 (NumItems×ItemDim); cates[r] is that item's
-// category. This is the table a Scorer needs.
-func (m *Model) AllItemEmbeddings(cates []int32) ([]float32, error) {
+// AllItemEmbeddings returns the inference embeddings of every item by item
+// row (NumItems×ItemDim); cates is each item's category by item row. This
+// is the table a Scorer needs.
+func (m *Model) AllItemEmbeddings(cates item.ByRow[int32]) ([]float32, error) {
 	if len(cates) != m.Cfg.NumItems {
 		return nil, fmt.Errorf("model: %d item categories for %d items", len(cates), m.Cfg.NumItems)
 	}
 	items := make([]int32, m.Cfg.NumItems)
-	for i := range items {
-		items[i] = int32(i + 1)
+	for r := range items {
+		items[r] = int32(item.Row(r).ID())
 	}
 	t := make([]float32, m.Cfg.NumItems*m.Cfg.ItemDim)
 	if err := m.ItemEmbeddings(items, cates, t); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"nann/item"
 	"nann/nn"
 	"nann/onnx"
 	"nann/onnx/onnxpb"
@@ -50,10 +51,10 @@ const ONNXOpset = 13
 type ONNXOptions struct {
 	// Inputs selects the graph inputs (default ONNXCommSeq).
 	Inputs ONNXInputs
-	// ItemCates is the dense category of each item row (row r is dense
-	// item id r+1, NumItems values, as AllItemEmbeddings takes them);
-	// needed by ONNXItemIDs only.
-	ItemCates []int32
+	// ItemCates is the dense category of each item, indexed by item row
+	// (NumItems values, as AllItemEmbeddings takes them); needed by
+	// ONNXItemIDs only.
+	ItemCates item.ByRow[int32]
 	// ProducerVersion is written as the model's producer_version.
 	ProducerVersion string
 }
@@ -121,9 +122,9 @@ func (m *Model) ONNX(o ONNXOptions) (*onnxpb.ModelProto, error) {
 	var ev string
 	if o.Inputs == ONNXItemIDs {
 		id := b.Input(ONNXItemIDInput, onnx.Int64, onnx.Batch)
-		cates := make([]int64, cfg.NumItems+1)
+		cates := make(item.ByID[int64], cfg.NumItems+1) // the id-indexed table the graph gathers from
 		for r, c := range o.ItemCates {
-			cates[r+1] = int64(c)
+			cates[item.Row(r).ID()] = int64(c)
 		}
 		b.Scope("/item")
 		cate := b.Node("Gather", "", []string{b.Int64("item.cate", cates, len(cates)), id}, onnx.IntAttr("axis", 0))

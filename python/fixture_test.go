@@ -114,7 +114,7 @@ func dumpScores(dir string, m *model.Model, ds *dataset.Dataset) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	table, err := m.AllItemEmbeddings(ds.ItemCate[1:])
+	table, err := m.AllItemEmbeddings(ds.ItemCate.Rows())
 	if err != nil {
 		return err
 	}
@@ -162,7 +162,7 @@ func dumpGrads(dir string, m *model.Model, ds *dataset.Dataset) error {
 		s := ds.Train[(i*7919)%len(ds.Train)]
 		ds.Fill(s, b.HistItems[i*L:(i+1)*L], b.HistCates[i*L:(i+1)*L])
 		it, ct := ds.Target(s)
-		b.CandItems[i*C], b.CandCates[i*C] = it, ct
+		b.CandItems[i*C], b.CandCates[i*C] = int32(it), ct
 		for j := 1; j < C; j++ {
 			id := int32((i*C+j)*37%m.Cfg.NumItems + 1)
 			b.CandItems[i*C+j], b.CandCates[i*C+j] = id, ds.ItemCate[id]

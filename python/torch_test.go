@@ -97,7 +97,7 @@ func checkTorchRun(t *testing.T, out string) {
 		t.Fatal(err)
 	}
 	defer ds.Close()
-	table, err := m.AllItemEmbeddings(ds.ItemCate[1:])
+	table, err := m.AllItemEmbeddings(ds.ItemCate.Rows())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"nann/dataset"
 	"nann/engine"
+	"nann/item"
 	"nann/model"
 	"nann/retrieve"
 )
@@ -20,14 +21,14 @@ type History struct {
 }
 
 // FromSamples turns held-out samples into evaluation inputs: the history
-// before each sample, and in truth the target's item row (dense id − 1);
+// before each sample, and in truth the target's item row;
 // eval.Queries pairs them. The histories alias the dataset's memory.
-func FromSamples(ds *dataset.Dataset, samples []dataset.Sample) (histories []History, truth []int32) {
-	histories, truth = make([]History, len(samples)), make([]int32, len(samples))
+func FromSamples(ds *dataset.Dataset, samples []dataset.Sample) (histories []History, truth []item.Row) {
+	histories, truth = make([]History, len(samples)), make([]item.Row, len(samples))
 	for i, s := range samples {
 		items, cates := ds.History(s)
 		target, _ := ds.Target(s)
-		histories[i], truth[i] = History{Items: items, Cates: cates}, target-1
+		histories[i], truth[i] = History{Items: items, Cates: cates}, target.Row()
 	}
 	return histories, truth
 }

@@ -78,5 +78,5 @@ func CompileEngine(m *model.Model, ds *dataset.Dataset, opt engine.Options) (*en
 	if err != nil {
 		return nil, err
 	}
-	return engine.Compile(w, ds.ItemCate[1:], opt)
+	return engine.Compile(w, ds.ItemCate.Rows(), opt)
 }

@@ -86,7 +86,7 @@ func targetCounts(ds *dataset.Dataset) []int64 {
 	count := make([]int64, ds.Meta.NumItems)
 	for _, s := range ds.Train {
 		it, _ := ds.Target(s)
-		count[it-1]++
+		count[it.Row()]++
 	}
 	return count
 }

@@ -9,6 +9,7 @@ import (
 
 	"nann/dataset"
 	"nann/internal/npy"
+	"nann/item"
 	"nann/model"
 )
 
@@ -34,7 +35,7 @@ func TestEvaluateMatchesSortedTopK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	table, err := m.AllItemEmbeddings(ds.ItemCate[1:])
+	table, err := m.AllItemEmbeddings(ds.ItemCate.Rows())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,14 +49,14 @@ func TestEvaluateMatchesSortedTopK(t *testing.T) {
 		rows[i] = int32(i)
 	}
 	scores := make([]float32, N)
-	count := map[int32]int{}
+	count := map[item.ID]int{}
 	for _, s := range ds.Train {
 		it, _ := ds.Target(s)
 		count[it]++
 	}
-	pop := make([]int32, N)
-	for i := range pop {
-		pop[i] = int32(i + 1)
+	pop := make([]item.ID, N)
+	for r := range pop {
+		pop[r] = item.Row(r).ID()
 	}
 	sort.SliceStable(pop, func(a, b int) bool { return count[pop[a]] > count[pop[b]] })
 	for _, k := range RecallKs {
@@ -73,7 +74,7 @@ func TestEvaluateMatchesSortedTopK(t *testing.T) {
 			sort.SliceStable(order, func(a, b int) bool { return scores[order[a]] > scores[order[b]] })
 			it, _ := ds.Target(s)
 			for _, r := range order[:min(k, N)] {
-				if int32(r+1) == it {
+				if item.Row(r).ID() == it {
 					hits++
 				}
 			}

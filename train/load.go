@@ -13,6 +13,7 @@ import (
 	"nann/internal/npy"
 	"nann/internal/parallel"
 	"nann/internal/safefile"
+	"nann/item"
 	"nann/model"
 )
 
@@ -79,15 +80,15 @@ const extractChunk = 4096
 // is id r+1) and outDir/item_embs.npy (float32 N×dim), each atomically.
 // progress, if not nil, is called with stage "item embeddings" and the items
 // done and in all, possibly from several goroutines at once.
-func Extract(ctx context.Context, m *model.Model, itemCate []int32, dim int, outDir string, progress meter.Func) (int, error) {
+func Extract(ctx context.Context, m *model.Model, itemCate item.ByID[int32], dim int, outDir string, progress meter.Func) (int, error) {
 	embs, err := itemTable(ctx, m, itemCate, dim, progress)
 	if err != nil {
 		return 0, err
 	}
-	n := len(itemCate) - 1
+	n := itemCate.Len()
 	ids := make([]int64, n)
-	for i := range ids {
-		ids[i] = int64(i + 1)
+	for r := range ids {
+		ids[r] = int64(item.Row(r).ID())
 	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return 0, err
@@ -102,10 +103,9 @@ func Extract(ctx context.Context, m *model.Model, itemCate []int32, dim int, out
 }
 
 // itemTable computes the inference item embeddings of dense ids 1..N
-// (itemCate[id] is id's category; N = len(itemCate)−1) in parallel: row r
-// is id r+1, dim wide.
-func itemTable(ctx context.Context, m *model.Model, itemCate []int32, dim int, progress meter.Func) ([]float32, error) {
-	n := len(itemCate) - 1
+// (itemCate is each id's category) in parallel, by item row, dim wide.
+func itemTable(ctx context.Context, m *model.Model, itemCate item.ByID[int32], dim int, progress meter.Func) ([]float32, error) {
+	n := itemCate.Len()
 	if n < 1 {
 		return nil, errors.New("no items")
 	}
@@ -113,16 +113,17 @@ func itemTable(ctx context.Context, m *model.Model, itemCate []int32, dim int, p
 		return nil, fmt.Errorf("%d items × %d floats is too large", n, dim)
 	}
 	items := make([]int32, n)
-	for i := range items {
-		items[i] = int32(i + 1)
+	for r := range items {
+		items[r] = int32(item.Row(r).ID())
 	}
+	cates := itemCate.Rows()
 	embs := make([]float32, n*dim)
 	bar := meter.New(progress, "item embeddings", int64(n))
 	chunks := (n + extractChunk - 1) / extractChunk
 	err := parallel.For(ctx, chunks, 0, func(_ context.Context, c int) error {
 		lo := c * extractChunk
 		hi := min(lo+extractChunk, n)
-		if err := m.ItemEmbeddings(items[lo:hi], itemCate[lo+1:hi+1], embs[lo*dim:hi*dim]); err != nil {
+		if err := m.ItemEmbeddings(items[lo:hi], cates[lo:hi], embs[lo*dim:hi*dim]); err != nil {
 			return fmt.Errorf("item embeddings of ids %d..%d: %w", lo+1, hi, err)
 		}
 		bar.Add(int64(hi - lo))

@@ -409,7 +409,7 @@ func (t *trainer) fillBatch(s int64) error {
 		smp := t.ds.Train[perm[k*int64(B)+int64(i)]]
 		t.ds.Fill(smp, b.HistItems[i*L:(i+1)*L], b.HistCates[i*L:(i+1)*L])
 		it, ct := t.ds.Target(smp)
-		b.CandItems[i*C], b.CandCates[i*C], b.LogQ[i*C] = it, ct, logQ(it)
+		b.CandItems[i*C], b.CandCates[i*C], b.LogQ[i*C] = int32(it), ct, logQ(int32(it))
 		for j := range N {
 			id := t.negs[i*N+j]
 			b.CandItems[i*C+1+j], b.CandCates[i*C+1+j], b.LogQ[i*C+1+j] = id, t.ds.ItemCate[id], logQ(id)
