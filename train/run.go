@@ -287,7 +287,7 @@ func feasible(cfg Config, ds *dataset.Dataset) error {
 		return fmt.Errorf("dataset %s: %d training samples (max_samples %d) do not fill one batch of %d; use a smaller --batch", cfg.Data, len(ds.Train), cfg.MaxSamples, cfg.Batch)
 	}
 	support := 0
-	for _, w := range ds.ItemWeight[1:] {
+	for _, w := range ds.ItemWeight.Rows() {
 		if w > 0 {
 			support++
 		}
