@@ -6,6 +6,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"nann/internal/vec"
 	"nann/retrieve"
@@ -39,7 +40,7 @@ type Scorer struct {
 	gw                  vec.GemmWork
 
 	blk *block
-	wg  sync.WaitGroup
+	sh  share // the batch of the Score call in progress, shared with pool workers
 
 	i8 i8Scorer // Int8 engines only (int8.go)
 }
@@ -67,7 +68,7 @@ func (e *Engine) NewScorer() *Scorer {
 	return &Scorer{e: e,
 		kp: make([]float32, h*e.lpad), cb: make([]float32, e.lpad), vp: make([]float32, l*roundUp(m0, 8)),
 		seq: make([]float32, c.CommSeqLen()), cseq: make([]float32, c.CommSeqLen()), p: make([]float32, l*h), kq: make([]float32, l*h),
-		v: make([]float32, l*m0), valid: make([]bool, l), blk: newBlock(c, e.width, e.lpad)}
+		v: make([]float32, l*m0), valid: make([]bool, l), blk: newBlock(c, e.width, e.lpad), sh: share{fin: make(chan struct{}, 1)}}
 }
 
 var errUnbound = errors.New("engine: scorer used before Bind")
@@ -256,15 +257,70 @@ func (s *Scorer) Score(rows []int32, out []float32) {
 		return
 	}
 	e.pool.once.Do(e.startPool)
-	chunk := roundUp((n+parts-1)/parts, blockRows)
-	for lo := chunk; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
-		s.wg.Add(1)
-		e.pool.jobs <- job{s: s, rows: rows[lo:hi], out: out[lo:hi], wg: &s.wg}
+	sh := &s.sh
+	nb := (n + blockRows - 1) / blockRows
+	sh.rows, sh.out = rows, out
+	sh.done.Store(0)
+	sh.gen++ // wraps after 2³² calls; a worker holding a job that old is impossible
+	gen := sh.gen
+	sh.claim.Store(uint64(gen) << 32) // publishes rows, out and the reset done
+	for range parts - 1 {
+		select {
+		case e.pool.jobs <- job{s: s, gen: gen, blocks: nb}:
+		default: // every worker already has work queued: score it here
+		}
 	}
 	e.pool.RUnlock()
-	s.scoreSerial(s.blk, rows[:chunk], out[:chunk])
-	s.wg.Wait()
+	// The caller claims blocks like the workers, so it never waits for a
+	// worker that has not started (its core may be taken by another
+	// process): it waits only for the blocks workers have claimed and are
+	// still scoring, at most one each.
+	if sh.scoreClaimed(s, s.blk, gen, nb) {
+		return
+	}
+	<-sh.fin
+}
+
+// share is the batch of one split Score call. Blocks of blockRows rows are
+// claimed one at a time, by the caller and by pool workers, through claim:
+// the call's generation in the high 32 bits, the next block in the low 32,
+// so that a worker that picks the call up after it has finished (or while
+// a later call of the same Scorer runs) claims nothing.
+type share struct {
+	gen   uint32 // generation of the latest call; used by the caller only
+	claim atomic.Uint64
+	done  atomic.Int64 // blocks scored
+	rows  []int32      // read by workers only after a successful claim
+	out   []float32
+	fin   chan struct{} // a worker that scores the last block signals the caller
+}
+
+// scoreClaimed scores blocks of call gen (of blocks blocks) while any are
+// left, and reports whether this goroutine scored the call's last block.
+func (sh *share) scoreClaimed(s *Scorer, b *block, gen uint32, blocks int) bool {
+	first := true
+	for {
+		v := sh.claim.Load()
+		if uint32(v>>32) != gen || int(v&0xffffffff) >= blocks {
+			return false
+		}
+		if !sh.claim.CompareAndSwap(v, v+1) {
+			continue
+		}
+		// A claimed block keeps the call open, so rows and out stay valid.
+		i := int(v & 0xffffffff)
+		lo, n := i*blockRows, len(sh.rows)
+		hi := min(lo+blockRows, n)
+		if first {
+			s.e.prefetch(sh.rows[lo:hi])
+			first = false
+		}
+		s.e.prefetch(sh.rows[hi:min(hi+blockRows, n)])
+		s.scoreBlock(b, sh.rows[lo:hi], sh.out[lo:hi])
+		if sh.done.Add(1) == int64(blocks) {
+			return true
+		}
+	}
 }
 
 // SeqCorpus is the engine as a retrieval model over comm_seq queries: its
@@ -282,12 +338,12 @@ type seqScorer struct{ *Scorer }
 
 func (s seqScorer) Bind(commSeq []float32) error { return s.Scorer.BindSeq(commSeq) }
 
-// job is a part of a Score batch handed to a pool worker.
+// job hands a split Score call (generation gen of s's share) to a pool
+// worker, which helps score its blocks.
 type job struct {
-	s    *Scorer
-	rows []int32
-	out  []float32
-	wg   *sync.WaitGroup
+	s      *Scorer
+	gen    uint32
+	blocks int
 }
 
 // pool is the engine's scoring workers, started by the first batch large
@@ -309,8 +365,9 @@ func (e *Engine) startPool() {
 		go func(jobs <-chan job) {
 			b := newBlock(c, width, lpad)
 			for j := range jobs {
-				j.s.scoreSerial(b, j.rows, j.out)
-				j.wg.Done()
+				if j.s.sh.scoreClaimed(j.s, b, j.gen, j.blocks) {
+					j.s.sh.fin <- struct{}{}
+				}
 			}
 		}(e.pool.jobs)
 	}
