@@ -297,30 +297,49 @@ type share struct {
 
 // scoreClaimed scores blocks of call gen (of blocks blocks) while any are
 // left, and reports whether this goroutine scored the call's last block.
+// It claims one block ahead and prefetches its rows while scoring the
+// current one (as scoreSerial does), so the table rows of a block are in
+// cache when it is scored even though the two cores interleave blocks.
 func (sh *share) scoreClaimed(s *Scorer, b *block, gen uint32, blocks int) bool {
-	first := true
+	cur := sh.next(gen, blocks)
+	if cur < 0 {
+		return false
+	}
+	s.e.prefetch(part(sh.rows, cur))
 	for {
-		v := sh.claim.Load()
-		if uint32(v>>32) != gen || int(v&0xffffffff) >= blocks {
-			return false
+		nxt := sh.next(gen, blocks)
+		if nxt >= 0 {
+			s.e.prefetch(part(sh.rows, nxt))
 		}
-		if !sh.claim.CompareAndSwap(v, v+1) {
-			continue
-		}
-		// A claimed block keeps the call open, so rows and out stay valid.
-		i := int(v & 0xffffffff)
-		lo, n := i*blockRows, len(sh.rows)
-		hi := min(lo+blockRows, n)
-		if first {
-			s.e.prefetch(sh.rows[lo:hi])
-			first = false
-		}
-		s.e.prefetch(sh.rows[hi:min(hi+blockRows, n)])
-		s.scoreBlock(b, sh.rows[lo:hi], sh.out[lo:hi])
+		s.scoreBlock(b, part(sh.rows, cur), part(sh.out, cur))
 		if sh.done.Add(1) == int64(blocks) {
 			return true
 		}
+		if nxt < 0 {
+			return false
+		}
+		cur = nxt
 	}
+}
+
+// next claims the next unclaimed block of call gen, or returns −1 when
+// there is none (or the call is over). A claimed block keeps the call
+// open, so its rows and out stay valid until it is scored.
+func (sh *share) next(gen uint32, blocks int) int {
+	for {
+		v := sh.claim.Load()
+		if uint32(v>>32) != gen || int(v&0xffffffff) >= blocks {
+			return -1
+		}
+		if sh.claim.CompareAndSwap(v, v+1) {
+			return int(v & 0xffffffff)
+		}
+	}
+}
+
+// part returns block i of x (rows or out of the call).
+func part[T any](x []T, i int) []T {
+	return x[i*blockRows : min((i+1)*blockRows, len(x))]
 }
 
 // SeqCorpus is the engine as a retrieval model over comm_seq queries: its
