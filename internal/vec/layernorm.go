@@ -117,9 +117,10 @@ func (p *LayerNorm) Rows(x []float32, rows int, y []float32) {
 			flags |= 2
 			dot = &p.Dot[0]
 		}
-		// Chunks of lnChunk rows: their statistics in a stack array, their
+		// Chunks of lnChunk rows: their statistics in a stack array (the
+		// AVX-512 pass uses a third lnChunk for its shifts), their
 		// values still in L1 for the second phase.
-		var stats [2 * lnChunk]float32
+		var stats [3 * lnChunk]float32
 		for lo := 0; lo < rows; lo += lnChunk {
 			n := min(lnChunk, rows-lo)
 			yo := lo * c

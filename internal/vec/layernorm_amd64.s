@@ -260,60 +260,83 @@ TEXT ·layerNormAVX512(SB), NOSPLIT, $0-88
 	VDIVSS X14, X0, X14          // 1/cols
 	SHLQ $2, R13                 // bytes per row
 
-	// Phase A: every row's mean and 1/sqrt(var + eps) into stats. The
-	// rows are independent, so their reduction chains overlap.
+	// Phase A, two rows (r, r+1) per step, one pass over each: with x0 a
+	// row's first value, s = Σ(x − x0) and q = Σ(x − x0)² (the shift keeps
+	// q/n − (s/n)² free of the cancellation of Σx² − n·mean²). The four
+	// sums of a step are reduced together: stats[r] = s, stats[32+r] = q,
+	// stats[64+r] = x0. An odd last row is paired with itself (its twin's
+	// slot r+1 < 32 is unused).
 rowa512:
-	VPXORD Z0, Z0, Z0
+	LEAQ (SI)(R13*1), R15
+	CMPQ R8, $1
+	JNE pairsa512
+	MOVQ SI, R15
+pairsa512:
+	VBROADCASTSS (SI), Z2
+	VBROADCASTSS (R15), Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
 	XORQ BX, BX
-sum512:
-	VADDPS (SI)(BX*1), Z0, Z0
+suma512:
+	VMOVUPS (SI)(BX*1), Z0
+	VMOVUPS (R15)(BX*1), Z1
+	VSUBPS Z2, Z0, Z0
+	VSUBPS Z3, Z1, Z1
+	VADDPS Z0, Z4, Z4
+	VADDPS Z1, Z6, Z6
+	VFMADD231PS Z0, Z0, Z5
+	VFMADD231PS Z1, Z1, Z7
 	ADDQ $64, BX
 	CMPQ BX, R13
-	JB sum512
-	VEXTRACTF64X4 $1, Z0, Y1
-	VADDPS Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VMOVHLPS X0, X0, X1
-	VADDPS X1, X0, X0
-	VPSHUFD $0x55, X0, X1
-	VADDSS X1, X0, X0
-	VMULSS X14, X0, X0
-	VMOVSS X0, (DX)              // the mean
-	VBROADCASTSS X0, Z2
-	VPXORD Z0, Z0, Z0
-	XORQ BX, BX
-sumsq512:
-	VMOVUPS (SI)(BX*1), Z1
-	VSUBPS Z2, Z1, Z1
-	VFMADD231PS Z1, Z1, Z0
-	ADDQ $64, BX
-	CMPQ BX, R13
-	JB sumsq512
-	VEXTRACTF64X4 $1, Z0, Y1
-	VADDPS Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VMOVHLPS X0, X0, X1
-	VADDPS X1, X0, X0
-	VPSHUFD $0x55, X0, X1
-	VADDSS X1, X0, X0
-	VMULSS X14, X0, X0
-	VMOVSS X0, 128(DX)           // the variance
-	ADDQ $4, DX
-	ADDQ R13, SI
-	DECQ R8
-	JNZ rowa512
-	// 1/sqrt(var + eps) for the chunk's 32 rows at once.
+	JB suma512
+	// Z4 s_r, Z5 q_r, Z6 s_r1, Z7 q_r1 → one 128-bit lane each, summed.
+	VSHUFF64X2 $0x44, Z5, Z4, Z8
+	VSHUFF64X2 $0xEE, Z5, Z4, Z9
+	VADDPS Z9, Z8, Z8            // [s lo+hi | q lo+hi], 8 partials each
+	VSHUFF64X2 $0x44, Z7, Z6, Z10
+	VSHUFF64X2 $0xEE, Z7, Z6, Z9
+	VADDPS Z9, Z10, Z10
+	VSHUFF32X4 $0x88, Z10, Z8, Z11
+	VSHUFF32X4 $0xDD, Z10, Z8, Z12
+	VADDPS Z12, Z11, Z11         // lanes [s_r, q_r, s_r1, q_r1], 4 partials each
+	VPERMILPS $0x4E, Z11, Z12
+	VADDPS Z12, Z11, Z11
+	VPERMILPS $0xB1, Z11, Z12
+	VADDPS Z12, Z11, Z11         // each lane's total in all its elements
+	VMOVSS X11, (DX)
+	VEXTRACTF32X4 $1, Z11, X1
+	VMOVSS X1, 128(DX)
+	VEXTRACTF32X4 $2, Z11, X1
+	VMOVSS X1, 4(DX)
+	VEXTRACTF32X4 $3, Z11, X1
+	VMOVSS X1, 132(DX)
+	VMOVSS X2, 256(DX)
+	VMOVSS X3, 260(DX)
+	ADDQ $8, DX
+	LEAQ (SI)(R13*2), SI
+	SUBQ $2, R8
+	JG rowa512
+	// mean = x0 + s/n and 1/sqrt(max(q/n − (s/n)², 0) + eps) for the
+	// chunk's 32 slots at once (a NaN variance stays NaN).
 	MOVQ stats+80(FP), DX
 	VBROADCASTSS eps+40(FP), Z5
 	VBROADCASTSS lnconst<>+256(SB), Z6
+	VBROADCASTSS X14, Z7
+	VPXORD Z8, Z8, Z8
 	XORQ BX, BX
 rstd512:
-	VADDPS 128(DX)(BX*1), Z5, Z0
-	VSQRTPS Z0, Z0
-	VDIVPS Z0, Z6, Z0
-	VMOVUPS Z0, 128(DX)(BX*1)
+	VMULPS (DX)(BX*1), Z7, Z0
+	VMULPS 128(DX)(BX*1), Z7, Z1
+	VFNMADD231PS Z0, Z0, Z1
+	VMAXPS Z1, Z8, Z1
+	VADDPS 256(DX)(BX*1), Z0, Z0
+	VMOVUPS Z0, (DX)(BX*1)
+	VADDPS Z5, Z1, Z1
+	VSQRTPS Z1, Z1
+	VDIVPS Z1, Z6, Z1
+	VMOVUPS Z1, 128(DX)(BX*1)
 	ADDQ $64, BX
 	CMPQ BX, $128
 	JB rstd512
