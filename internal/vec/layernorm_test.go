@@ -126,3 +126,21 @@ func BenchmarkLayerNormGELU(b *testing.B) {
 		p.Rows(x, rows, y)
 	}
 }
+
+// BenchmarkLayerNormGELUDot is the DIN activation unit's pass: LayerNorm,
+// GELU and a one-output layer over rows of 32.
+func BenchmarkLayerNormGELUDot(b *testing.B) {
+	const rows, cols = 2400, 32
+	x, y := make([]float32, rows*cols), make([]float32, rows)
+	for i := range x {
+		x[i] = float32(i%17) - 8
+	}
+	p := &LayerNorm{Cols: cols, Scale: make([]float32, cols), Bias: make([]float32, cols), Eps: 1e-5, GELU: true, Dot: make([]float32, cols), DotBias: 0.5}
+	for j := range p.Scale {
+		p.Scale[j], p.Dot[j] = 1, float32(j%5)-2
+	}
+	b.SetBytes(rows * cols * 4)
+	for i := 0; i < b.N; i++ {
+		p.Rows(x, rows, y)
+	}
+}
