@@ -118,7 +118,7 @@ func TestFilterProperty(t *testing.T) {
 				}
 				b = sp
 			}
-			pol := FilterPolicy{Strategy: FilterStrategy(rng.IntN(4)), TraverseAbove: rng.Float64(), ExactBelow: []float64{0, 0.02, 0.3, 1}[rng.IntN(4)]}
+			pol := FilterPolicy{Strategy: FilterStrategy(rng.IntN(4)), TraverseAbove: rng.Float64(), ExactBelow: []float64{0, 0.02, 0.3, 1}[rng.IntN(4)], ConvergeBelow: rng.Float64()}
 			what := fmt.Sprintf("trial %d query %d n=%d beam %s policy %+v", trial, q, n, b, pol)
 			want := refFiltered(n, score, allows, n)
 			if got := f.Allowed(); got != len(want) {
@@ -501,5 +501,36 @@ func TestPoolSearchFiltered(t *testing.T) {
 	})
 	if allocs > 0.5 && !race.Enabled {
 		t.Fatalf("%g allocations per pooled filtered query", allocs)
+	}
+}
+
+// TestFilterConverges: a policy that converges (ConvergeBelow ≥ the allowed
+// fraction) runs extra level-0 rounds while the answer changes, and those
+// rounds can only add to what the configured rounds found: recall against
+// filtered brute force is at least the non-converging walk's, for more items
+// scored; a filter allowing more than ConvergeBelow walks as before.
+func TestFilterConverges(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 20 K-node HNSW graph")
+	}
+	w := testWorld()
+	b := DefaultServing()
+	for _, st := range []FilterStrategy{Traverse, Bridge} {
+		pol := FilterPolicy{Strategy: st, TraverseAbove: DefaultTraverseAbove}
+		rec0, scored0, _ := filteredRecall(t, w, b, pol, 0.1, 40)
+		pol.ConvergeBelow = 0.1
+		rec1, scored1, _ := filteredRecall(t, w, b, pol, 0.1, 40)
+		t.Logf("%s 10%%: recall %.4f → %.4f converging, items %.0f → %.0f", st, rec0, rec1, scored0, scored1)
+		if rec1 < rec0 {
+			t.Errorf("%s: converging lost recall: %.4f < %.4f", st, rec1, rec0)
+		}
+		if st == Traverse && scored1 <= scored0 { // Bridge's walk on this world converges within the configured rounds
+			t.Errorf("%s: converging scored %.0f items, not more than %.0f: no extra round ran", st, scored1, scored0)
+		}
+		pol.ConvergeBelow = 0.05 // below the filter's 10%: no convergence
+		_, scored2, _ := filteredRecall(t, w, b, pol, 0.1, 40)
+		if scored2 != scored0 {
+			t.Errorf("%s: ConvergeBelow 5%% with 10%% allowed scored %.0f items, want the non-converging %.0f", st, scored2, scored0)
+		}
 	}
 }

@@ -56,12 +56,17 @@ type Searcher struct {
 
 	// While SearchFiltered runs: the filter, whether excluded rows are
 	// skipped rather than scored, and the buffers of the filtered paths.
-	f      *Filter
-	skip   bool
-	bridge bool
-	akeys  []key
-	xrows  []int32
-	xbest  []key
+	// skip and bridge are in force on level 0 only (walkSkip, walkBridge
+	// hold the strategy until then): the upper levels score every row, so
+	// the descent lands where the unfiltered one would. changed reports
+	// that the last level-0 round changed the filtered answer.
+	f                    *Filter
+	skip, bridge         bool
+	walkSkip, walkBridge bool
+	changed, converge    bool
+	akeys                []key
+	xrows                []int32
+	xbest                []key
 
 	// enter caches the graph's enter points per start level (the graph is
 	// read-only), so graphs whose EnterPoints copies cost nothing per query.
@@ -99,17 +104,18 @@ func (p *Params) search(s *Searcher, sc Scorer) (Result, error) {
 		if level == 0 {
 			// Filtered: the level-0 results (the answer) hold allowed rows only.
 			s.results = s.keepAllowed(s.results)
+			s.enterLevel0()
 		}
 		for r := 0; r < p.NumScoring[level] || s.extraRound(level, r-p.NumScoring[level], p.K); r++ {
 			if err := s.expand(level); err != nil {
 				return Result{}, err
 			}
 			s.scoreNext(sc, level)
-			add := s.nkeys
 			if level == 0 {
-				add = s.allowedOf(add)
+				s.results = s.mergeAnswer(s.results, s.allowedOf(s.nkeys), p.TopK[0])
+			} else {
+				s.results = s.mergeBest(s.results, s.nkeys, p.TopK[level])
 			}
-			s.results = s.mergeBest(s.results, add, p.TopK[level])
 			s.keepReaching(p.TopK[level])
 		}
 	}
@@ -134,12 +140,13 @@ func (p *ServingParams) search(s *Searcher, sc Scorer) (Result, error) {
 	s.startLevel()
 	s.results = s.results[:min(t[5], len(s.results))] // sorted: keep the best t[5]
 	s.results = s.keepAllowed(s.results)
+	s.enterLevel0()
 	for r := 0; r < 3 || s.extraRound(0, r-3, t[5]); r++ {
 		if err := s.expand(0); err != nil {
 			return Result{}, err
 		}
 		s.scoreNext(sc, 0)
-		s.results = s.mergeBest(s.results, s.allowedOf(s.nkeys), t[5])
+		s.results = s.mergeAnswer(s.results, s.allowedOf(s.nkeys), t[5])
 		best := selectBest(s.nkeys, t[2+min(r, 2)])
 		s.cand = s.cand[:0]
 		for _, k := range best {
@@ -286,10 +293,34 @@ func (s *Searcher) mergeBest(results, next []key, k int) []key {
 }
 
 // extraRound reports whether a filtered walk runs extra round number extra
-// (≥ 0) on level: the answer of size k is still short, there are
-// candidates, and fewer than MaxExtraRounds extra rounds have run.
+// (≥ 0) on level 0: there are candidates, fewer than MaxExtraRounds extra
+// rounds have run, and the answer of size k is still short or, when the
+// policy converges (FilterPolicy.ConvergeBelow), the last round changed it
+// (the walk has not converged: a filter leaves fewer
+// allowed rows near the query, so the configured rounds find the filtered
+// answer's tail less often than the unfiltered one's; BENCHMARKS.md,
+// "Filtered retrieval", measures what the extra rounds cost and recover).
 func (s *Searcher) extraRound(level, extra, k int) bool {
-	return s.f != nil && level == 0 && extra < MaxExtraRounds && len(s.results) < k && len(s.cand) > 0
+	return s.f != nil && level == 0 && extra < MaxExtraRounds && len(s.cand) > 0 && (len(s.results) < k || s.converge && s.changed)
+}
+
+// enterLevel0 puts the filter strategy in force for the level-0 walk.
+func (s *Searcher) enterLevel0() {
+	s.skip, s.bridge = s.walkSkip, s.walkBridge
+	s.changed = false
+}
+
+// mergeAnswer is mergeBest for the level-0 answer, recording in s.changed
+// whether the merge changed it (grew it or replaced its worst key).
+func (s *Searcher) mergeAnswer(results, next []key, k int) []key {
+	n := len(results)
+	var worst key
+	if n > 0 {
+		worst = results[n-1]
+	}
+	best := s.mergeBest(results, next, k)
+	s.changed = len(best) > n || (n > 0 && best[len(best)-1] != worst)
+	return best
 }
 
 // keepReaching sets the candidates to the new items whose score reaches the
