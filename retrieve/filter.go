@@ -365,7 +365,17 @@ type FilterPolicy struct {
 	// (default DefaultConvergeBelow). A filter allowing more is walked like
 	// the unfiltered beam (extra rounds only to fill a short answer).
 	ConvergeBelow float64 `json:"converge_below"`
+	// ConvergeBudget (≥ 1) bounds the converging rounds: they stop once the
+	// query has scored ConvergeBudget times the items its configured rounds
+	// scored (default DefaultConvergeBudget). Traverse's configured rounds
+	// score what the unfiltered walk does, so this bounds the filtered cost
+	// against the unfiltered one.
+	ConvergeBudget float64 `json:"converge_budget"`
 }
+
+// DefaultConvergeBudget is FilterPolicy.ConvergeBudget's default: the
+// issue's bound of 1.5× the unfiltered items, less a margin.
+const DefaultConvergeBudget = 1.45
 
 // DefaultConvergeBelow is FilterPolicy.ConvergeBelow's default: a filter
 // that excludes at least a tenth of the corpus converges. On the 1 M-item
@@ -386,7 +396,8 @@ const DefaultTraverseAbove = 0.3
 // DefaultFilterPolicy returns Auto with DefaultTraverseAbove and
 // DefaultExactBelow.
 func DefaultFilterPolicy() FilterPolicy {
-	return FilterPolicy{Strategy: Auto, TraverseAbove: DefaultTraverseAbove, ExactBelow: DefaultExactBelow, ConvergeBelow: DefaultConvergeBelow}
+	return FilterPolicy{Strategy: Auto, TraverseAbove: DefaultTraverseAbove, ExactBelow: DefaultExactBelow, ConvergeBelow: DefaultConvergeBelow,
+		ConvergeBudget: DefaultConvergeBudget}
 }
 
 // Validate reports every problem with the policy.
@@ -400,6 +411,9 @@ func (p FilterPolicy) Validate() error {
 	}
 	if !(p.ExactBelow >= 0 && p.ExactBelow <= 1) {
 		errs = append(errs, fmt.Errorf("exact_below %v outside [0,1]", p.ExactBelow))
+	}
+	if p.ConvergeBelow > 0 && !(p.ConvergeBudget >= 1 && p.ConvergeBudget <= 100) {
+		errs = append(errs, fmt.Errorf("converge_budget %v outside [1,100] (with converge_below %v > 0)", p.ConvergeBudget, p.ConvergeBelow))
 	}
 	if !(p.ConvergeBelow >= 0 && p.ConvergeBelow <= 1) {
 		errs = append(errs, fmt.Errorf("converge_below %v outside [0,1]", p.ConvergeBelow))
@@ -447,6 +461,7 @@ func (s *Searcher) SearchFiltered(sc Scorer, b Beam, f *Filter, pol FilterPolicy
 	}
 	s.f, s.walkSkip, s.walkBridge = f, st != Traverse, st == Bridge
 	s.converge = float64(f.allowed) <= pol.ConvergeBelow*float64(s.n)
+	s.budget = pol.ConvergeBudget
 	defer func() {
 		s.f, s.skip, s.bridge, s.walkSkip, s.walkBridge, s.converge = nil, false, false, false, false, false
 	}()

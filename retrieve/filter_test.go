@@ -118,7 +118,7 @@ func TestFilterProperty(t *testing.T) {
 				}
 				b = sp
 			}
-			pol := FilterPolicy{Strategy: FilterStrategy(rng.IntN(4)), TraverseAbove: rng.Float64(), ExactBelow: []float64{0, 0.02, 0.3, 1}[rng.IntN(4)], ConvergeBelow: rng.Float64()}
+			pol := FilterPolicy{Strategy: FilterStrategy(rng.IntN(4)), TraverseAbove: rng.Float64(), ExactBelow: []float64{0, 0.02, 0.3, 1}[rng.IntN(4)], ConvergeBelow: rng.Float64(), ConvergeBudget: 1 + 3*rng.Float64()}
 			what := fmt.Sprintf("trial %d query %d n=%d beam %s policy %+v", trial, q, n, b, pol)
 			want := refFiltered(n, score, allows, n)
 			if got := f.Allowed(); got != len(want) {
@@ -518,7 +518,7 @@ func TestFilterConverges(t *testing.T) {
 	for _, st := range []FilterStrategy{Traverse, Bridge} {
 		pol := FilterPolicy{Strategy: st, TraverseAbove: DefaultTraverseAbove}
 		rec0, scored0, _ := filteredRecall(t, w, b, pol, 0.1, 40)
-		pol.ConvergeBelow = 0.1
+		pol.ConvergeBelow, pol.ConvergeBudget = 0.1, 100
 		rec1, scored1, _ := filteredRecall(t, w, b, pol, 0.1, 40)
 		t.Logf("%s 10%%: recall %.4f → %.4f converging, items %.0f → %.0f", st, rec0, rec1, scored0, scored1)
 		if rec1 < rec0 {
@@ -531,6 +531,12 @@ func TestFilterConverges(t *testing.T) {
 		_, scored2, _ := filteredRecall(t, w, b, pol, 0.1, 40)
 		if scored2 != scored0 {
 			t.Errorf("%s: ConvergeBelow 5%% with 10%% allowed scored %.0f items, want the non-converging %.0f", st, scored2, scored0)
+		}
+		pol.ConvergeBelow, pol.ConvergeBudget = 0.1, 1.1 // at most 10% more than the configured rounds (plus the last round)
+		_, scored3, _ := filteredRecall(t, w, b, pol, 0.1, 40)
+		t.Logf("%s 10%%: budget 1.1 scored %.0f items", st, scored3)
+		if scored3 > scored1 || st == Traverse && scored3 >= scored1 {
+			t.Errorf("%s: budget 1.1 scored %.0f items, more than the unbounded %.0f", st, scored3, scored1)
 		}
 	}
 }

@@ -64,6 +64,8 @@ type Searcher struct {
 	skip, bridge         bool
 	walkSkip, walkBridge bool
 	changed, converge    bool
+	budget               float64 // FilterPolicy.ConvergeBudget
+	configured           int     // items scored by the configured rounds
 	akeys                []key
 	xrows                []int32
 	xbest                []key
@@ -296,12 +298,19 @@ func (s *Searcher) mergeBest(results, next []key, k int) []key {
 // (≥ 0) on level 0: there are candidates, fewer than MaxExtraRounds extra
 // rounds have run, and the answer of size k is still short or, when the
 // policy converges (FilterPolicy.ConvergeBelow), the last round changed it
-// (the walk has not converged: a filter leaves fewer
-// allowed rows near the query, so the configured rounds find the filtered
-// answer's tail less often than the unfiltered one's; BENCHMARKS.md,
+// and the query has scored less than FilterPolicy.ConvergeBudget times
+// what its configured rounds scored (the walk has not converged: a filter
+// leaves fewer allowed rows near the query, so the configured rounds find
+// the filtered answer's tail less often than the unfiltered one's; BENCHMARKS.md,
 // "Filtered retrieval", measures what the extra rounds cost and recover).
 func (s *Searcher) extraRound(level, extra, k int) bool {
-	return s.f != nil && level == 0 && extra < MaxExtraRounds && len(s.cand) > 0 && (len(s.results) < k || s.converge && s.changed)
+	if s.f == nil || level != 0 || extra >= MaxExtraRounds || len(s.cand) == 0 {
+		return false
+	}
+	if extra == 0 {
+		s.configured = s.total
+	}
+	return len(s.results) < k || s.converge && s.changed && float64(s.total) < s.budget*float64(s.configured)
 }
 
 // enterLevel0 puts the filter strategy in force for the level-0 walk.
