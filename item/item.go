@@ -76,36 +76,25 @@ func (t ByRow[T]) Len() int { return len(t) }
 
 // IDs reinterprets int32 values (a model's input tensor, a memory-mapped
 // file's payload) as dense ids, without copying: the result aliases v.
-func IDs(v []int32) []ID {
-	if len(v) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*ID)(unsafe.Pointer(unsafe.SliceData(v))), len(v))
-}
+func IDs(v []int32) []ID { return alias[ID](v) }
 
 // Int32s reinterprets dense ids as int32 values (for a model's int32 input
 // tensors), without copying: the result aliases ids.
-func Int32s(ids []ID) []int32 {
-	if len(ids) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(ids))), len(ids))
-}
+func Int32s(ids []ID) []int32 { return alias[int32](ids) }
 
 // Rows reinterprets int32 values as item rows, without copying: the result
 // aliases v.
-func Rows(v []int32) []Row {
-	if len(v) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*Row)(unsafe.Pointer(unsafe.SliceData(v))), len(v))
-}
+func Rows(v []int32) []Row { return alias[Row](v) }
 
 // RowInt32s reinterprets item rows as int32 values, without copying: the
 // result aliases rows.
-func RowInt32s(rows []Row) []int32 {
-	if len(rows) == 0 {
+func RowInt32s(rows []Row) []int32 { return alias[int32](rows) }
+
+// alias reinterprets a slice of one int32-based type as another, sharing
+// its memory (nil for an empty slice).
+func alias[To, From ~int32](v []From) []To {
+	if len(v) == 0 {
 		return nil
 	}
-	return unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(rows))), len(rows))
+	return unsafe.Slice((*To)(unsafe.Pointer(unsafe.SliceData(v))), len(v))
 }
