@@ -302,6 +302,10 @@ func TestClose(t *testing.T) {
 		}
 		want := make([]float32, len(rows))
 		s.Score(rows, want)
+		// A split call no longer waits for workers that have not started
+		// (the caller claims their blocks), so let the bubble's new
+		// goroutines run until they block before counting them.
+		synctest.Wait()
 		if n := poolWorkers(); n < before+3 {
 			t.Fatalf("%d goroutines after a split batch, %d before: the pool did not start", n, before)
 		}
