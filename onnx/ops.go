@@ -115,6 +115,39 @@ func sameType(ts ...*Tensor) error {
 	return nil
 }
 
+// needSame checks that the first k inputs are present and share one element
+// type.
+func needSame(in []*Tensor, k int) error {
+	if err := need(in, k); err != nil {
+		return err
+	}
+	return sameType(in[:k]...)
+}
+
+// needAllSame checks that there is at least one input, that every input is
+// present, and that they share one element type (the variadic ops).
+func needAllSame(in []*Tensor) error {
+	return needSame(in, max(len(in), 1))
+}
+
+// one is the result of a single-output op: y, or err.
+func one(y *Tensor, err error) ([]*Tensor, error) {
+	if err != nil {
+		return nil, err
+	}
+	return []*Tensor{y}, nil
+}
+
+// axisAttr reads the int attribute "axis" (def if absent) and maps it into
+// [0, rank).
+func (n *Node) axisAttr(def int64, rank int) (int, error) {
+	ax, err := n.attrInt("axis", def)
+	if err != nil {
+		return 0, err
+	}
+	return normAxis(ax, rank)
+}
+
 // BroadcastShapes is the numpy-style broadcast of shapes.
 func BroadcastShapes(shapes ...[]int) ([]int, error) {
 	r := 0
@@ -154,6 +187,13 @@ func BroadcastIndex(out, in []int) []int {
 		}
 		s *= in[i]
 	}
+	return strideOffsets(out, st)
+}
+
+// strideOffsets returns, for each flat index of shape out in row-major
+// order, the offset sum(ctr[d]*st[d]) of its multi-index ctr.
+func strideOffsets(out, st []int) []int {
+	r := len(out)
 	idx := make([]int, numel(out))
 	ctr := make([]int, r)
 	off := 0
@@ -217,32 +257,22 @@ func broadcastApply(dt DType, ts []*Tensor, f func(v []float64) float64) (*Tenso
 
 func binaryOp(f func(a, b float64) float64) opFunc {
 	return func(n *Node, in []*Tensor) ([]*Tensor, error) {
-		if err := need(in, 2); err != nil {
-			return nil, err
-		}
-		if err := sameType(in[0], in[1]); err != nil {
+		if err := needSame(in, 2); err != nil {
 			return nil, err
 		}
 		isInt := !in[0].DType.IsFloat()
-		y, err := broadcastApply(in[0].DType, in[:2], func(v []float64) float64 {
+		return one(broadcastApply(in[0].DType, in[:2], func(v []float64) float64 {
 			r := f(v[0], v[1])
 			if isInt {
 				r = wrapInt(in[0].DType, r)
 			}
 			return r
-		})
-		if err != nil {
-			return nil, err
-		}
-		return []*Tensor{y}, nil
+		}))
 	}
 }
 
 func opDiv(n *Node, in []*Tensor) ([]*Tensor, error) {
-	if err := need(in, 2); err != nil {
-		return nil, err
-	}
-	if err := sameType(in[0], in[1]); err != nil {
+	if err := needSame(in, 2); err != nil {
 		return nil, err
 	}
 	isInt := !in[0].DType.IsFloat()
@@ -271,31 +301,21 @@ func opPow(n *Node, in []*Tensor) ([]*Tensor, error) {
 		return nil, err
 	}
 	isInt := !in[0].DType.IsFloat()
-	y, err := broadcastApply(in[0].DType, in[:2], func(v []float64) float64 {
+	return one(broadcastApply(in[0].DType, in[:2], func(v []float64) float64 {
 		r := math.Pow(v[0], v[1])
 		if isInt {
 			r = math.Trunc(r)
 		}
 		return r
-	})
-	if err != nil {
-		return nil, err
-	}
-	return []*Tensor{y}, nil
+	}))
 }
 
 func variadicOp(f func(a, b float64) float64) opFunc {
 	return func(n *Node, in []*Tensor) ([]*Tensor, error) {
-		if err := need(in, 1); err != nil {
+		if err := needAllSame(in); err != nil {
 			return nil, err
 		}
-		if err := need(in, len(in)); err != nil {
-			return nil, err
-		}
-		if err := sameType(in...); err != nil {
-			return nil, err
-		}
-		y, err := broadcastApply(in[0].DType, in, func(v []float64) float64 {
+		return one(broadcastApply(in[0].DType, in, func(v []float64) float64 {
 			r := v[0]
 			for _, x := range v[1:] {
 				if math.IsNaN(x) || math.IsNaN(r) {
@@ -305,27 +325,16 @@ func variadicOp(f func(a, b float64) float64) opFunc {
 				r = f(r, x)
 			}
 			return r
-		})
-		if err != nil {
-			return nil, err
-		}
-		return []*Tensor{y}, nil
+		}))
 	}
 }
 
 func compareOp(f func(a, b float64) bool) opFunc {
 	return func(n *Node, in []*Tensor) ([]*Tensor, error) {
-		if err := need(in, 2); err != nil {
+		if err := needSame(in, 2); err != nil {
 			return nil, err
 		}
-		if err := sameType(in[0], in[1]); err != nil {
-			return nil, err
-		}
-		y, err := broadcastApply(Bool, in[:2], func(v []float64) float64 { return b2f(f(v[0], v[1])) })
-		if err != nil {
-			return nil, err
-		}
-		return []*Tensor{y}, nil
+		return one(broadcastApply(Bool, in[:2], func(v []float64) float64 { return b2f(f(v[0], v[1])) }))
 	}
 }
 
@@ -339,16 +348,12 @@ func opWhere(n *Node, in []*Tensor) ([]*Tensor, error) {
 	if err := sameType(in[1], in[2]); err != nil {
 		return nil, err
 	}
-	y, err := broadcastApply(in[1].DType, in[:3], func(v []float64) float64 {
+	return one(broadcastApply(in[1].DType, in[:3], func(v []float64) float64 {
 		if v[0] != 0 {
 			return v[1]
 		}
 		return v[2]
-	})
-	if err != nil {
-		return nil, err
-	}
-	return []*Tensor{y}, nil
+	}))
 }
 
 func opNot(n *Node, in []*Tensor) ([]*Tensor, error) {
@@ -387,16 +392,12 @@ func opPRelu(n *Node, in []*Tensor) ([]*Tensor, error) {
 	if err != nil || !slices.Equal(shape, x.Shape) {
 		return nil, fmt.Errorf("slope shape %v does not broadcast to input shape %v", s.Shape, x.Shape)
 	}
-	y, err := broadcastApply(x.DType, in[:2], func(v []float64) float64 {
+	return one(broadcastApply(x.DType, in[:2], func(v []float64) float64 {
 		if v[0] < 0 {
 			return v[1] * v[0]
 		}
 		return v[0]
-	})
-	if err != nil {
-		return nil, err
-	}
-	return []*Tensor{y}, nil
+	}))
 }
 
 func opClip(n *Node, in []*Tensor) ([]*Tensor, error) {
@@ -528,10 +529,7 @@ func opGemm(n *Node, in []*Tensor) ([]*Tensor, error) {
 }
 
 func opMatMul(n *Node, in []*Tensor) ([]*Tensor, error) {
-	if err := need(in, 2); err != nil {
-		return nil, err
-	}
-	if err := sameType(in[0], in[1]); err != nil {
+	if err := needSame(in, 2); err != nil {
 		return nil, err
 	}
 	a, b := in[0], in[1]
@@ -603,12 +601,8 @@ func softmaxOp(logOut bool) opFunc {
 		if err := need(in, 1); err != nil {
 			return nil, err
 		}
-		ax, err := n.attrInt("axis", -1)
-		if err != nil {
-			return nil, err
-		}
 		x := in[0]
-		axis, err := normAxis(ax, x.Rank())
+		axis, err := n.axisAttr(-1, x.Rank())
 		if err != nil {
 			return nil, err
 		}
@@ -639,8 +633,9 @@ func softmaxOp(logOut bool) opFunc {
 	}
 }
 
-// axesOf normalizes a list of axes for rank r, refusing duplicates.
-func axesOf(list []int64, r int) ([]int, error) {
+// normAxes normalizes a list of axes for rank r, in the given order,
+// refusing duplicates.
+func normAxes(list []int64, r int) ([]int, error) {
 	out := make([]int, 0, len(list))
 	seen := map[int]bool{}
 	for _, a := range list {
@@ -653,6 +648,16 @@ func axesOf(list []int64, r int) ([]int, error) {
 		}
 		seen[ax] = true
 		out = append(out, ax)
+	}
+	return out, nil
+}
+
+// axesOf normalizes a list of axes for rank r, refusing duplicates, and
+// sorts them.
+func axesOf(list []int64, r int) ([]int, error) {
+	out, err := normAxes(list, r)
+	if err != nil {
+		return nil, err
 	}
 	sort.Ints(out)
 	return out, nil
@@ -760,24 +765,14 @@ func reduceOp(kind string) opFunc {
 }
 
 func opConcat(n *Node, in []*Tensor) ([]*Tensor, error) {
-	if err := need(in, 1); err != nil {
+	if err := needAllSame(in); err != nil {
 		return nil, err
 	}
-	if err := need(in, len(in)); err != nil {
-		return nil, err
-	}
-	if err := sameType(in...); err != nil {
-		return nil, err
-	}
-	ax, err := n.attrInt("axis", 0)
 	if _, ok := n.Attrs["axis"]; !ok {
 		return nil, fmt.Errorf("attribute axis is required")
 	}
-	if err != nil {
-		return nil, err
-	}
 	r := in[0].Rank()
-	axis, err := normAxis(ax, r)
+	axis, err := n.axisAttr(0, r)
 	if err != nil {
 		return nil, err
 	}
@@ -810,11 +805,7 @@ func opSplit(n *Node, in []*Tensor) ([]*Tensor, error) {
 		return nil, err
 	}
 	x := in[0]
-	ax, err := n.attrInt("axis", 0)
-	if err != nil {
-		return nil, err
-	}
-	axis, err := normAxis(ax, x.Rank())
+	axis, err := n.axisAttr(0, x.Rank())
 	if err != nil {
 		return nil, err
 	}
@@ -909,16 +900,12 @@ func opSlice(n *Node, in []*Tensor) ([]*Tensor, error) {
 	for i := range step {
 		step[i] = 1
 	}
-	seen := map[int]bool{}
-	for i, a := range axes {
-		ax, err := normAxis(a, r)
-		if err != nil {
-			return nil, err
-		}
-		if seen[ax] {
-			return nil, fmt.Errorf("axis %d repeated", a)
-		}
-		seen[ax] = true
+	axs, err := normAxes(axes, r)
+	if err != nil {
+		return nil, err
+	}
+	for i, ax := range axs {
+		a := axes[i]
 		d := int64(x.Shape[ax])
 		s, e, st := starts[i], ends[i], steps[i]
 		if st == 0 {
@@ -945,18 +932,26 @@ func opSlice(n *Node, in []*Tensor) ([]*Tensor, error) {
 		}
 		lo[ax], step[ax], cnt[ax] = int(s), int(st), int(c)
 	}
-	y := make([]float64, numel(cnt))
+	return []*Tensor{gatherAt(x, cnt, func(d, c int) int { return lo[d] + c*step[d] })}, nil
+}
+
+// gatherAt is the tensor of shape out (same rank as x) whose element at
+// multi-index ctr is x's element at multi-index (src(d, ctr[d]) for each
+// axis d), in row-major order.
+func gatherAt(x *Tensor, out []int, src func(d, c int) int) *Tensor {
+	r := x.Rank()
 	st := strides(x.Shape)
+	y := make([]float64, numel(out))
 	ctr := make([]int, r)
 	for i := range y {
 		off := 0
 		for d := 0; d < r; d++ {
-			off += (lo[d] + ctr[d]*step[d]) * st[d]
+			off += src(d, ctr[d]) * st[d]
 		}
 		y[i] = x.Data[off]
-		advance(ctr, cnt)
+		advance(ctr, out)
 	}
-	return []*Tensor{{DType: x.DType, Shape: cnt, Data: y}}, nil
+	return &Tensor{DType: x.DType, Shape: out, Data: y}
 }
 
 func opGather(n *Node, in []*Tensor) ([]*Tensor, error) {
@@ -967,11 +962,7 @@ func opGather(n *Node, in []*Tensor) ([]*Tensor, error) {
 	if idx.DType != Int64 && idx.DType != Int32 {
 		return nil, fmt.Errorf("indices are %s, not int32/int64", idx.DType)
 	}
-	ax, err := n.attrInt("axis", 0)
-	if err != nil {
-		return nil, err
-	}
-	axis, err := normAxis(ax, x.Rank())
+	axis, err := n.axisAttr(0, x.Rank())
 	if err != nil {
 		return nil, err
 	}
@@ -1090,19 +1081,8 @@ func opTranspose(n *Node, in []*Tensor) ([]*Tensor, error) {
 		ist[i] = st[a]
 	}
 	y := make([]float64, x.Len())
-	ctr := make([]int, r)
-	off := 0
-	for i := range y {
+	for i, off := range strideOffsets(shape, ist) {
 		y[i] = x.Data[off]
-		for d := r - 1; d >= 0; d-- {
-			ctr[d]++
-			off += ist[d]
-			if ctr[d] < shape[d] {
-				break
-			}
-			off -= ist[d] * shape[d]
-			ctr[d] = 0
-		}
 	}
 	return []*Tensor{{DType: x.DType, Shape: shape, Data: y}}, nil
 }
@@ -1232,19 +1212,7 @@ func opTile(n *Node, in []*Tensor) ([]*Tensor, error) {
 			return nil, fmt.Errorf("result is too large")
 		}
 	}
-	r := x.Rank()
-	st := strides(x.Shape)
-	y := make([]float64, numel(shape))
-	ctr := make([]int, r)
-	for i := range y {
-		off := 0
-		for d := 0; d < r; d++ {
-			off += (ctr[d] % x.Shape[d]) * st[d]
-		}
-		y[i] = x.Data[off]
-		advance(ctr, shape)
-	}
-	return []*Tensor{{DType: x.DType, Shape: shape, Data: y}}, nil
+	return []*Tensor{gatherAt(x, shape, func(d, c int) int { return c % x.Shape[d] })}, nil
 }
 
 func opShape(n *Node, in []*Tensor) ([]*Tensor, error) {
@@ -1367,15 +1335,11 @@ func opLayerNorm(n *Node, in []*Tensor) ([]*Tensor, error) {
 		return nil, err
 	}
 	x := in[0]
-	ax, err := n.attrInt("axis", -1)
+	axis, err := n.axisAttr(-1, x.Rank())
 	if err != nil {
 		return nil, err
 	}
 	eps, err := n.attrFloat("epsilon", 1e-5)
-	if err != nil {
-		return nil, err
-	}
-	axis, err := normAxis(ax, x.Rank())
 	if err != nil {
 		return nil, err
 	}

@@ -261,10 +261,7 @@ func TensorFromProto(tp *onnxpb.TensorProto) (*Tensor, error) {
 	case Float32:
 		got = len(tp.GetFloatData())
 		if got == n {
-			t.Data = make([]float64, n)
-			for i, v := range tp.GetFloatData() {
-				t.Data[i] = float64(v)
-			}
+			t.Data = toFloat64s(tp.GetFloatData())
 		}
 	case Float64:
 		got = len(tp.GetDoubleData())
@@ -274,10 +271,7 @@ func TensorFromProto(tp *onnxpb.TensorProto) (*Tensor, error) {
 	case Int64:
 		got = len(tp.GetInt64Data())
 		if got == n {
-			t.Data = make([]float64, n)
-			for i, v := range tp.GetInt64Data() {
-				t.Data[i] = float64(v)
-			}
+			t.Data = toFloat64s(tp.GetInt64Data())
 		}
 	default: // int32, int8, uint8, bool, float16 (bit patterns) live in int32_data
 		got = len(tp.GetInt32Data())
@@ -299,6 +293,15 @@ func TensorFromProto(tp *onnxpb.TensorProto) (*Tensor, error) {
 		return nil, fail("holds %d values, shape %v needs %d", got, shape, n)
 	}
 	return t, nil
+}
+
+// toFloat64s converts a slice of numbers to float64, into a new slice.
+func toFloat64s[T float32 | int64](v []T) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
 }
 
 func externalLocation(tp *onnxpb.TensorProto) string {
