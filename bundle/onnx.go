@@ -40,6 +40,7 @@ import (
 	"nann/hnsw"
 	"nann/internal/npy"
 	"nann/internal/safefile"
+	"nann/item"
 	"nann/onnx"
 	"nann/plan"
 )
@@ -532,7 +533,7 @@ func scoreCheck(b *ONNXBundle, p *plan.Plan) error {
 	for _, v := range p.UserInputs() {
 		user[v.Name] = onnx.NewTensor(v.DType, v.Shape.At(1)...)
 	}
-	rows := []int32{0, int32(p.NumItems() - 1), int32(p.NumItems() / 2)}
+	rows := []item.Row{0, item.Row(p.NumItems() - 1), item.Row(p.NumItems() / 2)}
 	var got [2][3]float32
 	for i, q := range []*plan.Plan{p, b.Plan} {
 		sc := q.NewScorer()

@@ -10,6 +10,7 @@ import (
 
 	"nann/hnsw"
 	"nann/internal/npy"
+	"nann/item"
 	"nann/onnx"
 )
 
@@ -82,9 +83,9 @@ func TestImportONNX(t *testing.T) {
 	// The bundle's plan gives torch's scores.
 	scores := arrs["scores"]
 	n := 200
-	rows := make([]int32, n)
+	rows := make([]item.Row, n)
 	for i := range rows {
-		rows[i] = int32(i)
+		rows[i] = item.Row(i)
 	}
 	out := make([]float32, n)
 	sc := b.Plan.NewScorer()

@@ -13,6 +13,7 @@ import (
 	"nann/engine"
 	"nann/internal/npy"
 	"nann/internal/numtest"
+	"nann/item"
 	"nann/model"
 	"nann/onnx"
 	"nann/train"
@@ -154,9 +155,9 @@ func TestExportONNXImportsToEngineScores(t *testing.T) {
 				t.Fatalf("item_vec index vectors: relative error %.2e against nann extract's", e)
 			}
 		}
-		rows := make([]int32, w.cfg.NumItems)
+		rows := make([]item.Row, w.cfg.NumItems)
 		for i := range rows {
-			rows[i] = int32(i)
+			rows[i] = item.Row(i)
 		}
 		got := make([]float32, len(rows))
 		sc := b.Plan.NewScorer()

@@ -11,6 +11,7 @@ import (
 	"nann/hnsw"
 	"nann/internal/npy"
 	"nann/internal/numtest"
+	"nann/item"
 	"nann/onnx"
 	"nann/plan"
 )
@@ -81,9 +82,9 @@ func TestImportIndexEmbedding(t *testing.T) {
 	}
 	// Scores: torch's, on every item.
 	scores := arrs["scores"]
-	rows := make([]int32, 200)
+	rows := make([]item.Row, 200)
 	for i := range rows {
-		rows[i] = int32(i)
+		rows[i] = item.Row(i)
 	}
 	out := make([]float32, 200)
 	sc := b.Plan.NewScorer()
@@ -258,9 +259,9 @@ func TestImportFeatureTable(t *testing.T) {
 	if e := numtest.RelErr(b.ItemEmbs, env[md.Graph.Values[ev]].Data); e > 1e-6 {
 		t.Fatalf("index vectors: %.2e relative from the interpreter's %s", e, ev)
 	}
-	rows := make([]int32, 200)
+	rows := make([]item.Row, 200)
 	for i := range rows {
-		rows[i] = int32(i)
+		rows[i] = item.Row(i)
 	}
 	out := make([]float32, 200)
 	sc := b.Plan.NewScorer()
@@ -390,9 +391,9 @@ func TestImportItemFeatures(t *testing.T) {
 	if e := numtest.RelErr(b.ItemEmbs, env[md.Graph.Values["item_vec"]].Data); e > 1e-6 {
 		t.Fatalf("index vectors: %.2e relative from the interpreter's item_vec", e)
 	}
-	rows := make([]int32, n)
+	rows := make([]item.Row, n)
 	for i := range rows {
-		rows[i] = int32(i)
+		rows[i] = item.Row(i)
 	}
 	out := make([]float32, n)
 	sc := b.Plan.NewScorer()

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"nann/item"
 	"nann/onnx"
 	"nann/plan"
 	"nann/retrieve"
@@ -267,7 +268,7 @@ func (s *planScorer) Bind(q userQuery) error {
 }
 
 func (s *planScorer) Score(rows []int32, out []float32) {
-	if err := s.sc.Score(rows, out); err != nil {
+	if err := s.sc.Score(item.Rows(rows), out); err != nil {
 		for i := range rows {
 			out[i] = float32(math.NaN())
 		}

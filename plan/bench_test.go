@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"nann/engine"
+	"nann/item"
 	"nann/onnx"
 )
 
@@ -104,13 +105,63 @@ func randomTable(n, w int, seed uint64) *onnx.Tensor {
 	return t
 }
 
-func benchRows(n, k int) []int32 {
+func benchRows(n, k int) []item.Row {
 	rng := rand.New(rand.NewPCG(10, 11))
-	rows := make([]int32, k)
+	rows := make([]item.Row, k)
 	for i := range rows {
-		rows[i] = int32(rng.IntN(n))
+		rows[i] = item.Row(rng.IntN(n))
 	}
 	return rows
+}
+
+// allRows is rows 0..n-1 in order.
+func allRows(n int) []item.Row {
+	rows := make([]item.Row, n)
+	for i := range rows {
+		rows[i] = item.Row(i)
+	}
+	return rows
+}
+
+// referenceEngine is the hand engine over a benchCorpus of random weights
+// and categories, one thread, bound to the reference sequence seq.
+func referenceEngine(b *testing.B, seq *onnx.Tensor) *engine.Scorer {
+	w, err := engine.RandomWeights(engine.DefaultConfig(benchCorpus, 100), 7)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	cates := make([]int32, benchCorpus)
+	for i := range cates {
+		cates[i] = int32(1 + rng.IntN(100))
+	}
+	e, err := engine.Compile(w, cates, engine.Options{Threads: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	es := e.NewScorer()
+	cs := make([]float32, seq.Len())
+	for i := range cs {
+		cs[i] = float32(seq.Data[i])
+	}
+	if err := es.BindSeq(cs); err != nil {
+		b.Fatal(err)
+	}
+	return es
+}
+
+// referencePlan is the reference network g compiled over a benchCorpus of
+// random item features, one thread, bound to seq.
+func referencePlan(b *testing.B, g *onnx.Graph, seq *onnx.Tensor) *Scorer {
+	p, err := Compile(g, Contract{UserInputs: []string{"comm_seq"}, ItemInput: "item_feat"}, randomTable(benchCorpus, 64, 1), Options{Threads: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := p.NewScorer()
+	if err := s.Bind(map[string]*onnx.Tensor{"comm_seq": seq}); err != nil {
+		b.Fatal(err)
+	}
+	return s
 }
 
 // scoreItems runs score over rows b.N times and reports items/s (wall
@@ -118,7 +169,7 @@ func benchRows(n, k int) []int32 {
 // busy machine, where the wall clock also counts other processes' turns,
 // the fairer measure of the code's own cost; for a run on k cores, k times
 // it is the rate those cores would reach alone).
-func scoreItems(b *testing.B, rows []int32, score func(rows []int32, out []float32)) {
+func scoreItems(b *testing.B, rows []item.Row, score func(rows []item.Row, out []float32)) {
 	out := make([]float32, len(rows))
 	score(rows, out)
 	b.ResetTimer()
@@ -145,41 +196,14 @@ func cpuTime() time.Duration {
 
 func BenchmarkReferenceEngine(b *testing.B) {
 	_, seq := referenceFull(b)
-	w, err := engine.RandomWeights(engine.DefaultConfig(benchCorpus, 100), 7)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(5, 6))
-	cates := make([]int32, benchCorpus)
-	for i := range cates {
-		cates[i] = int32(1 + rng.IntN(100))
-	}
-	e, err := engine.Compile(w, cates, engine.Options{Threads: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	es := e.NewScorer()
-	cs := make([]float32, seq.Len())
-	for i := range cs {
-		cs[i] = float32(seq.Data[i])
-	}
-	if err := es.BindSeq(cs); err != nil {
-		b.Fatal(err)
-	}
-	scoreItems(b, benchRows(benchCorpus, 4096), func(rows []int32, out []float32) { es.Score(rows, out) })
+	es := referenceEngine(b, seq)
+	scoreItems(b, benchRows(benchCorpus, 4096), func(rows []item.Row, out []float32) { es.Score(item.RowInt32s(rows), out) })
 }
 
 func BenchmarkReferencePlan(b *testing.B) {
 	g, seq := referenceFull(b)
-	p, err := Compile(g, Contract{UserInputs: []string{"comm_seq"}, ItemInput: "item_feat"}, randomTable(benchCorpus, 64, 1), Options{Threads: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	s := p.NewScorer()
-	if err := s.Bind(map[string]*onnx.Tensor{"comm_seq": seq}); err != nil {
-		b.Fatal(err)
-	}
-	scoreItems(b, benchRows(benchCorpus, 4096), func(rows []int32, out []float32) {
+	s := referencePlan(b, g, seq)
+	scoreItems(b, benchRows(benchCorpus, 4096), func(rows []item.Row, out []float32) {
 		if err := s.Score(rows, out); err != nil {
 			b.Fatal(err)
 		}
@@ -192,7 +216,7 @@ func BenchmarkReferenceInterpreter(b *testing.B) {
 	const k = 256
 	rows := benchRows(benchCorpus, k)
 	in := map[string]*onnx.Tensor{"item_feat": gatherRows(items, rows), "comm_seq": repeatTensor(seq, k)}
-	scoreItems(b, rows, func([]int32, []float32) {
+	scoreItems(b, rows, func([]item.Row, []float32) {
 		if _, err := g.Run(in); err != nil {
 			b.Fatal(err)
 		}
@@ -220,7 +244,7 @@ func dinBench(b *testing.B, threads int) (*Scorer, map[string]*onnx.Tensor) {
 
 func BenchmarkDINPlan(b *testing.B) {
 	s, _ := dinBench(b, 1)
-	scoreItems(b, benchRows(benchCorpus, 4096), func(rows []int32, out []float32) {
+	scoreItems(b, benchRows(benchCorpus, 4096), func(rows []item.Row, out []float32) {
 		if err := s.Score(rows, out); err != nil {
 			b.Fatal(err)
 		}
@@ -229,7 +253,7 @@ func BenchmarkDINPlan(b *testing.B) {
 
 func BenchmarkDINPlan2Cores(b *testing.B) {
 	s, _ := dinBench(b, 2)
-	scoreItems(b, benchRows(benchCorpus, 4096), func(rows []int32, out []float32) {
+	scoreItems(b, benchRows(benchCorpus, 4096), func(rows []item.Row, out []float32) {
 		if err := s.Score(rows, out); err != nil {
 			b.Fatal(err)
 		}
@@ -264,40 +288,13 @@ func threadCPU() time.Duration {
 // engine's rate on a quiet machine, an estimate of DIN's).
 func BenchmarkInterleaved(b *testing.B) {
 	g, seq := referenceFull(b)
-	w, err := engine.RandomWeights(engine.DefaultConfig(benchCorpus, 100), 7)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(5, 6))
-	cates := make([]int32, benchCorpus)
-	for i := range cates {
-		cates[i] = int32(1 + rng.IntN(100))
-	}
-	e, err := engine.Compile(w, cates, engine.Options{Threads: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	es := e.NewScorer()
-	cs := make([]float32, seq.Len())
-	for i := range cs {
-		cs[i] = float32(seq.Data[i])
-	}
-	if err := es.BindSeq(cs); err != nil {
-		b.Fatal(err)
-	}
-	p, err := Compile(g, Contract{UserInputs: []string{"comm_seq"}, ItemInput: "item_feat"}, randomTable(benchCorpus, 64, 1), Options{Threads: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ps := p.NewScorer()
-	if err := ps.Bind(map[string]*onnx.Tensor{"comm_seq": seq}); err != nil {
-		b.Fatal(err)
-	}
+	es := referenceEngine(b, seq)
+	ps := referencePlan(b, g, seq)
 	ds, _ := dinBench(b, 1)
 	rows := benchRows(benchCorpus, 4096)
 	out := make([]float32, len(rows))
 	runs := []func(){
-		func() { es.Score(rows, out) },
+		func() { es.Score(item.RowInt32s(rows), out) },
 		func() { _ = ps.Score(rows, out) },
 		func() { _ = ds.Score(rows, out) },
 	}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"nann/item"
 	"nann/onnx"
 )
 
@@ -26,19 +27,19 @@ func FuzzCompile(f *testing.F) {
 		if len(g.Inputs) < 2 {
 			return
 		}
-		item := g.Inputs[len(g.Inputs)-1]
-		if item.Shape == nil || len(item.Shape) == 0 || !item.DType.Supported() {
+		itemIn := g.Inputs[len(g.Inputs)-1]
+		if itemIn.Shape == nil || len(itemIn.Shape) == 0 || !itemIn.DType.Supported() {
 			return
 		}
 		total := 1
-		shape := item.Shape.At(3)
+		shape := itemIn.Shape.At(3)
 		for _, d := range shape {
 			total *= d
 		}
 		if total > 1<<12 {
 			return
 		}
-		p, err := Compile(g, Contract{ItemInput: item.Name}, onnx.NewTensor(item.DType, shape...), Options{Block: 6, ItemChunk: 2, Threads: 1})
+		p, err := Compile(g, Contract{ItemInput: itemIn.Name}, onnx.NewTensor(itemIn.DType, shape...), Options{Block: 6, ItemChunk: 2, Threads: 1})
 		if err != nil {
 			return
 		}
@@ -50,6 +51,6 @@ func FuzzCompile(f *testing.F) {
 		if err := s.Bind(in); err != nil {
 			return
 		}
-		_ = s.Score([]int32{0, 1, 2}, make([]float32, 3))
+		_ = s.Score([]item.Row{0, 1, 2}, make([]float32, 3))
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"nann/internal/numtest"
+	"nann/item"
 	"nann/onnx"
 )
 
@@ -65,10 +66,7 @@ func TestCompiledMatchesTorch(t *testing.T) {
 				t.Fatalf("%s: %v", name, err)
 			}
 			n := f.items.Shape[0]
-			rows := make([]int32, n)
-			for i := range rows {
-				rows[i] = int32(i)
-			}
+			rows := allRows(n)
 			out := make([]float32, n)
 			sc := p.NewScorer()
 			worst32, worst64 := 0.0, 0.0
@@ -157,7 +155,7 @@ func TestContractErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc := p.NewScorer()
-	if err := sc.Score([]int32{0}, make([]float32, 1)); err == nil {
+	if err := sc.Score([]item.Row{0}, make([]float32, 1)); err == nil {
 		t.Error("Score before Bind: no error")
 	}
 	err = sc.Bind(map[string]*onnx.Tensor{"hist": onnx.NewTensor(onnx.Float32, 1, 49, 16)})
@@ -189,10 +187,7 @@ func TestSpeedRatio(t *testing.T) {
 			for k, v := range f.users {
 				in[k] = userRow(v, 0)
 			}
-			rows := make([]int32, 4096)
-			for i := range rows {
-				rows[i] = int32(i)
-			}
+			rows := allRows(4096)
 			out := make([]float32, len(rows))
 			sc := p.NewScorer()
 			t0 := time.Now()

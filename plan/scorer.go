@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"nann/internal/vec"
+	"nann/item"
 	"nann/onnx"
 )
 
@@ -41,7 +42,7 @@ func (p *Plan) NewScorer() *Scorer {
 type job struct {
 	s    *Scorer
 	st   *state
-	rows []int32
+	rows []item.Row
 	out  []float32
 }
 
@@ -168,7 +169,7 @@ func contains(list []string, s string) bool {
 
 // Score writes the score of each item row into out (len(out) ≥ len(rows);
 // rows index the corpus passed to Compile).
-func (s *Scorer) Score(rows []int32, out []float32) error {
+func (s *Scorer) Score(rows []item.Row, out []float32) error {
 	if !s.bound {
 		return errors.New("plan: scorer used before Bind")
 	}
@@ -206,7 +207,7 @@ func (s *Scorer) Score(rows []int32, out []float32) error {
 }
 
 // scoreSerial scores rows block by block with one state.
-func (s *Scorer) scoreSerial(st *state, rows []int32, out []float32) {
+func (s *Scorer) scoreSerial(st *state, rows []item.Row, out []float32) {
 	p := s.p
 	B := p.block
 	for lo := 0; lo < len(rows); lo += B {
@@ -224,20 +225,20 @@ func (s *Scorer) scoreSerial(st *state, rows []int32, out []float32) {
 
 // prefetch asks for the table rows of the next block to be brought into
 // cache while the current block is computed.
-func (s *Scorer) prefetch(rows []int32) {
+func (s *Scorer) prefetch(rows []item.Row) {
 	for i := range s.p.tables {
 		t := &s.p.tables[i]
 		if t.f16 != nil {
-			vec.PrefetchRows(t.f16, t.width, rows)
+			vec.PrefetchRows(t.f16, t.width, item.RowInt32s(rows))
 		} else {
-			vec.PrefetchRows(t.data, t.width, rows)
+			vec.PrefetchRows(t.data, t.width, item.RowInt32s(rows))
 		}
 	}
 }
 
 // gather copies the table rows of a block into the item buffers; a short
 // block is padded with its last row.
-func (s *Scorer) gather(st *state, rows []int32) {
+func (s *Scorer) gather(st *state, rows []item.Row) {
 	p := s.p
 	for i, b := range p.prog.bufs {
 		if b.kind != bItem || b.alias >= 0 {

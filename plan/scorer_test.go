@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"nann/internal/numtest"
+	"nann/item"
 	"nann/onnx"
 )
 
@@ -40,9 +41,9 @@ func TestThreadsAndAllocs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows := make([]int32, 1500)
+		rows := make([]item.Row, 1500)
 		for i := range rows {
-			rows[i] = int32((i * 7) % 1500)
+			rows[i] = item.Row((i * 7) % 1500)
 		}
 		in := map[string]*onnx.Tensor{}
 		for k, v := range f.users {
@@ -86,7 +87,7 @@ func TestThreadsAndAllocs(t *testing.T) {
 	}
 }
 
-func gatherRows(t *onnx.Tensor, rows []int32) *onnx.Tensor {
+func gatherRows(t *onnx.Tensor, rows []item.Row) *onnx.Tensor {
 	w := t.Len() / t.Shape[0]
 	out := &onnx.Tensor{DType: t.DType, Shape: append([]int{len(rows)}, t.Shape[1:]...)}
 	for _, r := range rows {
@@ -127,10 +128,7 @@ func TestFloat16TablesTop200(t *testing.T) {
 		if b32, b16 := p32.Stats().TableBytes, p16.Stats().TableBytes; b16*2 != b32 {
 			t.Errorf("%s: float16 tables hold %d bytes, float32 %d", name, b16, b32)
 		}
-		rows := make([]int32, n)
-		for i := range rows {
-			rows[i] = int32(i)
-		}
+		rows := allRows(n)
 		a, b := make([]float32, n), make([]float32, n)
 		worst := 1.0
 		for u := 0; u < f.scores.Shape[0]; u++ {

@@ -10,6 +10,7 @@ import (
 
 	"nann/engine"
 	"nann/internal/numtest"
+	"nann/item"
 	"nann/onnx"
 )
 
@@ -57,10 +58,7 @@ func TestVsHandEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns := small.Shape[0]
-	all := make([]int32, ns)
-	for i := range all {
-		all[i] = int32(i)
-	}
+	all := allRows(ns)
 	got := make([]float32, ns)
 	if err := sc.Score(all, got); err != nil {
 		t.Fatal(err)
@@ -109,9 +107,9 @@ func TestVsHandEngine(t *testing.T) {
 	if err := pl.Bind(map[string]*onnx.Tensor{"comm_seq": seq}); err != nil {
 		t.Fatal(err)
 	}
-	rows := make([]int32, 4096)
+	rows := make([]item.Row, 4096)
 	for i := range rows {
-		rows[i] = int32(rng.IntN(n))
+		rows[i] = item.Row(rng.IntN(n))
 	}
 	out := make([]float32, len(rows))
 	reps := 10
@@ -126,7 +124,7 @@ func TestVsHandEngine(t *testing.T) {
 		}
 		tp += time.Since(t0)
 		t0 = time.Now()
-		es.Score(rows, out)
+		es.Score(item.RowInt32s(rows), out)
 		te += time.Since(t0)
 	}
 	// The interpreter on 256 pairs.

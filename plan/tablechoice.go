@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"nann/internal/vec"
+	"nann/item"
 	"nann/onnx"
 )
 
@@ -59,9 +60,9 @@ func (p *Plan) measureTables() error {
 	if err := s.Bind(user); err != nil {
 		return fmt.Errorf("plan: measuring the item tables: %w", err)
 	}
-	rows := make([]int32, min(4096, 32*p.block))
+	rows := make([]item.Row, min(4096, 32*p.block))
 	for i := range rows {
-		rows[i] = int32(rng.IntN(p.n))
+		rows[i] = item.Row(rng.IntN(p.n))
 	}
 	out := make([]float32, len(rows))
 	f16 := make([][]uint16, len(p.tables))

@@ -40,10 +40,7 @@ func TestMeasureTables(t *testing.T) {
 	if a, b := st.TableBytes, pd.Stats().TableBytes; a != b {
 		t.Errorf("measured plan holds %d table bytes, the direct one %d", a, b)
 	}
-	rows := make([]int32, 3000)
-	for i := range rows {
-		rows[i] = int32(i)
-	}
+	rows := allRows(3000)
 	a, b := make([]float32, len(rows)), make([]float32, len(rows))
 	for _, c := range []struct {
 		p   *Plan

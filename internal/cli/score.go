@@ -17,6 +17,7 @@ import (
 
 	"nann/internal/npy"
 	"nann/internal/safefile"
+	"nann/item"
 	"nann/onnx"
 	"nann/plan"
 )
@@ -172,7 +173,7 @@ func guessItemInput(g *onnx.Graph, users map[string]*onnx.Tensor) string {
 }
 
 // scoreUser binds user u and scores rows into out.
-func (c *ScoreCmd) scoreUser(g *Globals, sc *plan.Scorer, byInput map[string]*onnx.Tensor, u int, rows []int32, out []float32) error {
+func (c *ScoreCmd) scoreUser(g *Globals, sc *plan.Scorer, byInput map[string]*onnx.Tensor, u int, rows []item.Row, out []float32) error {
 	if err := g.Context().Err(); err != nil {
 		return err
 	}
@@ -195,11 +196,11 @@ func (c *ScoreCmd) scoreUser(g *Globals, sc *plan.Scorer, byInput map[string]*on
 }
 
 // rows returns the item rows to score: --items, or every row.
-func (c *ScoreCmd) rows(n int) ([]int32, error) {
+func (c *ScoreCmd) rows(n int) ([]item.Row, error) {
 	if c.Items == "" {
-		rows := make([]int32, n)
+		rows := make([]item.Row, n)
 		for i := range rows {
-			rows[i] = int32(i)
+			rows[i] = item.Row(i)
 		}
 		return rows, nil
 	}
@@ -210,12 +211,12 @@ func (c *ScoreCmd) rows(n int) ([]int32, error) {
 	if len(shape) != 1 || len(ids) == 0 {
 		return nil, fmt.Errorf("--items %s: shape %v, want a non-empty 1-D array of row indices", c.Items, shape)
 	}
-	rows := make([]int32, len(ids))
+	rows := make([]item.Row, len(ids))
 	for i, r := range ids {
 		if r < 0 || r >= int64(n) {
 			return nil, fmt.Errorf("--items %s: entry %d is row %d, outside the %d rows of --item-embs", c.Items, i, r, n)
 		}
-		rows[i] = int32(r)
+		rows[i] = item.Row(r)
 	}
 	return rows, nil
 }
