@@ -198,7 +198,7 @@ func (b *builder) insertAll(ctx context.Context, workers int, progress func(int)
 					if r.l == 0 {
 						maxDeg = b.m0
 					}
-					b.addLink(ws[wk], r.s, item{r.d, r.q}, int(r.l), maxDeg)
+					b.addLink(ws[wk], r.s, cand{r.d, r.q}, int(r.l), maxDeg)
 				}
 			}
 		})
@@ -258,7 +258,7 @@ func (b *builder) copyNeighbors(level int, node int32, buf []int32) []int32 {
 
 // setList replaces a list's contents (only one goroutine writes a given
 // list at a time; searches may read it).
-func setList(lst []int32, sel []item) {
+func setList(lst []int32, sel []cand) {
 	for i, s := range sel {
 		atomic.StoreInt32(&lst[1+i], s.id)
 	}
@@ -277,7 +277,7 @@ func (b *builder) plan(w *worker, q, pos int32, reqs []linkReq) []linkReq {
 		cur, curD = w.greedy(b.x, b.d, vq, cur, curD, l)
 	}
 	for l := min(lq, b.topLvl); l >= 0; l-- {
-		w.searchLayer(b.x, b.d, b.n, vq, item{curD, cur}, l, b.efc)
+		w.searchLayer(b.x, b.d, b.n, vq, cand{curD, cur}, l, b.efc)
 		w.cands = w.res.drainAscending(w.cands)
 		cur, curD = w.cands[0].id, w.cands[0].d
 		nsel := b.m
@@ -295,7 +295,7 @@ func (b *builder) plan(w *worker, q, pos int32, reqs []linkReq) []linkReq {
 
 // addLink adds the reverse link s -> q; if s's list is full, the heuristic
 // re-selects maxDeg links among the old ones and q.
-func (b *builder) addLink(w *worker, s int32, q item, level, maxDeg int) {
+func (b *builder) addLink(w *worker, s int32, q cand, level, maxDeg int) {
 	lst := b.list(level, s)
 	cnt := int(lst[0])
 	if cnt < maxDeg {
@@ -306,9 +306,9 @@ func (b *builder) addLink(w *worker, s int32, q item, level, maxDeg int) {
 	vs := b.vec(s)
 	w.tmp = append(w.tmp[:0], q)
 	for _, e := range lst[1 : 1+cnt] {
-		w.tmp = append(w.tmp, item{vec.L2Squared(vs, b.vec(e)), e})
+		w.tmp = append(w.tmp, cand{vec.L2Squared(vs, b.vec(e)), e})
 	}
-	slices.SortFunc(w.tmp, func(a, b item) int {
+	slices.SortFunc(w.tmp, func(a, b cand) int {
 		switch {
 		case a.d < b.d:
 			return -1
@@ -326,7 +326,7 @@ func (b *builder) addLink(w *worker, s int32, q item, level, maxDeg int) {
 // already kept neighbour than to the base. With fewer than maxN candidates
 // all are kept, as in both libraries. cands must be sorted by ascending
 // distance to the base.
-func selectHeuristic(x []float32, d int, cands []item, maxN int, out []item) []item {
+func selectHeuristic(x []float32, d int, cands []cand, maxN int, out []cand) []cand {
 	if len(cands) < maxN {
 		return append(out, cands...)
 	}

@@ -1,15 +1,15 @@
 package hnsw
 
-// item is a node with its distance to the current query.
-type item struct {
+// cand is a node with its distance to the current query.
+type cand struct {
 	d  float32
 	id int32
 }
 
-// minHeap pops the closest item first (search candidates).
-type minHeap []item
+// minHeap pops the closest cand first (search candidates).
+type minHeap []cand
 
-func (h *minHeap) push(x item) {
+func (h *minHeap) push(x cand) {
 	s := append(*h, x)
 	i := len(s) - 1
 	for i > 0 {
@@ -24,7 +24,7 @@ func (h *minHeap) push(x item) {
 	*h = s
 }
 
-func (h *minHeap) pop() item {
+func (h *minHeap) pop() cand {
 	s := *h
 	top := s[0]
 	last := s[len(s)-1]
@@ -35,8 +35,8 @@ func (h *minHeap) pop() item {
 	return top
 }
 
-// replaceTop swaps the top item for x: a pop and a push in one sift.
-func (h *minHeap) replaceTop(x item) {
+// replaceTop swaps the top cand for x: a pop and a push in one sift.
+func (h *minHeap) replaceTop(x cand) {
 	s := *h
 	n := len(s)
 	i := 0
@@ -57,24 +57,24 @@ func (h *minHeap) replaceTop(x item) {
 	s[i] = x
 }
 
-// maxHeap pops the farthest item first (the bounded result set). It is a
+// maxHeap pops the farthest cand first (the bounded result set). It is a
 // minHeap of negated distances, so both orders share one implementation;
 // negation keeps every comparison's outcome, NaN and signed zeros included.
 type maxHeap struct{ h minHeap }
 
-func neg(x item) item { return item{-x.d, x.id} }
+func neg(x cand) cand { return cand{-x.d, x.id} }
 
 func (h *maxHeap) len() int          { return len(h.h) }
 func (h *maxHeap) reset()            { h.h = h.h[:0] }
-func (h *maxHeap) top() item         { return neg(h.h[0]) }
-func (h *maxHeap) push(x item)       { h.h.push(neg(x)) }
-func (h *maxHeap) pop() item         { return neg(h.h.pop()) }
-func (h *maxHeap) replaceTop(x item) { h.h.replaceTop(neg(x)) }
+func (h *maxHeap) top() cand         { return neg(h.h[0]) }
+func (h *maxHeap) push(x cand)       { h.h.push(neg(x)) }
+func (h *maxHeap) pop() cand         { return neg(h.h.pop()) }
+func (h *maxHeap) replaceTop(x cand) { h.h.replaceTop(neg(x)) }
 
 // drainAscending empties h into out, closest first.
-func (h *maxHeap) drainAscending(out []item) []item {
+func (h *maxHeap) drainAscending(out []cand) []cand {
 	n := h.len()
-	out = append(out[:0], make([]item, n)...)
+	out = append(out[:0], make([]cand, n)...)
 	for i := n - 1; i >= 0; i-- {
 		out[i] = h.pop()
 	}

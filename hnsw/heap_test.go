@@ -15,8 +15,8 @@ func TestHeapsOrder(t *testing.T) {
 		for i := range n {
 			d := float32(r.IntN(20))
 			all = append(all, d)
-			mn.push(item{d, int32(i)})
-			mx.push(item{d, int32(i)})
+			mn.push(cand{d, int32(i)})
+			mx.push(cand{d, int32(i)})
 		}
 		slices.Sort(all)
 		for i := range n {
@@ -29,9 +29,9 @@ func TestHeapsOrder(t *testing.T) {
 		var b maxHeap
 		for i, d := range all {
 			if b.len() < k {
-				b.push(item{d, int32(i)})
+				b.push(cand{d, int32(i)})
 			} else if d < b.top().d {
-				b.replaceTop(item{d, int32(i)})
+				b.replaceTop(cand{d, int32(i)})
 			}
 		}
 		got := b.drainAscending(nil)

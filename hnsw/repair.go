@@ -43,7 +43,7 @@ func (b *builder) linkFromReached(w *worker, u int32, l, maxDeg int, reached []b
 	for lv := b.topLvl; lv > l; lv-- {
 		cur, curD = w.greedy(b.x, b.d, vq, cur, curD, lv)
 	}
-	w.searchLayer(b.x, b.d, b.n, vq, item{curD, cur}, l, max(b.efc, maxDeg))
+	w.searchLayer(b.x, b.d, b.n, vq, cand{curD, cur}, l, max(b.efc, maxDeg))
 	w.cands = w.res.drainAscending(w.cands)
 	for _, c := range w.cands {
 		if c.id == u || !reached[c.id] {

@@ -21,7 +21,7 @@ type worker struct {
 	ids   []int32
 	dists []float32
 	// cands, sel, sel2, tmp hold candidate lists during a build.
-	cands, sel, sel2, tmp []item
+	cands, sel, sel2, tmp []cand
 	// Neighbour lists come from adj (a frozen graph) or, while building,
 	// from b's lists read with atomic loads.
 	adj []adjacency
@@ -92,7 +92,7 @@ func (w *worker) distances(x, vq []float32, ids []int32) []float32 {
 
 // searchLayer is the ef-bounded best-first search on level l from ep; the
 // ef closest nodes found are left in w.res.
-func (w *worker) searchLayer(x []float32, d, n int, vq []float32, ep item, l, ef int) {
+func (w *worker) searchLayer(x []float32, d, n int, vq []float32, ep cand, l, ef int) {
 	w.vis.reset(n)
 	w.cand = w.cand[:0]
 	w.res.reset()
@@ -114,13 +114,13 @@ func (w *worker) expand(x []float32, vq []float32, l, ef int) {
 			dd := dists[i]
 			switch {
 			case w.res.len() < ef:
-				w.res.push(item{dd, nb})
+				w.res.push(cand{dd, nb})
 			case dd < w.res.top().d:
-				w.res.replaceTop(item{dd, nb})
+				w.res.replaceTop(cand{dd, nb})
 			default:
 				continue
 			}
-			w.cand.push(item{dd, nb})
+			w.cand.push(cand{dd, nb})
 		}
 	}
 }
@@ -188,7 +188,7 @@ func (s *KNNSearcher) Search(q []float32, k, ef int) ([]Neighbor, error) {
 	for l := top; l > 0; l-- {
 		cur, curD = w.greedy(ix.x, ix.d, q, cur, curD, l)
 	}
-	w.searchLayer(ix.x, ix.d, g.n, q, item{curD, cur}, 0, max(ef, k))
+	w.searchLayer(ix.x, ix.d, g.n, q, cand{curD, cur}, 0, max(ef, k))
 	for w.res.len() > k {
 		w.res.pop()
 	}

@@ -67,9 +67,9 @@ func ExactKNN(x []float32, dim int, queries []float32, k, workers int) [][]int32
 		for i := 0; i < n; i++ {
 			d := vec.L2Squared(q, x[i*dim:(i+1)*dim])
 			if h.len() < k {
-				h.push(item{d, int32(i)})
+				h.push(cand{d, int32(i)})
 			} else if d < h.top().d {
-				h.replaceTop(item{d, int32(i)})
+				h.replaceTop(cand{d, int32(i)})
 			}
 		}
 		items := h.drainAscending(nil)
