@@ -1,10 +1,8 @@
 package bench
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"nann/internal/servingtest"
 	"nann/server"
 )
 
@@ -35,15 +34,7 @@ func TestVersionLabelTargets(t *testing.T) {
 	cfg.ModelConfigFile, cfg.GRPCAddr, cfg.RESTAddr = cfgFile, "127.0.0.1:0", "127.0.0.1:0"
 	cfg.PollInterval, cfg.ShutdownTimeout, cfg.WarmupRequests = 0, 5*time.Second, 0
 	l := &versionLoader{}
-	srv, err := server.New(cfg, l.load, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := srv.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); srv.Wait() }()
+	srv := servingtest.Start(t, cfg, l.load)
 	mock, err := MockInputs(2, CommSeqLen, [6]int32{10, 10, 10, 10, 10, 5}, 1)
 	if err != nil {
 		t.Fatal(err)

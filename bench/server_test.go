@@ -5,8 +5,6 @@ import (
 	"context"
 	"fmt"
 	"image/png"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"nann/internal/servingtest"
 	"nann/server"
 	"nann/serving"
 )
@@ -100,21 +99,7 @@ func startServer(t *testing.T, base string, l *versionLoader) *server.Server {
 	cfg := server.DefaultConfig()
 	cfg.BasePath, cfg.GRPCAddr, cfg.RESTAddr = base, "127.0.0.1:0", "127.0.0.1:0"
 	cfg.PollInterval, cfg.ShutdownTimeout = 30*time.Millisecond, 5*time.Second
-	srv, err := server.New(cfg, l.load, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := srv.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := srv.Wait(); err != nil {
-			t.Errorf("server: %v", err)
-		}
-	})
-	return srv
+	return servingtest.Start(t, cfg, l.load)
 }
 
 // The three targets against nann's own server and the same servable
@@ -286,15 +271,8 @@ func BenchmarkTargets(b *testing.B) {
 	l := &versionLoader{}
 	cfg := server.DefaultConfig()
 	cfg.BasePath, cfg.GRPCAddr, cfg.RESTAddr, cfg.PollInterval = base, "127.0.0.1:0", "127.0.0.1:0", 0
-	srv, err := server.New(cfg, l.load, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := srv.Start(ctx); err != nil {
-		b.Fatal(err)
-	}
-	defer func() { cancel(); srv.Wait() }()
+	srv := servingtest.Start(b, cfg, l.load)
+	ctx := context.Background()
 	inputs, err := MockInputs(1, CommSeqLen, DefaultLevelTopN, 1)
 	if err != nil {
 		b.Fatal(err)

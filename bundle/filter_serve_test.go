@@ -4,17 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
+	"nann/internal/servingtest"
 	"nann/server"
 	"nann/serving"
 	"nann/tfserving"
@@ -36,21 +32,9 @@ func TestServedFiltersEqualInProcess(t *testing.T) {
 	cfg := server.DefaultConfig()
 	cfg.BasePath, cfg.GRPCAddr, cfg.RESTAddr = base, "127.0.0.1:0", "127.0.0.1:0"
 	cfg.WarmupRequests, cfg.PollInterval, cfg.ShutdownTimeout = 0, 50*time.Millisecond, 5*time.Second
-	srv, err := server.New(cfg, Load, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer func() { cancel(); srv.Wait() }()
-	if err := srv.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	client := servingpb.NewPredictionServiceClient(conn)
+	srv := servingtest.Start(t, cfg, Load)
+	ctx := context.Background()
+	client := servingpb.NewPredictionServiceClient(servingtest.Dial(t, srv.GRPCAddr()))
 
 	hist := [][]int64{{1000, 1007, 1014, 1021}, {1070, 1077, 0, 0}}
 	excl := [][]int64{{1028, 1035, 1042}, {1000, 0, 0}}

@@ -5,21 +5,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"io"
-	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
 	"nann/bundle"
 	"nann/internal/cli"
 	"nann/internal/npy"
 	"nann/internal/numtest"
+	"nann/internal/servingtest"
 	"nann/server"
 	"nann/tfserving/servingpb"
 	"nann/tfserving/tfpb"
@@ -122,21 +118,9 @@ func checkTorchONNX(t *testing.T, out string) {
 	}
 	cfg := server.DefaultConfig()
 	cfg.BasePath, cfg.ModelName, cfg.GRPCAddr, cfg.RESTAddr, cfg.PollInterval = filepath.Join(base, "torch"), "torch", "127.0.0.1:0", "", 20*time.Millisecond
-	srv, err := server.New(cfg, bundle.Load, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer func() { cancel(); srv.Wait() }()
-	if err := srv.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	client := servingpb.NewPredictionServiceClient(conn)
+	srv := servingtest.Start(t, cfg, bundle.Load)
+	ctx := context.Background()
+	client := servingpb.NewPredictionServiceClient(servingtest.Dial(t, srv.GRPCAddr()))
 	// Beams as wide as the corpus: every reachable item is scored, so the
 	// answer is torch's ranking.
 	k := min(n, 20)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	"nann/bench"
 	"nann/dataset"
+	"nann/internal/servingtest"
 	"nann/server"
 	"nann/serving"
 )
@@ -49,15 +49,7 @@ func TestBenchCommandMatrix(t *testing.T) {
 	load := func(ctx context.Context, dir string) (serving.Servable, error) { return echoServable{}, nil }
 	cfg := server.DefaultConfig()
 	cfg.BasePath, cfg.GRPCAddr, cfg.RESTAddr, cfg.PollInterval = base, "127.0.0.1:0", "127.0.0.1:0", 0
-	srv, err := server.New(cfg, load, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := srv.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); srv.Wait() }()
+	srv := servingtest.Start(t, cfg, load)
 
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer

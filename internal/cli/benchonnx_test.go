@@ -2,15 +2,13 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 
 	"nann/bench"
 	"nann/bundle"
+	"nann/internal/servingtest"
 	"nann/server"
 )
 
@@ -21,15 +19,7 @@ func TestBenchImported(t *testing.T) {
 	base, _, _ := importForTest(t, "din17")
 	cfg := server.DefaultConfig()
 	cfg.BasePath, cfg.GRPCAddr, cfg.RESTAddr, cfg.PollInterval = base, "127.0.0.1:0", "127.0.0.1:0", 0
-	srv, err := server.New(cfg, bundle.Load, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := srv.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); srv.Wait() }()
+	srv := servingtest.Start(t, cfg, bundle.Load)
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"bench",
 		"--target", "inproc:" + base + ",grpc:" + srv.GRPCAddr() + ",rest:" + srv.RESTAddr(),

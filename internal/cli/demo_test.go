@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -14,11 +12,10 @@ import (
 	"time"
 
 	"github.com/x448/float16"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"nann/bundle"
 	"nann/dataset"
+	"nann/internal/servingtest"
 	"nann/retrieve"
 	"nann/server"
 	"nann/tfserving/servingpb"
@@ -93,20 +90,8 @@ func checkServedEqualsInProcess(t *testing.T, dir string) {
 	}
 	cfg := server.DefaultConfig()
 	cfg.BasePath, cfg.GRPCAddr, cfg.RESTAddr, cfg.PollInterval = filepath.Dir(vdir), "127.0.0.1:0", "127.0.0.1:0", 0
-	srv, err := server.New(cfg, bundle.Load, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); srv.Wait() }()
-	cc, err := grpc.NewClient(srv.GRPCAddr(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
-	client := servingpb.NewPredictionServiceClient(cc)
+	srv := servingtest.Start(t, cfg, bundle.Load)
+	client := servingpb.NewPredictionServiceClient(servingtest.Dial(t, srv.GRPCAddr()))
 
 	ds, err := dataset.Open(filepath.Join(dir, "dataset"), dataset.OpenOptions{})
 	if err != nil {

@@ -6,15 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
+	"nann/internal/servingtest"
 	"nann/serving"
 	"nann/tfserving/servingpb"
 )
@@ -52,20 +47,7 @@ func TestServeModelConfigFile(t *testing.T) {
 			"--model_config_file", cfgPath, "--model_config_file_poll_wait_seconds", "1",
 			"--file_system_poll_wait_seconds", "0", "--warmup_requests", "0"}, &bytes.Buffer{}, &stderr, load)
 	}()
-	addrRE := regexp.MustCompile(`grpc=(127\.0\.0\.1:\d+)`)
-	var addr string
-	for deadline := time.Now().Add(10 * time.Second); addr == ""; time.Sleep(10 * time.Millisecond) {
-		if m := addrRE.FindStringSubmatch(stderr.String()); m != nil {
-			addr = m[1]
-		} else if time.Now().After(deadline) {
-			t.Fatalf("server did not start:\n%s", stderr.String())
-		}
-	}
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := servingtest.Dial(t, servingtest.GRPCAddrFromLog(t, stderr.String))
 	ms := servingpb.NewModelServiceClient(conn)
 	for name, want := range map[string]string{"a": "2 1", "b": "7"} {
 		st, err := ms.GetModelStatus(context.Background(), &servingpb.GetModelStatusRequest{ModelSpec: &servingpb.ModelSpec{Name: name}})
@@ -83,15 +65,5 @@ func TestServeModelConfigFile(t *testing.T) {
 			t.Fatalf("model %s versions %v, want %s", name, got, want)
 		}
 	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case code := <-exit:
-		if code != 0 {
-			t.Fatalf("exit code %d:\n%s", code, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not exit after SIGTERM")
-	}
+	terminate(t, exit, &stderr)
 }

@@ -6,16 +6,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"nann/internal/servingtest"
 	"nann/serving"
 )
 
@@ -48,6 +46,24 @@ func (s *stubServable) Predict(ctx context.Context, r *serving.Request) (*servin
 
 func (s *stubServable) Close() error { close(s.closed); return nil }
 
+// terminate sends SIGTERM to this process, as an operator stops
+// `nann serve`, and expects the run reporting on exit to end with code 0
+// within 10 s.
+func terminate(t *testing.T, exit <-chan int, stderr *lockedBuffer) {
+	t.Helper()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-exit:
+		if code != 0 {
+			t.Fatalf("exit code %d:\n%s", code, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not exit after SIGTERM")
+	}
+}
+
 // TestServeCommand runs `nann serve` with a stub loader, checks that
 // it becomes healthy, then sends SIGTERM and expects a clean exit.
 func TestServeCommand(t *testing.T) {
@@ -67,35 +83,12 @@ func TestServeCommand(t *testing.T) {
 			"--model_base_path", base, "--file_system_poll_wait_seconds", "0",
 			"--warmup_requests", "0"}, &bytes.Buffer{}, &stderr, load) // the stub answers no request
 	}()
-	addrRE := regexp.MustCompile(`grpc=(127\.0\.0\.1:\d+)`)
-	var addr string
-	for deadline := time.Now().Add(10 * time.Second); addr == ""; time.Sleep(10 * time.Millisecond) {
-		if m := addrRE.FindStringSubmatch(stderr.String()); m != nil {
-			addr = m[1]
-		} else if time.Now().After(deadline) {
-			t.Fatalf("server did not start:\n%s", stderr.String())
-		}
-	}
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := servingtest.Dial(t, servingtest.GRPCAddrFromLog(t, stderr.String))
 	h, err := healthpb.NewHealthClient(conn).Check(context.Background(), &healthpb.HealthCheckRequest{})
 	if err != nil || h.Status != healthpb.HealthCheckResponse_SERVING {
 		t.Fatalf("health %v %v", h, err)
 	}
-	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case code := <-exit:
-		if code != 0 {
-			t.Fatalf("exit code %d:\n%s", code, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not exit after SIGTERM")
-	}
+	terminate(t, exit, &stderr)
 	select {
 	case <-stub.closed:
 	default:
