@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -102,9 +101,7 @@ func (c *SynthCmd) report(g *Globals, r synthReport) error {
 		return nil
 	}
 	if c.JSON {
-		enc := json.NewEncoder(g.Stdout())
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return writeJSON(g.Stdout(), r)
 	}
 	st := r.Stats
 	pct := func(n int64) float64 { return 100 * float64(n) / float64(max(st.Rows, 1)) }

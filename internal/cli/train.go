@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -108,9 +107,7 @@ func (c *TrainCmd) Run(g *Globals) error {
 		return err
 	}
 	if c.JSON {
-		enc := json.NewEncoder(g.Stdout())
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return writeJSON(g.Stdout(), rep)
 	}
 	tr := rep.Training
 	var b strings.Builder
