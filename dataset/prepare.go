@@ -42,14 +42,6 @@ type Options struct {
 	Progress meter.Func
 }
 
-// logger is l, or a logger that discards everything if l is nil.
-func logger(l *slog.Logger) *slog.Logger {
-	if l == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return l
-}
-
 // DefaultOptions are the reference's settings (SPEC §1).
 func DefaultOptions() Options {
 	return Options{MaxLength: 50, TrainMinLength: 10, TestMinLength: 7, NumTest: 10000, NumValid: 10000, Seed: 1, MaxHeldOut: 0.2}
@@ -97,7 +89,7 @@ func Prepare(ctx context.Context, input, out string, opt Options) (Meta, error) 
 		return Meta{}, fmt.Errorf("prepare: --out: %w", err)
 	}
 	// Staging directories of an interrupted earlier run for the same out.
-	log := logger(opt.Log)
+	log := meter.Logger(opt.Log)
 	if _, err := safefile.CleanStale(filepath.Dir(out), filepath.Base(out), log); err != nil {
 		log.Warn("prepare: cannot remove stale temporaries", "err", err)
 	}
@@ -233,7 +225,7 @@ func (b *built) split(opt Options) {
 	}
 	nt, nv := heldOut(len(eligible), opt.NumTest, opt.NumValid, opt.MaxHeldOut)
 	if nt < opt.NumTest || nv < opt.NumValid {
-		logger(opt.Log).Warn("fewer eligible users than requested test+validation users; drawing fewer",
+		meter.Logger(opt.Log).Warn("fewer eligible users than requested test+validation users; drawing fewer",
 			"eligible", len(eligible), "test", nt, "valid", nv, "requested_test", opt.NumTest, "requested_valid", opt.NumValid)
 	}
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x6e616e6e))

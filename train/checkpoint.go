@@ -18,6 +18,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"nann/internal/meter"
 	"nann/internal/safefile"
 	"nann/nn"
 )
@@ -350,7 +351,7 @@ func newestCheckpoint(runDir string, log *slog.Logger, accept func(*Checkpoint) 
 			err = accept(c)
 		}
 		if err != nil {
-			logOr(log).Warn("checkpoint unusable, trying the previous one", "file", p, "err", err)
+			meter.Logger(log).Warn("checkpoint unusable, trying the previous one", "file", p, "err", err)
 			continue
 		}
 		return c, p, nil
@@ -366,7 +367,7 @@ func pruneCheckpoints(runDir string, keep int, log *slog.Logger) {
 	}
 	for i := keep; i < len(files); i++ {
 		if err := os.Remove(files[i]); err != nil {
-			logOr(log).Warn("cannot remove old checkpoint", "file", files[i], "err", err)
+			meter.Logger(log).Warn("cannot remove old checkpoint", "file", files[i], "err", err)
 		}
 	}
 }

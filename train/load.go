@@ -68,7 +68,7 @@ func loadModel(runDir string, log *slog.Logger) (*model.Model, error) {
 	if c == nil {
 		return nil, fmt.Errorf("run %s: no %s and no usable checkpoint (has it been trained?)", runDir, modelFile)
 	}
-	logOr(log).Warn("training has not finished; using the newest checkpoint", "file", p, "step", c.Step)
+	meter.Logger(log).Warn("training has not finished; using the newest checkpoint", "file", p, "step", c.Step)
 	return m, nil
 }
 

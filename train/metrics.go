@@ -18,6 +18,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
+	"nann/internal/meter"
 	"nann/internal/safefile"
 )
 
@@ -56,7 +57,7 @@ type metricsLog struct{ f *os.File }
 func openMetrics(path string, step int64, log *slog.Logger) (*metricsLog, error) {
 	rows, err := readMetrics(path)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		logOr(log).Warn("metrics file damaged; keeping the rows before the damage", "file", path, "err", err, "rows", len(rows))
+		meter.Logger(log).Warn("metrics file damaged; keeping the rows before the damage", "file", path, "err", err, "rows", len(rows))
 	}
 	var buf bytes.Buffer
 	for _, r := range rows {

@@ -52,20 +52,12 @@ type Options struct {
 	Progress meter.Func
 }
 
-// logOr is l, or a logger that discards everything if l is nil.
-func logOr(l *slog.Logger) *slog.Logger {
-	if l == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return l
-}
-
 // Run trains (or resumes) the run in cfg.RunDir and evaluates the result.
 // A new run needs cfg.Data; an existing one continues from its newest
 // valid checkpoint. On cancellation it writes a checkpoint and returns the
 // context's error.
 func Run(ctx context.Context, cfg Config, opt Options) (*Report, error) {
-	log := logOr(opt.Log)
+	log := meter.Logger(opt.Log)
 	rf, err := openRun(cfg, opt.Set, log)
 	if err != nil {
 		return nil, err
@@ -245,7 +237,7 @@ func newTrainer(rf *runFile, ds *dataset.Dataset, log *slog.Logger, progress met
 		return nil, fmt.Errorf("dataset %s has %d items, %d categories, max length %d; the run's model was made for %d, %d, %d",
 			cfg.Data, mc.NumItems, mc.NumCates, mc.SeqLen, rf.Model.NumItems, rf.Model.NumCates, rf.Model.SeqLen)
 	}
-	t := &trainer{rf: rf, cfg: cfg, ds: ds, permEpoch: -1, log: logOr(log), progress: progress}
+	t := &trainer{rf: rf, cfg: cfg, ds: ds, permEpoch: -1, log: meter.Logger(log), progress: progress}
 	n := int64(len(ds.Train))
 	if cfg.MaxSamples > 0 {
 		n = min(n, cfg.MaxSamples)

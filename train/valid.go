@@ -15,6 +15,7 @@ import (
 	"nann/dataset"
 	"nann/engine"
 	"nann/eval"
+	"nann/internal/meter"
 	"nann/internal/parallel"
 	"nann/internal/safefile"
 	"nann/model"
@@ -165,7 +166,7 @@ func truncateValid(path string, step int64, log *slog.Logger) error {
 		return nil
 	}
 	if err != nil {
-		logOr(log).Warn("validation curve damaged; keeping the rows before the damage", "file", path, "err", err, "rows", len(rows))
+		meter.Logger(log).Warn("validation curve damaged; keeping the rows before the damage", "file", path, "err", err, "rows", len(rows))
 	}
 	var buf bytes.Buffer
 	for _, r := range rows {

@@ -1,9 +1,22 @@
 // Package meter counts the units of work a library has done and reports
 // them through the library's progress callback (func(stage, done, total)),
-// so that libraries report progress without drawing it.
+// so that libraries report progress without drawing it; Logger gives a
+// library the logger it reports to.
 package meter
 
-import "sync/atomic"
+import (
+	"log/slog"
+	"sync/atomic"
+)
+
+// Logger is the logger a library reports to: l, or a logger that discards
+// everything if l is nil (an Options.Log left unset).
+func Logger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
+}
 
 // Func is a library's progress callback: stage names the job, done is the
 // count so far and total the count in all (0 if unknown). It may be called
