@@ -197,13 +197,8 @@ func (tb *tensorBuilder) boolean(v bool, depth int) error {
 	if tb.floats {
 		return fmt.Errorf("value %v is not a number or a list", v)
 	}
-	if tb.rank == -1 {
-		tb.rank = depth
-	} else if depth != tb.rank {
-		return fmt.Errorf("ragged nesting: a value at depth %d, want depth %d", depth, tb.rank)
-	}
-	if tb.n >= tb.limit {
-		return fmt.Errorf("more than %d elements", tb.limit)
+	if err := tb.leaf("a value", depth); err != nil {
+		return err
 	}
 	x := int64(0)
 	if v {

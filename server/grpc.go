@@ -238,12 +238,7 @@ func (p *predictionService) GetModelMetadata(ctx context.Context, req *servingpb
 
 // metadata answers GetModelMetadata for gRPC and REST.
 func (s *Server) metadata(t target) (*servingpb.GetModelMetadataResponse, error) {
-	t.signature = ""
-	m, _, err := s.resolve(t)
-	if err != nil {
-		return nil, err
-	}
-	v, err := m.mgr.acquireFor(t.version, t.label)
+	m, v, err := s.acquire(t)
 	if err != nil {
 		return nil, err
 	}

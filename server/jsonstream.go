@@ -332,14 +332,24 @@ func (tb *tensorBuilder) value(js *jsonStream, tok json.Token, depth int) error 
 	return fmt.Errorf("value %s is not a number or a list", describe(tok))
 }
 
-func (tb *tensorBuilder) number(v json.Number, depth int) error {
+// leaf checks a scalar (what: "a number", "a value") about to be added at
+// depth: the first fixes the rank, every later one must be at that depth,
+// and no more than limit may be added.
+func (tb *tensorBuilder) leaf(what string, depth int) error {
 	if tb.rank == -1 {
 		tb.rank = depth
 	} else if depth != tb.rank {
-		return fmt.Errorf("ragged nesting: a number at depth %d, want depth %d", depth, tb.rank)
+		return fmt.Errorf("ragged nesting: %s at depth %d, want depth %d", what, depth, tb.rank)
 	}
 	if tb.n >= tb.limit {
 		return fmt.Errorf("more than %d elements", tb.limit)
+	}
+	return nil
+}
+
+func (tb *tensorBuilder) number(v json.Number, depth int) error {
+	if err := tb.leaf("a number", depth); err != nil {
+		return err
 	}
 	if tb.floats {
 		f, err := strconv.ParseFloat(string(v), 32)

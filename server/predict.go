@@ -51,6 +51,21 @@ func (s *Server) resolve(t target) (*model, string, error) {
 	return nil, "", invalidf("signature %q not found (signatures: %s, %s)", t.signature, sigDefault, sigPredict)
 }
 
+// acquire finds t's model (whatever signature t names) and acquires the
+// version t asks for (by number or label); the caller releases it with
+// m.mgr.release(v).
+func (s *Server) acquire(t target) (*model, *version, error) {
+	m, _, err := s.resolve(target{model: t.model})
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := m.mgr.acquireFor(t.version, t.label)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m, v, nil
+}
+
 // admit admits a request, or refuses it with errOverloaded, before its
 // body is read, then waits for a concurrency slot. It returns the context
 // to serve the request with (carrying RequestTimeout when the client gave
@@ -79,11 +94,7 @@ func (s *Server) admit(ctx context.Context, tk *ticket) (context.Context, func()
 // decode returns the request and the signature name it names (REST
 // bodies carry it; for gRPC it is t.signature).
 func (s *Server) predict(ctx context.Context, t target, decode func(serving.Signature) (*serving.Request, string, error)) (*result, error) {
-	m, _, err := s.resolve(target{model: t.model})
-	if err != nil {
-		return nil, err
-	}
-	v, err := m.mgr.acquireFor(t.version, t.label)
+	m, v, err := s.acquire(t)
 	if err != nil {
 		return nil, err
 	}
