@@ -15,7 +15,7 @@ import (
 // return a request or an error, never panic or allocate past the limits.
 // Run with: go test -fuzz FuzzRESTBody ./server (seeds in testdata/fuzz).
 func FuzzRESTBody(f *testing.F) {
-	for _, s := range []string{
+	fuzzRESTBody(f, serving.Signature{CommSeqLen: 4, SeqLen: 3, K: 2, DefaultLevelTopN: [6]int32{1, 1, 1, 1, 1, 1}}, checkRequest,
 		`{"instances": [{"item_ids": [1, 2], "cate_ids": [3, 4], "level_topn": [1,2,3,4,5,6]}]}`,
 		`{"inputs": {"item_ids": [[1, 2]], "level_topn": [1,2,3,4,5,6]}}`,
 		`{"inputs": [[0.5, 1e3]]}`,
@@ -25,12 +25,18 @@ func FuzzRESTBody(f *testing.F) {
 		`{"inputs": {"item_ids": [[1]], "item_ids": [[2]]}}`,
 		`{"signature_name": "predict", "instances": [[1, 2, 3, 4], [5, 6, 7, 8]]} `,
 		`{"instances": [{"level_topn": [1,1,1,1,1,1], "item_ids": 3}]} trailing`,
-	} {
+	)
+}
+
+// fuzzRESTBody is a REST body fuzzer for sig, seeded with seeds: every
+// body must decode to values within the limits or to an error, and every
+// request built from the values must pass check.
+func fuzzRESTBody(f *testing.F, sig serving.Signature, check func(*testing.T, *serving.Request, serving.Signature, *Config), seeds ...string) {
+	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
 	cfg := DefaultConfig()
 	cfg.MaxBatch = 8
-	sig := serving.Signature{CommSeqLen: 4, SeqLen: 3, K: 2, DefaultLevelTopN: [6]int32{1, 1, 1, 1, 1, 1}}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		b, err := decodeRESTBody(bytes.NewReader(body), sig, &cfg)
 		if err != nil {
@@ -42,7 +48,7 @@ func FuzzRESTBody(f *testing.F) {
 			}
 		}
 		if r, err := buildRequest(b.in, sig, &cfg); err == nil {
-			checkRequest(t, r, sig, &cfg)
+			check(t, r, sig, &cfg)
 		}
 	})
 }

@@ -26,6 +26,54 @@ func seqRequest(version int64) *servingpb.PredictRequest {
 	}}
 }
 
+// load is six clients calling the server in a loop, counting the answers
+// and the failures, until finish.
+type load struct {
+	stop         chan struct{}
+	wg           sync.WaitGroup
+	ok, failures atomic.Int64
+	firstErr     atomic.Value
+}
+
+// startLoad starts six clients that repeat call, passing the version of
+// each answer to onVersion.
+func startLoad(call func() (*servingpb.PredictResponse, error), onVersion func(int64)) *load {
+	l := &load{stop: make(chan struct{})}
+	for range 6 {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				resp, err := call()
+				if err != nil {
+					l.failures.Add(1)
+					l.firstErr.CompareAndSwap(nil, err.Error())
+					continue
+				}
+				l.ok.Add(1)
+				onVersion(resp.GetModelSpec().GetVersion().GetValue())
+			}
+		}()
+	}
+	return l
+}
+
+// finish stops the clients, waits for them, and fails the test if any
+// request failed (while: when, for the message).
+func (l *load) finish(t *testing.T, while string) {
+	t.Helper()
+	close(l.stop)
+	l.wg.Wait()
+	if f := l.failures.Load(); f != 0 {
+		t.Fatalf("%d of %d requests failed %s; first: %v", f, f+l.ok.Load(), while, l.firstErr.Load())
+	}
+}
+
 // TestVersionSwapUnderLoad publishes two new versions while clients keep
 // calling; every request must succeed, each new version must take over,
 // and retired versions must be closed only after their last request.
@@ -33,45 +81,20 @@ func TestVersionSwapUnderLoad(t *testing.T) {
 	m := newFakeModel(t, 1)
 	m.delay = 2 * time.Millisecond
 	ts := startServer(t, testConfig(m.base), m.load)
-	var failures, ok atomic.Int64
 	var newest atomic.Int64
-	var firstErr atomic.Value
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 6 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				resp, err := ts.predict.Predict(context.Background(), seqRequest(0))
-				if err != nil {
-					failures.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
-					continue
-				}
-				ok.Add(1)
-				v := resp.GetModelSpec().GetVersion().GetValue()
-				for cur := newest.Load(); v > cur && !newest.CompareAndSwap(cur, v); cur = newest.Load() {
-				}
-			}
-		}()
-	}
+	load := startLoad(func() (*servingpb.PredictResponse, error) {
+		return ts.predict.Predict(context.Background(), seqRequest(0))
+	}, func(v int64) {
+		for cur := newest.Load(); v > cur && !newest.CompareAndSwap(cur, v); cur = newest.Load() {
+		}
+	})
 	for _, v := range []int64{2, 3} {
 		time.Sleep(50 * time.Millisecond)
 		m.write(t, v, "ok")
 		waitFor(t, "new version to serve", 5*time.Second, func() bool { return newest.Load() == v })
 	}
 	time.Sleep(50 * time.Millisecond)
-	close(stop)
-	wg.Wait()
-	if f := failures.Load(); f != 0 {
-		t.Fatalf("%d of %d requests failed during version swaps; first: %v", f, f+ok.Load(), firstErr.Load())
-	}
+	load.finish(t, "during version swaps")
 	waitFor(t, "old versions closed", 2*time.Second, func() bool {
 		return m.servable(1).closed.Load() && m.servable(2).closed.Load()
 	})
@@ -81,7 +104,7 @@ func TestVersionSwapUnderLoad(t *testing.T) {
 	if m.servable(1).calls.Load() == 0 || m.servable(2).calls.Load() == 0 || m.servable(3).calls.Load() == 0 {
 		t.Fatalf("versions did not all serve: %d %d %d", m.servable(1).calls.Load(), m.servable(2).calls.Load(), m.servable(3).calls.Load())
 	}
-	t.Logf("%d requests across 3 versions, 0 failures", ok.Load())
+	t.Logf("%d requests across 3 versions, 0 failures", load.ok.Load())
 }
 
 // TestCorruptVersionKeepsOldServing: broken and panicking new versions are

@@ -356,32 +356,10 @@ func TestLabelMoveUnderLoadNoFailures(t *testing.T) {
 	  version_labels { key: "stable" value: 1 } version_labels { key: "canary" value: 2 } } }`,
 		map[string][]int64{"m": {1, 2, 3}}, nil, func(m map[string]*fakeModel) { m["m"].loadDelay = 100 * time.Millisecond })
 	ctx := context.Background()
-	var failures, ok atomic.Int64
-	var firstErr atomic.Value
 	var seen [4]atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 6 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				resp, err := cs.predict.Predict(ctx, seqRequestFor(labelSpec("m", "stable")))
-				if err != nil {
-					failures.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
-					continue
-				}
-				ok.Add(1)
-				seen[resp.ModelSpec.GetVersion().GetValue()].Add(1)
-			}
-		}()
-	}
+	load := startLoad(func() (*servingpb.PredictResponse, error) {
+		return cs.predict.Predict(ctx, seqRequestFor(labelSpec("m", "stable")))
+	}, func(v int64) { seen[v].Add(1) })
 	waitFor(t, "traffic on version 1", 5*time.Second, func() bool { return seen[1].Load() > 50 })
 	cs.writeConfig(t, `model_config_list { config { name: "m" base_path: "$m"
 	  model_version_policy { specific { versions: 1 versions: 2 } }
@@ -407,18 +385,14 @@ func TestLabelMoveUnderLoadNoFailures(t *testing.T) {
 	waitFor(t, "version 2 closed", 5*time.Second, func() bool { return cs.models["m"].servable(2).closed.Load() })
 	n3 := seen[3].Load()
 	waitFor(t, "traffic on version 3", 5*time.Second, func() bool { return seen[3].Load() > n3+50 })
-	close(stop)
-	wg.Wait()
-	if f := failures.Load(); f != 0 {
-		t.Fatalf("%d of %d requests failed while the label moved; first: %v", f, f+ok.Load(), firstErr.Load())
-	}
+	load.finish(t, "while the label moved")
 	if seen[1].Load() > n1+int64(6) {
 		t.Fatalf("%d requests reached version 1 after the label had moved (6 may have been in flight)", seen[1].Load()-n1)
 	}
 	if cs.models["m"].lateCalls.Load() != 0 {
 		t.Fatal("a retired version was called after Close")
 	}
-	t.Logf("%d requests, 0 failures; version 1: %d, version 2: %d, version 3: %d", ok.Load(), seen[1].Load(), seen[2].Load(), seen[3].Load())
+	t.Logf("%d requests, 0 failures; version 1: %d, version 2: %d, version 3: %d", load.ok.Load(), seen[1].Load(), seen[2].Load(), seen[3].Load())
 }
 
 // TestLabelNamesOnlyAvailableVersions: TF Serving's rule. A label naming

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"math"
 	"slices"
 	"testing"
@@ -55,33 +54,14 @@ func checkNamedRequest(t *testing.T, r *serving.Request, sig serving.Signature, 
 // with named inputs: a request or an error, never a panic or values past
 // the limits. Run with: go test -fuzz FuzzNamedRESTBody ./server
 func FuzzNamedRESTBody(f *testing.F) {
-	for _, s := range []string{
+	fuzzRESTBody(f, namedFuzzSig, checkNamedRequest,
 		`{"inputs": {"hist": [[[1, 2], [3, 4], [5, 6]]], "ids": [[1, 2, 3, 4]], "level_topn": [1,1,1,1,1,1]}}`,
 		`{"instances": [{"hist": [[1, 2], [3, 4], [5, 6]], "ids": [1, 2, 3, 4]}, {"hist": [[1, 2], [3, 4], [5, 6]], "ids": [5, 6, 7, 8]}]}`,
 		`{"inputs": [[[1, 2], [3, 4], [5, 6]]]}`,
 		`{"inputs": {"hist": [[[1e39, 2], [3, 4], [5, 6]]], "ids": [[1, 2, 3, 4]]}}`,
 		`{"inputs": {"hist": [[[1, 2], [3, 4], [5, 6]]], "ids": [[1, 2, 3, 4000000000]]}}`,
 		`{"inputs": {"hist": [[[1, 2], [3, 4]]], "ids": [[1, 2, 3, 4]], "comm_seq": [[1]]}}`,
-	} {
-		f.Add([]byte(s))
-	}
-	cfg := DefaultConfig()
-	cfg.MaxBatch = 8
-	sig := namedFuzzSig
-	f.Fuzz(func(t *testing.T, body []byte) {
-		b, err := decodeRESTBody(bytes.NewReader(body), sig, &cfg)
-		if err != nil {
-			return
-		}
-		for name, x := range b.in {
-			if n := int64(len(x.floats) + len(x.ints)); n > maxElements(name, sig, &cfg) {
-				t.Fatalf("input %q: %d values decoded past the limit", name, n)
-			}
-		}
-		if r, err := buildRequest(b.in, sig, &cfg); err == nil {
-			checkNamedRequest(t, r, sig, &cfg)
-		}
-	})
+	)
 }
 
 // FuzzNamedPredictRequest decodes arbitrary PredictRequest bytes for a
