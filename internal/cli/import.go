@@ -43,10 +43,7 @@ func (c *ImportCmd) Run(g *Globals) error {
 		return err
 	}
 	if c.JSON {
-		return writeJSON(g.Stdout(), struct {
-			Dir      string               `json:"dir"`
-			Manifest *bundle.ONNXManifest `json:"manifest"`
-		}{dir, m})
+		return writeJSON(g.Stdout(), importReport{dir, m})
 	}
 	var bytes int64
 	for _, f := range m.Files {
@@ -69,4 +66,10 @@ func (c *ImportCmd) Run(g *Globals) error {
 	}
 	fmt.Fprintf(g.Stdout(), "serve it with nann serve --model_base_path %s --model_name %s (named inputs: the user inputs above, and level_topn); measure it with nann eval --bundle and nann bench --inputs npz:USERS\n", filepath.Dir(dir), m.Name)
 	return nil
+}
+
+// importReport is nann import's --json output.
+type importReport struct {
+	Dir      string               `json:"dir"`
+	Manifest *bundle.ONNXManifest `json:"manifest"`
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,25 +53,15 @@ func TestImportItemFeatureFlag(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := filepath.Join(dir, "base")
-	stdout, stderr, code := runMain(t, "import", "--tables", "float32", "--onnx", model, "--item-ids", idsPath, "--item-input", "item_id", "--user-inputs", "u",
-		"--item-feature", "item_cate="+catesPath, "--index-embedding", "item_vec", "--base", base, "--m", "8", "--json")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	var rep struct {
-		Dir      string               `json:"dir"`
-		Manifest *bundle.ONNXManifest `json:"manifest"`
-	}
-	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := runImport(t, "--tables", "float32", "--onnx", model, "--item-ids", idsPath, "--item-input", "item_id", "--user-inputs", "u",
+		"--item-feature", "item_cate="+catesPath, "--index-embedding", "item_vec", "--base", base, "--m", "8")
 	if c := rep.Manifest.Contract; c.ItemInput != "item_id" || len(c.ItemFeatures) != 1 || c.ItemFeatures[0] != "item_cate" || rep.Manifest.ItemDim != 5 {
 		t.Fatalf("manifest %+v", rep.Manifest)
 	}
 	if _, err := bundle.OpenONNX(t.Context(), rep.Dir); err != nil {
 		t.Fatal(err)
 	}
-	stdout, stderr, code = runMain(t, "import", "--tables", "float32", "--onnx", model, "--item-ids", idsPath, "--item-feature", "item_cate="+catesPath,
+	stdout, stderr, code := runMain(t, "import", "--tables", "float32", "--onnx", model, "--item-ids", idsPath, "--item-feature", "item_cate="+catesPath,
 		"--index-embedding", "item_vec", "--base", base, "--m", "8")
 	if code != 0 || !strings.Contains(stdout, "item features [item_cate]") || !strings.Contains(stdout, "index built on the graph's item-only value item_vec (5 wide)") {
 		t.Fatalf("exit %d: %s %s", code, stdout, stderr)

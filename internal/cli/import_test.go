@@ -10,6 +10,21 @@ import (
 	"nann/internal/npy"
 )
 
+// runImport runs nann import with args and --json and returns its report;
+// a non-zero exit or a report that does not decode fails the test.
+func runImport(t *testing.T, args ...string) importReport {
+	t.Helper()
+	stdout, stderr, code := runMain(t, append(append([]string{"import"}, args...), "--json")...)
+	if code != 0 {
+		t.Fatalf("import %q: exit %d: %s", args, code, stderr)
+	}
+	var rep importReport
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("bad --json %q: %v", stdout, err)
+	}
+	return rep
+}
+
 // TestImportCommand imports a fixture network through the command line
 // (building the index, then with --index), reopens the bundle and checks
 // it against nann score's matrix on the same inputs.
@@ -25,18 +40,8 @@ func TestImportCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := filepath.Join(dir, "base")
-	stdout, stderr, code := runMain(t, "import", "--tables", "float32", "--onnx", fixturePath("cross.onnx"), "--item-embs", items, "--item-ids", idsPath,
-		"--base", base, "--name", "cross", "--m", "8", "--json")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	var rep struct {
-		Dir      string               `json:"dir"`
-		Manifest *bundle.ONNXManifest `json:"manifest"`
-	}
-	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
-		t.Fatalf("bad --json %q: %v", stdout, err)
-	}
+	rep := runImport(t, "--tables", "float32", "--onnx", fixturePath("cross.onnx"), "--item-embs", items, "--item-ids", idsPath,
+		"--base", base, "--name", "cross", "--m", "8")
 	if rep.Dir != filepath.Join(base, "cross", "1") || rep.Manifest.Contract.ItemInput != "item_emb" || rep.Manifest.NumItems != 200 {
 		t.Fatalf("report %+v", rep)
 	}
@@ -72,7 +77,7 @@ func TestImportCommand(t *testing.T) {
 	}
 	// Again with the first bundle's index and the default --tables auto:
 	// version 2; text report with the measured table choice.
-	stdout, stderr, code = runMain(t, "import", "--onnx", fixturePath("cross.onnx"), "--item-embs", items, "--item-ids", idsPath,
+	stdout, stderr, code := runMain(t, "import", "--onnx", fixturePath("cross.onnx"), "--item-embs", items, "--item-ids", idsPath,
 		"--base", base, "--name", "cross", "--index", filepath.Join(rep.Dir, "index"))
 	if code != 0 || !strings.Contains(stdout, filepath.Join(base, "cross", "2")) || !strings.Contains(stdout, "user input user_feat: float32 [1 12]") ||
 		!strings.Contains(stdout, "item tables measured at import: float32 ") {
