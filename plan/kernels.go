@@ -503,6 +503,9 @@ func (c *compiler) layerNorm(n *onnx.Node) error {
 		}
 	}
 	k.dst = c.out(out)
+	if in := n.Inputs[0]; len(in.Users) == 1 && !c.isScore(in) && c.fuseDenseNorm(src, k) {
+		return nil
+	}
 	c.pr.kernels = append(c.pr.kernels, k)
 	return nil
 }

@@ -33,7 +33,7 @@ func TestDINPairStageFused(t *testing.T) {
 		}
 		for i, k := range p.prog.kernels {
 			switch k.(type) {
-			case *denseKernel, *lnKernel:
+			case *denseKernel, *lnKernel, *denseNormKernel:
 			default:
 				t.Errorf("%s: pair kernel %d is a %T, want only products and LayerNorm passes", name, i, k)
 			}

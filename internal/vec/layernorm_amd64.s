@@ -546,3 +546,252 @@ rowend512:
 	JNZ pair512
 	VZEROUPPER
 	RET
+
+
+// func denseNormAVX512(at *float32, k int, b, bias *float32, groups, m int, scale, lnBias, dot *float32, eps, invM float32, flags int, dotBias float32, ow, scratch *float32)
+//
+// DenseNorm.Rows for one block of 16 rows, one row per lane (twin:
+// denseNormGeneric). For each group g of m columns (m/16 panels of b):
+//
+//	product: acc[c] = bias[c] + Σ_p at[p]·b[p][c], a panel of 16 columns
+//	         at a time in Z0..Z15 (at[p], the 16 rows' A values at p, in
+//	         Z27); each column stored to scratch[c] and, with x0 the
+//	         group's first column, s += x − x0, q += (x − x0)² (Z28..Z31)
+//	stats:   mean = x0 + s/m; rstd = 1/sqrt(max(q/m − (s/m)², 0) + eps)
+//	columns: t = (x − mean)·rstd·scale[c] + lnBias[c]; GELU as in
+//	         layerNormAVX512 (flags&1); acc += t·dot[c], two columns per
+//	         step (Z4, Z6)
+//	ow[g·16 : g·16+16] = acc + dotBias
+//
+// Registers: SI the next panel, R9 its bias, R8 groups left, DI ow, R12 k,
+// R10 panels (then column pairs) left, R11 scratch, R13..R15 scale, lnBias,
+// dot; the layerNormAVX512 constants in Z16..Z25, Z26 zero; Z1 the mean,
+// Z3 −rstd.
+TEXT ·denseNormAVX512(SB), NOSPLIT, $0-112
+	MOVQ b+16(FP), SI
+	MOVQ bias+24(FP), R9
+	MOVQ groups+32(FP), R8
+	MOVQ ow+96(FP), DI
+	MOVQ k+8(FP), R12
+	VBROADCASTSS lnconst<>+0(SB), Z16
+	VBROADCASTSS lnconst<>+32(SB), Z17
+	VBROADCASTSS lnconst<>+64(SB), Z18
+	VBROADCASTSS lnconst<>+96(SB), Z19
+	VBROADCASTSS lnconst<>+128(SB), Z20
+	VBROADCASTSS lnconst<>+160(SB), Z21
+	VBROADCASTSS lnconst<>+192(SB), Z22
+	VBROADCASTSS lnconst<>+224(SB), Z23
+	VBROADCASTSS lnconst<>+256(SB), Z24
+	VBROADCASTSS lnconst<>+288(SB), Z25
+	VPXORD Z26, Z26, Z26
+dngroup:
+	MOVQ scratch+104(FP), R11
+	MOVQ m+40(FP), R10
+	SHRQ $4, R10
+	MOVQ R10, R14
+dnpanel:
+	VBROADCASTSS 0(R9), Z0
+	VBROADCASTSS 4(R9), Z1
+	VBROADCASTSS 8(R9), Z2
+	VBROADCASTSS 12(R9), Z3
+	VBROADCASTSS 16(R9), Z4
+	VBROADCASTSS 20(R9), Z5
+	VBROADCASTSS 24(R9), Z6
+	VBROADCASTSS 28(R9), Z7
+	VBROADCASTSS 32(R9), Z8
+	VBROADCASTSS 36(R9), Z9
+	VBROADCASTSS 40(R9), Z10
+	VBROADCASTSS 44(R9), Z11
+	VBROADCASTSS 48(R9), Z12
+	VBROADCASTSS 52(R9), Z13
+	VBROADCASTSS 56(R9), Z14
+	VBROADCASTSS 60(R9), Z15
+	MOVQ at+0(FP), AX
+	MOVQ R12, CX
+dnk:
+	VMOVUPS (AX), Z27
+	VFMADD231PS.BCST 0(SI), Z27, Z0
+	VFMADD231PS.BCST 4(SI), Z27, Z1
+	VFMADD231PS.BCST 8(SI), Z27, Z2
+	VFMADD231PS.BCST 12(SI), Z27, Z3
+	VFMADD231PS.BCST 16(SI), Z27, Z4
+	VFMADD231PS.BCST 20(SI), Z27, Z5
+	VFMADD231PS.BCST 24(SI), Z27, Z6
+	VFMADD231PS.BCST 28(SI), Z27, Z7
+	VFMADD231PS.BCST 32(SI), Z27, Z8
+	VFMADD231PS.BCST 36(SI), Z27, Z9
+	VFMADD231PS.BCST 40(SI), Z27, Z10
+	VFMADD231PS.BCST 44(SI), Z27, Z11
+	VFMADD231PS.BCST 48(SI), Z27, Z12
+	VFMADD231PS.BCST 52(SI), Z27, Z13
+	VFMADD231PS.BCST 56(SI), Z27, Z14
+	VFMADD231PS.BCST 60(SI), Z27, Z15
+	ADDQ $64, AX
+	ADDQ $64, SI
+	DECQ CX
+	JNZ dnk
+	CMPQ R10, R14
+	JNE dnstats
+	VMOVAPS Z0, Z28              // x0: the group's first column
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
+dnstats:
+	VSUBPS Z28, Z0, Z31
+	VMOVUPS Z0, 0(R11)
+	VADDPS Z31, Z29, Z29
+	VFMADD231PS Z31, Z31, Z30
+	VSUBPS Z28, Z1, Z31
+	VMOVUPS Z1, 64(R11)
+	VADDPS Z31, Z29, Z29
+	VFMADD231PS Z31, Z31, Z30
+	VSUBPS Z28, Z2, Z31
+	VMOVUPS Z2, 128(R11)
+	VADDPS Z31, Z29, Z29
+	VFMADD231PS Z31, Z31, Z30
+	VSUBPS Z28, Z3, Z31
+	VMOVUPS Z3, 192(R11)
+	VADDPS Z31, Z29, Z29
+	VFMADD231PS Z31, Z31, Z30
+	VSUBPS Z28, Z4, Z31
+	VMOVUPS Z4, 256(R11)
+	VADDPS Z31, Z29, Z29
+	VFMADD231PS Z31, Z31, Z30
+	VSUBPS Z28, Z5, Z31
+	VMOVUPS Z5, 320(R11)
+	VADDPS Z31, Z29, Z29
+	VFMADD231PS Z31, Z31, Z30
+	VSUBPS Z28, Z6, Z31
+	VMOVUPS Z6, 384(R11)
+	VADDPS Z31, Z29, Z29
+	VFMADD231PS Z31, Z31, Z30
+	VSUBPS Z28, Z7, Z31
+	VMOVUPS Z7, 448(R11)
+	VADDPS Z31, Z29, Z29
+	VFMADD231PS Z31, Z31, Z30
+	VSUBPS Z28, Z8, Z31
+	VMOVUPS Z8, 512(R11)
+	VADDPS Z31, Z29, Z29
+	VFMADD231PS Z31, Z31, Z30
+	VSUBPS Z28, Z9, Z31
+	VMOVUPS Z9, 576(R11)
+	VADDPS Z31, Z29, Z29
+	VFMADD231PS Z31, Z31, Z30
+	VSUBPS Z28, Z10, Z31
+	VMOVUPS Z10, 640(R11)
+	VADDPS Z31, Z29, Z29
+	VFMADD231PS Z31, Z31, Z30
+	VSUBPS Z28, Z11, Z31
+	VMOVUPS Z11, 704(R11)
+	VADDPS Z31, Z29, Z29
+	VFMADD231PS Z31, Z31, Z30
+	VSUBPS Z28, Z12, Z31
+	VMOVUPS Z12, 768(R11)
+	VADDPS Z31, Z29, Z29
+	VFMADD231PS Z31, Z31, Z30
+	VSUBPS Z28, Z13, Z31
+	VMOVUPS Z13, 832(R11)
+	VADDPS Z31, Z29, Z29
+	VFMADD231PS Z31, Z31, Z30
+	VSUBPS Z28, Z14, Z31
+	VMOVUPS Z14, 896(R11)
+	VADDPS Z31, Z29, Z29
+	VFMADD231PS Z31, Z31, Z30
+	VSUBPS Z28, Z15, Z31
+	VMOVUPS Z15, 960(R11)
+	VADDPS Z31, Z29, Z29
+	VFMADD231PS Z31, Z31, Z30
+	ADDQ $1024, R11
+	ADDQ $64, R9
+	DECQ R10
+	JNZ dnpanel
+
+	// The group's statistics (a NaN variance stays NaN).
+	VBROADCASTSS invM+76(FP), Z0
+	VMULPS Z0, Z29, Z1           // s/m
+	VMULPS Z0, Z30, Z2           // q/m
+	VFNMADD231PS Z1, Z1, Z2      // q/m − (s/m)²
+	VMAXPS Z2, Z26, Z2
+	VADDPS Z28, Z1, Z1           // the mean
+	VBROADCASTSS eps+72(FP), Z0
+	VADDPS Z0, Z2, Z2
+	VSQRTPS Z2, Z2
+	VDIVPS Z2, Z24, Z3           // rstd
+	VSUBPS Z3, Z26, Z3           // −rstd
+
+	// The columns, two per step.
+	MOVQ scratch+104(FP), R11
+	MOVQ scale+48(FP), R13
+	MOVQ lnBias+56(FP), R14
+	MOVQ dot+64(FP), R15
+	MOVQ m+40(FP), R10
+	SHRQ $1, R10
+	MOVQ flags+80(FP), BX
+	VPXORD Z4, Z4, Z4
+	VPXORD Z6, Z6, Z6
+dncols:
+	VSUBPS (R11), Z1, Z9         // mean − x
+	VSUBPS 64(R11), Z1, Z7
+	VMULPS Z3, Z9, Z9            // (x − mean)·rstd
+	VMULPS Z3, Z7, Z7
+	VBROADCASTSS (R14), Z10
+	VBROADCASTSS 4(R14), Z12
+	VFMADD231PS.BCST (R13), Z9, Z10 // t = ·scale + lnBias
+	VFMADD231PS.BCST 4(R13), Z7, Z12
+	TESTQ $1, BX
+	JZ dnnogelu
+	VPANDD Z16, Z10, Z9
+	VMINPS Z17, Z9, Z9
+	VMOVAPS Z18, Z11
+	VFMADD213PS Z19, Z9, Z11
+	VFMADD213PS Z20, Z9, Z11
+	VFMADD213PS Z21, Z9, Z11
+	VFMADD213PS Z22, Z9, Z11
+	VFMADD213PS Z23, Z9, Z11
+	VFMADD213PS Z24, Z9, Z11
+	VMULPS Z11, Z11, Z11
+	VMULPS Z11, Z11, Z11
+	VMULPS Z11, Z11, Z11
+	VMULPS Z11, Z11, Z11      // p¹⁶
+	VRCP14PS Z11, Z2
+	VFNMADD213PS Z24, Z2, Z11  // e = 1 − p¹⁶·r₀
+	VFMADD213PS Z2, Z2, Z11  // r = r₀ + r₀·e
+	VMULPS Z9, Z11, Z11       // a·r
+	VMAXPS Z10, Z26, Z10       // max(0, t); a NaN t stays NaN
+	VFNMADD231PS Z25, Z11, Z10 // t = max(t, 0) − a·r/2
+	VPANDD Z16, Z12, Z7
+	VMINPS Z17, Z7, Z7
+	VMOVAPS Z18, Z13
+	VFMADD213PS Z19, Z7, Z13
+	VFMADD213PS Z20, Z7, Z13
+	VFMADD213PS Z21, Z7, Z13
+	VFMADD213PS Z22, Z7, Z13
+	VFMADD213PS Z23, Z7, Z13
+	VFMADD213PS Z24, Z7, Z13
+	VMULPS Z13, Z13, Z13
+	VMULPS Z13, Z13, Z13
+	VMULPS Z13, Z13, Z13
+	VMULPS Z13, Z13, Z13      // p¹⁶
+	VRCP14PS Z13, Z8
+	VFNMADD213PS Z24, Z8, Z13  // e = 1 − p¹⁶·r₀
+	VFMADD213PS Z8, Z8, Z13  // r = r₀ + r₀·e
+	VMULPS Z7, Z13, Z13       // a·r
+	VMAXPS Z12, Z26, Z12       // max(0, t); a NaN t stays NaN
+	VFNMADD231PS Z25, Z13, Z12 // t = max(t, 0) − a·r/2
+dnnogelu:
+	VFMADD231PS.BCST (R15), Z10, Z4
+	VFMADD231PS.BCST 4(R15), Z12, Z6
+	ADDQ $128, R11
+	ADDQ $8, R13
+	ADDQ $8, R14
+	ADDQ $8, R15
+	DECQ R10
+	JNZ dncols
+	VADDPS Z6, Z4, Z4
+	VBROADCASTSS dotBias+88(FP), Z0
+	VADDPS Z0, Z4, Z4
+	VMOVUPS Z4, (DI)
+	ADDQ $64, DI
+	DECQ R8
+	JNZ dngroup
+	VZEROUPPER
+	RET

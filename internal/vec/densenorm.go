@@ -1,0 +1,135 @@
+package vec
+
+import "math"
+
+// This file: a dense product fused with the LayerNorm pass that reads it —
+// C = A·B + bias (rows × N), each row's groups of Cols columns normalised,
+// optionally GELU'd and reduced to one value by a dot product (the DIN
+// activation unit: a rows × L·Cols product read only as L LayerNorm rows
+// per candidate, each ending in a one-output layer). The assembly works on
+// 16 rows at a time with one row per vector lane (A transposed into a
+// scratch): the product's columns are lane vectors, so a group's mean and
+// variance are sums of vectors and the normalisation, the GELU and the dot
+// are element-wise, with no horizontal reduction, and a group's product
+// stays in an L1 scratch. Plain-Go twin: denseNormGeneric.
+
+// DenseNorm describes the fused pass.
+type DenseNorm struct {
+	// K is the inner dimension of the product (> 0).
+	K int
+	// N is the product's width, a positive multiple of LN.Cols.
+	N int
+	// LN is the pass over each group of LN.Cols columns: LN.Cols a
+	// multiple of 16, LN.Dot not nil.
+	LN LayerNorm
+}
+
+// WorkLen is the length of the work slice Rows needs.
+func (p *DenseNorm) WorkLen() int { return 16*p.K + 16*p.LN.Cols + 16*p.N/p.LN.Cols }
+
+// Rows computes, for each of rows rows of a (rows × K, row-major) and each
+// column group g < N/LN.Cols, out[r·(N/LN.Cols) + g] = the LN pass's value
+// of row r's group g of a·B + bias, where b is B (K × N) packed by
+// PackPanels (N is a multiple of 16, so every panel is 16 wide) and bias
+// holds N values or is nil. work holds WorkLen values. It panics if a slice
+// is short or the shapes break DenseNorm's rules.
+func (p *DenseNorm) Rows(a []float32, rows int, b, bias, out, work []float32) {
+	m, k := p.LN.Cols, p.K
+	if m <= 0 || m%16 != 0 || p.N%m != 0 || k <= 0 || p.LN.Dot == nil {
+		panic("vec: DenseNorm shape")
+	}
+	if rows <= 0 {
+		return
+	}
+	groups := p.N / m
+	_, _, _ = a[rows*k-1], b[k*p.N-1], out[rows*groups-1]
+	_, _, _ = p.LN.Scale[m-1], p.LN.Bias[m-1], p.LN.Dot[m-1]
+	if bias != nil {
+		_ = bias[p.N-1]
+	}
+	_ = work[p.WorkLen()-1]
+	if !use.AVX512 {
+		denseNormGeneric(p, a, rows, b, bias, out, work[:m])
+		return
+	}
+	at, scratch, ow := work[:16*k], work[16*k:16*k+16*m], work[16*k+16*m:]
+	if bias == nil {
+		bias = zeros(p.N)
+	}
+	flags := 0
+	if p.LN.GELU {
+		flags = 1
+	}
+	for r0 := 0; r0 < rows; r0 += 16 {
+		n := min(16, rows-r0)
+		for j := 0; j < k; j++ {
+			col := at[j*16 : j*16+16]
+			for i := 0; i < n; i++ {
+				col[i] = a[(r0+i)*k+j]
+			}
+			clear(col[n:])
+		}
+		denseNormAVX512(&at[0], k, &b[0], &bias[0], groups, m, &p.LN.Scale[0], &p.LN.Bias[0], &p.LN.Dot[0],
+			p.LN.Eps, 1/float32(m), flags, p.LN.DotBias, &ow[0], &scratch[0])
+		for i := 0; i < n; i++ {
+			o := out[(r0+i)*groups : (r0+i+1)*groups]
+			for g := range o {
+				o[g] = ow[g*16+i]
+			}
+		}
+	}
+}
+
+// zeros returns n zero values (a shared, read-only slice when n is small).
+func zeros(n int) []float32 {
+	if n <= len(zeroBias) {
+		return zeroBias[:n]
+	}
+	return make([]float32, n)
+}
+
+var zeroBias [4096]float32
+
+// denseNormGeneric is the plain-Go twin of denseNormAVX512: the same
+// statistics (sums shifted by the group's first column), the same GELU.
+// x is m values of scratch.
+func denseNormGeneric(p *DenseNorm, a []float32, rows int, b, bias, out, x []float32) {
+	m, k := p.LN.Cols, p.K
+	groups := p.N / m
+	inv := 1 / float32(m)
+	for r := 0; r < rows; r++ {
+		ar := a[r*k : (r+1)*k]
+		for g := 0; g < groups; g++ {
+			for c := range x {
+				j := g*m + c
+				panel := b[(j/16)*16*k:]
+				var v float32
+				if bias != nil {
+					v = bias[j]
+				}
+				for i, av := range ar {
+					v = av*panel[i*16+j%16] + v
+				}
+				x[c] = v
+			}
+			var s, q float32
+			for _, v := range x {
+				d := v - x[0]
+				s += d
+				q += d * d
+			}
+			sm := s * inv
+			mean := x[0] + sm
+			rstd := 1 / float32(math.Sqrt(float64(max(q*inv-sm*sm, 0)+p.LN.Eps)))
+			acc := float32(0)
+			for c, v := range x {
+				t := (v-mean)*rstd*p.LN.Scale[c] + p.LN.Bias[c]
+				if p.LN.GELU {
+					t = GELU32(t)
+				}
+				acc += t * p.LN.Dot[c]
+			}
+			out[r*groups+g] = acc + p.LN.DotBias
+		}
+	}
+}

@@ -1,0 +1,105 @@
+package plan
+
+import (
+	"nann/internal/vec"
+)
+
+// The fused product–LayerNorm kernel: a dense product whose result
+// (rows × n) is read only by a LayerNorm pass over groups of m columns that
+// ends in a one-output dot (LayerNorm, optional GELU, dot — the DIN
+// activation unit's rows × L × m → rows × L). With AVX-512 and no
+// activation in the product's epilogue it is one vec.DenseNorm pass (the
+// candidates in vector lanes: no horizontal sums, the product never
+// stored); otherwise the product is computed one column group at a time
+// into a rows × m scratch that stays in L1 and normalised there by the
+// LayerNorm pass.
+
+type denseNormKernel struct {
+	d    *denseKernel
+	ln   vec.LayerNorm
+	dn   vec.DenseNorm
+	work int // the larger of vec.DenseNorm's work and the rows × m scratch of one column group
+	dots int // rows values: a group's dot products
+	dst  int // rows × (n/m)
+}
+
+func (k *denseNormKernel) run(st *state) {
+	d := k.d
+	out := st.b[k.dst]
+	a, bp := st.b[d.a], st.b[d.bp]
+	bias := d.bias
+	if d.biasBuf >= 0 {
+		bias = st.b[d.biasBuf]
+	}
+	if vec.Engine512() && d.flags&^vec.TileBias == 0 {
+		if d.flags&vec.TileBias == 0 {
+			bias = nil
+		}
+		k.dn.Rows(a, d.rows, bp, bias, out, st.b[k.work])
+		return
+	}
+	m := k.ln.Cols
+	groups := d.n / m
+	tmp, dots := st.b[k.work], st.b[k.dots]
+	kk := d.k
+	step := vec.TileRows
+	if vec.Engine512() {
+		step = vec.TileRows512
+	}
+	for g := 0; g < groups; g++ {
+		for t := 0; t < d.rows; t += step {
+			rows := min(step, d.rows-t)
+			at, ct := a[t*kk:], tmp[t*m:]
+			for j := 0; j < m; j += 16 {
+				j0 := g*m + j
+				var bj, aj []float32
+				if bias != nil {
+					bj = bias[j0:]
+				}
+				if d.alpha != nil {
+					aj = d.alpha[j0:]
+				}
+				panel := bp[j0*kk:]
+				if rows == vec.TileRows512 {
+					vec.Tile12x16(kk, at, kk, panel, ct[j:], m, d.flags, bj, aj)
+					continue
+				}
+				for r := 0; r < rows; r += vec.TileRows {
+					vec.Tile6x16(kk, at[r*kk:], kk, panel, ct[r*m+j:], m, d.flags, bj, aj)
+				}
+			}
+		}
+		k.ln.Rows(tmp, d.rows, dots)
+		for r, v := range dots[:d.rows] {
+			out[r*groups+g] = v
+		}
+	}
+}
+
+// fuseDenseNorm replaces the last kernel, a dense product writing src, by
+// a denseNormKernel when ln (reading src) ends in a dot and the product
+// suits it: only its own epilogue (no accumulate, softmax or padded
+// scratch), column groups of ln's width made of whole 16-column panels,
+// and src read by nothing else (the caller checks the value's readers).
+// It reports whether it did; ln's dst must already be set.
+func (c *compiler) fuseDenseNorm(src int, ln *lnKernel) bool {
+	if ln.p.Dot == nil || len(c.pr.kernels) == 0 {
+		return false
+	}
+	d, ok := c.pr.kernels[len(c.pr.kernels)-1].(*denseKernel)
+	m := ln.p.Cols
+	if a := c.pr.bufs[src].alias; a >= 0 {
+		src = a // a view of the product's result
+	}
+	if !ok || d.dst != src || c.pr.bufs[src].alias >= 0 || d.acc >= 0 || d.softmax || d.tmp >= 0 || m%16 != 0 || d.n%m != 0 || d.n%16 != 0 || ln.rows != d.rows*(d.n/m) {
+		return false
+	}
+	k := &denseNormKernel{d: d, ln: ln.p, dn: vec.DenseNorm{K: d.k, N: d.n, LN: ln.p}, dst: ln.dst}
+	k.work = c.add(buf{kind: bPair, shape: []int{max(d.rows*m, k.dn.WorkLen())}})
+	k.dots = c.add(buf{kind: bPair, shape: []int{d.rows}})
+	// The product's full result is never written: give its buffer no
+	// storage of its own.
+	c.pr.bufs[src].alias = k.work
+	c.pr.kernels[len(c.pr.kernels)-1] = k
+	return true
+}
