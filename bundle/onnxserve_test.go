@@ -39,6 +39,23 @@ func fixtureRequest(t *testing.T, arrs map[string]*onnx.Tensor, sig serving.Sign
 	return r
 }
 
+// loadImported imports o and loads the version through bundle.Load, as the
+// server does; the servable is closed when the test ends.
+func loadImported(t *testing.T, o ImportOptions) (*ONNXServable, *ONNXManifest) {
+	t.Helper()
+	ctx := context.Background()
+	dir, m, err := ImportONNX(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv, err := Load(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sv.Close() })
+	return sv.(*ONNXServable), m
+}
+
 // TestONNXServablePredict: an imported bundle loads through bundle.Load;
 // its signature lists the ONNX inputs; a beam wide enough to score every
 // item answers torch's ranking with torch's scores; a narrow beam answers
@@ -52,16 +69,7 @@ func TestONNXServablePredict(t *testing.T) {
 			if fx == "ids" { // raw history ids, the embeddings inside the graph
 				o, arrs = idsFixture(t)
 			}
-			dir, m, err := ImportONNX(ctx, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sv, err := Load(ctx, dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sv.Close()
-			s := sv.(*ONNXServable)
+			s, m := loadImported(t, o)
 			sig := s.Signature()
 			if err := sig.Validate(); err != nil {
 				t.Fatal(err)
@@ -207,16 +215,7 @@ func TestLoadDispatchesOnFormat(t *testing.T) {
 func TestONNXServableFilters(t *testing.T) {
 	ctx := context.Background()
 	o, arrs := onnxFixture(t, "din17")
-	dir, _, err := ImportONNX(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sv, err := Load(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sv.Close()
-	s := sv.(*ONNXServable)
+	s, _ := loadImported(t, o)
 	sig := s.Signature()
 	if sig.Filters != serving.FilterItems || !s.ExcludesBlockedItems() {
 		t.Fatalf("filters %v, excludes blocked %v", sig.Filters, s.ExcludesBlockedItems())
