@@ -15,6 +15,7 @@ import (
 	"nann/bench"
 	"nann/bundle"
 	"nann/dataset"
+	"nann/item"
 	"nann/retrieve"
 )
 
@@ -71,7 +72,7 @@ func TestFilteredWorld(t *testing.T) {
 	n := b.NumItems()
 	seq := make([]float32, b.Signature().CommSeqLen)
 	sc := b.Engine().NewScorer()
-	rows := make([]int32, 0, n)
+	rows := make([]item.Row, 0, n)
 	scores := make([]float32, n)
 	var ans retrieve.Answer
 	f := b.NewFilter()
@@ -98,7 +99,7 @@ func TestFilteredWorld(t *testing.T) {
 			switch name {
 			case "50%", "10%", "1%":
 				share := map[string]float64{"50%": 0.5, "10%": 0.1, "1%": 0.01}[name]
-				for row := range int32(n) {
+				for row := range item.Row(n) {
 					if r.Float64() >= share {
 						if err := f.Exclude(row); err != nil {
 							t.Fatal(err)
@@ -107,7 +108,7 @@ func TestFilteredWorld(t *testing.T) {
 				}
 			case "exclude-history":
 				for _, id := range in.ItemIDs {
-					for row := range int32(n) { // raw id → row by scan: test-only
+					for row := range item.Row(n) { // raw id → row by scan: test-only
 						if b.ItemID(row) == id {
 							f.Exclude(row)
 							break
@@ -122,7 +123,7 @@ func TestFilteredWorld(t *testing.T) {
 			lat := time.Since(start)
 			// Filtered brute force under the same scorer.
 			rows = rows[:0]
-			for row := range int32(n) {
+			for row := range item.Row(n) {
 				if f.Allows(row) {
 					rows = append(rows, row)
 				}
@@ -143,7 +144,7 @@ func TestFilteredWorld(t *testing.T) {
 				idx[i] = i
 			}
 			sort.Slice(idx, func(a, c int) bool { return out[idx[a]] > out[idx[c]] })
-			top := make(map[int32]bool, want)
+			top := make(map[item.Row]bool, want)
 			for _, i := range idx[:want] {
 				top[rows[i]] = true
 			}

@@ -14,6 +14,7 @@ import (
 	"nann/engine"
 	"nann/hnsw"
 	"nann/internal/npy"
+	"nann/item"
 	"nann/retrieve"
 	"nann/serving"
 )
@@ -88,7 +89,7 @@ func TestLoadAndPredict(t *testing.T) {
 	}
 	// The same retrieval done by hand: dense ids, comm_seq, the pool.
 	seq := make([]float32, b.Signature().CommSeqLen)
-	if err := b.eng.CommSeq([]int32{1, 2, 3, 0, 0}, []int32{1, 2, 3, 0, 0}, seq); err != nil {
+	if err := b.eng.CommSeq([]item.ID{1, 2, 3, 0, 0}, []int32{1, 2, 3, 0, 0}, seq); err != nil {
 		t.Fatal(err)
 	}
 	var ans retrieve.Answer

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"nann/item"
 	"nann/retrieve"
 	"nann/serving"
 )
@@ -28,16 +29,16 @@ type blockedCache struct{ p atomic.Pointer[blockedRows] }
 
 type blockedRows struct {
 	set  *serving.ItemSet
-	rows []int32
+	rows []item.Row
 }
 
 // rowsOf returns the rows of set's ids that rowOf finds in the corpus,
 // computed once per set.
-func (c *blockedCache) rowsOf(set *serving.ItemSet, rowOf func(raw int64) (int32, bool)) []int32 {
+func (c *blockedCache) rowsOf(set *serving.ItemSet, rowOf func(raw int64) (item.Row, bool)) []item.Row {
 	if b := c.p.Load(); b != nil && b.set == set {
 		return b.rows
 	}
-	var rows []int32
+	var rows []item.Row
 	for _, id := range set.IDs() {
 		if rw, ok := rowOf(id); ok {
 			rows = append(rows, rw)
@@ -73,11 +74,8 @@ var _ serving.BlockedItemsExcluder = (*Bundle)(nil)
 
 // blockedRowsOf returns the item rows of the blocklist's ids the corpus
 // holds, computed once per set.
-func (b *Bundle) blockedRowsOf(set *serving.ItemSet) []int32 {
-	return b.flt.blocked.rowsOf(set, func(raw int64) (int32, bool) {
-		r, ok := b.itemRow(raw)
-		return int32(r), ok
-	})
+func (b *Bundle) blockedRowsOf(set *serving.ItemSet) []item.Row {
+	return b.flt.blocked.rowsOf(set, b.itemRow)
 }
 
 // checkFilter reports a filter whose lists do not hold one entry per row.
@@ -125,7 +123,7 @@ func (b *Bundle) fillFilter(f *retrieve.Filter, r *serving.Request, row int) err
 	exclude := func(ids []int64) error {
 		for _, id := range ids {
 			if r, ok := b.itemRow(id); id != 0 && ok {
-				if err := f.Exclude(int32(r)); err != nil {
+				if err := f.Exclude(r); err != nil {
 					return err
 				}
 			}

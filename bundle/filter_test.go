@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"nann/item"
 	"nann/retrieve"
 	"nann/serving"
 )
@@ -104,7 +105,7 @@ func TestPredictFilters(t *testing.T) {
 		rf := b.NewFilter()
 		for row := range testItems {
 			if excluded[testItemRaw(row)] {
-				_ = rf.Exclude(int32(row))
+				_ = rf.Exclude(item.Row(row))
 			}
 		}
 		for _, c := range inc {
@@ -158,7 +159,7 @@ func TestPredictFilterEdges(t *testing.T) {
 	}
 	set := serving.NewItemSet([]int64{1000, 1007, 5})
 	rows := b.blockedRowsOf(set)
-	if !slices.Equal(rows, []int32{0, 1}) {
+	if !slices.Equal(rows, []item.Row{0, 1}) {
 		t.Fatalf("blocked rows %v, want [0 1]", rows)
 	}
 	if again := b.blockedRowsOf(set); &again[0] != &rows[0] {

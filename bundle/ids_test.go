@@ -32,7 +32,7 @@ func TestRawIDRowBoundary(t *testing.T) {
 		if got := b.denseItem(raw); got != r.ID() || got.Row() != r {
 			t.Errorf("denseItem(%d) = %d, want id %d (row %d)", raw, got, r.ID(), r)
 		}
-		if got := b.ItemID(int32(r)); got != raw {
+		if got := b.ItemID(r); got != raw {
 			t.Errorf("ItemID(row %d) = %d, want %d", r, got, raw)
 		}
 		if !b.KnownItemID(raw) {

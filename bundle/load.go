@@ -182,11 +182,11 @@ func layoutSums(g *hnsw.Graph) (map[string]string, error) {
 	for l := range hnsw.StartLevel {
 		links := 0
 		for i := range n {
-			links += len(g.Neighbors(l, int32(i)))
+			links += len(g.Neighbors(l, item.Row(i)))
 		}
 		out["index/"+hnsw.ValuesFile(l)] = sum(links, func(emit func(int64)) {
 			for i := range n {
-				for _, v := range g.Neighbors(l, int32(i)) {
+				for _, v := range g.Neighbors(l, item.Row(i)) {
 					emit(int64(v))
 				}
 			}
@@ -195,7 +195,7 @@ func layoutSums(g *hnsw.Graph) (map[string]string, error) {
 			emit(0)
 			off := 0
 			for i := range n {
-				off += len(g.Neighbors(l, int32(i)))
+				off += len(g.Neighbors(l, item.Row(i)))
 				emit(int64(off))
 			}
 		})
@@ -270,7 +270,7 @@ func (b *Bundle) Graph() *hnsw.Graph { return b.graph }
 func (b *Bundle) NumItems() int { return b.eng.NumItems() }
 
 // ItemID maps an item row (as retrieval answers it) to its original id.
-func (b *Bundle) ItemID(row int32) int64 { return b.rawItem(item.Row(row)) }
+func (b *Bundle) ItemID(row item.Row) int64 { return b.rawItem(row) }
 
 // Signature is the served signature.
 func (b *Bundle) Signature() serving.Signature {
@@ -340,7 +340,7 @@ func (b *Bundle) CommSeqFromRaw(items, cates []int64, dst []float32) error {
 			dc[i] = b.itemCate.At(di[i].Row())
 		}
 	}
-	return b.eng.CommSeq(item.Int32s(di[:len(items)]), dc[:len(items)], dst)
+	return b.eng.CommSeq(di[:len(items)], dc[:len(items)], dst)
 }
 
 // Retrieve runs serving-form beam retrieval for one comm_seq.
@@ -394,7 +394,7 @@ func (b *Bundle) Predict(ctx context.Context, r *serving.Request) (*serving.Resp
 			return nil, fmt.Errorf("row %d: %w", row, err)
 		}
 		ids := make([]int64, len(ans.Rows))
-		for i, rw := range item.Rows(ans.Rows) {
+		for i, rw := range ans.Rows {
 			ids[i] = b.rawItem(rw)
 		}
 		resp.TopK[row], resp.Scores[row], resp.ItemsScored[row] = ids, slices.Clone(ans.Scores), ans.Total

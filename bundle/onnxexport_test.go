@@ -22,11 +22,12 @@ import (
 // engineWorld is a tiny trained run compiled into the hand engine, and
 // users' histories (a full one, a short one, one behaviour).
 type engineWorld struct {
-	p          pipeline
-	emb        string // the extraction: item_ids.npy (dense ids), item_embs.npy
-	eng        *engine.Engine
-	cfg        engine.Config
-	hist, cate [][]int32
+	p    pipeline
+	emb  string // the extraction: item_ids.npy (dense ids), item_embs.npy
+	eng  *engine.Engine
+	cfg  engine.Config
+	hist [][]item.ID
+	cate [][]int32
 }
 
 func newEngineWorld(t *testing.T) *engineWorld {
@@ -53,10 +54,10 @@ func newEngineWorld(t *testing.T) *engineWorld {
 	w.cfg = w.eng.Config()
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, n := range []int{w.cfg.SeqLen, 7, 1} {
-		hi, hc := make([]int32, n), make([]int32, n)
+		hi, hc := make([]item.ID, n), make([]int32, n)
 		for i := range hi {
-			hi[i] = int32(1 + r.IntN(w.cfg.NumItems))
-			hc[i] = ds.ItemCate[hi[i]]
+			hi[i] = item.Row(r.IntN(w.cfg.NumItems)).ID()
+			hc[i] = ds.ItemCate.At(hi[i])
 		}
 		w.hist, w.cate = append(w.hist, hi), append(w.cate, hc)
 	}
@@ -70,9 +71,9 @@ func (w *engineWorld) engineScores(t *testing.T, u int) []float64 {
 	if err := sc.BindIDs(w.hist[u], w.cate[u]); err != nil {
 		t.Fatal(err)
 	}
-	rows := make([]int32, w.cfg.NumItems)
+	rows := make([]item.Row, w.cfg.NumItems)
 	for i := range rows {
-		rows[i] = int32(i)
+		rows[i] = item.Row(i)
 	}
 	out := make([]float32, len(rows))
 	sc.Score(rows, out)

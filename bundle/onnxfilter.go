@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 
+	"nann/item"
 	"nann/retrieve"
 	"nann/serving"
 )
@@ -72,7 +73,7 @@ func checkONNXFilter(r *serving.Request) error {
 
 // blockedRowsOf returns the rows of the blocklist's ids the corpus holds,
 // computed once per set.
-func (s *ONNXServable) blockedRowsOf(set *serving.ItemSet) []int32 {
+func (s *ONNXServable) blockedRowsOf(set *serving.ItemSet) []item.Row {
 	return s.flt.blocked.rowsOf(set, s.ItemRow)
 }
 

@@ -29,7 +29,7 @@ type ONNXServable struct {
 	b      *ONNXBundle
 	sig    serving.Signature
 	inputs []*onnx.Value // the plan's user inputs, in signature order
-	rowOf  map[int64]int32
+	rowOf  map[int64]item.Row
 	pool   *retrieve.Pool[userQuery]
 	flt    onnxFilters
 }
@@ -75,7 +75,7 @@ func ServingDType(d onnx.DType) (serving.DType, error) { return serving.ParseDTy
 var defaultONNXLevelTopN = [6]int32{100, 200, 200, 200, 200, 200}
 
 func newONNXServable(b *ONNXBundle) (*ONNXServable, error) {
-	s := &ONNXServable{b: b, inputs: b.Plan.UserInputs(), rowOf: make(map[int64]int32, len(b.ItemIDs))}
+	s := &ONNXServable{b: b, inputs: b.Plan.UserInputs(), rowOf: make(map[int64]item.Row, len(b.ItemIDs))}
 	n := b.Plan.NumItems()
 	for i, w := range defaultONNXLevelTopN {
 		s.sig.DefaultLevelTopN[i] = int32(min(int(w), n))
@@ -105,7 +105,7 @@ func newONNXServable(b *ONNXBundle) (*ONNXServable, error) {
 		return nil, fmt.Errorf("serving signature: %w", err)
 	}
 	for i, id := range b.ItemIDs {
-		s.rowOf[id] = int32(i)
+		s.rowOf[id] = item.Row(i)
 	}
 	var err error
 	if s.pool, err = retrieve.NewPool[userQuery](b.Graph, planCorpus{b.Plan}); err != nil {
@@ -130,7 +130,7 @@ func (s *ONNXServable) KnownItemID(raw int64) bool {
 }
 
 // ItemRow maps an item id to its row of the corpus.
-func (s *ONNXServable) ItemRow(raw int64) (int32, bool) {
+func (s *ONNXServable) ItemRow(raw int64) (item.Row, bool) {
 	r, ok := s.rowOf[raw]
 	return r, ok
 }
@@ -267,8 +267,8 @@ func (s *planScorer) Bind(q userQuery) error {
 	return nil
 }
 
-func (s *planScorer) Score(rows []int32, out []float32) {
-	if err := s.sc.Score(item.Rows(rows), out); err != nil {
+func (s *planScorer) Score(rows []item.Row, out []float32) {
+	if err := s.sc.Score(rows, out); err != nil {
 		for i := range rows {
 			out[i] = float32(math.NaN())
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"nann/item"
 	"nann/model"
 	"nann/retrieve"
 )
@@ -60,27 +61,15 @@ var benchModelOnce = sync.OnceValues(func() (*benchModel, error) {
 		return nil, err
 	}
 	for u := 0; u < 8; u++ {
-		items, hc := make([]int32, 50), make([]int32, 50)
-		for i := range items {
-			row := r.IntN(numItems)
-			items[i], hc[i] = int32(row+1), bm.cates[row]
-		}
+		items, hc := randomHistory(r, 50, bm.cates)
 		seq := make([]float32, w.CommSeqLen())
-		if err := m.SequenceEmbedding(items, hc, seq); err != nil {
+		if err := m.SequenceEmbedding(item.Int32s(items), hc, seq); err != nil {
 			return nil, err
 		}
 		bm.seqs = append(bm.seqs, seq)
 	}
 	return bm, nil
 })
-
-func randRows(r *rand.Rand, n, numItems int) []int32 {
-	rows := make([]int32, n)
-	for i := range rows {
-		rows[i] = int32(r.IntN(numItems))
-	}
-	return rows
-}
 
 // BenchmarkVsPlain alternates, on the same user and the same random rows,
 // the engine (one core), the plain float32 forward of SPEC §2 (plainScorer,
@@ -178,7 +167,7 @@ func BenchmarkPerCore(b *testing.B) {
 
 // oneCore compiles bm's weights with p tables for one thread and returns
 // the engine, a scorer bound to bm's first history and 4096 random rows.
-func oneCore(b *testing.B, bm *benchModel, p Precision) (*Engine, *Scorer, []int32) {
+func oneCore(b *testing.B, bm *benchModel, p Precision) (*Engine, *Scorer, []item.Row) {
 	b.Helper()
 	e, err := Compile(bm.w, bm.cates, Options{Table: p, Threads: 1})
 	if err != nil {
@@ -210,11 +199,7 @@ var bigOnce = sync.OnceValues(func() (*bigSet, error) {
 		cates[i] = int32(1 + r.IntN(numCates))
 	}
 	bs := &bigSet{seq: make([]float32, w.CommSeqLen())}
-	items, hc := make([]int32, w.SeqLen), make([]int32, w.SeqLen)
-	for i := range items {
-		row := r.IntN(numItems)
-		items[i], hc[i] = int32(row+1), cates[row]
-	}
+	items, hc := randomHistory(r, w.SeqLen, cates)
 	for _, o := range []Options{{Table: Float32}, {Table: Float16}, {Table: Float16, Store: StoreEV}, {Table: Int8}} {
 		t0 := time.Now()
 		e, err := Compile(w, cates, o)
@@ -281,12 +266,12 @@ func BenchmarkLayouts1M(b *testing.B) {
 	}
 	r := rand.New(rand.NewPCG(9, 9))
 	const batch = 384 // below 2·minParallel: scored serially on one core
-	rows, out := make([]int32, batch), make([]float32, batch)
+	rows, out := make([]item.Row, batch), make([]float32, batch)
 	took := make([]time.Duration, len(scorers))
 	n := 0
 	for b.Loop() {
 		for i := range rows {
-			rows[i] = int32(r.IntN(bs.engines[0].NumItems()))
+			rows[i] = item.Row(r.IntN(bs.engines[0].NumItems()))
 		}
 		for i, s := range scorers {
 			t0 := time.Now()

@@ -385,7 +385,8 @@ func (n *itemNet) run(s *itemScratch, lo int, cates []int32) {
 	h0, h1 := c.ItemHidden[0], c.ItemHidden[1]
 	for i, ct := range cates {
 		row := s.x[i*2*d : (i+1)*2*d]
-		copy(row[:d], n.itemEmb[(lo+i+1)*d:(lo+i+2)*d])
+		id := int(item.Row(lo + i).ID())
+		copy(row[:d], n.itemEmb[id*d:(id+1)*d])
 		lookup(row[d:], n.cateEmb, ct, d)
 	}
 	width := c.AttnHidden + c.ScoreHidden[0]

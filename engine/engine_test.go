@@ -11,6 +11,7 @@ import (
 	"testing/synctest"
 
 	"nann/internal/vec"
+	"nann/item"
 )
 
 // testSetup is a small corpus with random weights and random users.
@@ -18,7 +19,13 @@ type testSetup struct {
 	w     *Weights
 	cates []int32
 	users [][]float32 // comm_seq per user
-	hist  [][2][]int32
+	hist  []history
+}
+
+// history is a user's behaviours as BindIDs takes them.
+type history struct {
+	items []item.ID
+	cates []int32
 }
 
 func newSetup(t testing.TB, numItems, numCates, numUsers int, seed uint64) *testSetup {
@@ -39,20 +46,16 @@ func newSetup(t testing.TB, numItems, numCates, numUsers int, seed uint64) *test
 		if u == 0 {
 			n = w.SeqLen
 		}
-		items, cates := make([]int32, n), make([]int32, n)
-		for i := range items {
-			row := r.IntN(numItems)
-			items[i], cates[i] = int32(row+1), ts.cates[row]
-		}
+		items, cates := randomHistory(r, n, ts.cates)
 		if u == 1 && n > 2 {
-			items[n/2], cates[n/2] = 0, 0 // a zero row inside the history
+			items[n/2], cates[n/2] = item.Padding, 0 // a zero row inside the history
 		}
 		seq := make([]float32, w.CommSeqLen())
 		if err := e.CommSeq(items, cates, seq); err != nil {
 			t.Fatal(err)
 		}
 		ts.users = append(ts.users, seq)
-		ts.hist = append(ts.hist, [2][]int32{items, cates})
+		ts.hist = append(ts.hist, history{items, cates})
 	}
 	return ts
 }
@@ -68,14 +71,6 @@ func kernelSet(name string) vec.Kernels {
 		k = vec.Kernels{}
 	}
 	return k
-}
-
-func allRows(n int) []int32 {
-	rows := make([]int32, n)
-	for i := range rows {
-		rows[i] = int32(i)
-	}
-	return rows
 }
 
 // TestMatchesReference is the precision contract: with float32 tables every
@@ -169,7 +164,7 @@ func TestIndependentOfWeights(t *testing.T) {
 	before, after := make([]float32, 200), make([]float32, 200)
 	s := e.NewScorer()
 	bind := func() {
-		if err := s.BindIDs(ts.hist[0][0], ts.hist[0][1]); err != nil {
+		if err := s.BindIDs(ts.hist[0].items, ts.hist[0].cates); err != nil {
 			t.Fatal(err)
 		}
 	}

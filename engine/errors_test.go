@@ -4,6 +4,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"nann/item"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -61,7 +63,7 @@ func TestBindErrors(t *testing.T) {
 				t.Error("Score before Bind did not panic")
 			}
 		}()
-		s.Score([]int32{0}, make([]float32, 1))
+		s.Score([]item.Row{0}, make([]float32, 1))
 	}()
 	seq := append([]float32(nil), ts.users[0]...)
 	if err := s.BindSeq(seq[:100]); err == nil || !strings.Contains(err.Error(), "3200") {
@@ -72,13 +74,14 @@ func TestBindErrors(t *testing.T) {
 		t.Errorf("NaN comm_seq: %v", err)
 	}
 	for _, c := range []struct {
-		items, cates []int32
-		want         string
+		items []item.ID
+		cates []int32
+		want  string
 	}{
-		{[]int32{1, 2}, []int32{1}, "2 item ids but 1"},
-		{[]int32{51}, []int32{1}, "item id 51"},
-		{[]int32{1}, []int32{-1}, "category id -1"},
-		{make([]int32, 51), make([]int32, 51), "more than seq_len"},
+		{[]item.ID{1, 2}, []int32{1}, "2 item ids but 1"},
+		{[]item.ID{51}, []int32{1}, "item id 51"},
+		{[]item.ID{1}, []int32{-1}, "category id -1"},
+		{make([]item.ID, 51), make([]int32, 51), "more than seq_len"},
 	} {
 		if err := s.BindIDs(c.items, c.cates); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("BindIDs(%v, %v) = %v, want %q", c.items, c.cates, err, c.want)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"nann/internal/vec"
+	"nann/item"
 	"nann/retrieve"
 )
 
@@ -75,7 +76,7 @@ func TestZeroAllocs(t *testing.T) {
 				t.Fatal(err)
 			}
 			s.Score(small, out)
-			if err := s.BindIDs(ts.hist[1][0], ts.hist[1][1]); err != nil {
+			if err := s.BindIDs(ts.hist[1].items, ts.hist[1].cates); err != nil {
 				t.Fatal(err)
 			}
 			s.Score(large, out)
@@ -114,7 +115,7 @@ func topKOverlap(t *testing.T, a, b *Engine, users [][]float32, k int) (mean, wo
 		if err != nil {
 			t.Fatal(err)
 		}
-		in := map[int32]bool{}
+		in := map[item.Row]bool{}
 		for _, r := range ra.Rows {
 			in[r] = true
 		}

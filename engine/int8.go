@@ -26,6 +26,7 @@ import (
 	"unsafe"
 
 	"nann/internal/vec"
+	"nann/item"
 )
 
 // packI8 codes the pair-side weights (after pack and the folds).
@@ -151,7 +152,7 @@ func newI8Block(e *Engine) *i8Block {
 }
 
 // scoreBlockI8 is scoreBlock for int8 engines.
-func (s *Scorer) scoreBlockI8(blk *block, rows []int32, out []float32) {
+func (s *Scorer) scoreBlockI8(blk *block, rows []item.Row, out []float32) {
 	e := s.e
 	c := e.cfg
 	if blk.i8 == nil {
@@ -163,7 +164,7 @@ func (s *Scorer) scoreBlockI8(blk *block, rows []int32, out []float32) {
 	np := roundUp(n, vec.I8TileRows)
 	hp := t.hp
 	// Gather: h_q codes and scales; U widened into z1.
-	vec.GatherI8Rows(b.hq, hp, b.hs, b.z1, b.ld0, m[0], t.rows, t.rb, t.hs, rows)
+	vec.GatherI8Rows(b.hq, hp, b.hs, b.z1, b.ld0, m[0], t.rows, t.rb, t.hs, item.RowInt32s(rows))
 	for i := n; i < np; i++ {
 		clear(b.hq[i*hp : (i+1)*hp])
 		b.hs[i] = 0
@@ -240,7 +241,8 @@ func i16Tiles(np, k int, a []int16, lda int, bp []int16, npad int, c []float32, 
 
 // prefetchI8 asks for the int8 table rows of the next block and their
 // scales (a cache line of their own: at 1 M items they miss too).
-func (e *Engine) prefetchI8(rows []int32) {
-	vec.PrefetchRows(e.i8.rows, e.i8.rb, rows)
-	vec.PrefetchRows(e.i8.hs, 1, rows)
+func (e *Engine) prefetchI8(rows []item.Row) {
+	r := item.RowInt32s(rows)
+	vec.PrefetchRows(e.i8.rows, e.i8.rb, r)
+	vec.PrefetchRows(e.i8.hs, 1, r)
 }

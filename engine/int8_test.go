@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"nann/internal/vec"
+	"nann/item"
 )
 
 // TestInt8TopK is the int8 precision contract on random weights (20 K
@@ -138,7 +139,7 @@ func BenchmarkPrecisions(b *testing.B) {
 	}
 	precs := []Precision{Float32, Float16, Int8}
 	var scorers []*Scorer
-	var rows []int32
+	var rows []item.Row
 	for _, p := range precs {
 		_, s, r := oneCore(b, bm, p)
 		scorers, rows = append(scorers, s), r
@@ -216,10 +217,10 @@ func TestInt8SaveLoad(t *testing.T) {
 		prev := vec.UseKernels(kernelSet(kern))
 		for u := range ts.users {
 			sa, sb := e.NewScorer(), l.NewScorer()
-			if err := sa.BindIDs(ts.hist[u][0], ts.hist[u][1]); err != nil {
+			if err := sa.BindIDs(ts.hist[u].items, ts.hist[u].cates); err != nil {
 				t.Fatal(err)
 			}
-			if err := sb.BindIDs(ts.hist[u][0], ts.hist[u][1]); err != nil {
+			if err := sb.BindIDs(ts.hist[u].items, ts.hist[u].cates); err != nil {
 				t.Fatal(err)
 			}
 			sa.Score(rows, a)
@@ -293,10 +294,10 @@ func TestInt8OddSizes(t *testing.T) {
 	want, got, twin := make([]float32, len(rows)), make([]float32, len(rows)), make([]float32, len(rows))
 	s32, s8 := e32.NewScorer(), e8.NewScorer()
 	for _, n := range []int{0, 1, 3, 7} {
-		items, hc := make([]int32, n), make([]int32, n)
+		items, hc := make([]item.ID, n), make([]int32, n)
 		for i := range items {
-			items[i] = int32(1 + (i*37)%cfg.NumItems)
-			hc[i] = cates[items[i]-1]
+			row := item.Row((i * 37) % cfg.NumItems)
+			items[i], hc[i] = row.ID(), cates[row]
 		}
 		if err := s32.BindIDs(items, hc); err != nil {
 			t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"nann/item"
 	"nann/model"
 )
 
@@ -86,25 +87,21 @@ func TestMatchesModelScorer(t *testing.T) {
 		seq := make([]float32, w.CommSeqLen())
 		for u := 0; u < 5; u++ {
 			n := []int{50, 1, 17, 0, 5}[u]
-			items, hc := make([]int32, n), make([]int32, n)
-			for i := range items {
-				row := r.IntN(numItems)
-				items[i], hc[i] = int32(row+1), cates[row]
-			}
+			items, hc := randomHistory(r, n, cates)
 			if n > 3 {
-				items[2] = 0 // a missing item inside the history
+				items[2] = item.Padding // a missing item inside the history
 			}
 			if u == 4 {
 				clear(items) // only categories: no valid position for BindIDs
 			}
 			for _, ids := range []bool{false, true} {
-				if err := m.SequenceEmbedding(items, hc, seq); err != nil {
+				if err := m.SequenceEmbedding(item.Int32s(items), hc, seq); err != nil {
 					t.Fatal(err)
 				}
 				if ids {
 					err = es.BindIDs(items, hc)
 					if err == nil {
-						err = ms.BindIDs(items, hc)
+						err = ms.BindIDs(item.Int32s(items), hc)
 					}
 				} else {
 					err = es.BindSeq(seq)

@@ -38,10 +38,10 @@ func TestSaveLoad(t *testing.T) {
 		a, b := make([]float32, 300), make([]float32, 300)
 		for u := range ts.users {
 			sa, sb := e.NewScorer(), l.NewScorer()
-			if err := sa.BindIDs(ts.hist[u][0], ts.hist[u][1]); err != nil {
+			if err := sa.BindIDs(ts.hist[u].items, ts.hist[u].cates); err != nil {
 				t.Fatal(err)
 			}
-			if err := sb.BindIDs(ts.hist[u][0], ts.hist[u][1]); err != nil {
+			if err := sb.BindIDs(ts.hist[u].items, ts.hist[u].cates); err != nil {
 				t.Fatal(err)
 			}
 			sa.Score(rows, a)

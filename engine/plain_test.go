@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"nann/internal/vec"
+	"nann/item"
 )
 
 // plainScorer is the plain float32 inference forward of SPEC §2 as a
@@ -51,14 +52,14 @@ func (p *plainScorer) bind(commSeq []float32) {
 	dense(&p.gw, p.hk, c.AttnHidden, c.SeqLen, p.w.Key[1].W, p.w.Key[1].B, c.AttnDim, p.keys, c.AttnDim)
 }
 
-func (p *plainScorer) score(rows []int32, out []float32) {
+func (p *plainScorer) score(rows []item.Row, out []float32) {
 	for lo := 0; lo < len(rows); lo += plainChunk {
 		hi := min(lo+plainChunk, len(rows))
 		p.chunk(rows[lo:hi], out[lo:hi])
 	}
 }
 
-func (p *plainScorer) chunk(rows []int32, out []float32) {
+func (p *plainScorer) chunk(rows []item.Row, out []float32) {
 	w := p.w
 	c := w.Config
 	n, id, l, sw := len(rows), c.ItemDim, c.SeqLen, c.SeqWidth()

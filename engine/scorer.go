@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"nann/internal/vec"
+	"nann/item"
 	"nann/retrieve"
 )
 
@@ -113,12 +114,12 @@ func (s *Scorer) BindSeqFloat16(commSeq []uint16) error {
 // BindIDs sets the user from raw history ids: items[i] and cates[i] are the
 // dense ids of the i-th behaviour (chronological, at most SeqLen; id 0 is
 // padding), as the server receives them; the rest is zero-padded.
-func (s *Scorer) BindIDs(items, cates []int32) error {
+func (s *Scorer) BindIDs(items []item.ID, cates []int32) error {
 	if err := s.e.CommSeq(items, cates, s.seq); err != nil {
 		return err
 	}
 	for i := range s.valid {
-		s.valid[i] = i < len(items) && items[i] != 0
+		s.valid[i] = i < len(items) && items[i] != item.Padding
 	}
 	s.bindSeq()
 	return nil
@@ -126,7 +127,7 @@ func (s *Scorer) BindIDs(items, cates []int32) error {
 
 // CommSeq writes the comm_seq of a history (see BindIDs) into dst, which
 // must hold CommSeqLen values.
-func (e *Engine) CommSeq(items, cates []int32, dst []float32) error {
+func (e *Engine) CommSeq(items []item.ID, cates []int32, dst []float32) error {
 	c := e.cfg
 	if len(items) != len(cates) {
 		return fmt.Errorf("engine: history has %d item ids but %d category ids", len(items), len(cates))
@@ -147,7 +148,7 @@ func (e *Engine) CommSeq(items, cates []int32, dst []float32) error {
 	}
 	d, sw := c.EmbDim, c.SeqWidth()
 	for i := range items {
-		lookup(dst[i*sw:i*sw+d], e.itemEmb, items[i], d)
+		lookup(dst[i*sw:i*sw+d], e.itemEmb, int32(items[i]), d)
 		lookup(dst[i*sw+d:(i+1)*sw], e.cateEmb, cates[i], d)
 	}
 	clear(dst[len(items)*sw:])
@@ -223,7 +224,7 @@ func isZero(v []float32) bool {
 // Score writes the logit of each item row into out (len(out) ≥ len(rows);
 // rows must lie in [0, NumItems)). Large batches are split across the
 // engine's threads. It panics if called before Bind.
-func (s *Scorer) Score(rows []int32, out []float32) {
+func (s *Scorer) Score(rows []item.Row, out []float32) {
 	if !s.bound {
 		panic(errUnbound)
 	}
@@ -290,7 +291,7 @@ type share struct {
 	gen   uint32 // generation of the latest call; used by the caller only
 	claim atomic.Uint64
 	done  atomic.Int64 // blocks scored
-	rows  []int32      // read by workers only after a successful claim
+	rows  []item.Row   // read by workers only after a successful claim
 	out   []float32
 	fin   chan struct{} // a worker that scores the last block signals the caller
 }
@@ -408,7 +409,7 @@ func (e *Engine) Close() error {
 }
 
 // scoreSerial scores rows block by block on the calling goroutine.
-func (s *Scorer) scoreSerial(b *block, rows []int32, out []float32) {
+func (s *Scorer) scoreSerial(b *block, rows []item.Row, out []float32) {
 	s.e.prefetch(rows[:min(blockRows, len(rows))])
 	for lo := 0; lo < len(rows); lo += blockRows {
 		hi := min(lo+blockRows, len(rows))
@@ -418,7 +419,7 @@ func (s *Scorer) scoreSerial(b *block, rows []int32, out []float32) {
 }
 
 // scoreBlock scores at most blockRows rows.
-func (s *Scorer) scoreBlock(b *block, rows []int32, out []float32) {
+func (s *Scorer) scoreBlock(b *block, rows []item.Row, out []float32) {
 	e := s.e
 	if e.prec == Int8 {
 		s.scoreBlockI8(b, rows, out)
@@ -453,20 +454,20 @@ func (s *Scorer) scoreBlock(b *block, rows []int32, out []float32) {
 // prefetch asks for the table rows of the next block to be brought into
 // cache while the current block is computed (where vec's Prefetch kernel
 // is selected).
-func (e *Engine) prefetch(rows []int32) {
+func (e *Engine) prefetch(rows []item.Row) {
 	if e.prec == Int8 {
 		e.prefetchI8(rows)
 		return
 	}
 	if e.t16 != nil {
-		vec.PrefetchRows(e.t16, e.tw, rows)
+		vec.PrefetchRows(e.t16, e.tw, item.RowInt32s(rows))
 	} else {
-		vec.PrefetchRows(e.t32, e.tw, rows)
+		vec.PrefetchRows(e.t32, e.tw, item.RowInt32s(rows))
 	}
 }
 
 // gather widens the table rows of rows into x (tw values each).
-func (e *Engine) gather(x []float32, rows []int32) {
+func (e *Engine) gather(x []float32, rows []item.Row) {
 	w := e.tw
 	if e.t16 != nil {
 		for i, r := range rows {

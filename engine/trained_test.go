@@ -7,6 +7,7 @@ import (
 
 	"nann/dataset"
 	"nann/engine"
+	"nann/item"
 	"nann/retrieve"
 	"nann/train"
 )
@@ -72,9 +73,10 @@ func TestTrainedModel(t *testing.T) {
 	var overlap8, hit8 float64
 	worstRel, worstOverlap, worst8, worstErr8 := 0.0, 1.0, 1.0, 0.0
 	for u, smp := range ds.Test[:users] {
-		items, hc := ds.History(smp)
+		hi, hc := ds.History(smp)
+		items := item.IDs(hi)
 		target, _ := ds.Target(smp)
-		truth := int32(target.Row())
+		truth := target.Row()
 		histLen += float64(len(items)) / float64(users)
 		if err := s32.BindIDs(items, hc); err != nil {
 			t.Fatal(err)
@@ -86,7 +88,7 @@ func TestTrainedModel(t *testing.T) {
 			t.Fatal(err)
 		}
 		if u < 5 {
-			if err := ms.BindIDs(items, hc); err != nil {
+			if err := ms.BindIDs(hi, hc); err != nil {
 				t.Fatal(err)
 			}
 			s32.Score(rows, got)
@@ -116,7 +118,7 @@ func TestTrainedModel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		in := map[int32]bool{}
+		in := map[item.Row]bool{}
 		for _, r := range r32.Rows {
 			in[r] = true
 			if r == truth {

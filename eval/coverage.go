@@ -3,6 +3,8 @@ package eval
 import (
 	"math"
 	"slices"
+
+	"nann/item"
 )
 
 // topSet is brute force's answer to one query, kept to measure how much of
@@ -12,7 +14,7 @@ type topSet struct {
 }
 
 // set records rows (brute force's answer, best first).
-func (t *topSet) set(rows []int32) {
+func (t *topSet) set(rows []item.Row) {
 	t.byRow = t.byRow[:0]
 	for rank, r := range rows {
 		t.byRow = append(t.byRow, uint64(uint32(r))<<32|uint64(rank))
@@ -21,17 +23,17 @@ func (t *topSet) set(rows []int32) {
 }
 
 // rank is row's position in brute force's answer, or -1.
-func (t *topSet) rank(row int32) int {
+func (t *topSet) rank(row item.Row) int {
 	lo, hi := 0, len(t.byRow)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if int32(uint32(t.byRow[m]>>32)) < row {
+		if item.Row(uint32(t.byRow[m]>>32)) < row {
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	if lo < len(t.byRow) && int32(uint32(t.byRow[lo]>>32)) == row {
+	if lo < len(t.byRow) && item.Row(uint32(t.byRow[lo]>>32)) == row {
 		return int(uint32(t.byRow[lo]))
 	}
 	return -1
@@ -39,7 +41,7 @@ func (t *topSet) rank(row int32) int {
 
 // overlaps sets out[j] to the number of rows among answer's first ks[j] that
 // are among brute force's first ks[j].
-func (t *topSet) overlaps(answer []int32, ks []int, out []int32) {
+func (t *topSet) overlaps(answer []item.Row, ks []int, out []int32) {
 	clear(out)
 	for pos, r := range answer {
 		e := t.rank(r)

@@ -6,20 +6,21 @@ import (
 	"slices"
 	"testing"
 
+	"nann/item"
 	"nann/retrieve"
 )
 
 func TestTopSetOverlaps(t *testing.T) {
 	var ts topSet
-	ts.set([]int32{5, 3, 9, 1})
+	ts.set([]item.Row{5, 3, 9, 1})
 	out := make([]int32, 3)
-	ts.overlaps([]int32{3, 7, 5, 1}, []int{1, 2, 4}, out)
+	ts.overlaps([]item.Row{3, 7, 5, 1}, []int{1, 2, 4}, out)
 	// K=1: {3} vs {5}; K=2: {3,7} vs {5,3}; K=4: {3,7,5,1} vs {5,3,9,1}.
 	if want := []int32{0, 1, 3}; !slices.Equal(out, want) {
 		t.Fatalf("overlaps %v, want %v", out, want)
 	}
-	ts.set([]int32{2})
-	ts.overlaps([]int32{4, 2}, []int{1, 2}, out[:2])
+	ts.set([]item.Row{2})
+	ts.overlaps([]item.Row{4, 2}, []int{1, 2}, out[:2])
 	if want := []int32{0, 1}; !slices.Equal(out[:2], want) {
 		t.Fatalf("after reuse: overlaps %v, want %v", out[:2], want)
 	}
@@ -48,7 +49,7 @@ type tableCorpus int
 func (c tableCorpus) NumItems() int                              { return int(c) }
 func (c tableCorpus) NewScorer() retrieve.QueryScorer[[]float32] { return &tableScorer{} }
 func (s *tableScorer) Bind(q []float32) error                    { s.q = q; return nil }
-func (s *tableScorer) Score(rows []int32, out []float32) {
+func (s *tableScorer) Score(rows []item.Row, out []float32) {
 	for i, r := range rows {
 		out[i] = s.q[r]
 	}
@@ -60,7 +61,7 @@ type tableScorer struct{ q []float32 }
 // one enter point 0 and its two level-0 links): recall, coverage and their
 // standard errors worked out by hand.
 func TestCoverageAndErrorsByHand(t *testing.T) {
-	adj := [][][]int32{{{1, 2}, nil, nil, nil, nil, nil}, make([][]int32, 6)}
+	adj := [][][]item.Row{{{1, 2}, nil, nil, nil, nil, nil}, make([][]item.Row, 6)}
 	g, err := retrieve.NewAdjacencyGraph(adj, []int{1, 0, 0, 0, 0, 0})
 	if err != nil {
 		t.Fatal(err)

@@ -286,8 +286,8 @@ func (w *worker[Q]) run(i int, q Query[Q], beams []retrieve.Beam, cfg Config, r 
 func since(t time.Time) float64 { return float64(time.Since(t).Nanoseconds()) / 1e6 }
 
 // rankOf is the position of truth in rows, or -1.
-func rankOf(rows []int32, truth item.Row) int32 {
-	for i, r := range item.Rows(rows) {
+func rankOf(rows []item.Row, truth item.Row) int32 {
+	for i, r := range rows {
 		if r == truth {
 			return int32(i)
 		}

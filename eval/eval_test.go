@@ -39,13 +39,13 @@ func sqDist(a, b []float32) float32 {
 
 // knn returns, for each member, its k nearest other members (brute force,
 // ties by lower row), keeping a sorted list of the best k per member.
-func knn(data []float32, dim int, members []int32, k int) map[int32][]int32 {
+func knn(data []float32, dim int, members []item.Row, k int) map[item.Row][]item.Row {
 	type cand struct {
 		d   float32
-		row int32
+		row item.Row
 	}
 	less := func(a, b cand) bool { return a.d < b.d || (a.d == b.d && a.row < b.row) }
-	out := make(map[int32][]int32, len(members))
+	out := make(map[item.Row][]item.Row, len(members))
 	best := make([]cand, 0, k+1)
 	for _, u := range members {
 		best = best[:0]
@@ -91,20 +91,20 @@ func newWorld(t testing.TB, seed uint64, n, dim, clusters, nq int, noise float32
 		}
 	}
 	top := make([]int, n)
-	all := make([]int32, n)
-	var l1 []int32
+	all := make([]item.Row, n)
+	var l1 []item.Row
 	for i := range n {
-		all[i] = int32(i)
+		all[i] = item.Row(i)
 		if rng.IntN(12) == 0 {
 			top[i] = 1
 			if rng.IntN(10) == 0 {
 				top[i] = 2
 			}
-			l1 = append(l1, int32(i))
+			l1 = append(l1, item.Row(i))
 		}
 	}
 	top[l1[0]] = 2
-	adj := [][][]int32{make([][]int32, n), make([][]int32, n)}
+	adj := [][][]item.Row{make([][]item.Row, n), make([][]item.Row, n)}
 	for u, nb := range knn(data, dim, all, 12) {
 		adj[0][u] = append(adj[0][u], nb...)
 		for _, v := range nb {
@@ -112,7 +112,7 @@ func newWorld(t testing.TB, seed uint64, n, dim, clusters, nq int, noise float32
 		}
 	}
 	for u := range n {
-		adj[0][u] = append(adj[0][u], int32(rng.IntN(n)), int32(rng.IntN(n)))
+		adj[0][u] = append(adj[0][u], item.Row(rng.IntN(n)), item.Row(rng.IntN(n)))
 		slices.Sort(adj[0][u])
 		adj[0][u] = slices.Compact(adj[0][u])
 	}
@@ -146,13 +146,13 @@ func (w *world) exactRank(q Query[[]float32]) int {
 		panic(err)
 	}
 	n := w.model.NumItems()
-	rows := make([]int32, n)
+	rows := make([]item.Row, n)
 	for i := range rows {
-		rows[i] = int32(i)
+		rows[i] = item.Row(i)
 	}
 	scores := make([]float32, n)
 	sc.Score(rows, scores)
-	slices.SortFunc(rows, func(a, b int32) int {
+	slices.SortFunc(rows, func(a, b item.Row) int {
 		if scores[a] != scores[b] {
 			if scores[a] > scores[b] {
 				return -1
@@ -161,7 +161,7 @@ func (w *world) exactRank(q Query[[]float32]) int {
 		}
 		return int(a - b)
 	})
-	return slices.Index(item.Rows(rows), q.Truth)
+	return slices.Index(rows, q.Truth)
 }
 
 // smallBeam is the default eval-form beam scaled to the test corpora.
@@ -196,7 +196,7 @@ func TestRecallAgainstIndependentComputation(t *testing.T) {
 		}
 		er := w.exactRank(q)
 		for i, rc := range rep.Recall {
-			if slices.Contains(item.Rows(res.Rows[:rc.K]), q.Truth) {
+			if slices.Contains(res.Rows[:rc.K], q.Truth) {
 				beamHits[i]++
 			}
 			if er < rc.K {
@@ -410,7 +410,7 @@ func (s *panicScorer) Bind(q []float32) error {
 	return s.QueryScorer.Bind(q)
 }
 
-func (s *panicScorer) Score(rows []int32, out []float32) {
+func (s *panicScorer) Score(rows []item.Row, out []float32) {
 	if s.boom {
 		panic("scorer bug")
 	}

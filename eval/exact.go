@@ -8,6 +8,7 @@ import (
 
 	"nann/internal/meter"
 	"nann/internal/parallel"
+	"nann/item"
 	"nann/retrieve"
 )
 
@@ -122,7 +123,7 @@ type popularity[Q any] []float32
 func (p popularity[Q]) NumItems() int                      { return len(p) }
 func (p popularity[Q]) NewScorer() retrieve.QueryScorer[Q] { return p }
 func (p popularity[Q]) Bind(Q) error                       { return nil }
-func (p popularity[Q]) Score(rows []int32, out []float32) {
+func (p popularity[Q]) Score(rows []item.Row, out []float32) {
 	for i, r := range rows {
 		out[i] = p[r]
 	}

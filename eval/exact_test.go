@@ -14,10 +14,10 @@ import (
 func TestPopularityBruteForce(t *testing.T) {
 	weight := []int64{3, 9, 3, 0, 9, 1} // order: 1, 4, 0, 2, 5, 3
 	m := Popularity[int](weight)
-	rankOfRow := map[int32]int{1: 0, 4: 1, 0: 2, 2: 3, 5: 4, 3: 5}
+	rankOfRow := map[item.Row]int{1: 0, 4: 1, 0: 2, 2: 3, 5: 4, 3: 5}
 	var queries []Query[int]
-	for row := range int32(6) {
-		queries = append(queries, Query[int]{Input: int(row), Truth: item.Row(row)})
+	for row := range item.Row(6) {
+		queries = append(queries, Query[int]{Input: int(row), Truth: row})
 	}
 	cfg := Config{Ks: []int{1, 2, 3, 5, 6}, Workers: 3}
 	got, err := BruteForce(context.Background(), cfg, queries, m)

@@ -1,5 +1,7 @@
 package hnsw
 
+import "nann/item"
+
 // LevelStats describes one level of a graph.
 type LevelStats struct {
 	Level int `json:"level"`
@@ -48,7 +50,7 @@ func (g *Graph) Analyze() Stats {
 				continue
 			}
 			ls.Nodes++
-			deg := len(g.Neighbors(l, int32(i)))
+			deg := len(g.Neighbors(l, item.Row(i)))
 			ls.Links += int64(deg)
 			if ls.MinDegree < 0 || deg < ls.MinDegree {
 				ls.MinDegree = deg

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"nann/internal/npy"
+	"nann/item"
 )
 
 // faissRecipe builds a Faiss IndexHNSWFlat (M 32, efConstruction 40) on
@@ -79,10 +80,10 @@ func TestImportFaiss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	faiss := make([][]int32, len(fids)/10)
+	faiss := make([][]item.Row, len(fids)/10)
 	for i := range faiss {
 		for _, v := range fids[i*10 : i*10+10] {
-			faiss[i] = append(faiss[i], int32(v))
+			faiss[i] = append(faiss[i], item.Row(v))
 		}
 	}
 	truth := ExactKNN(x, d, q, 10, runtime.GOMAXPROCS(0))

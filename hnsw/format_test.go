@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"nann/internal/npy"
+	"nann/item"
 )
 
 func smallGraph(t testing.TB) ([]float32, *Graph) {
@@ -33,7 +34,7 @@ func sameGraph(t *testing.T, a, b *Graph, levels int) {
 		t.Fatalf("len %d vs %d", a.Len(), b.Len())
 	}
 	for l := range levels {
-		for i := range int32(a.Len()) {
+		for i := range item.Row(a.Len()) {
 			if !slices.Equal(a.Neighbors(l, i), b.Neighbors(l, i)) {
 				t.Fatalf("level %d node %d: %v vs %v", l, i, a.Neighbors(l, i), b.Neighbors(l, i))
 			}

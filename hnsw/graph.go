@@ -3,6 +3,8 @@ package hnsw
 import (
 	"errors"
 	"fmt"
+
+	"nann/item"
 )
 
 // adjacency is one level's neighbour lists in CSR form: the neighbours of
@@ -17,8 +19,9 @@ func (a *adjacency) row(i int32) []int32 {
 	return a.val[a.off[i]:a.off[i+1]]
 }
 
-// Graph is a frozen HNSW graph: node ids are int32 row indices into the
-// vectors it was built from. It is safe for concurrent readers.
+// Graph is a frozen HNSW graph: its nodes are the item rows of the vectors
+// it was built from (node i is row i; internally int32). It is safe for
+// concurrent readers.
 //
 // A graph imported from the NumPy layout knows adjacency only for levels
 // below the start level (Partial reports true); nodes listed as enter points
@@ -59,7 +62,7 @@ func (g *Graph) M() int              { return g.m }
 func (g *Graph) EfConstruction() int { return g.efc }
 
 // Entry is the entry point of a search: a node on the top level.
-func (g *Graph) Entry() int32 { return g.entry }
+func (g *Graph) Entry() item.Row { return item.Row(g.entry) }
 
 // Partial reports whether neighbour lists are missing for the top levels
 // (an import from the NumPy layout).
@@ -69,31 +72,31 @@ func (g *Graph) Partial() bool { return g.partial }
 func (g *Graph) AdjLevels() int { return len(g.adj) }
 
 // TopLevel is the top level of node i.
-func (g *Graph) TopLevel(i int32) int { return int(g.level[i]) }
+func (g *Graph) TopLevel(i item.Row) int { return int(g.level[i]) }
 
 // Neighbors returns node's neighbours on level; empty if the node is not on
 // that level or the level's lists are unknown. The slice must not be modified.
-func (g *Graph) Neighbors(level int, node int32) []int32 {
+func (g *Graph) Neighbors(level int, node item.Row) []item.Row {
 	if level < 0 || level >= len(g.adj) || node < 0 || int(node) >= g.n {
 		return nil
 	}
-	return g.adj[level].row(node)
+	return item.Rows(g.adj[level].row(int32(node)))
 }
 
 // EnterPoints returns all nodes whose top level is >= startLevel, ascending,
 // in a new slice.
-func (g *Graph) EnterPoints(startLevel int) []int32 {
+func (g *Graph) EnterPoints(startLevel int) []item.Row {
 	switch {
 	case startLevel <= 0:
-		out := make([]int32, g.n)
+		out := make([]item.Row, g.n)
 		for i := range out {
-			out[i] = int32(i)
+			out[i] = item.Row(i)
 		}
 		return out
 	case startLevel < len(g.upper):
-		return append([]int32(nil), g.upper[startLevel]...)
+		return append([]item.Row(nil), item.Rows(g.upper[startLevel])...)
 	}
-	return []int32{}
+	return []item.Row{}
 }
 
 // Bytes is the memory held by the graph's arrays (levels and adjacency).

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"nann/internal/npy"
+	"nann/item"
 )
 
 // testData is 5 K clustered 32-d vectors shared by the fast tests.
@@ -79,7 +80,7 @@ func TestBuildStructure(t *testing.T) {
 	if n1 := st.Levels[1].Nodes; n1 < 100 || n1 > 220 {
 		t.Errorf("level 1 has %d nodes, expected about 5000/32", n1)
 	}
-	for i := range int32(5000) {
+	for i := range item.Row(5000) {
 		for _, nb := range g.Neighbors(0, i) {
 			if nb == i {
 				t.Fatalf("self loop at %d", i)
@@ -99,7 +100,7 @@ func TestSingleWorkerDeterministic(t *testing.T) {
 	}
 	g2, _ := Build(context.Background(), x, 8, cfg, nil)
 	for l := range g1.Levels() {
-		for i := range int32(800) {
+		for i := range item.Row(800) {
 			if fmt.Sprint(g1.Neighbors(l, i)) != fmt.Sprint(g2.Neighbors(l, i)) {
 				t.Fatalf("level %d node %d differs between two single-worker builds", l, i)
 			}

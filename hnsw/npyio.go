@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"nann/internal/npy"
+	"nann/item"
 )
 
 // StartLevel is the reference's start level: enter points are the nodes on
@@ -49,7 +50,7 @@ func (g *Graph) WriteNPY(dir string, startLevel int) error {
 		splits := make([]int64, g.n+1)
 		var vals []int64
 		for i := range g.n {
-			for _, v := range g.Neighbors(l, int32(i)) {
+			for _, v := range g.Neighbors(l, item.Row(i)) {
 				vals = append(vals, int64(v))
 			}
 			splits[i+1] = int64(len(vals))

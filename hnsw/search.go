@@ -7,6 +7,7 @@ import (
 
 	"nann/internal/parallel"
 	"nann/internal/vec"
+	"nann/item"
 )
 
 // worker is the per-goroutine scratch of a build or a search: the visited
@@ -148,7 +149,7 @@ func (ix *Index) Graph() *Graph { return ix.g }
 
 // Neighbor is a search hit: a node id and its squared L2 distance.
 type Neighbor struct {
-	ID   int32
+	ID   item.Row
 	Dist float32
 }
 
@@ -195,7 +196,7 @@ func (s *KNNSearcher) Search(q []float32, k, ef int) ([]Neighbor, error) {
 	out := make([]Neighbor, w.res.len())
 	for i := len(out) - 1; i >= 0; i-- {
 		it := w.res.pop()
-		out[i] = Neighbor{it.id, it.d}
+		out[i] = Neighbor{item.Row(it.id), it.d}
 	}
 	return out, nil
 }
@@ -213,16 +214,16 @@ func (ix *Index) closest(q []float32, nodes []int32) int32 {
 }
 
 // SearchAll answers nq = len(queries)/dim queries on workers goroutines
-// (0 = one) and returns the ids of the k nearest of each.
-func (ix *Index) SearchAll(queries []float32, k, ef, workers int) ([][]int32, error) {
+// (0 = one) and returns the rows of the k nearest of each.
+func (ix *Index) SearchAll(queries []float32, k, ef, workers int) ([][]item.Row, error) {
 	if len(queries)%ix.d != 0 {
 		return nil, fmt.Errorf("hnsw: %d query floats are not rows of dimension %d", len(queries), ix.d)
 	}
 	nq := len(queries) / ix.d
-	out := make([][]int32, nq)
+	out := make([][]item.Row, nq)
 	parallel.ForEach(context.Background(), nq, max(1, workers), ix.NewKNNSearcher, func(_ context.Context, s *KNNSearcher, i int) error {
 		res, _ := s.Search(queries[i*ix.d:(i+1)*ix.d], k, ef)
-		ids := make([]int32, len(res))
+		ids := make([]item.Row, len(res))
 		for j, r := range res {
 			ids[j] = r.ID
 		}

@@ -8,6 +8,7 @@ import (
 
 	"nann/internal/parallel"
 	"nann/internal/vec"
+	"nann/item"
 )
 
 // Clustered returns n×dim row-major vectors drawn from a mixture of
@@ -55,11 +56,11 @@ func stddev(x []float32) float64 {
 	return math.Sqrt(max(0, s2/float64(len(x))-m*m))
 }
 
-// ExactKNN returns the ids of the k nearest rows of x (L2) to each query,
-// closest first, by brute force on workers goroutines.
-func ExactKNN(x []float32, dim int, queries []float32, k, workers int) [][]int32 {
+// ExactKNN returns the k nearest rows of x (L2) to each query, closest
+// first, by brute force on workers goroutines.
+func ExactKNN(x []float32, dim int, queries []float32, k, workers int) [][]item.Row {
 	n, nq := len(x)/dim, len(queries)/dim
-	out := make([][]int32, nq)
+	out := make([][]item.Row, nq)
 	parallel.ForEach(context.Background(), nq, max(1, workers), func() *maxHeap { return new(maxHeap) }, func(_ context.Context, hp *maxHeap, qi int) error {
 		q := queries[qi*dim : (qi+1)*dim]
 		h := hp
@@ -73,9 +74,9 @@ func ExactKNN(x []float32, dim int, queries []float32, k, workers int) [][]int32
 			}
 		}
 		items := h.drainAscending(nil)
-		ids := make([]int32, len(items))
+		ids := make([]item.Row, len(items))
 		for j, it := range items {
-			ids[j] = it.id
+			ids[j] = item.Row(it.id)
 		}
 		out[qi] = ids
 		return nil
@@ -84,7 +85,7 @@ func ExactKNN(x []float32, dim int, queries []float32, k, workers int) [][]int32
 }
 
 // Recall is the mean over queries of |got ∩ truth| / |truth|.
-func Recall(got, truth [][]int32) float64 {
+func Recall(got, truth [][]item.Row) float64 {
 	if len(truth) == 0 {
 		return 0
 	}

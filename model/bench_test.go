@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"nann/internal/vec"
+	"nann/item"
 )
 
 // gemmProbe times one 2048×256×128 GEMM (the shape of a wide Dense layer) as
@@ -114,9 +115,9 @@ func BenchmarkScorer(b *testing.B) {
 	if err := s.BindIDs(hi, hc); err != nil {
 		b.Fatal(err)
 	}
-	rows := make([]int32, 4096)
+	rows := make([]item.Row, 4096)
 	for i := range rows {
-		rows[i] = int32(r.IntN(cfg.NumItems))
+		rows[i] = item.Row(r.IntN(cfg.NumItems))
 	}
 	out := make([]float32, len(rows))
 	scoreTime, probe := probed(b, func() { s.Score(rows, out) })

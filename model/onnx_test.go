@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"nann/internal/numtest"
+	"nann/item"
 	"nann/onnx"
 )
 
@@ -63,9 +64,9 @@ func (w *onnxWorld) plainScores(t *testing.T, u int) []float64 {
 	if err := s.BindIDs(w.hist[u][0], w.hist[u][1]); err != nil {
 		t.Fatal(err)
 	}
-	rows := make([]int32, w.m.Cfg.NumItems)
+	rows := make([]item.Row, w.m.Cfg.NumItems)
 	for i := range rows {
-		rows[i] = int32(i)
+		rows[i] = item.Row(i)
 	}
 	out := make([]float32, len(rows))
 	s.Score(rows, out)

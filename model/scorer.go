@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"nann/internal/vec"
+	"nann/item"
 	"nann/nn"
 )
 
@@ -90,11 +91,11 @@ func (s *Scorer) bindSeq(isValid func(i int) bool) error {
 	return nil
 }
 
-// Score writes the logit of each item row (dense item id − 1) to out. Rows
+// Score writes the logit of each item row to out. Rows
 // come from the index, not from users: calling Score before a successful
 // Bind, with a short out or with a row outside [0, NumItems) is a programming
 // error and panics with a message saying which.
-func (s *Scorer) Score(rows []int32, out []float32) {
+func (s *Scorer) Score(rows []item.Row, out []float32) {
 	cfg := s.m.Cfg
 	switch {
 	case !s.bound:

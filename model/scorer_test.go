@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"nann/item"
 	"nann/nn"
 )
 
@@ -159,9 +160,9 @@ func TestScorerMatchesSlowForward(t *testing.T) {
 		if err := s.BindIDs(hi, hc); err != nil {
 			t.Fatal(err)
 		}
-		rows := make([]int32, 0, cfg.NumItems)
+		rows := make([]item.Row, 0, cfg.NumItems)
 		for i := cfg.NumItems - 1; i >= 0; i -= 2 { // more than one chunk
-			rows = append(rows, int32(i))
+			rows = append(rows, item.Row(i))
 		}
 		out := make([]float32, len(rows))
 		s.Score(rows, out)
@@ -229,6 +230,6 @@ func TestScorerErrors(t *testing.T) {
 				t.Fatal("Score before Bind did not panic")
 			}
 		}()
-		s.Score([]int32{0}, make([]float32, 1))
+		s.Score([]item.Row{0}, make([]float32, 1))
 	}()
 }

@@ -197,7 +197,7 @@ func cpuTime() time.Duration {
 func BenchmarkReferenceEngine(b *testing.B) {
 	_, seq := referenceFull(b)
 	es := referenceEngine(b, seq)
-	scoreItems(b, benchRows(benchCorpus, 4096), func(rows []item.Row, out []float32) { es.Score(item.RowInt32s(rows), out) })
+	scoreItems(b, benchRows(benchCorpus, 4096), func(rows []item.Row, out []float32) { es.Score(rows, out) })
 }
 
 func BenchmarkReferencePlan(b *testing.B) {
@@ -294,7 +294,7 @@ func BenchmarkInterleaved(b *testing.B) {
 	rows := benchRows(benchCorpus, 4096)
 	out := make([]float32, len(rows))
 	runs := []func(){
-		func() { es.Score(item.RowInt32s(rows), out) },
+		func() { es.Score(rows, out) },
 		func() { _ = ps.Score(rows, out) },
 		func() { _ = ds.Score(rows, out) },
 	}

@@ -124,7 +124,7 @@ func TestVsHandEngine(t *testing.T) {
 		}
 		tp += time.Since(t0)
 		t0 = time.Now()
-		es.Score(item.RowInt32s(rows), out)
+		es.Score(rows, out)
 		te += time.Since(t0)
 	}
 	// The interpreter on 256 pairs.

@@ -11,6 +11,7 @@ import (
 
 	"nann/dataset"
 	"nann/internal/npy"
+	"nann/item"
 	"nann/model"
 	"nann/synth"
 	"nann/train"
@@ -126,9 +127,9 @@ func dumpScores(dir string, m *model.Model, ds *dataset.Dataset) error {
 	u := min(fixUsers, len(ds.Test))
 	hi, hc := make([]int32, u*l), make([]int32, u*l)
 	scores := make([]float32, u*n)
-	rows := make([]int32, n)
+	rows := make([]item.Row, n)
 	for i := range rows {
-		rows[i] = int32(i)
+		rows[i] = item.Row(i)
 	}
 	for k := 0; k < u; k++ {
 		ds.Fill(ds.Test[k], hi[k*l:(k+1)*l], hc[k*l:(k+1)*l])

@@ -12,6 +12,7 @@ import (
 	"nann/dataset"
 	"nann/internal/npy"
 	"nann/internal/race"
+	"nann/item"
 	"nann/train"
 )
 
@@ -113,9 +114,9 @@ func checkTorchRun(t *testing.T, out string) {
 		t.Fatal(err)
 	}
 	u, l, n := hshape[0], hshape[1], m.Cfg.NumItems
-	rows := make([]int32, n)
+	rows := make([]item.Row, n)
 	for i := range rows {
-		rows[i] = int32(i)
+		rows[i] = item.Row(i)
 	}
 	got := make([]float32, n)
 	worst := 0.0

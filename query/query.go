@@ -15,9 +15,11 @@ import (
 )
 
 // History is one user's behaviour history: dense item and category ids,
-// chronological, at most SeqLen long (shorter, or right-padded with 0).
+// chronological, at most SeqLen long (shorter, or right-padded with
+// item.Padding and category 0).
 type History struct {
-	Items, Cates []int32
+	Items []item.ID
+	Cates []int32
 }
 
 // FromSamples turns held-out samples into evaluation inputs: the history
@@ -28,7 +30,7 @@ func FromSamples(ds *dataset.Dataset, samples []dataset.Sample) (histories []His
 	for i, s := range samples {
 		items, cates := ds.History(s)
 		target, _ := ds.Target(s)
-		histories[i], truth[i] = History{Items: items, Cates: cates}, target.Row()
+		histories[i], truth[i] = History{Items: item.IDs(items), Cates: cates}, target.Row()
 	}
 	return histories, truth
 }
@@ -59,7 +61,7 @@ func (p *plainModel) NewScorer() retrieve.QueryScorer[History] {
 
 type plainScorer struct{ *model.Scorer }
 
-func (s plainScorer) Bind(h History) error { return s.Scorer.BindIDs(h.Items, h.Cates) }
+func (s plainScorer) Bind(h History) error { return s.Scorer.BindIDs(item.Int32s(h.Items), h.Cates) }
 
 // Engine scores histories with a compiled engine.
 func Engine(e *engine.Engine) retrieve.Corpus[History] { return engineModel{e} }

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"nann/item"
 )
 
 // Benchmarks: beam retrieval on a 100 K-node random-ish layered graph over
@@ -37,12 +39,12 @@ var benchOnce = sync.OnceValue(func() *benchSet {
 		centers[i] = float32(rng.NormFloat64())
 	}
 	cluster := make([]int, benchN)
-	members := make([][]int32, benchClusters)
+	members := make([][]item.Row, benchClusters)
 	data := make([]float32, benchN*benchDim)
 	for i := range benchN {
 		c := rng.IntN(benchClusters)
 		cluster[i] = c
-		members[c] = append(members[c], int32(i))
+		members[c] = append(members[c], item.Row(i))
 		for j := range benchDim {
 			data[i*benchDim+j] = centers[c*benchDim+j] + 0.3*float32(rng.NormFloat64())
 		}
@@ -50,7 +52,7 @@ var benchOnce = sync.OnceValue(func() *benchSet {
 	// Level 0: 24 links inside the node's cluster and 8 anywhere (32 in all);
 	// level 1: ~1/32 of the nodes, 16 links among them; level 2: ~1/1000 (enter points).
 	top := make([]int, benchN)
-	var level1 []int32
+	var level1 []item.Row
 	for i := range top {
 		switch r := rng.IntN(1000); {
 		case r == 0:
@@ -59,23 +61,23 @@ var benchOnce = sync.OnceValue(func() *benchSet {
 			top[i] = 1
 		}
 		if top[i] >= 1 {
-			level1 = append(level1, int32(i))
+			level1 = append(level1, item.Row(i))
 		}
 	}
-	adj := [][][]int32{make([][]int32, benchN), make([][]int32, benchN)}
+	adj := [][][]item.Row{make([][]item.Row, benchN), make([][]item.Row, benchN)}
 	for i := range benchN {
 		mem := members[cluster[i]]
-		nb := make([]int32, 0, 32)
+		nb := make([]item.Row, 0, 32)
 		for range 24 {
 			nb = append(nb, mem[rng.IntN(len(mem))])
 		}
 		for range 8 {
-			nb = append(nb, int32(rng.IntN(benchN)))
+			nb = append(nb, item.Row(rng.IntN(benchN)))
 		}
 		adj[0][i] = nb
 	}
 	for _, u := range level1 {
-		nb := make([]int32, 16)
+		nb := make([]item.Row, 16)
 		for j := range nb {
 			nb[j] = level1[rng.IntN(len(level1))]
 		}
@@ -153,7 +155,7 @@ func BenchmarkBeamVsExact(b *testing.B) {
 	p := DefaultParams()
 	var tBeam, tExact time.Duration
 	scored, hits := 0, 0
-	seen := make(map[int32]bool, 200)
+	seen := make(map[item.Row]bool, 200)
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
 		if err := sc.Bind(bs.query(i)); err != nil {
@@ -192,7 +194,7 @@ func BenchmarkBeamVsExact(b *testing.B) {
 // nothing, so a search with it measures the retrieval machinery alone.
 type tableScorer []float32
 
-func (t tableScorer) Score(rows []int32, out []float32) {
+func (t tableScorer) Score(rows []item.Row, out []float32) {
 	for i, r := range rows {
 		out[i] = t[r]
 	}
@@ -208,9 +210,9 @@ func BenchmarkBeamOverhead(b *testing.B) {
 	const nt = 16
 	tables := make([]tableScorer, nt)
 	sc := bs.m.NewScorer()
-	all := make([]int32, benchN)
+	all := make([]item.Row, benchN)
 	for i := range all {
-		all[i] = int32(i)
+		all[i] = item.Row(i)
 	}
 	for i := range tables {
 		tables[i] = make(tableScorer, benchN)

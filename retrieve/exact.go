@@ -3,6 +3,8 @@ package retrieve
 import (
 	"fmt"
 	"sync"
+
+	"nann/item"
 )
 
 // ExactChunk is the number of rows Exact scores per Score call.
@@ -14,10 +16,10 @@ const ExactChunk = 4096
 type Exact struct {
 	lo, hi int // the rows it scores
 	n      int // corpus size (for checking k)
-	rows   []int32
+	rows   []item.Row
 	scores []float32
 	best   []key
-	outR   []int32
+	outR   []item.Row
 	outS   []float32
 }
 
@@ -55,7 +57,7 @@ func (e *Exact) scan(sc Scorer, k int) {
 	for lo := e.lo; lo < e.hi; lo += chunk {
 		rows := e.rows[:min(chunk, e.hi-lo)]
 		for i := range rows {
-			rows[i] = int32(lo + i)
+			rows[i] = item.Row(lo + i)
 		}
 		sc.Score(rows, e.scores[:len(rows)])
 		for i, r := range rows {
@@ -75,7 +77,7 @@ type ExactParallel struct {
 	parts  []*Exact
 	n      int
 	merged []key
-	outR   []int32
+	outR   []item.Row
 	outS   []float32
 }
 

@@ -3,6 +3,7 @@ package retrieve_test
 import (
 	"fmt"
 
+	"nann/item"
 	"nann/retrieve"
 )
 
@@ -11,7 +12,7 @@ import (
 func Example() {
 	items := []float32{0, 0, 1, 0, 2, 0, 3, 0, 4, 0}
 	model, _ := retrieve.NewL2(items, 2)
-	adj := [][][]int32{
+	adj := [][][]item.Row{
 		{{1}, {0, 2}, {1, 3}, {2, 4}, {3}}, // level 0: a path
 		{{}, {}, {}, {}, {}},               // level 1: no links
 	}

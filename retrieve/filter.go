@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"nann/item"
 )
 
 // Filtered retrieval. A Filter says which item rows may enter an answer:
@@ -20,14 +22,14 @@ import (
 // class, so a filter that includes a few classes can enumerate their rows
 // without a scan. It is built once per corpus and is read-only.
 type Partition struct {
-	class []int32 // row → class
-	start []int32 // class c's rows are rows[start[c]:start[c+1]]
-	rows  []int32
+	class item.ByRow[int32] // row → class
+	start []int32           // class c's rows are rows[start[c]:start[c+1]]
+	rows  []item.Row
 }
 
 // NewPartition builds the partition of len(class) rows into numClasses
 // classes; class is kept, not copied. Every problem is reported.
-func NewPartition(class []int32, numClasses int) (*Partition, error) {
+func NewPartition(class item.ByRow[int32], numClasses int) (*Partition, error) {
 	var errs []error
 	if numClasses < 1 || numClasses > math.MaxInt32-1 {
 		errs = append(errs, fmt.Errorf("%d classes outside [1,%d]", numClasses, math.MaxInt32-1))
@@ -56,10 +58,10 @@ func NewPartition(class []int32, numClasses int) (*Partition, error) {
 	for c := range numClasses {
 		start[c+1] += start[c]
 	}
-	rows := make([]int32, len(class))
+	rows := make([]item.Row, len(class))
 	fill := append([]int32(nil), start[:numClasses]...)
 	for r, c := range class {
-		rows[fill[c]] = int32(r)
+		rows[fill[c]] = item.Row(r)
 		fill[c]++
 	}
 	return &Partition{class: class, start: start, rows: rows}, nil
@@ -72,10 +74,10 @@ func (p *Partition) Len() int { return len(p.class) }
 func (p *Partition) NumClasses() int { return len(p.start) - 1 }
 
 // Class is row's class.
-func (p *Partition) Class(row int32) int32 { return p.class[row] }
+func (p *Partition) Class(row item.Row) int32 { return p.class[row] }
 
 // Rows lists the rows of class c in ascending order (owned by the partition).
-func (p *Partition) Rows(c int32) []int32 { return p.rows[p.start[c]:p.start[c+1]] }
+func (p *Partition) Rows(c int32) []item.Row { return p.rows[p.start[c]:p.start[c+1]] }
 
 // Filter is one query's restriction on the answer. Reset it, then call
 // Exclude, IncludeClass and ExcludeClass; a row is allowed when it is not
@@ -87,8 +89,8 @@ type Filter struct {
 	n    int
 	part *Partition
 
-	excl     []uint64 // bitset of excluded rows
-	exclRows []int32  // the rows set in excl, to clear and count them
+	excl     []uint64   // bitset of excluded rows
+	exclRows []item.Row // the rows set in excl, to clear and count them
 
 	// Per class: 1 included, 2 excluded (bits), with the lists of classes
 	// touched to clear them; ok[c] is the compiled verdict of class c.
@@ -141,7 +143,7 @@ func (f *Filter) Reset() {
 }
 
 // Exclude keeps row out of the answer (repeats are harmless).
-func (f *Filter) Exclude(row int32) error {
+func (f *Filter) Exclude(row item.Row) error {
 	if row < 0 || int(row) >= f.n {
 		return fmt.Errorf("retrieve: filter: row %d outside [0,%d)", row, f.n)
 	}
@@ -227,13 +229,13 @@ func (f *Filter) Allowed() int {
 }
 
 // Allows reports whether row may enter an answer.
-func (f *Filter) Allows(row int32) bool {
+func (f *Filter) Allows(row item.Row) bool {
 	f.compile()
 	return f.allows(row)
 }
 
 // allows is Allows once compiled.
-func (f *Filter) allows(row int32) bool {
+func (f *Filter) allows(row item.Row) bool {
 	if f.excl[row>>6]&(1<<(row&63)) != 0 {
 		return false
 	}
@@ -243,7 +245,7 @@ func (f *Filter) allows(row int32) bool {
 // eachAllowed calls fill with successive runs of allowed rows written into
 // buf (at most len(buf) each), in ascending row order within each class
 // when classes are included and in row order otherwise.
-func (f *Filter) eachAllowed(buf []int32, fill func(rows []int32)) {
+func (f *Filter) eachAllowed(buf []item.Row, fill func(rows []item.Row)) {
 	f.compile()
 	n := 0
 	flush := func() {
@@ -252,7 +254,7 @@ func (f *Filter) eachAllowed(buf []int32, fill func(rows []int32)) {
 			n = 0
 		}
 	}
-	add := func(r int32) {
+	add := func(r item.Row) {
 		if f.excl[r>>6]&(1<<(r&63)) == 0 {
 			buf[n] = r
 			if n++; n == len(buf) {
@@ -269,7 +271,7 @@ func (f *Filter) eachAllowed(buf []int32, fill func(rows []int32)) {
 			}
 		}
 	} else {
-		for r := range int32(f.n) {
+		for r := range item.Row(f.n) {
 			if !f.classes || f.ok[f.part.class[r]] {
 				add(r)
 			}
@@ -478,7 +480,7 @@ func (s *Searcher) exactAllowed(sc Scorer, f *Filter, k int) Result {
 	s.xrows = grow(s.xrows, min(ExactChunk, max(f.allowed, 1)))
 	s.xbest = s.xbest[:0]
 	scored := 0
-	f.eachAllowed(s.xrows, func(rows []int32) {
+	f.eachAllowed(s.xrows, func(rows []item.Row) {
 		s.scores = grow(s.scores, len(rows))
 		sc.Score(rows, s.scores)
 		for i, r := range rows {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"text/tabwriter"
 	"time"
+
+	"nann/item"
 )
 
 // BenchmarkFilterCrossover measures filtered retrieval on an HNSW graph over
@@ -90,7 +92,7 @@ func crossoverRow(w *filterWorld, b Beam, st FilterStrategy, frac float64, nq in
 			panic(err)
 		}
 		out.exactScored += float64(want.Stats.Total)
-		truth := map[int32]bool{}
+		truth := map[item.Row]bool{}
 		for _, r := range want.Rows {
 			truth[r] = true
 		}

@@ -11,13 +11,14 @@ import (
 
 	"nann/hnsw"
 	"nann/internal/race"
+	"nann/item"
 )
 
 // refFiltered is filtered brute force written plainly: score every allowed
 // row, sort, keep k.
-func refFiltered(n int, score refScore, allows func(int32) bool, k int) []refItem {
+func refFiltered(n int, score refScore, allows func(item.Row) bool, k int) []refItem {
 	var items []refItem
-	for r := range int32(n) {
+	for r := range item.Row(n) {
 		if allows(r) {
 			items = append(items, refItem{r, score(r)})
 		}
@@ -27,15 +28,15 @@ func refFiltered(n int, score refScore, allows func(int32) bool, k int) []refIte
 
 // randomFilter fills f with a random restriction and returns the plain
 // predicate it should implement.
-func randomFilter(rng *rand.Rand, f *Filter, class []int32, numClasses int) func(int32) bool {
+func randomFilter(rng *rand.Rand, f *Filter, class []int32, numClasses int) func(item.Row) bool {
 	f.Reset()
 	n := f.Len()
-	excl := map[int32]bool{}
+	excl := map[item.Row]bool{}
 	inc, exc := map[int32]bool{}, map[int32]bool{}
 	switch rng.IntN(4) {
 	case 0: // rows only, from a few to most of the corpus
 		for range rng.IntN(n) {
-			excl[int32(rng.IntN(n))] = true
+			excl[item.Row(rng.IntN(n))] = true
 		}
 	case 1: // include classes
 		for range 1 + rng.IntN(3) {
@@ -47,7 +48,7 @@ func randomFilter(rng *rand.Rand, f *Filter, class []int32, numClasses int) func
 		}
 	default: // everything at once
 		for range rng.IntN(n / 4) {
-			excl[int32(rng.IntN(n))] = true
+			excl[item.Row(rng.IntN(n))] = true
 		}
 		for range rng.IntN(numClasses) {
 			inc[int32(rng.IntN(numClasses))] = true
@@ -74,7 +75,7 @@ func randomFilter(rng *rand.Rand, f *Filter, class []int32, numClasses int) func
 			panic(err)
 		}
 	}
-	return func(r int32) bool {
+	return func(r item.Row) bool {
 		c := class[r]
 		return !excl[r] && !exc[c] && (len(inc) == 0 || inc[c])
 	}
@@ -109,7 +110,7 @@ func TestFilterProperty(t *testing.T) {
 			for i := range sc {
 				sc[i] = float32(rng.IntN(50)) // ties
 			}
-			score := func(r int32) float32 { return sc[r] }
+			score := func(r item.Row) float32 { return sc[r] }
 			var b Beam = randomParams(rng, n)
 			if rng.IntN(2) == 0 {
 				sp := &ServingParams{}
@@ -139,7 +140,7 @@ func TestFilterProperty(t *testing.T) {
 			if len(res.Rows) != min(k, len(want)) {
 				t.Fatalf("%s: %d rows, want min(K=%d, allowed=%d) %+v", what, len(res.Rows), k, len(want), res.Stats)
 			}
-			seen := map[int32]bool{}
+			seen := map[item.Row]bool{}
 			for i, r := range res.Rows {
 				if !allows(r) {
 					t.Fatalf("%s: answered row %d, which the filter excludes", what, r)
@@ -206,7 +207,7 @@ func TestFilterExactBelow(t *testing.T) {
 	for range 3 { // 30 rows = 3% of the corpus
 		_ = f.IncludeClass(int32(rng.IntN(100)))
 	}
-	_ = f.Exclude(int32(rng.IntN(n)))
+	_ = f.Exclude(item.Row(rng.IntN(n)))
 	allowed := f.Allowed()
 	for _, tc := range []struct {
 		below float64
@@ -312,7 +313,7 @@ func (w *filterWorld) query(i int) []float32 { return w.queries[i*w.dim : (i+1)*
 // excluded with probability 1 − frac).
 func randomRows(rng *rand.Rand, f *Filter, frac float64) {
 	f.Reset()
-	for r := range int32(f.Len()) {
+	for r := range item.Row(f.Len()) {
 		if rng.Float64() >= frac {
 			_ = f.Exclude(r)
 		}
@@ -335,7 +336,7 @@ func filteredRecall(tb testing.TB, w *filterWorld, b Beam, pol FilterPolicy, fra
 		if err != nil {
 			tb.Fatal(err)
 		}
-		truth := map[int32]bool{}
+		truth := map[item.Row]bool{}
 		for _, r := range want.Rows {
 			truth[r] = true
 		}
@@ -434,7 +435,7 @@ func TestFilteredNoAllocations(t *testing.T) {
 		}
 		f.Reset()
 		for j := range 100 {
-			_ = f.Exclude(int32((i*7919 + j*104729) % n))
+			_ = f.Exclude(item.Row((i*7919 + j*104729) % n))
 		}
 		_ = f.ExcludeClass(int32(i % 50))
 		for _, st := range []FilterStrategy{Traverse, Skip, Bridge, Auto} {
@@ -472,7 +473,7 @@ func TestPoolSearchFiltered(t *testing.T) {
 		t.Fatal(err)
 	}
 	f, _ := NewFilter(n, nil)
-	for r := range int32(n) {
+	for r := range item.Row(n) {
 		if r%3 == 0 {
 			_ = f.Exclude(r)
 		}

@@ -3,6 +3,8 @@ package retrieve
 import (
 	"errors"
 	"fmt"
+
+	"nann/item"
 )
 
 // Graph is the layered proximity graph that beam retrieval walks. Nodes are
@@ -17,8 +19,8 @@ import (
 // safe for concurrent reads.
 type Graph interface {
 	Len() int
-	EnterPoints(startLevel int) []int32
-	Neighbors(level int, node int32) []int32
+	EnterPoints(startLevel int) []item.Row
+	Neighbors(level int, node item.Row) []item.Row
 }
 
 // MaxLevel bounds the levels an AdjacencyGraph and the search parameters accept.
@@ -27,8 +29,8 @@ const MaxLevel = 32
 // AdjacencyGraph is a small in-memory Graph built from slices, for tests and
 // tools. It is read-only after construction.
 type AdjacencyGraph struct {
-	adj   [][][]int32 // adj[level][node]
-	enter [][]int32   // enter[l] = nodes with top level ≥ l
+	adj   [][][]item.Row // adj[level][node]
+	enter [][]item.Row   // enter[l] = nodes with top level ≥ l
 	n     int
 }
 
@@ -37,7 +39,7 @@ type AdjacencyGraph struct {
 // empty for absent nodes); top[node] is the node's highest level, which may
 // exceed the stored levels (as in SPEC §5, where levels ≥ start_level are not
 // stored). The slices are kept, not copied. Every problem is reported.
-func NewAdjacencyGraph(adj [][][]int32, top []int) (*AdjacencyGraph, error) {
+func NewAdjacencyGraph(adj [][][]item.Row, top []int) (*AdjacencyGraph, error) {
 	n := len(top)
 	var errs []error
 	if len(adj) > MaxLevel {
@@ -68,10 +70,10 @@ func NewAdjacencyGraph(adj [][][]int32, top []int) (*AdjacencyGraph, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("retrieve: adjacency graph: %w", err)
 	}
-	enter := make([][]int32, maxTop+1)
+	enter := make([][]item.Row, maxTop+1)
 	for i, t := range top {
 		for l := 0; l <= t; l++ {
-			enter[l] = append(enter[l], int32(i))
+			enter[l] = append(enter[l], item.Row(i))
 		}
 	}
 	return &AdjacencyGraph{adj: adj, enter: enter, n: n}, nil
@@ -81,7 +83,7 @@ func NewAdjacencyGraph(adj [][][]int32, top []int) (*AdjacencyGraph, error) {
 func (g *AdjacencyGraph) Len() int { return g.n }
 
 // EnterPoints returns the nodes whose top level is ≥ startLevel, in row order.
-func (g *AdjacencyGraph) EnterPoints(startLevel int) []int32 {
+func (g *AdjacencyGraph) EnterPoints(startLevel int) []item.Row {
 	if startLevel < 0 || startLevel >= len(g.enter) {
 		return nil
 	}
@@ -89,7 +91,7 @@ func (g *AdjacencyGraph) EnterPoints(startLevel int) []int32 {
 }
 
 // Neighbors returns node's links on level (nil if the level is not stored).
-func (g *AdjacencyGraph) Neighbors(level int, node int32) []int32 {
+func (g *AdjacencyGraph) Neighbors(level int, node item.Row) []item.Row {
 	if level < 0 || level >= len(g.adj) || node < 0 || int(node) >= g.n {
 		return nil
 	}

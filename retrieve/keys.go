@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+
+	"nann/item"
 )
 
 // A key packs a (score, row) pair into a uint64 whose ascending order is the
@@ -11,7 +13,7 @@ import (
 // scores rank as −Inf and −0 as +0, so the order is total and deterministic.
 type key = uint64
 
-func makeKey(score float32, row int32) key {
+func makeKey(score float32, row item.Row) key {
 	return key(^orderedBits(score))<<32 | key(uint32(row))
 }
 
@@ -30,7 +32,7 @@ func orderedBits(f float32) uint32 {
 	return b | 0x80000000
 }
 
-func keyRow(k key) int32 { return int32(uint32(k)) }
+func keyRow(k key) item.Row { return item.Row(uint32(k)) }
 
 func keyScore(k key) float32 {
 	b := ^uint32(k >> 32)

@@ -3,6 +3,8 @@ package retrieve
 import (
 	"fmt"
 	"sync"
+
+	"nann/item"
 )
 
 // Pool hands out retrieval state (a QueryScorer and a Searcher, or an Exact)
@@ -32,7 +34,7 @@ func NewPool[Q any](g Graph, m Corpus[Q]) (*Pool[Q], error) {
 
 // Answer is a caller-owned copy of a Result, reused from request to request.
 type Answer struct {
-	Rows   []int32
+	Rows   []item.Row
 	Scores []float32
 	Rounds []Round
 	Total  int

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"nann/internal/race"
+	"nann/item"
 )
 
 func TestPoolConcurrentAndAllocationFree(t *testing.T) {
@@ -22,7 +23,7 @@ func TestPoolConcurrentAndAllocationFree(t *testing.T) {
 	queries := randomVectors(rng, 40, dim)
 	q := func(i int) []float32 { return queries[i*dim : (i+1)*dim] }
 	// Reference answers from a plain Searcher.
-	want := make([][]int32, 40)
+	want := make([][]item.Row, 40)
 	s, sc := NewSearcher(g), m.NewScorer()
 	beam := DefaultServing()
 	for i := range want {

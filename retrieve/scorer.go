@@ -17,6 +17,7 @@ import (
 	"math"
 
 	"nann/internal/vec"
+	"nann/item"
 )
 
 // Scorer scores item rows for the query it is bound to.
@@ -26,7 +27,7 @@ import (
 // came from, so implementations may index without checking. A Scorer is used
 // by one goroutine at a time. NaN scores are treated as the worst possible.
 type Scorer interface {
-	Score(rows []int32, out []float32)
+	Score(rows []item.Row, out []float32)
 }
 
 // QueryScorer is a reusable Scorer: Bind does the per-query (user-side) work
@@ -76,7 +77,7 @@ func (m *L2) NumItems() int { return m.n }
 func (m *L2) Dim() int { return m.dim }
 
 // Row returns row i of the matrix (aliased).
-func (m *L2) Row(i int32) []float32 { return m.data[int(i)*m.dim : (int(i)+1)*m.dim] }
+func (m *L2) Row(i item.Row) []float32 { return m.data[int(i)*m.dim : (int(i)+1)*m.dim] }
 
 // NewScorer returns an unbound *L2Scorer.
 func (m *L2) NewScorer() QueryScorer[[]float32] { return &L2Scorer{m: m, q: make([]float32, m.dim)} }
@@ -101,12 +102,12 @@ func (s *L2Scorer) Bind(query []float32) error {
 }
 
 // Score writes −‖q − x_row‖² for every row. It panics if called before Bind.
-func (s *L2Scorer) Score(rows []int32, out []float32) {
+func (s *L2Scorer) Score(rows []item.Row, out []float32) {
 	if !s.bound {
 		panic(errUnbound)
 	}
 	out = out[:len(rows)]
-	vec.L2SquaredBatch(s.q, s.m.data, rows, out)
+	vec.L2SquaredBatch(s.q, s.m.data, item.RowInt32s(rows), out)
 	for i := range out {
 		out[i] = -out[i]
 	}

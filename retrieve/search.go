@@ -3,6 +3,8 @@ package retrieve
 import (
 	"fmt"
 	"slices"
+
+	"nann/item"
 )
 
 // Result is the answer to one query: rows best first (higher score first,
@@ -10,7 +12,7 @@ import (
 // slices belong to the Searcher or Exact that returned it and are valid only
 // until that object's next call; copy what must outlive it.
 type Result struct {
-	Rows   []int32
+	Rows   []item.Row
 	Scores []float32
 	Stats  Stats
 }
@@ -45,11 +47,11 @@ type Searcher struct {
 
 	results []key // current results, sorted best first
 	merge   []key // results ∪ next, before selection
-	next    []int32
+	next    []item.Row
 	nkeys   []key
 	scores  []float32
-	cand    []int32
-	rows    []int32
+	cand    []item.Row
+	rows    []item.Row
 	out     []float32
 	rounds  []Round
 	total   int
@@ -67,12 +69,12 @@ type Searcher struct {
 	budget               float64 // FilterPolicy.ConvergeBudget
 	configured           int     // items scored by the configured rounds
 	akeys                []key
-	xrows                []int32
+	xrows                []item.Row
 	xbest                []key
 
 	// enter caches the graph's enter points per start level (the graph is
 	// read-only), so graphs whose EnterPoints copies cost nothing per query.
-	enter [MaxLevel][]int32
+	enter [MaxLevel][]item.Row
 	have  [MaxLevel]bool
 
 	sl2g sl2gState // SL2G's scratch (sl2g.go)
@@ -370,7 +372,7 @@ func (s *Searcher) answer(keys []key, k int) Result {
 	return Result{Rows: s.rows, Scores: s.out, Stats: Stats{Rounds: s.rounds, Total: s.total}}
 }
 
-func decode(keys []key, rows []int32, scores []float32) ([]int32, []float32) {
+func decode(keys []key, rows []item.Row, scores []float32) ([]item.Row, []float32) {
 	rows, scores = rows[:0], scores[:0]
 	for _, k := range keys {
 		rows = append(rows, keyRow(k))

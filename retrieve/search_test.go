@@ -7,12 +7,14 @@ import (
 	"slices"
 	"sort"
 	"testing"
+
+	"nann/item"
 )
 
 // ---- reference implementation: SPEC §6 followed literally with maps and sorts ----
 
 type refItem struct {
-	row   int32
+	row   item.Row
 	score float32
 }
 
@@ -31,11 +33,11 @@ func refBest(items []refItem, k int) []refItem {
 	return items
 }
 
-type refScore func(row int32) float32
+type refScore func(row item.Row) float32
 
 // refNext returns unique(neighbours on level of cands) − visited, and adds it to visited.
-func refNext(g Graph, level int, cands []int32, visited map[int32]bool) []int32 {
-	set := map[int32]bool{}
+func refNext(g Graph, level int, cands []item.Row, visited map[item.Row]bool) []item.Row {
+	set := map[item.Row]bool{}
 	for _, c := range cands {
 		for _, v := range g.Neighbors(level, c) {
 			if !visited[v] {
@@ -43,7 +45,7 @@ func refNext(g Graph, level int, cands []int32, visited map[int32]bool) []int32 
 			}
 		}
 	}
-	var next []int32
+	var next []item.Row
 	for v := range set {
 		next = append(next, v)
 		visited[v] = true
@@ -52,7 +54,7 @@ func refNext(g Graph, level int, cands []int32, visited map[int32]bool) []int32 
 	return next
 }
 
-func refScoreAll(rows []int32, score refScore) []refItem {
+func refScoreAll(rows []item.Row, score refScore) []refItem {
 	out := make([]refItem, len(rows))
 	for i, r := range rows {
 		out[i] = refItem{r, score(r)}
@@ -60,8 +62,8 @@ func refScoreAll(rows []int32, score refScore) []refItem {
 	return out
 }
 
-func rowsOf(items []refItem) []int32 {
-	out := make([]int32, len(items))
+func rowsOf(items []refItem) []item.Row {
+	out := make([]item.Row, len(items))
 	for i, it := range items {
 		out[i] = it.row
 	}
@@ -76,7 +78,7 @@ func refEval(g Graph, score refScore, p *Params) ([]refItem, []int) {
 	perRound = append(perRound, len(enter))
 	// 2. For each level below: visited = results; candidates = results; rounds.
 	for level := p.StartLevel - 1; level >= 0; level-- {
-		visited := map[int32]bool{}
+		visited := map[item.Row]bool{}
 		for _, it := range results {
 			visited[it.row] = true
 		}
@@ -107,7 +109,7 @@ func refServing(g Graph, score refScore, p *ServingParams) ([]refItem, []int) {
 	results := refBest(refScoreAll(enter, score), t[0])
 	perRound = append(perRound, len(enter))
 
-	visited := map[int32]bool{}
+	visited := map[item.Row]bool{}
 	for _, it := range results {
 		visited[it.row] = true
 	}
@@ -115,7 +117,7 @@ func refServing(g Graph, score refScore, p *ServingParams) ([]refItem, []int) {
 	perRound = append(perRound, len(next))
 	results = refBest(append(slices.Clone(results), next...), t[1])
 
-	visited = map[int32]bool{}
+	visited = map[item.Row]bool{}
 	for _, it := range results {
 		visited[it.row] = true
 	}
@@ -142,15 +144,15 @@ func randomGraph(rng *rand.Rand, n, levels, deg, m int) *AdjacencyGraph {
 		}
 	}
 	top[rng.IntN(n)] = levels + 1 // at least one enter point above the stored levels
-	adj := make([][][]int32, levels)
+	adj := make([][][]item.Row, levels)
 	for l := range adj {
-		var members []int32
+		var members []item.Row
 		for i, t := range top {
 			if t >= l {
-				members = append(members, int32(i))
+				members = append(members, item.Row(i))
 			}
 		}
-		adj[l] = make([][]int32, n)
+		adj[l] = make([][]item.Row, n)
 		for _, u := range members {
 			d := rng.IntN(deg + 1)
 			for range d {
@@ -184,8 +186,8 @@ func l2Ref(t testing.TB, data []float32, dim int, q []float32) (QueryScorer[[]fl
 		t.Fatal(err)
 	}
 	one := make([]float32, 1)
-	return sc, func(r int32) float32 {
-		sc.Score([]int32{r}, one)
+	return sc, func(r item.Row) float32 {
+		sc.Score([]item.Row{r}, one)
 		return one[0]
 	}
 }
@@ -269,7 +271,7 @@ func TestSearchMatchesReference(t *testing.T) {
 // rankScorer scores row r by a fixed permutation: a known total order.
 type rankScorer []float32
 
-func (r rankScorer) Score(rows []int32, out []float32) {
+func (r rankScorer) Score(rows []item.Row, out []float32) {
 	for i, v := range rows {
 		out[i] = r[v]
 	}
@@ -279,10 +281,10 @@ func (r rankScorer) Score(rows []int32, out []float32) {
 // on level 1 with a few links; ~5% of nodes are enter points at level 2.
 func ringGraph(rng *rand.Rand, n int) *AdjacencyGraph {
 	top := make([]int, n)
-	adj := [][][]int32{make([][]int32, n), make([][]int32, n)}
+	adj := [][][]item.Row{make([][]item.Row, n), make([][]item.Row, n)}
 	for i := range n {
-		adj[0][i] = []int32{int32((i + 1) % n), int32((i + n - 1) % n), int32(rng.IntN(n)), int32(rng.IntN(n))}
-		adj[1][i] = []int32{int32(rng.IntN(n))}
+		adj[0][i] = []item.Row{item.Row((i + 1) % n), item.Row((i + n - 1) % n), item.Row(rng.IntN(n)), item.Row(rng.IntN(n))}
+		adj[1][i] = []item.Row{item.Row(rng.IntN(n))}
 		if rng.IntN(20) == 0 {
 			top[i] = 2
 		}
@@ -338,8 +340,8 @@ func TestDeterministic(t *testing.T) {
 	data := randomVectors(rng, n, dim)
 	m, _ := NewL2(data, dim)
 	queries := randomVectors(rng, 50, dim)
-	run := func(s *Searcher, order []int) map[int][]int32 {
-		out := map[int][]int32{}
+	run := func(s *Searcher, order []int) map[int][]item.Row {
+		out := map[int][]item.Row{}
 		sc := m.NewScorer()
 		for _, i := range order {
 			if err := sc.Bind(queries[i*dim : (i+1)*dim]); err != nil {
@@ -375,7 +377,7 @@ func TestExactEqualsSort(t *testing.T) {
 		sc, ref := l2Ref(t, data, dim, q)
 		all := make([]refItem, n)
 		for i := range all {
-			all[i] = refItem{int32(i), ref(int32(i))}
+			all[i] = refItem{item.Row(i), ref(item.Row(i))}
 		}
 		k := 1 + rng.IntN(min(n, 500))
 		if trial%10 == 0 {
@@ -567,10 +569,10 @@ func TestParseBeam(t *testing.T) {
 }
 
 func TestBadGraphIsAnError(t *testing.T) {
-	if _, err := NewAdjacencyGraph([][][]int32{{{1}, {5}}}, []int{0, 0}); err == nil {
+	if _, err := NewAdjacencyGraph([][][]item.Row{{{1}, {5}}}, []int{0, 0}); err == nil {
 		t.Fatal("out-of-range neighbour accepted")
 	}
-	if _, err := NewAdjacencyGraph([][][]int32{{{1}}}, []int{0, 0}); err == nil {
+	if _, err := NewAdjacencyGraph([][][]item.Row{{{1}}}, []int{0, 0}); err == nil {
 		t.Fatal("short level accepted")
 	}
 	// A graph implementation that yields a bad node is reported, not a panic.
@@ -582,7 +584,7 @@ func TestBadGraphIsAnError(t *testing.T) {
 	}
 	// No node reaches the start level: the enter points are those of the
 	// highest level below it that has nodes (here level 0: every node).
-	g2, _ := NewAdjacencyGraph([][][]int32{{{1}, {0}}}, []int{0, 0})
+	g2, _ := NewAdjacencyGraph([][][]item.Row{{{1}, {0}}}, []int{0, 0})
 	res, err := NewSearcher(g2).Search(rankScorer([]float32{1, 2}), &Params{StartLevel: 1, TopK: []int{1, 1}, NumScoring: []int{1, 1}, K: 1})
 	if err != nil || len(res.Rows) != 1 || res.Rows[0] != 1 {
 		t.Fatalf("fallback to level 0 enter points: %v %v", res.Rows, err)
@@ -591,6 +593,6 @@ func TestBadGraphIsAnError(t *testing.T) {
 
 type badGraph struct{}
 
-func (badGraph) Len() int                     { return 4 }
-func (badGraph) EnterPoints(int) []int32      { return []int32{0} }
-func (badGraph) Neighbors(int, int32) []int32 { return []int32{1, 9} }
+func (badGraph) Len() int                           { return 4 }
+func (badGraph) EnterPoints(int) []item.Row         { return []item.Row{0} }
+func (badGraph) Neighbors(int, item.Row) []item.Row { return []item.Row{1, 9} }

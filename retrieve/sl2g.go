@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"nann/item"
 )
 
 // SL2G is the baseline the reference compares beam retrieval against: plain
@@ -99,12 +101,12 @@ func ParseSL2G(s string, defaultK int) (*SL2G, error) {
 type sl2gState struct {
 	known  bool
 	top    int
-	enter  []int32
-	linked bool    // the first enter point has links on the top level
-	cand   []key   // min-heap: the best candidate on top
-	res    []key   // max-heap: the worst of the ef best on top
-	all    []key   // every item scored on level 0
-	batch  []int32 // one expansion's unvisited neighbours
+	enter  []item.Row
+	linked bool       // the first enter point has links on the top level
+	cand   []key      // min-heap: the best candidate on top
+	res    []key      // max-heap: the worst of the ef best on top
+	all    []key      // every item scored on level 0
+	batch  []item.Row // one expansion's unvisited neighbours
 	scores []float32
 	bkeys  []key
 }
@@ -116,7 +118,7 @@ func (st *sl2gState) init(g Graph) error {
 	st.top = -1
 	for l := MaxLevel - 1; l >= 0; l-- {
 		if e := g.EnterPoints(l); len(e) > 0 {
-			st.top, st.enter = l, append([]int32(nil), e...)
+			st.top, st.enter = l, append([]item.Row(nil), e...)
 			break
 		}
 	}
@@ -210,7 +212,7 @@ func (p *SL2G) search(s *Searcher, sc Scorer) (Result, error) {
 
 // unvisited sets batch to node's neighbours on level not yet visited on it,
 // marking them.
-func (st *sl2gState) unvisited(s *Searcher, level int, node int32) error {
+func (st *sl2gState) unvisited(s *Searcher, level int, node item.Row) error {
 	st.batch = st.batch[:0]
 	for _, v := range s.g.Neighbors(level, node) {
 		if uint32(v) >= uint32(s.n) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"nann/hnsw"
+	"nann/item"
 )
 
 // refSL2G is SL2G written plainly from its documentation, with maps and
@@ -16,7 +17,7 @@ import (
 // scored above level 0 and on level 0.
 func refSL2G(g Graph, score refScore, ef, k int) ([]refItem, []int) {
 	top := -1
-	var enter []int32
+	var enter []item.Row
 	for l := MaxLevel - 1; l >= 0 && top < 0; l-- {
 		if e := g.EnterPoints(l); len(e) > 0 {
 			top, enter = l, e
@@ -35,10 +36,10 @@ func refSL2G(g Graph, score refScore, ef, k int) ([]refItem, []int) {
 	upper := len(start)
 	cur := refBest(refScoreAll(start, score), 1)[0]
 	for l := top; l >= 1; l-- {
-		seen := map[int32]bool{cur.row: true}
+		seen := map[item.Row]bool{cur.row: true}
 		for moved := true; moved; {
 			moved = false
-			var fresh []int32
+			var fresh []item.Row
 			for _, v := range g.Neighbors(l, cur.row) {
 				if !seen[v] {
 					seen[v] = true
@@ -53,7 +54,7 @@ func refSL2G(g Graph, score refScore, ef, k int) ([]refItem, []int) {
 			}
 		}
 	}
-	seen := map[int32]bool{cur.row: true}
+	seen := map[item.Row]bool{cur.row: true}
 	cands, w, all := []refItem{cur}, []refItem{cur}, []refItem{cur}
 	level0 := 0
 	for len(cands) > 0 {
@@ -63,7 +64,7 @@ func refSL2G(g Graph, score refScore, ef, k int) ([]refItem, []int) {
 		if len(w) >= ef && better(w[len(w)-1], c) {
 			break
 		}
-		var fresh []int32
+		var fresh []item.Row
 		for _, v := range g.Neighbors(0, c.row) {
 			if !seen[v] {
 				seen[v] = true
@@ -302,16 +303,16 @@ func TestSL2GFiltered(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		excluded := map[int32]bool{}
+		excluded := map[item.Row]bool{}
 		for range rng.IntN(n / 2) {
-			r := int32(rng.IntN(n))
+			r := item.Row(rng.IntN(n))
 			excluded[r] = true
 			if err := f.Exclude(r); err != nil {
 				t.Fatal(err)
 			}
 		}
-		allows := func(r int32) bool { return !excluded[r] }
-		score := func(r int32) float32 { return rs[r] }
+		allows := func(r item.Row) bool { return !excluded[r] }
+		score := func(r item.Row) float32 { return rs[r] }
 		k := 1 + rng.IntN(20)
 		s := NewSearcher(g)
 		pol := FilterPolicy{Strategy: FilterStrategy(rng.IntN(4)), TraverseAbove: rng.Float64()}

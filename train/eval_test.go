@@ -44,9 +44,9 @@ func TestEvaluateMatchesSortedTopK(t *testing.T) {
 		t.Fatal(err)
 	}
 	N := ds.Meta.NumItems
-	rows := make([]int32, N)
+	rows := make([]item.Row, N)
 	for i := range rows {
-		rows[i] = int32(i)
+		rows[i] = item.Row(i)
 	}
 	scores := make([]float32, N)
 	count := map[item.ID]int{}

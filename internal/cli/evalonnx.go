@@ -16,6 +16,7 @@ import (
 	"nann/bench"
 	"nann/bundle"
 	"nann/hnsw"
+	"nann/item"
 	"nann/onnx"
 	"nann/plan"
 	"nann/retrieve"
@@ -254,8 +255,8 @@ func (c *EvalCmd) runONNX(g *Globals) error {
 }
 
 // overlapAt is |beam[:k] ∩ exact[:k]| / k.
-func overlapAt(beam, exact []int32, k int) float64 {
-	top := make(map[int32]bool, k)
+func overlapAt(beam, exact []item.Row, k int) float64 {
+	top := make(map[item.Row]bool, k)
 	for _, r := range exact[:min(k, len(exact))] {
 		top[r] = true
 	}

@@ -15,6 +15,7 @@ import (
 	"nann/engine"
 	"nann/internal/npy"
 	"nann/internal/numtest"
+	"nann/item"
 	"nann/train"
 )
 
@@ -84,15 +85,15 @@ func TestExportONNXEndToEnd(t *testing.T) {
 	hist, cates := make([]int64, users*l), make([]int64, users*l)
 	seqs := make([]float32, users*l*sw)
 	ref := make([][]float64, users)
-	rows := make([]int32, n)
+	rows := make([]item.Row, n)
 	for i := range rows {
-		rows[i] = int32(i)
+		rows[i] = item.Row(i)
 	}
 	for u, length := range []int{l, 9, 1} {
-		hi, hc := make([]int32, length), make([]int32, length)
+		hi, hc := make([]item.ID, length), make([]int32, length)
 		for i := range hi {
-			hi[i] = int32(1 + rng.IntN(n))
-			hc[i] = ds.ItemCate[hi[i]]
+			hi[i] = item.Row(rng.IntN(n)).ID()
+			hc[i] = ds.ItemCate.At(hi[i])
 			hist[u*l+i], cates[u*l+i] = int64(hi[i]), int64(hc[i])
 		}
 		if err := eng.CommSeq(hi, hc, seqs[u*l*sw:(u+1)*l*sw]); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"nann/hnsw"
 	"nann/internal/npy"
+	"nann/item"
 )
 
 func TestIndexBuildAndImport(t *testing.T) {
@@ -55,7 +56,7 @@ func TestIndexBuildAndImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range int32(n) {
+	for i := range item.Row(n) {
 		if !slices.Equal(built.Neighbors(0, i), imp.Neighbors(0, i)) {
 			t.Fatalf("node %d: level-0 lists differ after import", i)
 		}
