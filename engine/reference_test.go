@@ -1,6 +1,10 @@
 package engine
 
-import "math"
+import (
+	"math"
+
+	"nann/item"
+)
 
 // refModel is the plain inference forward pass of SPEC §2, written
 // directly from the unfolded Weights in float64: no BatchNorm folding, no
@@ -61,7 +65,7 @@ func refEmb(table []float32, id int32, d int) []float64 {
 // itemEmbedding is e_v of item row r.
 func (m *refModel) itemEmbedding(r int) []float64 {
 	w := m.w
-	x := append(refEmb(w.ItemEmb, int32(r+1), w.EmbDim), refEmb(w.CateEmb, m.cates[r], w.EmbDim)...)
+	x := append(refEmb(w.ItemEmb, int32(item.Row(r).ID()), w.EmbDim), refEmb(w.CateEmb, m.cates[r], w.EmbDim)...)
 	for i := 0; i < 2; i++ {
 		x = refPReLU(w.ItemAct[i], refBN(w.ItemBN[i], w.BNEps, refDense(w.Item[i], x)))
 	}
