@@ -6,4 +6,6 @@ package engine
 var (
 	ModelScorer = modelScorer
 	AllRows     = allRows
+	RMS         = rms
+	Common      = common
 )

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"nann/internal/vec"
-	"nann/item"
 	"nann/retrieve"
 )
 
@@ -16,18 +15,8 @@ import (
 func TestFloat16TopK(t *testing.T) {
 	const numItems, k = 20000, 200
 	ts := newSetup(t, numItems, 200, 12, 5)
-	e32, err := Compile(ts.w, ts.cates, Options{Table: Float32})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e16, err := Compile(ts.w, ts.cates, Options{Table: Float16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev16, err := Compile(ts.w, ts.cates, Options{Table: Float16, Store: StoreEV})
-	if err != nil {
-		t.Fatal(err)
-	}
+	es := ts.compile(t, Options{Table: Float32}, Options{Table: Float16}, Options{Table: Float16, Store: StoreEV})
+	e32, e16, ev16 := es[0], es[1], es[2]
 	if e16.TableBytes()*2 != e32.TableBytes() {
 		t.Fatalf("float16 table holds %d bytes, float32 %d", e16.TableBytes(), e32.TableBytes())
 	}
@@ -47,11 +36,7 @@ func TestFloat16TopK(t *testing.T) {
 	rows := allRows(2000)
 	a, b := make([]float32, len(rows)), make([]float32, len(rows))
 	s16.Score(rows, a)
-	noF16C := vec.ActiveKernels()
-	noF16C.F16C = false
-	prev := vec.UseKernels(noF16C)
-	s16.Score(rows, b)
-	vec.UseKernels(prev)
+	scoreWith(s16, rows, b, func(k *vec.Kernels) { k.F16C = false })
 	for i := range a {
 		if a[i] != b[i] {
 			t.Fatalf("row %d: F16C gives %v, Go twin %v", i, a[i], b[i])
@@ -115,17 +100,7 @@ func topKOverlap(t *testing.T, a, b *Engine, users [][]float32, k int) (mean, wo
 		if err != nil {
 			t.Fatal(err)
 		}
-		in := map[item.Row]bool{}
-		for _, r := range ra.Rows {
-			in[r] = true
-		}
-		hit := 0
-		for _, r := range rb.Rows {
-			if in[r] {
-				hit++
-			}
-		}
-		o := float64(hit) / float64(k)
+		o := float64(common(ra.Rows, rb.Rows)) / float64(k)
 		mean += o / float64(len(users))
 		worst = min(worst, o)
 	}

@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"math"
 	"math/rand/v2"
+	"testing"
 
+	"nann/internal/vec"
 	"nann/item"
 )
 
@@ -35,4 +38,62 @@ func randomHistory(r *rand.Rand, n int, cates []int32) ([]item.ID, []int32) {
 		items[i], hc[i] = row.ID(), cates[row]
 	}
 	return items, hc
+}
+
+// compile compiles ts's weights once per options, in order.
+func (ts *testSetup) compile(t testing.TB, opts ...Options) []*Engine {
+	t.Helper()
+	es := make([]*Engine, len(opts))
+	for i, o := range opts {
+		e, err := Compile(ts.w, ts.cates, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		es[i] = e
+	}
+	return es
+}
+
+// bindIDs binds every scorer to the history items, cates.
+func bindIDs(t testing.TB, items []item.ID, cates []int32, scorers ...*Scorer) {
+	t.Helper()
+	for _, s := range scorers {
+		if err := s.BindIDs(items, cates); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// scoreWith scores rows into out with the active kernels changed by edit
+// (a kernel family turned off, to compare with its plain-Go twin).
+func scoreWith(s *Scorer, rows []item.Row, out []float32, edit func(k *vec.Kernels)) {
+	k := vec.ActiveKernels()
+	edit(&k)
+	prev := vec.UseKernels(k)
+	defer vec.UseKernels(prev)
+	s.Score(rows, out)
+}
+
+// rms is the root mean square of v.
+func rms(v []float32) float64 {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	return math.Sqrt(s / float64(len(v)))
+}
+
+// common is the number of rows of b that a holds.
+func common(a, b []item.Row) int {
+	in := make(map[item.Row]bool, len(a))
+	for _, r := range a {
+		in[r] = true
+	}
+	n := 0
+	for _, r := range b {
+		if in[r] {
+			n++
+		}
+	}
+	return n
 }

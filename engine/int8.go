@@ -194,17 +194,7 @@ func i8Tiles(np, k int, a []uint8, lda int, bp []int8, npad int, c []float32, ld
 	for t := 0; t < np; t += vec.I8TileRows {
 		at, ct, rt := a[t*lda:], c[t*ldc:], rscale[t:]
 		for j0 := 0; j0 < npad; {
-			var bj, aj []float32
-			if bias != nil {
-				bj = bias[j0:]
-			}
-			if alpha != nil {
-				aj = alpha[j0:]
-			}
-			var cj []int32 // nil: unsigned codes, no correction
-			if comp != nil {
-				cj = comp[j0:]
-			}
+			bj, aj, cj := from(bias, j0), from(alpha, j0), from(comp, j0) // cj nil: unsigned codes, no correction
 			if npad-j0 >= 2*vec.I8Panel {
 				vec.Tile12x32I8(k, at, lda, bp[j0*k:], ct[j0:], ldc, f, cj, rt, cscale[j0:], bj, aj)
 				j0 += 2 * vec.I8Panel
@@ -221,13 +211,7 @@ func i16Tiles(np, k int, a []int16, lda int, bp []int16, npad int, c []float32, 
 	for t := 0; t < np; t += vec.I8TileRows {
 		at, ct, rt := a[t*lda:], c[t*ldc:], rscale[t:]
 		for j0 := 0; j0 < npad; {
-			var bj, aj []float32
-			if bias != nil {
-				bj = bias[j0:]
-			}
-			if alpha != nil {
-				aj = alpha[j0:]
-			}
+			bj, aj := from(bias, j0), from(alpha, j0)
 			if npad-j0 >= 2*vec.I8Panel {
 				vec.Tile12x32I16(k, at, lda, bp[j0*k:], ct[j0:], ldc, f, rt, cscale[j0:], bj, aj)
 				j0 += 2 * vec.I8Panel

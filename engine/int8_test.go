@@ -18,14 +18,8 @@ import (
 func TestInt8TopK(t *testing.T) {
 	const numItems, k = 20000, 200
 	ts := newSetup(t, numItems, 200, 12, 5)
-	e32, err := Compile(ts.w, ts.cates, Options{Table: Float32})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e8, err := Compile(ts.w, ts.cates, Options{Table: Int8})
-	if err != nil {
-		t.Fatal(err)
-	}
+	es := ts.compile(t, Options{Table: Float32}, Options{Table: Int8})
+	e32, e8 := es[0], es[1]
 	mean, worst := topKOverlap(t, e32, e8, ts.users, k)
 	maxErr := scoreErr(t, e32, e8, ts.users)
 	t.Logf("int8 vs float32 top-%d overlap: mean %.4f, worst %.3f over %d users; worst |Δscore| %.4f of the score RMS", k, mean, worst, len(ts.users), maxErr)
@@ -54,13 +48,9 @@ func scoreErr(t *testing.T, a, b *Engine, users [][]float32) float64 {
 		}
 		sa.Score(rows, oa)
 		sb.Score(rows, ob)
-		var rms float64
-		for _, v := range oa {
-			rms += float64(v) * float64(v)
-		}
-		rms = math.Sqrt(rms / float64(len(oa)))
+		r := rms(oa)
 		for i := range oa {
-			worst = max(worst, math.Abs(float64(oa[i]-ob[i]))/rms)
+			worst = max(worst, math.Abs(float64(oa[i]-ob[i]))/r)
 		}
 	}
 	return worst
@@ -86,11 +76,7 @@ func TestInt8Twins(t *testing.T) {
 		}
 		s.Score(rows[:29], a[:29])
 		s.Score(rows[29:], a[29:])
-		k := vec.ActiveKernels()
-		k.VNNI = false
-		prev := vec.UseKernels(k)
-		s.Score(rows, b)
-		vec.UseKernels(prev)
+		scoreWith(s, rows, b, func(k *vec.Kernels) { k.VNNI = false })
 		for i := range a {
 			if a[i] != b[i] {
 				t.Fatalf("user %d row %d: VNNI %v, Go twin %v", u, i, a[i], b[i])
@@ -104,12 +90,7 @@ func TestInt8Twins(t *testing.T) {
 		t.Fatal(err)
 	}
 	s32 := e32.NewScorer()
-	if err := s.BindIDs(nil, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := s32.BindIDs(nil, nil); err != nil {
-		t.Fatal(err)
-	}
+	bindIDs(t, nil, nil, s, s32)
 	s.Score(rows, a)
 	s32.Score(rows, b)
 	for i := range a {
@@ -217,12 +198,7 @@ func TestInt8SaveLoad(t *testing.T) {
 		prev := vec.UseKernels(kernelSet(kern))
 		for u := range ts.users {
 			sa, sb := e.NewScorer(), l.NewScorer()
-			if err := sa.BindIDs(ts.hist[u].items, ts.hist[u].cates); err != nil {
-				t.Fatal(err)
-			}
-			if err := sb.BindIDs(ts.hist[u].items, ts.hist[u].cates); err != nil {
-				t.Fatal(err)
-			}
+			bindIDs(t, ts.hist[u].items, ts.hist[u].cates, sa, sb)
 			sa.Score(rows, a)
 			sb.Score(rows, b)
 			for i := range a {
@@ -299,25 +275,12 @@ func TestInt8OddSizes(t *testing.T) {
 			row := item.Row((i * 37) % cfg.NumItems)
 			items[i], hc[i] = row.ID(), cates[row]
 		}
-		if err := s32.BindIDs(items, hc); err != nil {
-			t.Fatal(err)
-		}
-		if err := s8.BindIDs(items, hc); err != nil {
-			t.Fatal(err)
-		}
+		bindIDs(t, items, hc, s32, s8)
 		s32.Score(rows, want)
 		s8.Score(rows[:13], got[:13])
 		s8.Score(rows[13:], got[13:])
-		noVNNI := vec.ActiveKernels()
-		noVNNI.VNNI = false
-		prev := vec.UseKernels(noVNNI)
-		s8.Score(rows, twin)
-		vec.UseKernels(prev)
-		var rms float64
-		for _, v := range want {
-			rms += float64(v) * float64(v)
-		}
-		rms = math.Sqrt(rms / float64(len(want)))
+		scoreWith(s8, rows, twin, func(k *vec.Kernels) { k.VNNI = false })
+		rms := rms(want)
 		for i := range want {
 			if got[i] != twin[i] {
 				t.Fatalf("history %d, row %d: int8 kernels %v, Go twins %v", n, i, got[i], twin[i])

@@ -117,11 +117,7 @@ func TestMatchesModelScorer(t *testing.T) {
 				if !ids && !mask {
 					ref.bind(seq)
 				}
-				var rms float64
-				for _, v := range want {
-					rms += float64(v) * float64(v)
-				}
-				rms = math.Sqrt(rms / float64(len(want)))
+				rms := rms(want)
 				for i := range rows {
 					scale := math.Max(math.Abs(float64(want[i])), 0.1*rms)
 					if rel := math.Abs(float64(got[i]-want[i])) / scale; rel > 1e-4 {

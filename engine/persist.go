@@ -128,6 +128,17 @@ func (e *Engine) writeFiles(dir string) error {
 	return safefile.WriteBytes(filepath.Join(dir, metaFile), append(b, '\n'))
 }
 
+// byName returns the one of values whose String is name.
+func byName[T fmt.Stringer](name string, values ...T) (T, bool) {
+	for _, v := range values {
+		if v.String() == name {
+			return v, true
+		}
+	}
+	var zero T
+	return zero, false
+}
+
 // maxMetaBytes bounds engine.json.
 const maxMetaBytes = 1 << 20
 
@@ -139,24 +150,12 @@ func Load(dir string, threads int) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	var prec Precision
-	switch m.Table {
-	case "float32":
-		prec = Float32
-	case "float16":
-		prec = Float16
-	case "int8":
-		prec = Int8
-	default:
+	prec, ok := byName(m.Table, Float32, Float16, Int8)
+	if !ok {
 		return nil, fmt.Errorf("engine: %s: table precision %q is not float32, float16 or int8", filepath.Join(dir, metaFile), m.Table)
 	}
-	var store Layout
-	switch m.Store {
-	case "hu":
-		store = StoreHU
-	case "ev":
-		store = StoreEV
-	default:
+	store, ok := byName(m.Store, StoreHU, StoreEV)
+	if !ok {
 		return nil, fmt.Errorf("engine: %s: store layout %q is neither hu nor ev", filepath.Join(dir, metaFile), m.Store)
 	}
 	opt := Options{Table: prec, Store: store, Threads: threads}

@@ -38,12 +38,7 @@ func TestSaveLoad(t *testing.T) {
 		a, b := make([]float32, 300), make([]float32, 300)
 		for u := range ts.users {
 			sa, sb := e.NewScorer(), l.NewScorer()
-			if err := sa.BindIDs(ts.hist[u].items, ts.hist[u].cates); err != nil {
-				t.Fatal(err)
-			}
-			if err := sb.BindIDs(ts.hist[u].items, ts.hist[u].cates); err != nil {
-				t.Fatal(err)
-			}
+			bindIDs(t, ts.hist[u].items, ts.hist[u].cates, sa, sb)
 			sa.Score(rows, a)
 			sb.Score(rows, b)
 			for i := range a {

@@ -480,6 +480,15 @@ func (e *Engine) gather(x []float32, rows []item.Row) {
 	}
 }
 
+// from is x[j:], or nil for a nil x (an absent per-column operand of a
+// tile kernel).
+func from[T any](x []T, j int) []T {
+	if x == nil {
+		return nil
+	}
+	return x[j:]
+}
+
 // tiles computes C (np×n, ldc) = epilogue(A (np×k, lda) · B) for B packed
 // by packPanels, one row tile and one panel at a time (the A sliver stays in
 // L1 while the panels stream past it). Row tiles are 12 rows (AVX-512) or 6;
@@ -494,13 +503,7 @@ func tiles(np, k int, a []float32, lda int, bp []float32, n int, c []float32, ld
 		rows := min(step, np-t)
 		at, ct := a[t*lda:], c[t*ldc:]
 		for j0 := 0; j0 < npad; j0 += 16 {
-			var bj, aj []float32
-			if bias != nil {
-				bj = bias[j0:]
-			}
-			if alpha != nil {
-				aj = alpha[j0:]
-			}
+			bj, aj := from(bias, j0), from(alpha, j0)
 			panel := bp[j0*k:]
 			switch {
 			case npad-j0 < 16:

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"math"
 	"os"
+	"slices"
 	"testing"
 
 	"nann/dataset"
@@ -93,11 +94,7 @@ func TestTrainedModel(t *testing.T) {
 			}
 			s32.Score(rows, got)
 			ms.Score(rows, want)
-			var rms float64
-			for _, v := range want {
-				rms += float64(v) * float64(v)
-			}
-			rms = math.Sqrt(rms / float64(n))
+			rms := engine.RMS(want)
 			for i := range got {
 				rel := math.Abs(float64(got[i]-want[i])) / math.Max(math.Abs(float64(want[i])), 0.1*rms)
 				worstRel = math.Max(worstRel, rel)
@@ -118,38 +115,17 @@ func TestTrainedModel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		in := map[item.Row]bool{}
-		for _, r := range r32.Rows {
-			in[r] = true
-			if r == truth {
-				hit32++
-			}
-		}
-		h := 0
-		for _, r := range r16.Rows {
-			if in[r] {
-				h++
-			}
-			if r == truth {
-				hit16++
-			}
-		}
-		o := float64(h) / k
+		hit32 += hit(r32.Rows, truth)
+		hit16 += hit(r16.Rows, truth)
+		o := float64(engine.Common(r32.Rows, r16.Rows)) / k
 		overlap += o
 		worstOverlap = min(worstOverlap, o)
 		r8, err := x8.TopK(s8, k)
 		if err != nil {
 			t.Fatal(err)
 		}
-		h = 0
-		for _, r := range r8.Rows {
-			if in[r] {
-				h++
-			}
-			if r == truth {
-				hit8++
-			}
-		}
+		h := engine.Common(r32.Rows, r8.Rows)
+		hit8 += hit(r8.Rows, truth)
 		overlap8 += float64(h) / k
 		worst8 = min(worst8, float64(h)/k)
 	}
@@ -170,4 +146,12 @@ func TestTrainedModel(t *testing.T) {
 	if overlap < 0.99 {
 		t.Fatalf("float16 top-%d overlap %.4f < 0.99", k, overlap)
 	}
+}
+
+// hit is 1 if rows holds truth, else 0.
+func hit(rows []item.Row, truth item.Row) float64 {
+	if slices.Contains(rows, truth) {
+		return 1
+	}
+	return 0
 }
