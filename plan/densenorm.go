@@ -101,5 +101,56 @@ func (c *compiler) fuseDenseNorm(src int, ln *lnKernel) bool {
 	// storage of its own.
 	c.pr.bufs[src].alias = k.work
 	c.pr.kernels[len(c.pr.kernels)-1] = k
+	// Each column group's mean taken out of B and the bias (the
+	// LayerNorm's output is unchanged; vec.DenseNorm's unshifted sums need
+	// it): now where they are constants, at Bind after they are filled
+	// where they are user values.
+	ck := &centerKernel{bp: -1, bias: -1, k: d.k, n: d.n, m: m}
+	if b := c.pr.bufs[d.bp]; b.kind == bConst {
+		vec.CenterGroups(b.data, nil, d.k, d.n, m)
+	} else {
+		ck.bp = d.bp
+	}
+	switch {
+	case d.flags&vec.TileBias == 0:
+	case d.biasBuf >= 0:
+		ck.bias = d.biasBuf
+	default:
+		centerBias(d.bias[:d.n], m)
+	}
+	if ck.bp >= 0 || ck.bias >= 0 {
+		c.pr.bind = append(c.pr.bind, ck)
+	}
 	return true
+}
+
+// centerKernel takes each group of m columns' mean out of a dense
+// kernel's packed user matrix (k × n) and its user bias at Bind (a buffer
+// index < 0: that one is constant, centred at compile time).
+type centerKernel struct {
+	bp, bias int
+	k, n, m  int
+}
+
+func (ck *centerKernel) run(st *state) {
+	if ck.bp >= 0 {
+		vec.CenterGroups(st.b[ck.bp], nil, ck.k, ck.n, ck.m)
+	}
+	if ck.bias >= 0 {
+		centerBias(st.b[ck.bias][:ck.n], ck.m)
+	}
+}
+
+// centerBias subtracts each group of m values' mean.
+func centerBias(bias []float32, m int) {
+	for g := 0; g < len(bias); g += m {
+		var s float64
+		for _, v := range bias[g : g+m] {
+			s += float64(v)
+		}
+		mean := float32(s / float64(m))
+		for j := g; j < g+m; j++ {
+			bias[j] -= mean
+		}
+	}
 }

@@ -12,6 +12,12 @@ import "math"
 // variance are sums of vectors and the normalisation, the GELU and the dot
 // are element-wise, with no horizontal reduction, and a group's product
 // stays in an L1 scratch. Plain-Go twin: denseNormGeneric.
+//
+// The statistics are unshifted sums (mean = Σx/m, variance = Σx²/m −
+// mean²), so a group whose mean is large against its spread loses
+// precision to cancellation. CenterGroups removes each group's mean from B
+// and the bias beforehand, which leaves the LayerNorm's output unchanged
+// (it subtracts the mean anyway) and the sums free of it.
 
 // DenseNorm describes the fused pass.
 type DenseNorm struct {
@@ -91,7 +97,7 @@ func zeros(n int) []float32 {
 var zeroBias [4096]float32
 
 // denseNormGeneric is the plain-Go twin of denseNormAVX512: the same
-// statistics (sums shifted by the group's first column), the same GELU.
+// statistics, normalisation and GELU.
 // x is m values of scratch.
 func denseNormGeneric(p *DenseNorm, a []float32, rows int, b, bias, out, x []float32) {
 	m, k := p.LN.Cols, p.K
@@ -114,22 +120,63 @@ func denseNormGeneric(p *DenseNorm, a []float32, rows int, b, bias, out, x []flo
 			}
 			var s, q float32
 			for _, v := range x {
-				d := v - x[0]
-				s += d
-				q += d * d
+				s += v
+				q += v * v
 			}
-			sm := s * inv
-			mean := x[0] + sm
-			rstd := 1 / float32(math.Sqrt(float64(max(q*inv-sm*sm, 0)+p.LN.Eps)))
+			mean := s * inv
+			rstd := 1 / float32(math.Sqrt(float64(max(q*inv-mean*mean, 0)+p.LN.Eps)))
+			nm := -mean * rstd
 			acc := float32(0)
 			for c, v := range x {
-				t := (v-mean)*rstd*p.LN.Scale[c] + p.LN.Bias[c]
+				t := (v*rstd+nm)*p.LN.Scale[c] + p.LN.Bias[c]
 				if p.LN.GELU {
 					t = GELU32(t)
 				}
 				acc += t * p.LN.Dot[c]
 			}
 			out[r*groups+g] = acc + p.LN.DotBias
+		}
+	}
+}
+
+// CenterGroups subtracts, in each row of B (k × n, packed by PackPanels
+// with n a multiple of 16) and in bias (n values, or nil), the mean of
+// each group of m columns (m a multiple of 16 dividing n): every column
+// group of A·B + bias then has mean 0 for any A, and its LayerNorm is
+// unchanged. It panics if the shapes break those rules.
+func CenterGroups(b, bias []float32, k, n, m int) {
+	if m <= 0 || m%16 != 0 || n%m != 0 || k <= 0 {
+		panic("vec: CenterGroups shape")
+	}
+	_ = b[k*n-1]
+	inv := 1 / float64(m)
+	for g := 0; g < n/m; g++ {
+		panels := b[g*m*k : (g+1)*m*k] // the group's m/16 panels, each k × 16
+		for j := 0; j < k; j++ {
+			var s float64
+			for p := 0; p < m/16; p++ {
+				for _, v := range panels[p*16*k+j*16 : p*16*k+j*16+16] {
+					s += float64(v)
+				}
+			}
+			mean := float32(s * inv)
+			for p := 0; p < m/16; p++ {
+				row := panels[p*16*k+j*16 : p*16*k+j*16+16]
+				for c := range row {
+					row[c] -= mean
+				}
+			}
+		}
+		if bias != nil {
+			grp := bias[g*m : (g+1)*m]
+			var s float64
+			for _, v := range grp {
+				s += float64(v)
+			}
+			mean := float32(s * inv)
+			for c := range grp {
+				grp[c] -= mean
+			}
 		}
 	}
 }

@@ -174,3 +174,49 @@ func BenchmarkDenseNorm(b *testing.B) {
 		b.ReportMetric(float64(48*b.N)/b.Elapsed().Seconds(), "rows/s")
 	})
 }
+
+// A group mean far above the spread: CenterGroups leaves the pass's exact
+// value unchanged and keeps the unshifted statistics accurate, on every
+// kernel variant.
+func TestDenseNormCentered(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	c := newDenseNormCase(rng, 37, 16, 32, 5, true, true)
+	for i := range c.bias {
+		c.bias[i] += 300
+	}
+	for i := range c.w {
+		c.w[i] *= 0.05
+	}
+	c.packed = PackPanels(c.packed, c.w, c.p.K, c.p.N, c.p.N, false)
+	want := c.ref()
+	// Uncentred, the sums lose what the mean takes (logged, not checked).
+	raw := make([]float32, len(want))
+	c.p.Rows(c.a, c.rows, c.packed, c.bias, raw, make([]float32, c.p.WorkLen()))
+	worst := 0.0
+	for i := range want {
+		worst = math.Max(worst, math.Abs(float64(raw[i])-want[i])/math.Max(1, math.Abs(want[i])))
+	}
+	t.Logf("uncentred: max error %.2g", worst)
+	b, bias := append([]float32(nil), c.packed...), append([]float32(nil), c.bias...)
+	CenterGroups(b, bias, c.p.K, c.p.N, c.p.LN.Cols)
+	for g := 0; g < c.p.N/32; g++ {
+		var s float64
+		for _, v := range bias[g*32 : g*32+32] {
+			s += float64(v)
+		}
+		if math.Abs(s) > 1e-3 {
+			t.Fatalf("group %d: centred bias sums to %v", g, s)
+		}
+	}
+	for _, v := range variants() {
+		withKernels(t, v.k, func() {
+			got := make([]float32, len(want))
+			c.p.Rows(c.a, c.rows, b, bias, got, make([]float32, c.p.WorkLen()))
+			for i := range want {
+				if d := math.Abs(float64(got[i]) - want[i]); d > 1e-4*math.Max(1, math.Abs(want[i])) {
+					t.Fatalf("%s: [%d] = %v, float64 %v", v.name, i, got[i], want[i])
+				}
+			}
+		})
+	}
+}

@@ -555,25 +555,24 @@ rowend512:
 //
 //	product: acc[c] = bias[c] + Σ_p at[p]·b[p][c], a panel of 16 columns
 //	         at a time in Z0..Z15 (at[p], the 16 rows' A values at p, in
-//	         Z27); each column stored to scratch[c] and, with x0 the
-//	         group's first column, s += x − x0, q += (x − x0)² (Z28..Z31)
-//	stats:   mean = x0 + s/m; rstd = 1/sqrt(max(q/m − (s/m)², 0) + eps)
-//	columns: t = (x − mean)·rstd·scale[c] + lnBias[c]; GELU as in
-//	         layerNormAVX512 (flags&1); acc += t·dot[c], two columns per
-//	         step (Z4, Z6)
+//	         Z27); each column stored to scratch[c], s += x, q += x²
+//	         (Z29, Z30)
+//	stats:   mean = s/m; rstd = 1/sqrt(max(q/m − mean², 0) + eps)
+//	columns: t = (x·rstd − mean·rstd)·scale[c] + lnBias[c]; GELU as in
+//	         layerNormAVX512 (flags&1) with min(|t|, 8) by one VRANGEPS;
+//	         acc += t·dot[c], two columns per step (Z4, Z6)
 //	ow[g·16 : g·16+16] = acc + dotBias
 //
 // Registers: SI the next panel, R9 its bias, R8 groups left, DI ow, R12 k,
 // R10 panels (then column pairs) left, R11 scratch, R13..R15 scale, lnBias,
-// dot; the layerNormAVX512 constants in Z16..Z25, Z26 zero; Z1 the mean,
-// Z3 −rstd.
+// dot; the layerNormAVX512 constants in Z17..Z25, Z26 zero; Z3 rstd, Z5
+// −mean·rstd.
 TEXT ·denseNormAVX512(SB), NOSPLIT, $0-112
 	MOVQ b+16(FP), SI
 	MOVQ bias+24(FP), R9
 	MOVQ groups+32(FP), R8
 	MOVQ ow+96(FP), DI
 	MOVQ k+8(FP), R12
-	VBROADCASTSS lnconst<>+0(SB), Z16
 	VBROADCASTSS lnconst<>+32(SB), Z17
 	VBROADCASTSS lnconst<>+64(SB), Z18
 	VBROADCASTSS lnconst<>+96(SB), Z19
@@ -588,7 +587,8 @@ dngroup:
 	MOVQ scratch+104(FP), R11
 	MOVQ m+40(FP), R10
 	SHRQ $4, R10
-	MOVQ R10, R14
+	VPXORD Z29, Z29, Z29
+	VPXORD Z30, Z30, Z30
 dnpanel:
 	VBROADCASTSS 0(R9), Z0
 	VBROADCASTSS 4(R9), Z1
@@ -630,76 +630,54 @@ dnk:
 	ADDQ $64, SI
 	DECQ CX
 	JNZ dnk
-	CMPQ R10, R14
-	JNE dnstats
-	VMOVAPS Z0, Z28              // x0: the group's first column
-	VPXORD Z29, Z29, Z29
-	VPXORD Z30, Z30, Z30
-dnstats:
-	VSUBPS Z28, Z0, Z31
 	VMOVUPS Z0, 0(R11)
-	VADDPS Z31, Z29, Z29
-	VFMADD231PS Z31, Z31, Z30
-	VSUBPS Z28, Z1, Z31
+	VADDPS Z0, Z29, Z29
+	VFMADD231PS Z0, Z0, Z30
 	VMOVUPS Z1, 64(R11)
-	VADDPS Z31, Z29, Z29
-	VFMADD231PS Z31, Z31, Z30
-	VSUBPS Z28, Z2, Z31
+	VADDPS Z1, Z29, Z29
+	VFMADD231PS Z1, Z1, Z30
 	VMOVUPS Z2, 128(R11)
-	VADDPS Z31, Z29, Z29
-	VFMADD231PS Z31, Z31, Z30
-	VSUBPS Z28, Z3, Z31
+	VADDPS Z2, Z29, Z29
+	VFMADD231PS Z2, Z2, Z30
 	VMOVUPS Z3, 192(R11)
-	VADDPS Z31, Z29, Z29
-	VFMADD231PS Z31, Z31, Z30
-	VSUBPS Z28, Z4, Z31
+	VADDPS Z3, Z29, Z29
+	VFMADD231PS Z3, Z3, Z30
 	VMOVUPS Z4, 256(R11)
-	VADDPS Z31, Z29, Z29
-	VFMADD231PS Z31, Z31, Z30
-	VSUBPS Z28, Z5, Z31
+	VADDPS Z4, Z29, Z29
+	VFMADD231PS Z4, Z4, Z30
 	VMOVUPS Z5, 320(R11)
-	VADDPS Z31, Z29, Z29
-	VFMADD231PS Z31, Z31, Z30
-	VSUBPS Z28, Z6, Z31
+	VADDPS Z5, Z29, Z29
+	VFMADD231PS Z5, Z5, Z30
 	VMOVUPS Z6, 384(R11)
-	VADDPS Z31, Z29, Z29
-	VFMADD231PS Z31, Z31, Z30
-	VSUBPS Z28, Z7, Z31
+	VADDPS Z6, Z29, Z29
+	VFMADD231PS Z6, Z6, Z30
 	VMOVUPS Z7, 448(R11)
-	VADDPS Z31, Z29, Z29
-	VFMADD231PS Z31, Z31, Z30
-	VSUBPS Z28, Z8, Z31
+	VADDPS Z7, Z29, Z29
+	VFMADD231PS Z7, Z7, Z30
 	VMOVUPS Z8, 512(R11)
-	VADDPS Z31, Z29, Z29
-	VFMADD231PS Z31, Z31, Z30
-	VSUBPS Z28, Z9, Z31
+	VADDPS Z8, Z29, Z29
+	VFMADD231PS Z8, Z8, Z30
 	VMOVUPS Z9, 576(R11)
-	VADDPS Z31, Z29, Z29
-	VFMADD231PS Z31, Z31, Z30
-	VSUBPS Z28, Z10, Z31
+	VADDPS Z9, Z29, Z29
+	VFMADD231PS Z9, Z9, Z30
 	VMOVUPS Z10, 640(R11)
-	VADDPS Z31, Z29, Z29
-	VFMADD231PS Z31, Z31, Z30
-	VSUBPS Z28, Z11, Z31
+	VADDPS Z10, Z29, Z29
+	VFMADD231PS Z10, Z10, Z30
 	VMOVUPS Z11, 704(R11)
-	VADDPS Z31, Z29, Z29
-	VFMADD231PS Z31, Z31, Z30
-	VSUBPS Z28, Z12, Z31
+	VADDPS Z11, Z29, Z29
+	VFMADD231PS Z11, Z11, Z30
 	VMOVUPS Z12, 768(R11)
-	VADDPS Z31, Z29, Z29
-	VFMADD231PS Z31, Z31, Z30
-	VSUBPS Z28, Z13, Z31
+	VADDPS Z12, Z29, Z29
+	VFMADD231PS Z12, Z12, Z30
 	VMOVUPS Z13, 832(R11)
-	VADDPS Z31, Z29, Z29
-	VFMADD231PS Z31, Z31, Z30
-	VSUBPS Z28, Z14, Z31
+	VADDPS Z13, Z29, Z29
+	VFMADD231PS Z13, Z13, Z30
 	VMOVUPS Z14, 896(R11)
-	VADDPS Z31, Z29, Z29
-	VFMADD231PS Z31, Z31, Z30
-	VSUBPS Z28, Z15, Z31
+	VADDPS Z14, Z29, Z29
+	VFMADD231PS Z14, Z14, Z30
 	VMOVUPS Z15, 960(R11)
-	VADDPS Z31, Z29, Z29
-	VFMADD231PS Z31, Z31, Z30
+	VADDPS Z15, Z29, Z29
+	VFMADD231PS Z15, Z15, Z30
 	ADDQ $1024, R11
 	ADDQ $64, R9
 	DECQ R10
@@ -707,16 +685,16 @@ dnstats:
 
 	// The group's statistics (a NaN variance stays NaN).
 	VBROADCASTSS invM+76(FP), Z0
-	VMULPS Z0, Z29, Z1           // s/m
+	VMULPS Z0, Z29, Z1           // the mean
 	VMULPS Z0, Z30, Z2           // q/m
-	VFNMADD231PS Z1, Z1, Z2      // q/m − (s/m)²
+	VFNMADD231PS Z1, Z1, Z2      // q/m − mean²
 	VMAXPS Z2, Z26, Z2
-	VADDPS Z28, Z1, Z1           // the mean
 	VBROADCASTSS eps+72(FP), Z0
 	VADDPS Z0, Z2, Z2
 	VSQRTPS Z2, Z2
 	VDIVPS Z2, Z24, Z3           // rstd
-	VSUBPS Z3, Z26, Z3           // −rstd
+	VXORPS Z5, Z5, Z5
+	VFNMADD231PS Z3, Z1, Z5      // −mean·rstd
 
 	// The columns, two per step.
 	MOVQ scratch+104(FP), R11
@@ -729,18 +707,17 @@ dnstats:
 	VPXORD Z4, Z4, Z4
 	VPXORD Z6, Z6, Z6
 dncols:
-	VSUBPS (R11), Z1, Z9         // mean − x
-	VSUBPS 64(R11), Z1, Z7
-	VMULPS Z3, Z9, Z9            // (x − mean)·rstd
-	VMULPS Z3, Z7, Z7
+	VMOVUPS (R11), Z9
+	VMOVUPS 64(R11), Z7
+	VFMADD213PS Z5, Z3, Z9       // (x − mean)·rstd
+	VFMADD213PS Z5, Z3, Z7
 	VBROADCASTSS (R14), Z10
 	VBROADCASTSS 4(R14), Z12
 	VFMADD231PS.BCST (R13), Z9, Z10 // t = ·scale + lnBias
 	VFMADD231PS.BCST 4(R13), Z7, Z12
 	TESTQ $1, BX
 	JZ dnnogelu
-	VPANDD Z16, Z10, Z9
-	VMINPS Z17, Z9, Z9
+	VRANGEPS $0x0A, Z17, Z10, Z9 // a = min(|t|, 8)
 	VMOVAPS Z18, Z11
 	VFMADD213PS Z19, Z9, Z11
 	VFMADD213PS Z20, Z9, Z11
@@ -758,8 +735,7 @@ dncols:
 	VMULPS Z9, Z11, Z11       // a·r
 	VMAXPS Z10, Z26, Z10       // max(0, t); a NaN t stays NaN
 	VFNMADD231PS Z25, Z11, Z10 // t = max(t, 0) − a·r/2
-	VPANDD Z16, Z12, Z7
-	VMINPS Z17, Z7, Z7
+	VRANGEPS $0x0A, Z17, Z12, Z7 // a = min(|t|, 8)
 	VMOVAPS Z18, Z13
 	VFMADD213PS Z19, Z7, Z13
 	VFMADD213PS Z20, Z7, Z13
