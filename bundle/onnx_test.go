@@ -10,6 +10,7 @@ import (
 
 	"nann/hnsw"
 	"nann/internal/npy"
+	"nann/internal/onnxtest"
 	"nann/item"
 	"nann/onnx"
 )
@@ -19,37 +20,12 @@ import (
 func onnxFixture(t *testing.T, name string) (ImportOptions, map[string]*onnx.Tensor) {
 	t.Helper()
 	dir := t.TempDir()
-	src := filepath.Join("..", "onnx", "testdata", name)
-	arrs, err := onnx.ReadNPZ(src + ".npz")
-	if err != nil {
-		t.Fatal(err)
-	}
+	arrs := onnxtest.Read(t, name)
 	o := DefaultImportOptions()
-	o.ONNX, o.Base = src+".onnx", filepath.Join(dir, "base")
+	o.ONNX, o.Base = onnxtest.Path(name+".onnx"), filepath.Join(dir, "base")
 	o.Index.M, o.Index.EfConstruction = 8, 32
-	for k, v := range arrs {
-		in, ok := strings.CutPrefix(k, "item.")
-		if !ok {
-			continue
-		}
-		o.Contract.ItemInput = in
-		o.ItemEmbs = filepath.Join(dir, "items.npy")
-		if v.DType == onnx.Float32 {
-			err = npy.Write(o.ItemEmbs, v.Float32s(), v.Shape...)
-		} else {
-			err = npy.Write(o.ItemEmbs, v.Ints(), v.Shape...)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids := make([]int64, v.Shape[0])
-		for i := range ids {
-			ids[i] = int64(1000 + 7*i)
-		}
-		o.ItemIDs = filepath.Join(dir, "ids.npy")
-		if err := npy.Write(o.ItemIDs, ids); err != nil {
-			t.Fatal(err)
-		}
+	if it, ok := onnxtest.WriteItems(t, dir, arrs); ok {
+		o.Contract.ItemInput, o.ItemEmbs, o.ItemIDs = it.Input, it.Embs, it.IDs
 	}
 	return o, arrs
 }

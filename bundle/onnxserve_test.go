@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"nann/internal/onnxtest"
 	"nann/onnx"
 	"nann/serving"
 )
@@ -25,16 +26,7 @@ func fixtureRequest(t *testing.T, arrs map[string]*onnx.Tensor, sig serving.Sign
 		if x == nil {
 			t.Fatalf("fixture has no array for %q", in.Name)
 		}
-		st := &serving.Tensor{}
-		for _, d := range x.Shape {
-			st.Shape = append(st.Shape, int64(d))
-		}
-		if in.DType.IsFloat() {
-			st.Floats = x.Float32s()
-		} else {
-			st.Ints = x.Ints()
-		}
-		r.Inputs[in.Name], r.Batch = st, x.Shape[0]
+		r.Inputs[in.Name], r.Batch = onnxtest.RequestTensor(x, in.DType.IsFloat()), x.Shape[0]
 	}
 	return r
 }

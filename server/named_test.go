@@ -17,6 +17,7 @@ import (
 
 	"nann/bundle"
 	"nann/internal/npy"
+	"nann/internal/onnxtest"
 	"nann/onnx"
 	"nann/serving"
 	"nann/tfserving/servingpb"
@@ -29,32 +30,13 @@ import (
 func importFixture(t *testing.T, name string) (string, string, map[string]*onnx.Tensor) {
 	t.Helper()
 	dir := t.TempDir()
-	src := filepath.Join("..", "onnx", "testdata", name)
-	arrs, err := onnx.ReadNPZ(src + ".npz")
-	if err != nil {
-		t.Fatal(err)
-	}
+	arrs := onnxtest.Read(t, name)
 	o := bundle.DefaultImportOptions()
-	o.ONNX, o.Base = src+".onnx", filepath.Join(dir, "base")
+	o.ONNX, o.Base = onnxtest.Path(name+".onnx"), filepath.Join(dir, "base")
 	o.Index.M, o.Index.EfConstruction = 8, 32
 	o.Log = quietLogger()
-	for k, v := range arrs {
-		in, ok := strings.CutPrefix(k, "item.")
-		if !ok {
-			continue
-		}
-		o.Contract.ItemInput = in
-		o.ItemEmbs, o.ItemIDs = filepath.Join(dir, "items.npy"), filepath.Join(dir, "ids.npy")
-		if err := npy.Write(o.ItemEmbs, v.Float32s(), v.Shape...); name != "ids" && err != nil {
-			t.Fatal(err)
-		}
-		ids := make([]int64, v.Shape[0])
-		for i := range ids {
-			ids[i] = int64(1000 + 7*i)
-		}
-		if err := npy.Write(o.ItemIDs, ids); err != nil {
-			t.Fatal(err)
-		}
+	if it, ok := onnxtest.WriteItems(t, dir, arrs); ok {
+		o.Contract.ItemInput, o.ItemEmbs, o.ItemIDs = it.Input, it.Embs, it.IDs
 	}
 	if name == "ids" { // the item input is the item id; the index is on the graph's item embedding
 		if err := npy.Write(o.ItemIDs, arrs["item.item_id"].Ints()); err != nil {
@@ -72,17 +54,7 @@ func importFixture(t *testing.T, name string) (string, string, map[string]*onnx.
 // userTensor is the fixture's array for a user input as a decoded request
 // tensor (every user of the fixture: the batch).
 func userTensor(arrs map[string]*onnx.Tensor, in serving.Input) *serving.Tensor {
-	x := arrs["user."+in.Name]
-	st := &serving.Tensor{}
-	for _, d := range x.Shape {
-		st.Shape = append(st.Shape, int64(d))
-	}
-	if in.DType.IsFloat() {
-		st.Floats = x.Float32s()
-	} else {
-		st.Ints = x.Ints()
-	}
-	return st
+	return onnxtest.RequestTensor(arrs["user."+in.Name], in.DType.IsFloat())
 }
 
 // namedProto encodes a request tensor as its dtype's TensorProto: floats

@@ -8,6 +8,7 @@ import (
 
 	"nann/bench"
 	"nann/bundle"
+	"nann/internal/onnxtest"
 	"nann/internal/servingtest"
 	"nann/server"
 )
@@ -24,7 +25,7 @@ func TestBenchImported(t *testing.T) {
 	code := run([]string{"bench",
 		"--target", "inproc:" + base + ",grpc:" + srv.GRPCAddr() + ",rest:" + srv.RESTAddr(),
 		"--duration", "300ms", "--warmup", "50ms", "--report-every", "0", "--input-count", "8",
-		"--inputs", "npz:" + fixturePath("din17.npz"), "--level-topn", "20,50,30,30,30,25", "--json",
+		"--inputs", "npz:" + onnxtest.Path("din17.npz"), "--level-topn", "20,50,30,30,30,25", "--json",
 		"--metrics", "http://" + srv.RESTAddr() + "/metrics",
 	}, &stdout, &stderr, bundle.Load)
 	if code != 0 {
@@ -51,7 +52,7 @@ func TestBenchImported(t *testing.T) {
 	stdout.Reset()
 	stderr.Reset()
 	code = run([]string{"bench", "--target", "inproc:" + base, "--duration", "100ms", "--warmup", "0s",
-		"--inputs", "npz:" + fixturePath("cross.npz")}, &stdout, &stderr, bundle.Load)
+		"--inputs", "npz:" + onnxtest.Path("cross.npz")}, &stdout, &stderr, bundle.Load)
 	if code == 0 || !strings.Contains(stderr.String(), `"hist"`) {
 		t.Fatalf("cross users on the din17 model: exit %d\n%s", code, stderr.String())
 	}

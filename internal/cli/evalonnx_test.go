@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"nann/internal/npy"
+	"nann/internal/onnxtest"
 )
 
 // importForTest imports a fixture network through nann import and returns
@@ -24,7 +25,7 @@ func importForTest(t *testing.T, fixture string) (string, string, string) {
 		t.Fatal(err)
 	}
 	base := filepath.Join(dir, "base")
-	if _, e, c := runMain(t, "import", "--tables", "float32", "--onnx", fixturePath(fixture+".onnx"), "--item-embs", items, "--item-ids", idsPath, "--base", base, "--m", "8"); c != 0 {
+	if _, e, c := runMain(t, "import", "--tables", "float32", "--onnx", onnxtest.Path(fixture+".onnx"), "--item-embs", items, "--item-ids", idsPath, "--base", base, "--m", "8"); c != 0 {
 		t.Fatalf("import: %s", e)
 	}
 	return filepath.Join(base, "nann"), filepath.Join(base, "nann", "1"), items
@@ -49,7 +50,7 @@ func evalONNX(t *testing.T, args ...string) onnxEvalReport {
 // that do not go together are refused, naming them.
 func TestEvalImported(t *testing.T) {
 	base, vdir, items := importForTest(t, "din17")
-	users := fixturePath("din17.npz")
+	users := onnxtest.Path("din17.npz")
 	wide := evalONNX(t, "--bundle", base, "--queries", users, "--k", "10,50", "--beam", "serving:200,200,200,200,200,200")
 	if wide.Users != 4 || wide.Items != 200 || len(wide.Overlap) != 2 || wide.Scored.Mean != 200 {
 		t.Fatalf("wide beam report %+v", wide)

@@ -8,6 +8,7 @@ import (
 
 	"nann/bundle"
 	"nann/internal/npy"
+	"nann/internal/onnxtest"
 )
 
 // runImport runs nann import with args and --json and returns its report;
@@ -40,7 +41,7 @@ func TestImportCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := filepath.Join(dir, "base")
-	rep := runImport(t, "--tables", "float32", "--onnx", fixturePath("cross.onnx"), "--item-embs", items, "--item-ids", idsPath,
+	rep := runImport(t, "--tables", "float32", "--onnx", onnxtest.Path("cross.onnx"), "--item-embs", items, "--item-ids", idsPath,
 		"--base", base, "--name", "cross", "--m", "8")
 	if rep.Dir != filepath.Join(base, "cross", "1") || rep.Manifest.Contract.ItemInput != "item_emb" || rep.Manifest.NumItems != 200 {
 		t.Fatalf("report %+v", rep)
@@ -55,7 +56,7 @@ func TestImportCommand(t *testing.T) {
 	// The imported table scores as nann score does on the original files.
 	out := filepath.Join(dir, "scores.npy")
 	if _, e, c := runMain(t, "score", "--onnx", filepath.Join(rep.Dir, bundle.ONNXModelFile), "--item-embs", filepath.Join(rep.Dir, bundle.ONNXItemEmbsFile),
-		"--users", fixturePath("cross.npz"), "--out", out); c != 0 {
+		"--users", onnxtest.Path("cross.npz"), "--out", out); c != 0 {
 		t.Fatal(e)
 	}
 	got, _, err := npy.Read[float32](out)
@@ -63,7 +64,7 @@ func TestImportCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	ref := filepath.Join(dir, "ref.npy")
-	if _, e, c := runMain(t, "score", "--onnx", fixturePath("cross.onnx"), "--item-embs", items, "--users", fixturePath("cross.npz"), "--out", ref); c != 0 {
+	if _, e, c := runMain(t, "score", "--onnx", onnxtest.Path("cross.onnx"), "--item-embs", items, "--users", onnxtest.Path("cross.npz"), "--out", ref); c != 0 {
 		t.Fatal(e)
 	}
 	want, _, err := npy.Read[float32](ref)
@@ -77,14 +78,14 @@ func TestImportCommand(t *testing.T) {
 	}
 	// Again with the first bundle's index and the default --tables auto:
 	// version 2; text report with the measured table choice.
-	stdout, stderr, code := runMain(t, "import", "--onnx", fixturePath("cross.onnx"), "--item-embs", items, "--item-ids", idsPath,
+	stdout, stderr, code := runMain(t, "import", "--onnx", onnxtest.Path("cross.onnx"), "--item-embs", items, "--item-ids", idsPath,
 		"--base", base, "--name", "cross", "--index", filepath.Join(rep.Dir, "index"))
 	if code != 0 || !strings.Contains(stdout, filepath.Join(base, "cross", "2")) || !strings.Contains(stdout, "user input user_feat: float32 [1 12]") ||
 		!strings.Contains(stdout, "item tables measured at import: float32 ") {
 		t.Fatalf("exit %d: %s %s", code, stdout, stderr)
 	}
 	// A contract name the model lacks: a usage of the model, named.
-	_, stderr, code = runMain(t, "import", "--tables", "float32", "--onnx", fixturePath("cross.onnx"), "--item-embs", items, "--item-ids", idsPath,
+	_, stderr, code = runMain(t, "import", "--tables", "float32", "--onnx", onnxtest.Path("cross.onnx"), "--item-embs", items, "--item-ids", idsPath,
 		"--base", base, "--item-input", "item_vec")
 	if code != exitFail || !strings.Contains(stderr, `item input "item_vec" is not a graph input`) {
 		t.Fatalf("exit %d: %s", code, stderr)

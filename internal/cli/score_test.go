@@ -12,51 +12,20 @@ import (
 
 	"nann/internal/npy"
 	"nann/internal/numtest"
+	"nann/internal/onnxtest"
 	"nann/onnx"
 )
 
 var scoreFixtures = []string{"reference", "din13", "din17", "cross", "ids"}
 
-// fixturePath is the absolute path of a committed fixture (kong makes
-// existingfile flags absolute, so errors name them so).
-func fixturePath(name string) string {
-	p, err := filepath.Abs(filepath.Join("..", "..", "onnx", "testdata", name))
-	if err != nil {
-		panic(err)
-	}
-	return p
-}
-
-// writeTensorNPY writes an onnx tensor (float32 or int64, as the fixtures
-// hold) as an .npy.
-func writeTensorNPY(t *testing.T, path string, x *onnx.Tensor) {
-	t.Helper()
-	var err error
-	switch x.DType {
-	case onnx.Float32:
-		err = npy.Write(path, x.Float32s(), x.Shape...)
-	case onnx.Int64:
-		err = npy.Write(path, x.Ints(), x.Shape...)
-	default:
-		t.Fatalf("fixture dtype %s", x.DType)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // itemTable writes the fixture's item.<input> array as an .npy and returns
 // its path and the input name.
 func itemTable(t *testing.T, dir, name string) (string, string) {
 	t.Helper()
-	arrs, err := onnx.ReadNPZ(fixturePath(name + ".npz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range arrs {
+	for k, v := range onnxtest.Read(t, name) {
 		if in, ok := strings.CutPrefix(k, "item."); ok {
 			p := filepath.Join(dir, name+"-items.npy")
-			writeTensorNPY(t, p, v)
+			onnxtest.WriteNPY(t, p, v)
 			return p, in
 		}
 	}
@@ -72,8 +41,8 @@ func TestScoreMatchesTorch(t *testing.T) {
 	for _, name := range scoreFixtures {
 		items, itemIn := itemTable(t, dir, name)
 		out := filepath.Join(dir, name+"-scores.npy")
-		stdout, stderr, code := runMain(t, "score", "--onnx", fixturePath(name+".onnx"), "--item-embs", items,
-			"--item-input", itemIn, "--users", fixturePath(name+".npz"), "--out", out, "--json")
+		stdout, stderr, code := runMain(t, "score", "--onnx", onnxtest.Path(name+".onnx"), "--item-embs", items,
+			"--item-input", itemIn, "--users", onnxtest.Path(name+".npz"), "--out", out, "--json")
 		if code != 0 {
 			t.Fatalf("%s: exit %d: %s", name, code, stderr)
 		}
@@ -85,7 +54,7 @@ func TestScoreMatchesTorch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ref, err := onnx.ReadNPZ(fixturePath(name + ".npz"))
+		ref, err := onnx.ReadNPZ(onnxtest.Path(name + ".npz"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,7 +80,7 @@ func TestScoreItemsAndFloat16(t *testing.T) {
 	dir := t.TempDir()
 	items, _ := itemTable(t, dir, "din17")
 	full := filepath.Join(dir, "full.npy")
-	if _, e, c := runMain(t, "score", "--onnx", fixturePath("din17.onnx"), "--item-embs", items, "--users", fixturePath("din17.npz"), "--out", full); c != 0 {
+	if _, e, c := runMain(t, "score", "--onnx", onnxtest.Path("din17.onnx"), "--item-embs", items, "--users", onnxtest.Path("din17.npz"), "--out", full); c != 0 {
 		t.Fatal(e)
 	}
 	rows := []int64{199, 0, 57, 57, 3}
@@ -120,7 +89,7 @@ func TestScoreItemsAndFloat16(t *testing.T) {
 		t.Fatal(err)
 	}
 	part := filepath.Join(dir, "part.npy")
-	if _, e, c := runMain(t, "score", "--onnx", fixturePath("din17.onnx"), "--item-embs", items, "--users", fixturePath("din17.npz"),
+	if _, e, c := runMain(t, "score", "--onnx", onnxtest.Path("din17.onnx"), "--item-embs", items, "--users", onnxtest.Path("din17.npz"),
 		"--items", rowsPath, "--out", part, "--float16"); c != 0 {
 		t.Fatal(e)
 	}
@@ -151,7 +120,7 @@ func TestScoreItemsAndFloat16(t *testing.T) {
 func TestScoreErrors(t *testing.T) {
 	dir := t.TempDir()
 	items, _ := itemTable(t, dir, "cross")
-	onnxPath, users := fixturePath("cross.onnx"), fixturePath("cross.npz")
+	onnxPath, users := onnxtest.Path("cross.onnx"), onnxtest.Path("cross.npz")
 	// A table 15 wide for a model that wants 16.
 	x, shape, err := npy.Read[float32](items)
 	if err != nil {
@@ -171,7 +140,7 @@ func TestScoreErrors(t *testing.T) {
 	trunc := filepath.Join(dir, "trunc.onnx")
 	os.WriteFile(trunc, model[:len(model)/2], 0o644)
 	// A users file lacking the model's input, and a user's non-.npy file at --out.
-	otherUsers := fixturePath("reference.npz")
+	otherUsers := onnxtest.Path("reference.npz")
 	notNPY := filepath.Join(dir, "notes.txt")
 	os.WriteFile(notNPY, []byte("mine"), 0o644)
 	badRows := filepath.Join(dir, "rows.npy")
@@ -230,7 +199,7 @@ func TestScoreErrors(t *testing.T) {
 func TestScoreFailureKeepsOut(t *testing.T) {
 	dir := t.TempDir()
 	items, _ := itemTable(t, dir, "cross")
-	arrs, err := onnx.ReadNPZ(fixturePath("cross.npz"))
+	arrs, err := onnx.ReadNPZ(onnxtest.Path("cross.npz"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +219,7 @@ func TestScoreFailureKeepsOut(t *testing.T) {
 	out := filepath.Join(outDir, "scores.npy")
 	npy.Write(out, []float32{42}, 1, 1)
 	before, _ := os.ReadFile(out)
-	_, stderr, code := runMain(t, "score", "--onnx", fixturePath("cross.onnx"), "--item-embs", items, "--users", users, "--out", out)
+	_, stderr, code := runMain(t, "score", "--onnx", onnxtest.Path("cross.onnx"), "--item-embs", items, "--users", users, "--out", out)
 	if code != exitFail || !strings.Contains(stderr, `array "user_feat": row 2, value 5 of 12 is NaN`) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
