@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"nann/hnsw"
-	"nann/internal/race"
 	"nann/item"
 )
 
@@ -411,28 +410,19 @@ func TestFilteredServingRecall(t *testing.T) {
 // reuses the Searcher's and the Filter's buffers.
 func TestFilteredNoAllocations(t *testing.T) {
 	rng := rand.New(rand.NewPCG(27, 28))
-	n, dim := 5000, 16
-	g := randomGraph(rng, n, 2, 32, 10)
-	data := randomVectors(rng, n, dim)
-	m, _ := NewL2(data, dim)
+	const n = 5000
+	w := newL2World(rng, n, 16, 32, 10, 64)
 	class := make([]int32, n)
 	for i := range class {
 		class[i] = int32(rng.IntN(50))
 	}
 	part, _ := NewPartition(class, 50)
 	f, _ := NewFilter(n, part)
-	queries := randomVectors(rng, 64, dim)
-	sc := m.NewScorer()
-	s := NewSearcher(g)
+	sc := w.m.NewScorer()
+	s := NewSearcher(w.g)
 	p := DefaultParams()
 	sp := DefaultServing()
-	i := 0
-	query := func() {
-		q := queries[(i%64)*dim : (i%64+1)*dim]
-		i++
-		if err := sc.Bind(q); err != nil {
-			t.Fatal(err)
-		}
+	checkNoAllocs(t, w.eachQuery(t, sc, func(i int) {
 		f.Reset()
 		for j := range 100 {
 			_ = f.Exclude(item.Row((i*7919 + j*104729) % n))
@@ -451,58 +441,39 @@ func TestFilteredNoAllocations(t *testing.T) {
 		if r, err := s.SearchFiltered(sc, sp, f, FilterPolicy{ExactBelow: 0.1}); err != nil || !r.Stats.Exact {
 			t.Fatal(err, r.Stats.Exact)
 		}
-	}
-	for range 200 {
-		query()
-	}
-	if a := testing.AllocsPerRun(100, query); a != 0 {
-		t.Fatalf("%g allocations per query, want 0", a)
-	}
+	}))
 }
 
 // TestPoolSearchFiltered: the pooled filtered search answers what a
 // Searcher answers, and does not allocate per query once warm.
 func TestPoolSearchFiltered(t *testing.T) {
-	rng := rand.New(rand.NewPCG(29, 30))
-	n, dim := 3000, 8
-	g := randomGraph(rng, n, 2, 16, 8)
-	data := randomVectors(rng, n, dim)
-	m, _ := NewL2(data, dim)
-	pool, err := NewPool(g, Corpus[[]float32](m))
-	if err != nil {
-		t.Fatal(err)
-	}
+	const n = 3000
+	w := newL2World(rand.New(rand.NewPCG(29, 30)), n, 8, 16, 8, 40)
+	pool := w.pool(t)
 	f, _ := NewFilter(n, nil)
 	for r := range item.Row(n) {
 		if r%3 == 0 {
 			_ = f.Exclude(r)
 		}
 	}
-	queries := randomVectors(rng, 40, dim)
-	q := func(i int) []float32 { return queries[i*dim : (i+1)*dim] }
-	s, sc := NewSearcher(g), m.NewScorer()
+	s, sc := NewSearcher(w.g), w.m.NewScorer()
 	beam, pol := DefaultServing(), DefaultFilterPolicy()
 	var ans Answer
 	for i := range 40 {
-		_ = sc.Bind(q(i))
+		_ = sc.Bind(w.query(i))
 		want, err := s.SearchFiltered(sc, beam, f, pol)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := pool.SearchFiltered(q(i), beam, f, pol, &ans); err != nil || !slices.Equal(ans.Rows, want.Rows) || ans.Exact != want.Stats.Exact {
+		if err := pool.SearchFiltered(w.query(i), beam, f, pol, &ans); err != nil || !slices.Equal(ans.Rows, want.Rows) || ans.Exact != want.Stats.Exact {
 			t.Fatalf("query %d: pooled %v (%v), searcher %v", i, ans.Rows, err, want.Rows)
 		}
 	}
-	i := 0
-	allocs := testing.AllocsPerRun(200, func() {
-		i++
-		if err := pool.SearchFiltered(q(i%40), beam, f, pol, &ans); err != nil {
+	checkPoolAllocs(t, "filtered query", func(i int) {
+		if err := pool.SearchFiltered(w.query(i), beam, f, pol, &ans); err != nil {
 			t.Fatal(err)
 		}
 	})
-	if allocs > 0.5 && !race.Enabled {
-		t.Fatalf("%g allocations per pooled filtered query", allocs)
-	}
 }
 
 // TestFilterConverges: a policy that converges (ConvergeBelow ≥ the allowed

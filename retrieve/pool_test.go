@@ -6,25 +6,16 @@ import (
 	"sync"
 	"testing"
 
-	"nann/internal/race"
 	"nann/item"
 )
 
 func TestPoolConcurrentAndAllocationFree(t *testing.T) {
-	rng := rand.New(rand.NewPCG(21, 22))
-	n, dim := 3000, 8
-	g := randomGraph(rng, n, 2, 16, 8)
-	data := randomVectors(rng, n, dim)
-	m, _ := NewL2(data, dim)
-	pool, err := NewPool(g, Corpus[[]float32](m))
-	if err != nil {
-		t.Fatal(err)
-	}
-	queries := randomVectors(rng, 40, dim)
-	q := func(i int) []float32 { return queries[i*dim : (i+1)*dim] }
+	w := newL2World(rand.New(rand.NewPCG(21, 22)), 3000, 8, 16, 8, 40)
+	pool := w.pool(t)
+	q := w.query
 	// Reference answers from a plain Searcher.
 	want := make([][]item.Row, 40)
-	s, sc := NewSearcher(g), m.NewScorer()
+	s, sc := NewSearcher(w.g), w.m.NewScorer()
 	beam := DefaultServing()
 	for i := range want {
 		sc.Bind(q(i))
@@ -35,11 +26,11 @@ func TestPoolConcurrentAndAllocationFree(t *testing.T) {
 		want[i] = slices.Clone(r.Rows)
 	}
 	var wg sync.WaitGroup
-	for w := range 4 {
+	for g := range 4 {
 		wg.Go(func() {
 			var ans Answer
 			for j := range 200 {
-				i := (j*7 + w) % 40
+				i := (j*7 + g) % 40
 				if err := pool.Search(q(i), beam, &ans); err != nil {
 					t.Error(err)
 					return
@@ -53,26 +44,19 @@ func TestPoolConcurrentAndAllocationFree(t *testing.T) {
 	}
 	wg.Wait()
 	var ans Answer
-	i := 0
-	allocs := testing.AllocsPerRun(200, func() {
-		i++
-		if err := pool.Search(q(i%40), beam, &ans); err != nil {
+	checkPoolAllocs(t, "query", func(i int) {
+		if err := pool.Search(q(i), beam, &ans); err != nil {
 			t.Fatal(err)
 		}
 	})
-	// sync.Pool may drop state at a GC; allow a rare refill but not per-query
-	// work. Under -race the pool drops values at random: no count to check.
-	if allocs > 0.5 && !race.Enabled {
-		t.Fatalf("%g allocations per pooled query", allocs)
-	}
 	if err := pool.Exact(q(0), 10, &ans); err != nil || len(ans.Rows) != 10 {
 		t.Fatalf("exact: %v %v", ans.Rows, err)
 	}
 	if err := pool.Search([]float32{1}, beam, &ans); err == nil {
 		t.Fatal("wrong query dimension accepted")
 	}
-	small, _ := NewL2(data[:dim*10], dim)
-	if _, err := NewPool(g, Corpus[[]float32](small)); err == nil {
+	small, _ := NewL2(w.data[:w.dim*10], w.dim)
+	if _, err := NewPool(w.g, Corpus[[]float32](small)); err == nil {
 		t.Fatal("model/graph size mismatch accepted")
 	}
 }

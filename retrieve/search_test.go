@@ -413,24 +413,13 @@ func TestExactEqualsSort(t *testing.T) {
 }
 
 func TestNoAllocationsPerQuery(t *testing.T) {
-	rng := rand.New(rand.NewPCG(9, 10))
-	n, dim := 5000, 16
-	g := randomGraph(rng, n, 2, 32, 10)
-	data := randomVectors(rng, n, dim)
-	m, _ := NewL2(data, dim)
-	queries := randomVectors(rng, 64, dim)
-	sc := m.NewScorer()
-	s := NewSearcher(g)
-	ex := NewExact(n)
+	w := newL2World(rand.New(rand.NewPCG(9, 10)), 5000, 16, 32, 10, 64)
+	sc := w.m.NewScorer()
+	s := NewSearcher(w.g)
+	ex := NewExact(w.g.Len())
 	p := &Params{StartLevel: 2, TopK: []int{400, 200, 100}, NumScoring: []int{3, 1, 1}, K: 200}
 	sp := DefaultServing()
-	i := 0
-	query := func() {
-		q := queries[(i%64)*dim : (i%64+1)*dim]
-		i++
-		if err := sc.Bind(q); err != nil {
-			t.Fatal(err)
-		}
+	checkNoAllocs(t, w.eachQuery(t, sc, func(int) {
 		if _, err := s.Search(sc, p); err != nil {
 			t.Fatal(err)
 		}
@@ -440,13 +429,7 @@ func TestNoAllocationsPerQuery(t *testing.T) {
 		if _, err := ex.TopK(sc, 200); err != nil {
 			t.Fatal(err)
 		}
-	}
-	for range 200 { // let buffers grow to their steady size
-		query()
-	}
-	if a := testing.AllocsPerRun(100, query); a != 0 {
-		t.Fatalf("%g allocations per query, want 0", a)
-	}
+	}))
 }
 
 func TestEpochWrap(t *testing.T) {

@@ -214,32 +214,15 @@ func TestSL2GMatchesHNSWSearch(t *testing.T) {
 }
 
 func TestSL2GNoAllocationsPerQuery(t *testing.T) {
-	rng := rand.New(rand.NewPCG(27, 28))
-	n, dim := 5000, 16
-	g := randomGraph(rng, n, 2, 32, 10)
-	data := randomVectors(rng, n, dim)
-	m, _ := NewL2(data, dim)
-	queries := randomVectors(rng, 64, dim)
-	sc := m.NewScorer()
-	s := NewSearcher(g)
+	w := newL2World(rand.New(rand.NewPCG(27, 28)), 5000, 16, 32, 10, 64)
+	sc := w.m.NewScorer()
+	s := NewSearcher(w.g)
 	p := &SL2G{Ef: 300, K: 200}
-	i := 0
-	query := func() {
-		q := queries[(i%64)*dim : (i%64+1)*dim]
-		i++
-		if err := sc.Bind(q); err != nil {
-			t.Fatal(err)
-		}
+	checkNoAllocs(t, w.eachQuery(t, sc, func(int) {
 		if _, err := s.Search(sc, p); err != nil {
 			t.Fatal(err)
 		}
-	}
-	for range 200 {
-		query()
-	}
-	if a := testing.AllocsPerRun(100, query); a != 0 {
-		t.Fatalf("%g allocations per query, want 0", a)
-	}
+	}))
 }
 
 func TestParseSL2G(t *testing.T) {
