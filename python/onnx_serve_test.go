@@ -56,18 +56,7 @@ func checkTorchONNX(t *testing.T, out string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hi, hshape, err := npy.Read[int32](filepath.Join(out, "hist_items.npy"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc, _, err := npy.Read[int32](filepath.Join(out, "hist_cates.npy"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, _, err := npy.Read[float32](filepath.Join(out, "torch_scores.npy"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	hi, hc, hshape, want := readTorchUsers(t, out)
 	// comm_seq of the users: the lookup of the run's embedding tables (the
 	// torch weights; checkTorchRun compared nann's model with torch's).
 	u, l := hshape[0], hshape[1]

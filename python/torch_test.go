@@ -61,6 +61,26 @@ func TestPythonSuite(t *testing.T) {
 	checkTorchONNX(t, out)
 }
 
+// readTorchUsers reads the users the PyTorch trainer scored at the end of
+// its run (their item and category histories, of shape hshape: users ×
+// length) and torch's scores of them (users × items, flat).
+func readTorchUsers(t *testing.T, out string) (hi, hc []int32, hshape []int, want []float32) {
+	t.Helper()
+	hi, hshape, err := npy.Read[int32](filepath.Join(out, "hist_items.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, _, err = npy.Read[int32](filepath.Join(out, "hist_cates.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, err = npy.Read[float32](filepath.Join(out, "torch_scores.npy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hi, hc, hshape, want
+}
+
 // checkTorchRun loads the torchrun-trained run with nann's own loader and
 // compares nann's item table and plain-forward scores with torch's.
 func checkTorchRun(t *testing.T, out string) {
@@ -76,18 +96,7 @@ func checkTorchRun(t *testing.T, out string) {
 	if len(shape) != 2 || shape[0] != m.Cfg.NumItems || shape[1] != m.Cfg.ItemDim {
 		t.Fatalf("item_embs.npy has shape %v, want [%d %d]", shape, m.Cfg.NumItems, m.Cfg.ItemDim)
 	}
-	hi, hshape, err := npy.Read[int32](filepath.Join(out, "hist_items.npy"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hc, _, err := npy.Read[int32](filepath.Join(out, "hist_cates.npy"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, _, err := npy.Read[float32](filepath.Join(out, "torch_scores.npy"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	hi, hc, hshape, want := readTorchUsers(t, out)
 	// nann's own item network on the torch weights gives torch's table
 	_, tc, err := train.ReadRunConfig(run)
 	if err != nil {
