@@ -133,18 +133,7 @@ func TestExportONNXEndToEnd(t *testing.T) {
 		if err := json.Unmarshal([]byte(stdout), &ex); err != nil || ex.Path != file || ex.Opset != 13 || ex.ScoreOutput != "score" {
 			t.Fatalf("export report %q: %v", stdout, err)
 		}
-		args := append([]string{"import", "--tables", "float32", "--onnx", file, "--item-ids", filepath.Join(emb, "item_ids.npy"), "--base", base, "--name", tc.inputs, "--m", "8", "--json"}, tc.imp...)
-		stdout, stderr, code = runMain(t, args...)
-		if code != 0 {
-			t.Fatalf("import %s: exit %d: %s", tc.inputs, code, stderr)
-		}
-		var rep struct {
-			Dir      string               `json:"dir"`
-			Manifest *bundle.ONNXManifest `json:"manifest"`
-		}
-		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
-			t.Fatalf("import report %q: %v", stdout, err)
-		}
+		rep := runImport(t, append([]string{"--tables", "float32", "--onnx", file, "--item-ids", filepath.Join(emb, "item_ids.npy"), "--base", base, "--name", tc.inputs, "--m", "8"}, tc.imp...)...)
 		out := filepath.Join(dir, tc.inputs+"-scores.npy")
 		if _, e, c := runMain(t, "score", "--onnx", filepath.Join(rep.Dir, bundle.ONNXModelFile), "--item-embs", filepath.Join(rep.Dir, tc.table),
 			"--users", tc.users, "--out", out); c != 0 {
