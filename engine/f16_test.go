@@ -13,9 +13,8 @@ import (
 // average over random users (random weights, 20 K items). It also checks
 // that F16C and its Go twin agree.
 func TestFloat16TopK(t *testing.T) {
-	const numItems, k = 20000, 200
-	ts := newSetup(t, numItems, 200, 12, 5)
-	es := ts.compile(t, Options{Table: Float32}, Options{Table: Float16}, Options{Table: Float16, Store: StoreEV})
+	const k = 200
+	ts, es := contractSetup(t, Options{Table: Float32}, Options{Table: Float16}, Options{Table: Float16, Store: StoreEV})
 	e32, e16, ev16 := es[0], es[1], es[2]
 	if e16.TableBytes()*2 != e32.TableBytes() {
 		t.Fatalf("float16 table holds %d bytes, float32 %d", e16.TableBytes(), e32.TableBytes())
@@ -45,10 +44,11 @@ func TestFloat16TopK(t *testing.T) {
 }
 
 // TestZeroAllocs checks that steady-state Bind, BindIDs and Score (small
-// serial batches and large parallel ones) do not allocate.
+// serial batches and large split ones, short and full histories) do not
+// allocate, for every table precision.
 func TestZeroAllocs(t *testing.T) {
-	ts := newSetup(t, 5000, 50, 2, 9)
-	for _, p := range []Precision{Float32, Float16} {
+	ts := newSetup(t, 5000, 50, 3, 9)
+	for _, p := range []Precision{Float32, Float16, Int8} {
 		e, err := Compile(ts.w, ts.cates, Options{Table: p, Threads: 2})
 		if err != nil {
 			t.Fatal(err)
@@ -57,18 +57,18 @@ func TestZeroAllocs(t *testing.T) {
 		small, large := allRows(100), allRows(5000)
 		out := make([]float32, len(large))
 		run := func() {
-			if err := s.BindSeq(ts.users[0]); err != nil {
-				t.Fatal(err)
+			for u, h := range ts.hist {
+				if err := s.BindSeq(ts.users[u]); err != nil {
+					t.Fatal(err)
+				}
+				s.Score(small, out)
+				bindIDs(t, h.items, h.cates, s)
+				s.Score(large, out)
 			}
-			s.Score(small, out)
-			if err := s.BindIDs(ts.hist[1].items, ts.hist[1].cates); err != nil {
-				t.Fatal(err)
-			}
-			s.Score(large, out)
 		}
 		run()
-		if n := testing.AllocsPerRun(20, run); n != 0 {
-			t.Errorf("%v: %v allocations per query, want 0", p, n)
+		if n := testing.AllocsPerRun(10, run); n != 0 {
+			t.Errorf("%v: %v allocations per round, want 0", p, n)
 		}
 		for _, v := range out {
 			if math.IsNaN(float64(v)) {

@@ -97,3 +97,30 @@ func common(a, b []item.Row) int {
 	}
 	return n
 }
+
+// contractSetup is the corpus of the precision contracts (random weights,
+// 20 K items, 200 categories, 12 users) compiled once per options.
+func contractSetup(t *testing.T, opts ...Options) (*testSetup, []*Engine) {
+	t.Helper()
+	ts := newSetup(t, 20000, 200, 12, 5)
+	return ts, ts.compile(t, opts...)
+}
+
+// checkSameScores fails unless a and b score every row bit for bit alike,
+// and not NaN, for each user of ts (bound by ids); what names the case.
+func checkSameScores(t *testing.T, what string, ts *testSetup, a, b *Engine) {
+	t.Helper()
+	rows := allRows(a.NumItems())
+	oa, ob := make([]float32, len(rows)), make([]float32, len(rows))
+	for u, h := range ts.hist {
+		sa, sb := a.NewScorer(), b.NewScorer()
+		bindIDs(t, h.items, h.cates, sa, sb)
+		sa.Score(rows, oa)
+		sb.Score(rows, ob)
+		for i := range oa {
+			if math.Float32bits(oa[i]) != math.Float32bits(ob[i]) || math.IsNaN(float64(oa[i])) {
+				t.Fatalf("%s user %d row %d: %v and %v", what, u, i, oa[i], ob[i])
+			}
+		}
+	}
+}

@@ -16,9 +16,8 @@ import (
 // average (≥ 95% for every user), and every score is within 3% of the
 // users' score RMS of the float32 one.
 func TestInt8TopK(t *testing.T) {
-	const numItems, k = 20000, 200
-	ts := newSetup(t, numItems, 200, 12, 5)
-	es := ts.compile(t, Options{Table: Float32}, Options{Table: Int8})
+	const k = 200
+	ts, es := contractSetup(t, Options{Table: Float32}, Options{Table: Int8})
 	e32, e8 := es[0], es[1]
 	mean, worst := topKOverlap(t, e32, e8, ts.users, k)
 	maxErr := scoreErr(t, e32, e8, ts.users)
@@ -192,53 +191,14 @@ func TestInt8SaveLoad(t *testing.T) {
 	if l.Precision() != Int8 || l.TableBytes() != e.TableBytes() {
 		t.Fatalf("loaded %v with %d table bytes, saved int8 with %d", l.Precision(), l.TableBytes(), e.TableBytes())
 	}
-	rows := allRows(500)
-	a, b := make([]float32, 500), make([]float32, 500)
 	for _, kern := range []string{"avx512", "go"} {
 		prev := vec.UseKernels(kernelSet(kern))
-		for u := range ts.users {
-			sa, sb := e.NewScorer(), l.NewScorer()
-			bindIDs(t, ts.hist[u].items, ts.hist[u].cates, sa, sb)
-			sa.Score(rows, a)
-			sb.Score(rows, b)
-			for i := range a {
-				if math.Float32bits(a[i]) != math.Float32bits(b[i]) || math.IsNaN(float64(a[i])) {
-					t.Fatalf("%s user %d row %d: saved %v, loaded %v", kern, u, i, a[i], b[i])
-				}
-			}
-		}
+		checkSameScores(t, kern, ts, e, l)
 		vec.UseKernels(prev)
 	}
 	_, err = Compile(ts.w, ts.cates, Options{Table: Int8, Store: StoreEV})
 	if err == nil || !strings.Contains(err.Error(), "int8 tables need the hu store layout") {
 		t.Fatalf("int8 with ev: %v", err)
-	}
-}
-
-// TestInt8ZeroAllocs checks that steady-state Bind and Score of an int8
-// engine (serial and split batches, short and full histories) do not
-// allocate.
-func TestInt8ZeroAllocs(t *testing.T) {
-	ts := newSetup(t, 5000, 50, 3, 9)
-	e, err := Compile(ts.w, ts.cates, Options{Table: Int8, Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := e.NewScorer()
-	small, large := allRows(100), allRows(5000)
-	out := make([]float32, len(large))
-	run := func() {
-		for u := range ts.users {
-			if err := s.BindSeq(ts.users[u]); err != nil {
-				t.Fatal(err)
-			}
-			s.Score(small, out)
-			s.Score(large, out)
-		}
-	}
-	run()
-	if n := testing.AllocsPerRun(10, run); n != 0 {
-		t.Errorf("%v allocations per round, want 0", n)
 	}
 }
 

@@ -34,19 +34,7 @@ func TestSaveLoad(t *testing.T) {
 		if l.Precision() != p || l.Config() != e.Config() || l.Layout() != e.Layout() {
 			t.Fatalf("loaded %v %+v, saved %v %+v", l.Precision(), l.Config(), p, e.Config())
 		}
-		rows := allRows(300)
-		a, b := make([]float32, 300), make([]float32, 300)
-		for u := range ts.users {
-			sa, sb := e.NewScorer(), l.NewScorer()
-			bindIDs(t, ts.hist[u].items, ts.hist[u].cates, sa, sb)
-			sa.Score(rows, a)
-			sb.Score(rows, b)
-			for i := range a {
-				if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-					t.Fatalf("%v user %d row %d: saved engine %v, loaded %v", p, u, i, a[i], b[i])
-				}
-			}
-		}
+		checkSameScores(t, p.String(), ts, e, l)
 	}
 }
 
