@@ -28,6 +28,19 @@ const (
 // and a graph built on random vectors into dir, as Export would.
 func makeBundle(t *testing.T, dir string) { t.Helper(); makeBundleWith(t, dir, nil) }
 
+// openTestBundle writes a test bundle (makeBundle) into dir and opens it;
+// it is closed when the test ends.
+func openTestBundle(t *testing.T, dir string) *Bundle {
+	t.Helper()
+	makeBundle(t, dir)
+	b, err := Open(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
+}
+
 // makeBundleWith is makeBundle with edit applied to the manifest before it
 // is written (nil: none).
 func makeBundleWith(t *testing.T, dir string, edit func(*Manifest)) {
@@ -76,11 +89,7 @@ func makeBundleWith(t *testing.T, dir string, edit func(*Manifest)) {
 
 func TestLoadAndPredict(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "1")
-	makeBundle(t, dir)
-	b, err := Open(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := openTestBundle(t, dir)
 	topn := [6]int32{10, 30, 30, 30, 30, 15}
 	items := []int64{1000, 1007, 1014, 999999, 0} // 999999 is unknown: treated as padding
 	resp, err := b.Predict(context.Background(), &serving.Request{Batch: 1, ItemIDs: [][]int64{items}, LevelTopN: topn})
@@ -113,11 +122,7 @@ func TestLoadAndPredict(t *testing.T) {
 
 func TestPredictRejectsBadInput(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "1")
-	makeBundle(t, dir)
-	b, err := Open(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := openTestBundle(t, dir)
 	ok := [6]int32{10, 20, 20, 20, 20, 10}
 	cases := map[string]*serving.Request{
 		"negative id":      {Batch: 1, ItemIDs: [][]int64{{-5}}, LevelTopN: ok},

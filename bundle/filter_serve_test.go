@@ -23,12 +23,7 @@ import (
 // same filter, and the metadata lists the filter inputs.
 func TestServedFiltersEqualInProcess(t *testing.T) {
 	base := t.TempDir()
-	makeBundle(t, filepath.Join(base, "1"))
-	b, err := Open(context.Background(), filepath.Join(base, "1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := openTestBundle(t, filepath.Join(base, "1"))
 	cfg := server.DefaultConfig()
 	cfg.BasePath, cfg.GRPCAddr, cfg.RESTAddr = base, "127.0.0.1:0", "127.0.0.1:0"
 	cfg.WarmupRequests, cfg.PollInterval, cfg.ShutdownTimeout = 0, 50*time.Millisecond, 5*time.Second

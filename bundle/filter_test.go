@@ -27,12 +27,7 @@ func testItemCate(row int) int64 {
 // same query by hand.
 func TestPredictFilters(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "1")
-	makeBundle(t, dir)
-	b, err := Open(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := openTestBundle(t, dir)
 	if b.Signature().Filters != serving.AllFilters {
 		t.Fatal("bundle signature does not announce filters")
 	}
@@ -135,12 +130,7 @@ func TestPredictFilters(t *testing.T) {
 // invalid input; the blocklist's rows are cached per set.
 func TestPredictFilterEdges(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "1")
-	makeBundle(t, dir)
-	b, err := Open(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := openTestBundle(t, dir)
 	topn := [6]int32{10, 30, 30, 30, 30, 20}
 	hist := [][]int64{{1000, 1007}}
 	resp, err := b.Predict(context.Background(), &serving.Request{Batch: 1, ItemIDs: hist, LevelTopN: topn,

@@ -1,7 +1,6 @@
 package bundle
 
 import (
-	"context"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -18,12 +17,7 @@ import (
 // id-for-row slip (the row's neighbour's category, or row N) fails here.
 func TestRawIDRowBoundary(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "1")
-	makeBundle(t, dir)
-	b, err := Open(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := openTestBundle(t, dir)
 	for _, r := range []item.Row{0, 1, testItems / 2, testItems - 1} {
 		raw := int64(1000 + 7*int(r))
 		if got, ok := b.itemRow(raw); !ok || got != r {
