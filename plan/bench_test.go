@@ -126,20 +126,7 @@ func allRows(n int) []item.Row {
 // referenceEngine is the hand engine over a benchCorpus of random weights
 // and categories, one thread, bound to the reference sequence seq.
 func referenceEngine(b *testing.B, seq *onnx.Tensor) *engine.Scorer {
-	w, err := engine.RandomWeights(engine.DefaultConfig(benchCorpus, 100), 7)
-	if err != nil {
-		b.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(5, 6))
-	cates := make([]int32, benchCorpus)
-	for i := range cates {
-		cates[i] = int32(1 + rng.IntN(100))
-	}
-	e, err := engine.Compile(w, cates, engine.Options{Threads: 1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	es := e.NewScorer()
+	es := randomEngine(b, benchCorpus, rand.New(rand.NewPCG(5, 6))).NewScorer()
 	cs := make([]float32, seq.Len())
 	for i := range cs {
 		cs[i] = float32(seq.Data[i])
@@ -148,6 +135,24 @@ func referenceEngine(b *testing.B, seq *onnx.Tensor) *engine.Scorer {
 		b.Fatal(err)
 	}
 	return es
+}
+
+// randomEngine is the hand engine with random weights (seed 7) over n
+// items of 100 categories drawn from rng, one thread.
+func randomEngine(tb testing.TB, n int, rng *rand.Rand) *engine.Engine {
+	w, err := engine.RandomWeights(engine.DefaultConfig(n, 100), 7)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cates := make([]int32, n)
+	for i := range cates {
+		cates[i] = int32(1 + rng.IntN(100))
+	}
+	e, err := engine.Compile(w, cates, engine.Options{Threads: 1})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return e
 }
 
 // referencePlan is the reference network g compiled over a benchCorpus of
@@ -231,10 +236,7 @@ func dinBench(b *testing.B, threads int) (*Scorer, map[string]*onnx.Tensor) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	in := map[string]*onnx.Tensor{}
-	for k, v := range f.users {
-		in[k] = userRow(v, 0)
-	}
+	in := fixtureUser(f, 0)
 	s := p.NewScorer()
 	if err := s.Bind(in); err != nil {
 		b.Fatal(err)

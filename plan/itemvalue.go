@@ -16,14 +16,8 @@ import (
 // is what an import builds its index on when the index embedding is a
 // value inside the graph (an item network over ids or features).
 func ItemValue(g *onnx.Graph, c Contract, items *onnx.Tensor, name string) (*onnx.Tensor, error) {
-	c, err := c.resolve(g)
+	c, err := c.prepare(g)
 	if err != nil {
-		return nil, err
-	}
-	if err := g.CheckOps(); err != nil {
-		return nil, err
-	}
-	if err := g.InferShapes(); err != nil {
 		return nil, err
 	}
 	itemIn := g.Values[c.ItemInput]

@@ -158,6 +158,22 @@ func (p *Plan) NumItems() int { return p.n }
 // Contract is the resolved contract.
 func (p *Plan) Contract() Contract { return p.c }
 
+// prepare resolves c against g, checks that g's operators are supported
+// and infers its shapes: what Compile and ItemValue start with.
+func (c Contract) prepare(g *onnx.Graph) (Contract, error) {
+	c, err := c.resolve(g)
+	if err != nil {
+		return c, err
+	}
+	if err := g.CheckOps(); err != nil {
+		return c, err
+	}
+	if err := g.InferShapes(); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
 // Compile compiles g under contract c, computing the item stage over items,
 // the item input for every item of the corpus (leading dimension N). The
 // graph's shapes are inferred if not already.
@@ -166,14 +182,8 @@ func Compile(g *onnx.Graph, c Contract, items *onnx.Tensor, opt Options) (*Plan,
 		return nil, err
 	}
 	opt = opt.withDefaults()
-	c, err := c.resolve(g)
+	c, err := c.prepare(g)
 	if err != nil {
-		return nil, err
-	}
-	if err := g.CheckOps(); err != nil {
-		return nil, err
-	}
-	if err := g.InferShapes(); err != nil {
 		return nil, err
 	}
 	if !opt.NoRewrite {

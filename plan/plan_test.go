@@ -71,10 +71,7 @@ func TestCompiledMatchesTorch(t *testing.T) {
 			sc := p.NewScorer()
 			worst32, worst64 := 0.0, 0.0
 			for u := 0; u < f.scores.Shape[0]; u++ {
-				in := map[string]*onnx.Tensor{}
-				for k, v := range f.users {
-					in[k] = userRow(v, u)
-				}
+				in := fixtureUser(f, u)
 				if err := sc.Bind(in); err != nil {
 					t.Fatal(err)
 				}
@@ -183,10 +180,7 @@ func TestSpeedRatio(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			in := map[string]*onnx.Tensor{}
-			for k, v := range f.users {
-				in[k] = userRow(v, 0)
-			}
+			in := fixtureUser(f, 0)
 			rows := allRows(4096)
 			out := make([]float32, len(rows))
 			sc := p.NewScorer()

@@ -45,10 +45,7 @@ func TestThreadsAndAllocs(t *testing.T) {
 		for i := range rows {
 			rows[i] = item.Row((i * 7) % 1500)
 		}
-		in := map[string]*onnx.Tensor{}
-		for k, v := range f.users {
-			in[k] = userRow(v, 2)
-		}
+		in := fixtureUser(f, 2)
 		a, b := make([]float32, len(rows)), make([]float32, len(rows))
 		s1, s4 := one.NewScorer(), four.NewScorer()
 		for _, s := range []*Scorer{s1, s4} {
@@ -132,10 +129,7 @@ func TestFloat16TablesTop200(t *testing.T) {
 		a, b := make([]float32, n), make([]float32, n)
 		worst := 1.0
 		for u := 0; u < f.scores.Shape[0]; u++ {
-			in := map[string]*onnx.Tensor{}
-			for key, v := range f.users {
-				in[key] = userRow(v, u)
-			}
+			in := fixtureUser(f, u)
 			for _, c := range []struct {
 				p   *Plan
 				out []float32

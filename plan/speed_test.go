@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"nann/engine"
 	"nann/internal/numtest"
 	"nann/item"
 	"nann/onnx"
@@ -77,19 +76,7 @@ func TestVsHandEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	compileTime := time.Since(t0)
-	w, err := engine.RandomWeights(engine.DefaultConfig(n, 100), 7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cates := make([]int32, n)
-	for i := range cates {
-		cates[i] = int32(1 + rng.IntN(100))
-	}
-	e, err := engine.Compile(w, cates, engine.Options{Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	es := e.NewScorer()
+	es := randomEngine(t, n, rng).NewScorer()
 	// A full 50-long history (no padding rows: the engine merges those).
 	for i := range seq.Data {
 		if seq.Data[i] == 0 {

@@ -6,6 +6,7 @@ import (
 	"nann/onnx"
 )
 
+// fixtureUser is the user inputs of fixture user u (leading dimension 1).
 func fixtureUser(f *fixture, u int) map[string]*onnx.Tensor {
 	in := map[string]*onnx.Tensor{}
 	for k, v := range f.users {

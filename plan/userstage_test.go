@@ -1,10 +1,6 @@
 package plan
 
-import (
-	"testing"
-
-	"nann/onnx"
-)
+import "testing"
 
 // The user stage runs as float32 kernels for the networks the kernels
 // cover, and then Bind does not allocate; the ids network (an embedding
@@ -28,10 +24,7 @@ func TestUserStageCompiledBindAllocs(t *testing.T) {
 			t.Errorf("%s: the user stage is interpreted: %v", name, p.userWhy)
 			continue
 		}
-		in := map[string]*onnx.Tensor{}
-		for k, v := range f.users {
-			in[k] = userRow(v, 1)
-		}
+		in := fixtureUser(f, 1)
 		s := p.NewScorer()
 		if err := s.Bind(in); err != nil {
 			t.Fatal(err)
