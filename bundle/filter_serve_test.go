@@ -1,10 +1,7 @@
 package bundle
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"net/http"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -89,24 +86,13 @@ func TestServedFiltersEqualInProcess(t *testing.T) {
 		inst[i] = map[string]any{tfserving.ItemIDs: hist[i], tfserving.ExcludeItemIDs: excl[i], tfserving.IncludeCateIDs: incCates[i],
 			tfserving.ExcludeCateIDs: exclCates[i], tfserving.ExcludeHistory: history[i], tfserving.LevelTopN: topn}
 	}
-	body, _ := json.Marshal(map[string]any{"instances": inst})
-	hr, err := http.Post("http://"+srv.RESTAddr()+"/v1/models/nann:predict", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hr.Body.Close()
-	var out struct {
-		Predictions []struct {
-			TopK []int64 `json:"top_k"`
-		} `json:"predictions"`
-		Error string `json:"error"`
-	}
-	if err := json.NewDecoder(hr.Body).Decode(&out); err != nil || hr.StatusCode != http.StatusOK {
-		t.Fatalf("REST: status %d, %v %q", hr.StatusCode, err, out.Error)
+	rest := servingtest.RESTTopK(t, srv.RESTAddr(), "nann", inst)
+	if len(rest) != 2 {
+		t.Fatalf("REST: %d rows, want 2", len(rest))
 	}
 	for row := range 2 {
-		if !slices.Equal(out.Predictions[row].TopK, want.TopK[row]) {
-			t.Fatalf("REST row %d: %v, in process %v", row, out.Predictions[row].TopK, want.TopK[row])
+		if !slices.Equal(rest[row], want.TopK[row]) {
+			t.Fatalf("REST row %d: %v, in process %v", row, rest[row], want.TopK[row])
 		}
 	}
 

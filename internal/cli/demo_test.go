@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -170,19 +168,9 @@ func grpcPredict(t *testing.T, client servingpb.PredictionServiceClient, half []
 
 func restPredict(t *testing.T, addr string, items []int64, topn [6]int32) []int64 {
 	t.Helper()
-	body, _ := json.Marshal(map[string]any{"instances": []any{map[string]any{"item_ids": items, "level_topn": topn}}})
-	resp, err := http.Post("http://"+addr+"/v1/models/nann:predict", "application/json", strings.NewReader(string(body)))
-	if err != nil {
-		t.Fatal(err)
+	rows := servingtest.RESTTopK(t, addr, "nann", []map[string]any{{"item_ids": items, "level_topn": topn}})
+	if len(rows) != 1 {
+		t.Fatalf("REST answer: %d rows, want 1", len(rows))
 	}
-	defer resp.Body.Close()
-	var r struct {
-		Predictions []struct {
-			TopK []int64 `json:"top_k"`
-		} `json:"predictions"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || len(r.Predictions) != 1 {
-		t.Fatalf("REST answer: %v (status %d)", err, resp.StatusCode)
-	}
-	return r.Predictions[0].TopK
+	return rows[0]
 }

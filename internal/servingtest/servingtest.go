@@ -7,9 +7,12 @@
 package servingtest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"testing"
 	"time"
@@ -71,4 +74,35 @@ func GRPCAddrFromLog(tb testing.TB, log func() string) string {
 			tb.Fatalf("server did not start:\n%s", log())
 		}
 	}
+}
+
+// RESTTopK posts instances (the REST row format) to the predict route of
+// model on the REST server at addr and returns each row's top_k; a
+// transport error, a status other than 200 or an answer that does not
+// decode fails the test, naming the server's error.
+func RESTTopK(tb testing.TB, addr, model string, instances []map[string]any) [][]int64 {
+	tb.Helper()
+	body, err := json.Marshal(map[string]any{"instances": instances})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	resp, err := http.Post("http://"+addr+"/v1/models/"+model+":predict", "application/json", bytes.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Predictions []struct {
+			TopK []int64 `json:"top_k"`
+		} `json:"predictions"`
+		Error string `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+		tb.Fatalf("REST: status %d, %v %q", resp.StatusCode, err, out.Error)
+	}
+	rows := make([][]int64, len(out.Predictions))
+	for i, p := range out.Predictions {
+		rows[i] = p.TopK
+	}
+	return rows
 }
