@@ -51,43 +51,29 @@ func (a *Answer) set(r Result) {
 
 // Search binds query and runs beam retrieval with b, writing into ans.
 func (p *Pool[Q]) Search(query Q, b Beam, ans *Answer) error {
-	st := p.p.Get().(*poolState[Q])
-	defer p.p.Put(st)
-	if err := st.sc.Bind(query); err != nil {
-		return err
-	}
-	r, err := st.s.Search(st.sc, b)
-	if err != nil {
-		return err
-	}
-	ans.set(r)
-	return nil
+	return p.run(query, ans, func(st *poolState[Q]) (Result, error) { return st.s.Search(st.sc, b) })
 }
 
 // SearchFiltered binds query and runs beam retrieval with b restricted to
 // the rows f allows (Searcher.SearchFiltered), writing into ans.
 func (p *Pool[Q]) SearchFiltered(query Q, b Beam, f *Filter, pol FilterPolicy, ans *Answer) error {
-	st := p.p.Get().(*poolState[Q])
-	defer p.p.Put(st)
-	if err := st.sc.Bind(query); err != nil {
-		return err
-	}
-	r, err := st.s.SearchFiltered(st.sc, b, f, pol)
-	if err != nil {
-		return err
-	}
-	ans.set(r)
-	return nil
+	return p.run(query, ans, func(st *poolState[Q]) (Result, error) { return st.s.SearchFiltered(st.sc, b, f, pol) })
 }
 
 // Exact binds query and finds the exact top k by brute force, writing into ans.
 func (p *Pool[Q]) Exact(query Q, k int, ans *Answer) error {
+	return p.run(query, ans, func(st *poolState[Q]) (Result, error) { return st.ex.TopK(st.sc, k) })
+}
+
+// run takes a state from the pool, binds its scorer to query, answers with
+// search and copies the result into ans.
+func (p *Pool[Q]) run(query Q, ans *Answer, search func(st *poolState[Q]) (Result, error)) error {
 	st := p.p.Get().(*poolState[Q])
 	defer p.p.Put(st)
 	if err := st.sc.Bind(query); err != nil {
 		return err
 	}
-	r, err := st.ex.TopK(st.sc, k)
+	r, err := search(st)
 	if err != nil {
 		return err
 	}

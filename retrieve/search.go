@@ -210,17 +210,27 @@ func (s *Searcher) expand(level int) error {
 	}
 	s.next = s.next[:0]
 	for _, c := range s.cand {
-		for _, v := range s.g.Neighbors(level, c) {
-			if uint32(v) >= uint32(s.n) {
-				return fmt.Errorf("retrieve: level %d: neighbour %d of node %d outside [0,%d)", level, v, c, s.n)
-			}
-			if s.visited[v] != s.epoch {
-				s.visited[v] = s.epoch
-				s.next = append(s.next, v)
-			}
+		var err error
+		if s.next, err = s.visitNeighbors(s.next, level, c); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// visitNeighbors appends to buf node's neighbours on level that are not
+// yet visited, marking them, and returns buf.
+func (s *Searcher) visitNeighbors(buf []item.Row, level int, node item.Row) ([]item.Row, error) {
+	for _, v := range s.g.Neighbors(level, node) {
+		if uint32(v) >= uint32(s.n) {
+			return buf, fmt.Errorf("retrieve: level %d: neighbour %d of node %d outside [0,%d)", level, v, node, s.n)
+		}
+		if s.visited[v] != s.epoch {
+			s.visited[v] = s.epoch
+			buf = append(buf, v)
+		}
+	}
+	return buf, nil
 }
 
 // expandBridged is expand for Bridge: an excluded neighbour is stepped

@@ -213,17 +213,9 @@ func (p *SL2G) search(s *Searcher, sc Scorer) (Result, error) {
 // unvisited sets batch to node's neighbours on level not yet visited on it,
 // marking them.
 func (st *sl2gState) unvisited(s *Searcher, level int, node item.Row) error {
-	st.batch = st.batch[:0]
-	for _, v := range s.g.Neighbors(level, node) {
-		if uint32(v) >= uint32(s.n) {
-			return fmt.Errorf("retrieve: level %d: neighbour %d of node %d outside [0,%d)", level, v, node, s.n)
-		}
-		if s.visited[v] != s.epoch {
-			s.visited[v] = s.epoch
-			st.batch = append(st.batch, v)
-		}
-	}
-	return nil
+	var err error
+	st.batch, err = s.visitNeighbors(st.batch[:0], level, node)
+	return err
 }
 
 // score scores batch in one call and returns their keys (valid until the next call).
