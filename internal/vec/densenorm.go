@@ -31,7 +31,7 @@ type DenseNorm struct {
 }
 
 // WorkLen is the length of the work slice Rows needs.
-func (p *DenseNorm) WorkLen() int { return 16*p.K + 16*p.LN.Cols + 16*p.N/p.LN.Cols }
+func (p *DenseNorm) WorkLen() int { return 16*p.K + 16*p.LN.Cols }
 
 // Rows computes, for each of rows rows of a (rows × K, row-major) and each
 // column group g < N/LN.Cols, out[r·(N/LN.Cols) + g] = the LN pass's value
@@ -54,11 +54,12 @@ func (p *DenseNorm) Rows(a []float32, rows int, b, bias, out, work []float32) {
 		_ = bias[p.N-1]
 	}
 	_ = work[p.WorkLen()-1]
-	if !use.AVX512 {
+	// The assembly gathers and scatters with 32-bit element offsets.
+	if !use.AVX512 || 16*max(k, groups) > math.MaxInt32 {
 		denseNormGeneric(p, a, rows, b, bias, out, work[:m])
 		return
 	}
-	at, scratch, ow := work[:16*k], work[16*k:16*k+16*m], work[16*k+16*m:]
+	at, scratch := work[:16*k], work[16*k:16*k+16*m]
 	if bias == nil {
 		bias = zeros(p.N)
 	}
@@ -66,23 +67,14 @@ func (p *DenseNorm) Rows(a []float32, rows int, b, bias, out, work []float32) {
 	if p.LN.GELU {
 		flags = 1
 	}
+	var aidx, oidx [16]int32
+	for i := range aidx {
+		aidx[i], oidx[i] = int32(i*k), int32(i*groups)
+	}
 	for r0 := 0; r0 < rows; r0 += 16 {
 		n := min(16, rows-r0)
-		for j := 0; j < k; j++ {
-			col := at[j*16 : j*16+16]
-			for i := 0; i < n; i++ {
-				col[i] = a[(r0+i)*k+j]
-			}
-			clear(col[n:])
-		}
-		denseNormAVX512(&at[0], k, &b[0], &bias[0], groups, m, &p.LN.Scale[0], &p.LN.Bias[0], &p.LN.Dot[0],
-			p.LN.Eps, 1/float32(m), flags, p.LN.DotBias, &ow[0], &scratch[0])
-		for i := 0; i < n; i++ {
-			o := out[(r0+i)*groups : (r0+i+1)*groups]
-			for g := range o {
-				o[g] = ow[g*16+i]
-			}
-		}
+		denseNormAVX512(&a[r0*k], &aidx[0], k, &b[0], &bias[0], groups, m, &p.LN.Scale[0], &p.LN.Bias[0], &p.LN.Dot[0],
+			p.LN.Eps, 1/float32(m), flags, p.LN.DotBias, &out[r0*groups], &oidx[0], 1<<n-1, &at[0], &scratch[0])
 	}
 }
 

@@ -16,10 +16,12 @@ func layerNormAVX2(x *float32, rows, cols int, scale, bias *float32, eps float32
 //go:noescape
 func layerNormAVX512(x *float32, rows, cols int, scale, bias *float32, eps float32, flags int, dot *float32, dotBias float32, y *float32, stats *float32)
 
-// denseNormAVX512 (layernorm_amd64.s) is DenseNorm.Rows for one block of 16
-// rows: at holds A transposed (k × 16), b the packed panels, bias N =
-// groups·m values; it writes ow[g·16 + i], the pass's value of row i's
-// group g, using scratch (m × 16). flags: 1 GELU. Twin: denseNormGeneric.
+// denseNormAVX512 (layernorm_amd64.s) is DenseNorm.Rows for one block of
+// up to 16 rows (lane i is row i if bit i of mask is set): it gathers A
+// (row i at a + aidx[i]) transposed into at (k × 16), runs the product
+// over b's packed panels with bias (N = groups·m values) and writes
+// out[oidx[i] + g], the pass's value of row i's group g, using scratch
+// (m × 16). flags: 1 GELU. Twin: denseNormGeneric.
 //
 //go:noescape
-func denseNormAVX512(at *float32, k int, b, bias *float32, groups, m int, scale, lnBias, dot *float32, eps, invM float32, flags int, dotBias float32, ow, scratch *float32)
+func denseNormAVX512(a *float32, aidx *int32, k int, b, bias *float32, groups, m int, scale, lnBias, dot *float32, eps, invM float32, flags int, dotBias float32, out *float32, oidx *int32, mask int, at, scratch *float32)

@@ -548,10 +548,13 @@ rowend512:
 	RET
 
 
-// func denseNormAVX512(at *float32, k int, b, bias *float32, groups, m int, scale, lnBias, dot *float32, eps, invM float32, flags int, dotBias float32, ow, scratch *float32)
+// func denseNormAVX512(a *float32, aidx *int32, k int, b, bias *float32, groups, m int, scale, lnBias, dot *float32, eps, invM float32, flags int, dotBias float32, out *float32, oidx *int32, mask int, at, scratch *float32)
 //
-// DenseNorm.Rows for one block of 16 rows, one row per lane (twin:
-// denseNormGeneric). For each group g of m columns (m/16 panels of b):
+// DenseNorm.Rows for one block of up to 16 rows, one row per lane (twin:
+// denseNormGeneric); lane i is row i when bit i of mask is set. First A
+// is gathered transposed into at (at[p·16 + i] = a[aidx[i] + p], 0 in
+// the lanes off the mask). Then for each group g of m columns (m/16
+// panels of b):
 //
 //	product: acc[c] = bias[c] + Σ_p at[p]·b[p][c], a panel of 16 columns
 //	         at a time in Z0..Z15 (at[p], the 16 rows' A values at p, in
@@ -560,19 +563,37 @@ rowend512:
 //	stats:   mean = s/m; rstd = 1/sqrt(max(q/m − mean², 0) + eps)
 //	columns: t = (x·rstd − mean·rstd)·scale[c] + lnBias[c]; GELU as in
 //	         layerNormAVX512 (flags&1) with min(|t|, 8) by one VRANGEPS;
-//	         acc += t·dot[c], two columns per step (Z4, Z6)
-//	ow[g·16 : g·16+16] = acc + dotBias
+//	         acc += t·dot[c], four columns per step, each step's
+//	         instructions interleaved (their chains overlap; Z4, Z6, Z1,
+//	         Z31 the sums)
+//	out[oidx[i] + g] = acc[i] + dotBias, scattered to the mask's lanes
 //
-// Registers: SI the next panel, R9 its bias, R8 groups left, DI ow, R12 k,
-// R10 panels (then column pairs) left, R11 scratch, R13..R15 scale, lnBias,
-// dot; the layerNormAVX512 constants in Z17..Z25, Z26 zero; Z3 rstd, Z5
-// −mean·rstd.
-TEXT ·denseNormAVX512(SB), NOSPLIT, $0-112
-	MOVQ b+16(FP), SI
-	MOVQ bias+24(FP), R9
-	MOVQ groups+32(FP), R8
-	MOVQ ow+96(FP), DI
-	MOVQ k+8(FP), R12
+// Registers: SI the next panel, R9 its bias, R8 groups left, DI out + g,
+// R12 k, R10 panels (then column steps) left, R11 scratch, R13..R15
+// scale, lnBias, dot; the layerNormAVX512 constants in Z17..Z25, Z26
+// zero; Z3 rstd, Z5 −mean·rstd.
+TEXT ·denseNormAVX512(SB), NOSPLIT, $0-144
+	MOVQ a+0(FP), AX
+	MOVQ aidx+8(FP), DX
+	VMOVDQU32 (DX), Z28
+	MOVQ k+16(FP), CX
+	MOVQ at+128(FP), DX
+	MOVQ mask+120(FP), BX
+dngather:
+	KMOVW BX, K1
+	VPXORD Z0, Z0, Z0
+	VGATHERDPS (AX)(Z28*4), K1, Z0
+	VMOVUPS Z0, (DX)
+	ADDQ $4, AX
+	ADDQ $64, DX
+	DECQ CX
+	JNZ dngather
+
+	MOVQ b+24(FP), SI
+	MOVQ bias+32(FP), R9
+	MOVQ groups+40(FP), R8
+	MOVQ out+104(FP), DI
+	MOVQ k+16(FP), R12
 	VBROADCASTSS lnconst<>+32(SB), Z17
 	VBROADCASTSS lnconst<>+64(SB), Z18
 	VBROADCASTSS lnconst<>+96(SB), Z19
@@ -584,8 +605,8 @@ TEXT ·denseNormAVX512(SB), NOSPLIT, $0-112
 	VBROADCASTSS lnconst<>+288(SB), Z25
 	VPXORD Z26, Z26, Z26
 dngroup:
-	MOVQ scratch+104(FP), R11
-	MOVQ m+40(FP), R10
+	MOVQ scratch+136(FP), R11
+	MOVQ m+48(FP), R10
 	SHRQ $4, R10
 	VPXORD Z29, Z29, Z29
 	VPXORD Z30, Z30, Z30
@@ -606,7 +627,7 @@ dnpanel:
 	VBROADCASTSS 52(R9), Z13
 	VBROADCASTSS 56(R9), Z14
 	VBROADCASTSS 60(R9), Z15
-	MOVQ at+0(FP), AX
+	MOVQ at+128(FP), AX
 	MOVQ R12, CX
 dnk:
 	VMOVUPS (AX), Z27
@@ -684,89 +705,143 @@ dnk:
 	JNZ dnpanel
 
 	// The group's statistics (a NaN variance stays NaN).
-	VBROADCASTSS invM+76(FP), Z0
+	VBROADCASTSS invM+84(FP), Z0
 	VMULPS Z0, Z29, Z1           // the mean
 	VMULPS Z0, Z30, Z2           // q/m
 	VFNMADD231PS Z1, Z1, Z2      // q/m − mean²
 	VMAXPS Z2, Z26, Z2
-	VBROADCASTSS eps+72(FP), Z0
+	VBROADCASTSS eps+80(FP), Z0
 	VADDPS Z0, Z2, Z2
 	VSQRTPS Z2, Z2
 	VDIVPS Z2, Z24, Z3           // rstd
 	VXORPS Z5, Z5, Z5
 	VFNMADD231PS Z3, Z1, Z5      // −mean·rstd
 
-	// The columns, two per step.
-	MOVQ scratch+104(FP), R11
-	MOVQ scale+48(FP), R13
-	MOVQ lnBias+56(FP), R14
-	MOVQ dot+64(FP), R15
-	MOVQ m+40(FP), R10
-	SHRQ $1, R10
-	MOVQ flags+80(FP), BX
+	// The columns, four per step.
+	MOVQ scratch+136(FP), R11
+	MOVQ scale+56(FP), R13
+	MOVQ lnBias+64(FP), R14
+	MOVQ dot+72(FP), R15
+	MOVQ m+48(FP), R10
+	SHRQ $2, R10
+	MOVQ flags+88(FP), BX
 	VPXORD Z4, Z4, Z4
 	VPXORD Z6, Z6, Z6
+	VPXORD Z1, Z1, Z1
+	VPXORD Z31, Z31, Z31
 dncols:
-	VMOVUPS (R11), Z9
+	VMOVUPS 0(R11), Z9
 	VMOVUPS 64(R11), Z7
-	VFMADD213PS Z5, Z3, Z9       // (x − mean)·rstd
+	VMOVUPS 128(R11), Z15
+	VMOVUPS 192(R11), Z28
+	VFMADD213PS Z5, Z3, Z9
 	VFMADD213PS Z5, Z3, Z7
-	VBROADCASTSS (R14), Z10
+	VFMADD213PS Z5, Z3, Z15
+	VFMADD213PS Z5, Z3, Z28
+	VBROADCASTSS 0(R14), Z10
 	VBROADCASTSS 4(R14), Z12
-	VFMADD231PS.BCST (R13), Z9, Z10 // t = ·scale + lnBias
+	VBROADCASTSS 8(R14), Z14
+	VBROADCASTSS 12(R14), Z27
+	VFMADD231PS.BCST 0(R13), Z9, Z10
 	VFMADD231PS.BCST 4(R13), Z7, Z12
+	VFMADD231PS.BCST 8(R13), Z15, Z14
+	VFMADD231PS.BCST 12(R13), Z28, Z27
 	TESTQ $1, BX
 	JZ dnnogelu
-	VRANGEPS $0x0A, Z17, Z10, Z9 // a = min(|t|, 8)
+	VRANGEPS $0x0A, Z17, Z10, Z9
+	VRANGEPS $0x0A, Z17, Z12, Z7
+	VRANGEPS $0x0A, Z17, Z14, Z15
+	VRANGEPS $0x0A, Z17, Z27, Z28
 	VMOVAPS Z18, Z11
-	VFMADD213PS Z19, Z9, Z11
-	VFMADD213PS Z20, Z9, Z11
-	VFMADD213PS Z21, Z9, Z11
-	VFMADD213PS Z22, Z9, Z11
-	VFMADD213PS Z23, Z9, Z11
-	VFMADD213PS Z24, Z9, Z11
-	VMULPS Z11, Z11, Z11
-	VMULPS Z11, Z11, Z11
-	VMULPS Z11, Z11, Z11
-	VMULPS Z11, Z11, Z11      // p¹⁶
-	VRCP14PS Z11, Z2
-	VFNMADD213PS Z24, Z2, Z11  // e = 1 − p¹⁶·r₀
-	VFMADD213PS Z2, Z2, Z11  // r = r₀ + r₀·e
-	VMULPS Z9, Z11, Z11       // a·r
-	VMAXPS Z10, Z26, Z10       // max(0, t); a NaN t stays NaN
-	VFNMADD231PS Z25, Z11, Z10 // t = max(t, 0) − a·r/2
-	VRANGEPS $0x0A, Z17, Z12, Z7 // a = min(|t|, 8)
 	VMOVAPS Z18, Z13
+	VMOVAPS Z18, Z16
+	VMOVAPS Z18, Z29
+	VFMADD213PS Z19, Z9, Z11
 	VFMADD213PS Z19, Z7, Z13
+	VFMADD213PS Z19, Z15, Z16
+	VFMADD213PS Z19, Z28, Z29
+	VFMADD213PS Z20, Z9, Z11
 	VFMADD213PS Z20, Z7, Z13
+	VFMADD213PS Z20, Z15, Z16
+	VFMADD213PS Z20, Z28, Z29
+	VFMADD213PS Z21, Z9, Z11
 	VFMADD213PS Z21, Z7, Z13
+	VFMADD213PS Z21, Z15, Z16
+	VFMADD213PS Z21, Z28, Z29
+	VFMADD213PS Z22, Z9, Z11
 	VFMADD213PS Z22, Z7, Z13
+	VFMADD213PS Z22, Z15, Z16
+	VFMADD213PS Z22, Z28, Z29
+	VFMADD213PS Z23, Z9, Z11
 	VFMADD213PS Z23, Z7, Z13
+	VFMADD213PS Z23, Z15, Z16
+	VFMADD213PS Z23, Z28, Z29
+	VFMADD213PS Z24, Z9, Z11
 	VFMADD213PS Z24, Z7, Z13
+	VFMADD213PS Z24, Z15, Z16
+	VFMADD213PS Z24, Z28, Z29
+	VMULPS Z11, Z11, Z11
 	VMULPS Z13, Z13, Z13
+	VMULPS Z16, Z16, Z16
+	VMULPS Z29, Z29, Z29
+	VMULPS Z11, Z11, Z11
 	VMULPS Z13, Z13, Z13
+	VMULPS Z16, Z16, Z16
+	VMULPS Z29, Z29, Z29
+	VMULPS Z11, Z11, Z11
 	VMULPS Z13, Z13, Z13
-	VMULPS Z13, Z13, Z13      // p¹⁶
+	VMULPS Z16, Z16, Z16
+	VMULPS Z29, Z29, Z29
+	VMULPS Z11, Z11, Z11
+	VMULPS Z13, Z13, Z13
+	VMULPS Z16, Z16, Z16
+	VMULPS Z29, Z29, Z29
+	VRCP14PS Z11, Z2
 	VRCP14PS Z13, Z8
-	VFNMADD213PS Z24, Z8, Z13  // e = 1 − p¹⁶·r₀
-	VFMADD213PS Z8, Z8, Z13  // r = r₀ + r₀·e
-	VMULPS Z7, Z13, Z13       // a·r
-	VMAXPS Z12, Z26, Z12       // max(0, t); a NaN t stays NaN
-	VFNMADD231PS Z25, Z13, Z12 // t = max(t, 0) − a·r/2
+	VRCP14PS Z16, Z0
+	VRCP14PS Z29, Z30
+	VFNMADD213PS Z24, Z2, Z11
+	VFNMADD213PS Z24, Z8, Z13
+	VFNMADD213PS Z24, Z0, Z16
+	VFNMADD213PS Z24, Z30, Z29
+	VFMADD213PS Z2, Z2, Z11
+	VFMADD213PS Z8, Z8, Z13
+	VFMADD213PS Z0, Z0, Z16
+	VFMADD213PS Z30, Z30, Z29
+	VMULPS Z9, Z11, Z11
+	VMULPS Z7, Z13, Z13
+	VMULPS Z15, Z16, Z16
+	VMULPS Z28, Z29, Z29
+	VMAXPS Z10, Z26, Z10
+	VMAXPS Z12, Z26, Z12
+	VMAXPS Z14, Z26, Z14
+	VMAXPS Z27, Z26, Z27
+	VFNMADD231PS Z25, Z11, Z10
+	VFNMADD231PS Z25, Z13, Z12
+	VFNMADD231PS Z25, Z16, Z14
+	VFNMADD231PS Z25, Z29, Z27
 dnnogelu:
-	VFMADD231PS.BCST (R15), Z10, Z4
+	VFMADD231PS.BCST 0(R15), Z10, Z4
 	VFMADD231PS.BCST 4(R15), Z12, Z6
-	ADDQ $128, R11
-	ADDQ $8, R13
-	ADDQ $8, R14
-	ADDQ $8, R15
+	VFMADD231PS.BCST 8(R15), Z14, Z1
+	VFMADD231PS.BCST 12(R15), Z27, Z31
+	ADDQ $256, R11
+	ADDQ $16, R13
+	ADDQ $16, R14
+	ADDQ $16, R15
 	DECQ R10
 	JNZ dncols
+	VADDPS Z1, Z4, Z4
+	VADDPS Z31, Z6, Z6
 	VADDPS Z6, Z4, Z4
-	VBROADCASTSS dotBias+88(FP), Z0
+	VBROADCASTSS dotBias+96(FP), Z0
 	VADDPS Z0, Z4, Z4
-	VMOVUPS Z4, (DI)
-	ADDQ $64, DI
+	MOVQ oidx+112(FP), DX
+	VMOVDQU32 (DX), Z2
+	MOVQ mask+120(FP), BX
+	KMOVW BX, K1
+	VSCATTERDPS Z4, K1, (DI)(Z2*4)
+	ADDQ $4, DI
 	DECQ R8
 	JNZ dngroup
 	VZEROUPPER
