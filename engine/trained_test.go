@@ -31,15 +31,15 @@ func TestTrainedModel(t *testing.T) {
 	if run == "" {
 		t.Skip("set NANN_ENGINE_RUN to a training run directory")
 	}
-	_, tc, err := train.ReadRunConfig(run)
+	rd, err := train.OpenRun(run)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := train.LoadModel(run)
+	m, err := rd.LoadModel()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds, err := dataset.Open(tc.Data, dataset.OpenOptions{})
+	ds, err := rd.OpenDataset("", dataset.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,14 +18,20 @@ import (
 func smallGraph(t testing.TB) ([]float32, *Graph) {
 	t.Helper()
 	x := Clustered(300, 6, 5, 0.5, 2)
+	return x, buildOneWorker(t, x, 6, 4)
+}
+
+// buildOneWorker builds the graph of x (rows of dim) with M = m and the
+// other defaults on one worker (deterministic).
+func buildOneWorker(t testing.TB, x []float32, dim, m int) *Graph {
+	t.Helper()
 	cfg := DefaultConfig()
-	cfg.M = 4
-	cfg.Workers = 1
-	g, err := Build(context.Background(), x, 6, cfg, nil)
+	cfg.M, cfg.Workers = m, 1
+	g, err := Build(context.Background(), x, dim, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return x, g
+	return g
 }
 
 func sameGraph(t *testing.T, a, b *Graph, levels int) {

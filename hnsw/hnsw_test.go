@@ -91,14 +91,7 @@ func TestBuildStructure(t *testing.T) {
 
 func TestSingleWorkerDeterministic(t *testing.T) {
 	x := Clustered(800, 8, 10, 0.5, 1)
-	cfg := DefaultConfig()
-	cfg.Workers = 1
-	cfg.M = 8
-	g1, err := Build(context.Background(), x, 8, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g2, _ := Build(context.Background(), x, 8, cfg, nil)
+	g1, g2 := buildOneWorker(t, x, 8, 8), buildOneWorker(t, x, 8, 8)
 	for l := range g1.Levels() {
 		for i := range item.Row(800) {
 			if fmt.Sprint(g1.Neighbors(l, i)) != fmt.Sprint(g2.Neighbors(l, i)) {

@@ -85,3 +85,11 @@ func checkPoolAllocs(t *testing.T, what string, query func(i int)) {
 		t.Fatalf("%g allocations per pooled %s", allocs, what)
 	}
 }
+
+// randomTrial draws the corpus size (5..304), the vector dimension (1..6)
+// and a random graph of one to three levels for one randomised trial.
+func randomTrial(rng *rand.Rand) (n, dim int, g *AdjacencyGraph) {
+	n = 5 + rng.IntN(300)
+	dim = 1 + rng.IntN(6)
+	return n, dim, randomGraph(rng, n, 1+rng.IntN(3), 1+rng.IntN(12), 2+rng.IntN(6))
+}

@@ -231,9 +231,7 @@ func checkSame(t *testing.T, what string, got Result, want []refItem, wantRounds
 func TestSearchMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for trial := range 300 {
-		n := 5 + rng.IntN(300)
-		dim := 1 + rng.IntN(6)
-		g := randomGraph(rng, n, 1+rng.IntN(3), 1+rng.IntN(12), 2+rng.IntN(6))
+		n, dim, g := randomTrial(rng)
 		data := randomVectors(rng, n, dim)
 		s := NewSearcher(g)
 		for qi := range 4 {

@@ -86,9 +86,7 @@ func refSL2G(g Graph, score refScore, ef, k int) ([]refItem, []int) {
 func TestSL2GMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	for trial := range 300 {
-		n := 5 + rng.IntN(300)
-		dim := 1 + rng.IntN(6)
-		g := randomGraph(rng, n, 1+rng.IntN(3), 1+rng.IntN(12), 2+rng.IntN(6))
+		n, dim, g := randomTrial(rng)
 		if trial%3 == 0 { // a graph whose top level is linked
 			g = ringGraph(rng, n)
 		}
