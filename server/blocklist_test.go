@@ -14,6 +14,7 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
+	"nann/internal/syncbuf"
 	"nann/serving"
 )
 
@@ -117,7 +118,7 @@ func blocklistServer(t *testing.T, wrap func(serving.Servable) serving.Servable,
 // metrics.
 func TestBlocklistReachesAnswersWithinOnePollInterval(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		logs := &syncBuffer{}
+		logs := &syncbuf.Buffer{}
 		s, _, path := blocklistServer(t, nil, slog.New(slog.NewTextHandler(logs, nil)))
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -205,7 +206,7 @@ func (o opaque) Close() error { return o.sv.Close() }
 // ids from a servable that does not exclude them itself (rows may then be
 // short), and says so once.
 func TestBlocklistCutFromServablesThatIgnoreIt(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	s, _, path := blocklistServer(t, func(sv serving.Servable) serving.Servable { return opaque{sv} }, slog.New(slog.NewTextHandler(logs, nil)))
 	ctx := context.Background()
 	s.pollModels(ctx)

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"nann/internal/syncbuf"
 	"nann/serving"
 	"nann/tfserving/servingpb"
 )
@@ -140,24 +139,7 @@ type configServer struct {
 	*testServer
 	path   string
 	models map[string]*fakeModel
-	logBuf *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+	logBuf *syncbuf.Buffer
 }
 
 func (cs *configServer) writeConfig(t *testing.T, text string) {
@@ -178,7 +160,7 @@ func (cs *configServer) writeConfig(t *testing.T, text string) {
 // in which $name stands for the model's base path.
 func startConfigServer(t *testing.T, text string, models map[string][]int64, tweak func(*Config), setup ...func(map[string]*fakeModel)) *configServer {
 	t.Helper()
-	cs := &configServer{path: filepath.Join(t.TempDir(), "models.config"), models: map[string]*fakeModel{}, logBuf: &syncBuffer{}}
+	cs := &configServer{path: filepath.Join(t.TempDir(), "models.config"), models: map[string]*fakeModel{}, logBuf: &syncbuf.Buffer{}}
 	for name, vs := range models {
 		cs.models[name] = newFakeModel(t, vs...)
 	}

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"nann/internal/syncbuf"
 	"nann/serving"
 	"nann/tfserving/servingpb"
 	"nann/tfserving/tfpb"
@@ -281,7 +282,7 @@ func TestSyntheticWarmupFailureStillPublishes(t *testing.T) {
 	m := newFakeModel(t, 1)
 	cfg := testConfig(m.base)
 	cfg.WarmupRequests = 4
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	s, err := New(cfg, func(ctx context.Context, dir string) (serving.Servable, error) {
 		sv, err := m.load(ctx, dir)
 		return batchOne{sv}, err

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"nann/internal/servingtest"
+	"nann/internal/syncbuf"
 	"nann/serving"
 	"nann/tfserving/servingpb"
 )
@@ -40,7 +41,7 @@ func TestServeModelConfigFile(t *testing.T) {
 	load := func(ctx context.Context, dir string) (serving.Servable, error) {
 		return &stubServable{closed: make(chan struct{})}, nil
 	}
-	var stderr lockedBuffer
+	var stderr syncbuf.Buffer
 	exit := make(chan int, 1)
 	go func() {
 		exit <- run([]string{"serve", "--host", "127.0.0.1", "--port", "0", "--rest_api_port", "0",

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -14,25 +13,9 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"nann/internal/servingtest"
+	"nann/internal/syncbuf"
 	"nann/serving"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 type stubServable struct{ closed chan struct{} }
 
@@ -49,7 +32,7 @@ func (s *stubServable) Close() error { close(s.closed); return nil }
 // terminate sends SIGTERM to this process, as an operator stops
 // `nann serve`, and expects the run reporting on exit to end with code 0
 // within 10 s.
-func terminate(t *testing.T, exit <-chan int, stderr *lockedBuffer) {
+func terminate(t *testing.T, exit <-chan int, stderr *syncbuf.Buffer) {
 	t.Helper()
 	if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -76,7 +59,7 @@ func TestServeCommand(t *testing.T) {
 	}
 	stub := &stubServable{closed: make(chan struct{})}
 	load := func(ctx context.Context, dir string) (serving.Servable, error) { return stub, nil }
-	var stderr lockedBuffer
+	var stderr syncbuf.Buffer
 	exit := make(chan int, 1)
 	go func() {
 		exit <- run([]string{"serve", "--host", "127.0.0.1", "--port", "0", "--rest_api_port", "0",
