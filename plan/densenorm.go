@@ -104,7 +104,11 @@ func (c *compiler) fuseDenseNorm(src int, ln *lnKernel) bool {
 	// Each column group's mean taken out of B and the bias (the
 	// LayerNorm's output is unchanged; vec.DenseNorm's unshifted sums need
 	// it): now where they are constants, at Bind after they are filled
-	// where they are user values.
+	// where they are user values. Not past an activation in the product's
+	// epilogue (vec.DenseNorm is not used then).
+	if d.flags&^vec.TileBias != 0 {
+		return true // an activation between the product and the LayerNorm: a shift would not pass through it
+	}
 	ck := &centerKernel{bp: -1, bias: -1, k: d.k, n: d.n, m: m}
 	if b := c.pr.bufs[d.bp]; b.kind == bConst {
 		vec.CenterGroups(b.data, nil, d.k, d.n, m)

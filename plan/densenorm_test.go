@@ -2,7 +2,10 @@ package plan
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
 
 	"nann/internal/numtest"
 	"nann/internal/vec"
@@ -50,6 +53,103 @@ func TestDenseNormKernel(t *testing.T) {
 				if worst > 1e-4 {
 					t.Errorf("%s block %d kernels %+v: max rel err %.3g > 1e-4", name, block, k, worst)
 				}
+			}
+		}
+	}
+}
+
+// unitGraph: user u [n,8], item x [n,8]; a pair product (x⊙u)·W + b
+// [n,64], optionally ReLU'd, read as [n,2,32] by a LayerNorm, GELU and a
+// one-output layer, summed to the score.
+func unitGraph(t *testing.T, relu bool) *onnx.Graph {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(21, 22))
+	f32 := func(n int, s float64) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64() * s)
+		}
+		return v
+	}
+	b := onnx.NewBuilder("unit", 17)
+	u := b.Input("u", onnx.Float32, onnx.Batch, 8)
+	x := b.Input("x", onnx.Float32, onnx.Batch, 8)
+	p := b.Node("Mul", "", []string{x, u})
+	h := b.Node("MatMul", "", []string{p, b.Float32("W", f32(8*64, 0.5), 8, 64)})
+	bias := f32(64, 1)
+	for i := range bias {
+		bias[i] += 3 // a mean far from 0
+	}
+	h = b.Node("Add", "", []string{h, b.Float32("B", bias, 64)})
+	if relu {
+		h = b.Node("Relu", "", []string{h})
+	}
+	h = b.Node("Reshape", "", []string{h, b.Int64("", []int64{-1, 2, 32}, 3)})
+	ln := b.Node("LayerNormalization", "", []string{h, b.Float32("s", f32(32, 0.3), 32), b.Float32("lb", f32(32, 0.3), 32)}, onnx.IntAttr("axis", -1))
+	// Exact GELU as torch exports it.
+	d := b.Node("Div", "", []string{ln, b.Float32("", []float32{float32(math.Sqrt2)})})
+	e := b.Node("Erf", "", []string{d})
+	a := b.Node("Add", "", []string{e, b.Float32("", []float32{1})})
+	m := b.Node("Mul", "", []string{ln, a})
+	g := b.Node("Mul", "", []string{m, b.Float32("", []float32{0.5})})
+	w := b.Node("MatMul", "", []string{g, b.Float32("w2", f32(32, 0.3), 32, 1)})
+	b.Node("ReduceSum", "score", []string{w, b.Int64("", []int64{1, 2}, 2)}, onnx.IntAttr("keepdims", 0))
+	b.Output("score", onnx.Float32, onnx.Batch)
+	mp, err := b.Model("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := proto.Marshal(mp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := onnx.Parse(data, onnx.ReadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mod.Graph
+}
+
+// With and without an activation between the product and the LayerNorm
+// (only without it are B and the bias centred), the fused kernel gives
+// the interpreter's scores on every kernel selection.
+func TestDenseNormActivation(t *testing.T) {
+	all := vec.AvailableKernels()
+	const n = 100
+	items := randomTable(n, 8, 3)
+	user := randomTable(1, 8, 4)
+	for _, relu := range []bool{false, true} {
+		g := unitGraph(t, relu)
+		in := map[string]*onnx.Tensor{"x": items, "u": repeatTensor(user, n)}
+		want, err := g.Run(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := Compile(unitGraph(t, relu), Contract{UserInputs: []string{"u"}, ItemInput: "x"}, items, Options{Block: 48, Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fused := false
+		for _, k := range p.prog.kernels {
+			_, ok := k.(*denseNormKernel)
+			fused = fused || ok
+		}
+		if !fused {
+			t.Fatalf("relu %v: no denseNormKernel in the pair stage\n%s", relu, p.Describe())
+		}
+		for _, k := range []vec.Kernels{all, {AVX2: all.AVX2}, {}} {
+			prev := vec.UseKernels(k)
+			sc := p.NewScorer()
+			if err := sc.Bind(map[string]*onnx.Tensor{"u": user}); err != nil {
+				t.Fatal(err)
+			}
+			out := make([]float32, n)
+			if err := sc.Score(allRows(n), out); err != nil {
+				t.Fatal(err)
+			}
+			vec.UseKernels(prev)
+			if e := numtest.RelErr(out, want["score"].Data); e > 1e-4 {
+				t.Errorf("relu %v, kernels %+v: max rel err %.3g vs the interpreter", relu, k, e)
 			}
 		}
 	}
