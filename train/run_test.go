@@ -63,6 +63,21 @@ func paramsOf(t *testing.T, m *model.Model) [][]float32 {
 	return out
 }
 
+// resumeSame resumes the run in dir from its directory alone, as
+// `nann train --run DIR` does, with opt, and checks that the finished model
+// has ref's parameters (what names the case).
+func resumeSame(t *testing.T, what, dir string, opt Options, ref *model.Model) {
+	t.Helper()
+	if _, err := Run(context.Background(), Config{RunDir: dir}, opt); err != nil {
+		t.Fatal(err)
+	}
+	m, err := LoadModel(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameParams(t, what, ref, m)
+}
+
 func sameParams(t *testing.T, what string, a, b *model.Model) {
 	t.Helper()
 	pa, pb := paramsOf(t, a), paramsOf(t, b)
@@ -115,14 +130,7 @@ func TestResumeAfterCancelIsBitIdentical(t *testing.T) {
 		t.Fatalf("no checkpoint at the cancelled step: %v", err)
 	}
 	// Resume with only the run directory, as `nann train --run DIR` does.
-	if _, err := Run(context.Background(), Config{RunDir: run}, Options{}); err != nil {
-		t.Fatal(err)
-	}
-	m, err := LoadModel(run)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameParams(t, "cancel at step 13 + resume", ref, m)
+	resumeSame(t, "cancel at step 13 + resume", run, Options{}, ref)
 }
 
 func TestResumeAfterSIGKILL(t *testing.T) {
@@ -154,14 +162,7 @@ func TestResumeAfterSIGKILL(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(run, modelFile)); err == nil {
 		t.Fatal("helper finished before the kill")
 	}
-	if _, err := Run(context.Background(), Config{RunDir: run}, Options{}); err != nil {
-		t.Fatal(err)
-	}
-	m, err := LoadModel(run)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameParams(t, "SIGKILL after step 10 + resume", ref, m)
+	resumeSame(t, "SIGKILL after step 10 + resume", run, Options{}, ref)
 }
 
 func TestResumeConflictAndCorruptFallback(t *testing.T) {
@@ -186,14 +187,7 @@ func TestResumeConflictAndCorruptFallback(t *testing.T) {
 	b[len(b)/2] ^= 0x40
 	os.WriteFile(newest, b, 0o644)
 	// Lift the step bound (a mutable field) and finish.
-	if _, err := Run(context.Background(), Config{RunDir: run}, Options{Set: []string{"max_steps"}}); err != nil {
-		t.Fatal(err)
-	}
-	m, err := LoadModel(run)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameParams(t, "corrupt newest checkpoint + resume", ref, m)
+	resumeSame(t, "corrupt newest checkpoint + resume", run, Options{Set: []string{"max_steps"}}, ref)
 }
 
 func TestBatchTooLargeForCorpus(t *testing.T) {
