@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,15 +32,7 @@ func importForTest(t *testing.T, fixture string) (string, string, string) {
 
 func evalONNX(t *testing.T, args ...string) onnxEvalReport {
 	t.Helper()
-	out, e, c := runMain(t, append([]string{"eval", "--json"}, args...)...)
-	if c != 0 {
-		t.Fatalf("eval %v: exit %d: %s", args, c, e)
-	}
-	var rep onnxEvalReport
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatalf("eval --json %q: %v", out, err)
-	}
-	return rep
+	return runJSON[onnxEvalReport](t, append([]string{"eval", "--json"}, args...)...)
 }
 
 // TestEvalImported: nann eval on an imported bundle and on the import's

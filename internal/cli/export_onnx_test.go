@@ -125,13 +125,8 @@ func TestExportONNXEndToEnd(t *testing.T) {
 		{"item_ids", idsNPZ, []string{"--index-embedding", "item_vec"}, bundle.ONNXItemInputFile},
 	} {
 		file := filepath.Join(dir, tc.inputs+".onnx")
-		stdout, stderr, code := runMain(t, "export", "--run", run, "--onnx", file, "--onnx-inputs", tc.inputs, "--json")
-		if code != 0 {
-			t.Fatalf("export --onnx %s: exit %d: %s", tc.inputs, code, stderr)
-		}
-		var ex bundle.ONNXExport
-		if err := json.Unmarshal([]byte(stdout), &ex); err != nil || ex.Path != file || ex.Opset != 13 || ex.ScoreOutput != "score" {
-			t.Fatalf("export report %q: %v", stdout, err)
+		if ex := runJSON[bundle.ONNXExport](t, "export", "--run", run, "--onnx", file, "--onnx-inputs", tc.inputs, "--json"); ex.Path != file || ex.Opset != 13 || ex.ScoreOutput != "score" {
+			t.Fatalf("export report %+v", ex)
 		}
 		rep := runImport(t, append([]string{"--tables", "float32", "--onnx", file, "--item-ids", filepath.Join(emb, "item_ids.npy"), "--base", base, "--name", tc.inputs, "--m", "8"}, tc.imp...)...)
 		out := filepath.Join(dir, tc.inputs+"-scores.npy")

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,15 +14,7 @@ import (
 // a non-zero exit or a report that does not decode fails the test.
 func runImport(t *testing.T, args ...string) importReport {
 	t.Helper()
-	stdout, stderr, code := runMain(t, append(append([]string{"import"}, args...), "--json")...)
-	if code != 0 {
-		t.Fatalf("import %q: exit %d: %s", args, code, stderr)
-	}
-	var rep importReport
-	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
-		t.Fatalf("bad --json %q: %v", stdout, err)
-	}
-	return rep
+	return runJSON[importReport](t, append(append([]string{"import"}, args...), "--json")...)
 }
 
 // TestImportCommand imports a fixture network through the command line

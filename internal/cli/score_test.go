@@ -3,7 +3,6 @@ package cli
 import (
 	"archive/zip"
 	"bytes"
-	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -41,15 +40,8 @@ func TestScoreMatchesTorch(t *testing.T) {
 	for _, name := range scoreFixtures {
 		items, itemIn := itemTable(t, dir, name)
 		out := filepath.Join(dir, name+"-scores.npy")
-		stdout, stderr, code := runMain(t, "score", "--onnx", onnxtest.Path(name+".onnx"), "--item-embs", items,
+		rep := runJSON[scoreReport](t, "score", "--onnx", onnxtest.Path(name+".onnx"), "--item-embs", items,
 			"--item-input", itemIn, "--users", onnxtest.Path(name+".npz"), "--out", out, "--json")
-		if code != 0 {
-			t.Fatalf("%s: exit %d: %s", name, code, stderr)
-		}
-		var rep scoreReport
-		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
-			t.Fatalf("%s: bad --json %q: %v", name, stdout, err)
-		}
 		got, shape, err := npy.Read[float32](out)
 		if err != nil {
 			t.Fatal(err)

@@ -19,6 +19,22 @@ func runMain(t *testing.T, args ...string) (string, string, int) {
 	return stdout.String(), stderr.String(), code
 }
 
+// runJSON runs nann with args (which ask for --json) and decodes its
+// report into a T; a non-zero exit or a report that does not decode fails
+// the test.
+func runJSON[T any](t *testing.T, args ...string) T {
+	t.Helper()
+	out, e, c := runMain(t, args...)
+	if c != 0 {
+		t.Fatalf("nann %s: exit %d: %s", strings.Join(args, " "), c, e)
+	}
+	var rep T
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("nann %s: bad --json %q: %v", args[0], out, err)
+	}
+	return rep
+}
+
 // TestTrainExtractCommands runs synth → prepare → train → extract on a tiny
 // world, then checks resume-flag conflicts.
 func TestTrainExtractCommands(t *testing.T) {
@@ -30,15 +46,8 @@ func TestTrainExtractCommands(t *testing.T) {
 	if _, e, c := runMain(t, "prepare", "--out", data, csv); c != 0 {
 		t.Fatalf("prepare: %s", e)
 	}
-	out, e, c := runMain(t, "train", "--run", run, "--data", data, "--batch", "32", "--negatives", "4",
+	rep := runJSON[train.Report](t, "train", "--run", run, "--data", data, "--batch", "32", "--negatives", "4",
 		"--max-steps", "6", "--checkpoint-every", "4", "--replicas", "2", "--eval-users", "30", "--json")
-	if c != 0 {
-		t.Fatalf("train: %s", e)
-	}
-	var rep train.Report
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatalf("train --json: %v\n%s", err, out)
-	}
 	if rep.Training.Steps != 6 || rep.Users < 1 || rep.Users > 30 || rep.Training.Config.Batch != 32 || len(rep.Recall) != 2 {
 		t.Errorf("report %+v", rep)
 	}
@@ -49,7 +58,7 @@ func TestTrainExtractCommands(t *testing.T) {
 	if _, e, c := runMain(t, "train", "--run", run, "--batch", "64"); c == 0 || !strings.Contains(e, "--batch=64") {
 		t.Errorf("conflicting --batch accepted (exit %d): %s", c, e)
 	}
-	out, e, c = runMain(t, "train", "--run", run, "--max-steps", "8")
+	out, e, c := runMain(t, "train", "--run", run, "--max-steps", "8")
 	if c != 0 || !strings.Contains(out, "Recall@200") || !strings.Contains(out, "adversarial term: adv_weight·loss_adv / loss_xe = ") {
 		t.Fatalf("resume: exit %d\n%s\n%s", c, out, e)
 	}
@@ -82,14 +91,7 @@ func TestDemoProfileBeatsPopularity(t *testing.T) {
 	if _, e, c := runMain(t, "prepare", "--out", data, csv); c != 0 {
 		t.Fatalf("prepare: %s", e)
 	}
-	out, e, c := runMain(t, "train", "--run", run, "--data", data, "--profile", "demo", "--json")
-	if c != 0 {
-		t.Fatalf("train: %s", e)
-	}
-	var rep train.Report
-	if err := json.Unmarshal([]byte(out), &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep := runJSON[train.Report](t, "train", "--run", run, "--data", data, "--profile", "demo", "--json")
 	for _, k := range train.RecallKs {
 		t.Logf("Recall@%d: model %.4f, popularity %.4f", k, rep.Recall[k], rep.Popularity[k])
 		if rep.Recall[k] < 2*rep.Popularity[k] {
