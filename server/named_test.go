@@ -184,10 +184,10 @@ func TestImportedBundleServed(t *testing.T) {
 					t.Fatalf("REST inputs: HTTP %d %v", code, body)
 				}
 				out := body["outputs"].(map[string]any)
-				if got := jsonInts(out["top_k"]); !reflect.DeepEqual(got, exp.TopK) {
+				if got := jsonRows[int64](out["top_k"]); !reflect.DeepEqual(got, exp.TopK) {
 					t.Fatalf("REST top_k %v, want %v", got, exp.TopK)
 				}
-				if got := jsonFloats(out["scores"]); !reflect.DeepEqual(got, exp.Scores) {
+				if got := jsonRows[float32](out["scores"]); !reflect.DeepEqual(got, exp.Scores) {
 					t.Fatalf("REST scores %v, want %v", got, exp.Scores)
 				}
 				code, body = postJSON(t, ts.rest+"/v1/models/nann:predict", map[string]any{"instances": instances})
@@ -197,7 +197,7 @@ func TestImportedBundleServed(t *testing.T) {
 				preds := body["predictions"].([]any)
 				for i, p := range preds {
 					row := p.(map[string]any)
-					if got := jsonInts([]any{row["top_k"]})[0]; !reflect.DeepEqual(got, exp.TopK[i]) {
+					if got := jsonRows[int64]([]any{row["top_k"]})[0]; !reflect.DeepEqual(got, exp.TopK[i]) {
 						t.Fatalf("REST instances row %d: top_k %v, want %v", i, got, exp.TopK[i])
 					}
 				}

@@ -210,25 +210,13 @@ func decodeResp(t *testing.T, resp *http.Response) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
-// jsonRows converts a decoded JSON [[...]] to int64 and float32 rows.
-func jsonInts(v any) [][]int64 {
-	var out [][]int64
+// jsonRows converts a decoded JSON [[...]] to rows of T.
+func jsonRows[T int64 | float32](v any) [][]T {
+	var out [][]T
 	for _, r := range v.([]any) {
-		var row []int64
+		var row []T
 		for _, x := range r.([]any) {
-			row = append(row, int64(x.(float64)))
-		}
-		out = append(out, row)
-	}
-	return out
-}
-
-func jsonFloats(v any) [][]float32 {
-	var out [][]float32
-	for _, r := range v.([]any) {
-		var row []float32
-		for _, x := range r.([]any) {
-			row = append(row, float32(x.(float64)))
+			row = append(row, T(x.(float64)))
 		}
 		out = append(out, row)
 	}
@@ -262,10 +250,10 @@ func TestPredictRESTMatchesServable(t *testing.T) {
 		}
 		exp := direct(t, 2, want)
 		o := out["outputs"].(map[string]any)
-		if got := jsonInts(o["top_k"]); !reflect.DeepEqual(got, exp.TopK) {
+		if got := jsonRows[int64](o["top_k"]); !reflect.DeepEqual(got, exp.TopK) {
 			t.Fatalf("top_k %v, want %v", got, exp.TopK)
 		}
-		if got := jsonFloats(o["scores"]); !reflect.DeepEqual(got, exp.Scores) {
+		if got := jsonRows[float32](o["scores"]); !reflect.DeepEqual(got, exp.Scores) {
 			t.Fatalf("scores %v, want %v", got, exp.Scores)
 		}
 	})
@@ -281,10 +269,10 @@ func TestPredictRESTMatchesServable(t *testing.T) {
 		exp := direct(t, 1, want)
 		for i, p := range out["predictions"].([]any) {
 			row := p.(map[string]any)
-			if got := jsonInts([]any{row["top_k"]}); !reflect.DeepEqual(got[0], exp.TopK[i]) {
+			if got := jsonRows[int64]([]any{row["top_k"]}); !reflect.DeepEqual(got[0], exp.TopK[i]) {
 				t.Fatalf("row %d top_k %v, want %v", i, got[0], exp.TopK[i])
 			}
-			if got := jsonFloats([]any{row["scores"]}); !reflect.DeepEqual(got[0], exp.Scores[i]) {
+			if got := jsonRows[float32]([]any{row["scores"]}); !reflect.DeepEqual(got[0], exp.Scores[i]) {
 				t.Fatalf("row %d scores %v, want %v", i, got[0], exp.Scores[i])
 			}
 		}
@@ -296,7 +284,7 @@ func TestPredictRESTMatchesServable(t *testing.T) {
 		}
 		exp := direct(t, 2, &serving.Request{Batch: batch, CommSeq: vals, LevelTopN: fakeSig.DefaultLevelTopN})
 		p0 := out["predictions"].([]any)[0].(map[string]any)
-		if got := jsonInts([]any{p0["top_k"]}); !reflect.DeepEqual(got[0], exp.TopK[0]) {
+		if got := jsonRows[int64]([]any{p0["top_k"]}); !reflect.DeepEqual(got[0], exp.TopK[0]) {
 			t.Fatalf("top_k %v, want %v", got[0], exp.TopK[0])
 		}
 	})
