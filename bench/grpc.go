@@ -205,26 +205,12 @@ func intValues(tp *tfpb.TensorProto) ([]int64, error) {
 	switch tp.GetDtype() {
 	case tfpb.DataType_DT_INT64:
 		if len(raw) > 0 {
-			if len(raw)%8 != 0 {
-				return nil, fmt.Errorf("tensor_content of %d bytes is not a whole number of int64", len(raw))
-			}
-			out := make([]int64, len(raw)/8)
-			for i := range out {
-				out[i] = int64(binary.LittleEndian.Uint64(raw[8*i:]))
-			}
-			return out, nil
+			return rawInts(raw, 8, "int64", func(b []byte) int64 { return int64(binary.LittleEndian.Uint64(b)) })
 		}
 		return tp.GetInt64Val(), nil
 	case tfpb.DataType_DT_INT32:
 		if len(raw) > 0 {
-			if len(raw)%4 != 0 {
-				return nil, fmt.Errorf("tensor_content of %d bytes is not a whole number of int32", len(raw))
-			}
-			out := make([]int64, len(raw)/4)
-			for i := range out {
-				out[i] = int64(int32(binary.LittleEndian.Uint32(raw[4*i:])))
-			}
-			return out, nil
+			return rawInts(raw, 4, "int32", func(b []byte) int64 { return int64(int32(binary.LittleEndian.Uint32(b))) })
 		}
 		out := make([]int64, len(tp.GetIntVal()))
 		for i, v := range tp.GetIntVal() {
@@ -233,4 +219,17 @@ func intValues(tp *tfpb.TensorProto) ([]int64, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("dtype %v, want DT_INT64 or DT_INT32", tp.GetDtype())
+}
+
+// rawInts decodes tensor_content holding little-endian integers of size
+// bytes each (the element type's name, for the error), read by at.
+func rawInts(raw []byte, size int, name string, at func([]byte) int64) ([]int64, error) {
+	if len(raw)%size != 0 {
+		return nil, fmt.Errorf("tensor_content of %d bytes is not a whole number of %s", len(raw), name)
+	}
+	out := make([]int64, len(raw)/size)
+	for i := range out {
+		out[i] = at(raw[size*i:])
+	}
+	return out, nil
 }
