@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -50,13 +51,8 @@ func TestFailedVersionRetriedWithBackoff(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		want := []time.Duration{0, time.Second, 3 * time.Second, 7 * time.Second}
-		if len(*tries) != len(want) {
+		if !slices.Equal(*tries, want) {
 			t.Fatalf("load tried at %v, want at %v", *tries, want)
-		}
-		for i := range want {
-			if (*tries)[i] != want[i] {
-				t.Fatalf("load tried at %v, want at %v", *tries, want)
-			}
 		}
 		st, err := m.statuses(nil)
 		if err != nil || st[0].State != servingpb.ModelVersionStatus_AVAILABLE {
@@ -76,13 +72,11 @@ func TestRetryBackoffCapped(t *testing.T) {
 		}
 		// 0, 1, 3, 7, then every 5 s: 12, 17, 22, 27.
 		want := []time.Duration{0, 1, 3, 7, 12, 17, 22, 27}
-		if len(*tries) != len(want) {
-			t.Fatalf("tries at %v", *tries)
-		}
 		for i := range want {
-			if (*tries)[i] != want[i]*time.Second {
-				t.Fatalf("tries at %v, want %v s", *tries, want)
-			}
+			want[i] *= time.Second
+		}
+		if !slices.Equal(*tries, want) {
+			t.Fatalf("tries at %v, want at %v", *tries, want)
 		}
 	})
 }
@@ -100,13 +94,8 @@ func TestRetriesGiveUpUntilDirectoryChanges(t *testing.T) {
 			time.Sleep(time.Second)
 		}
 		want := []time.Duration{0, time.Second, 3 * time.Second}
-		if len(*tries) != len(want) {
+		if !slices.Equal(*tries, want) {
 			t.Fatalf("load tried at %v, want only at %v", *tries, want)
-		}
-		for i := range want {
-			if (*tries)[i] != want[i] {
-				t.Fatalf("load tried at %v, want at %v", *tries, want)
-			}
 		}
 		st, err := m.statuses(nil)
 		if err != nil || st[0].State != servingpb.ModelVersionStatus_END || st[0].Status.GetErrorMessage() == "" {
