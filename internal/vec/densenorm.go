@@ -135,37 +135,41 @@ func denseNormGeneric(p *DenseNorm, a []float32, rows int, b, bias, out, x []flo
 // with n a multiple of 16) and in bias (n values, or nil), the mean of
 // each group of m columns (m a multiple of 16 dividing n): every column
 // group of A·B + bias then has mean 0 for any A, and its LayerNorm is
-// unchanged. It panics if the shapes break those rules.
+// unchanged. The means are float32 sums of m values (relative error ~m
+// ulps of the group's magnitude, what is left of the mean). It panics if
+// the shapes break those rules.
 func CenterGroups(b, bias []float32, k, n, m int) {
 	if m <= 0 || m%16 != 0 || n%m != 0 || k <= 0 {
 		panic("vec: CenterGroups shape")
 	}
 	_ = b[k*n-1]
-	inv := 1 / float64(m)
+	inv := 1 / float32(m)
 	for g := 0; g < n/m; g++ {
 		panels := b[g*m*k : (g+1)*m*k] // the group's m/16 panels, each k × 16
 		for j := 0; j < k; j++ {
-			var s float64
-			for p := 0; p < m/16; p++ {
-				for _, v := range panels[p*16*k+j*16 : p*16*k+j*16+16] {
-					s += float64(v)
-				}
+			var s0, s1, s2, s3 float32
+			for p := j * 16; p < len(panels); p += 16 * k {
+				r := (*[16]float32)(panels[p:])
+				s0 += r[0] + r[4] + r[8] + r[12]
+				s1 += r[1] + r[5] + r[9] + r[13]
+				s2 += r[2] + r[6] + r[10] + r[14]
+				s3 += r[3] + r[7] + r[11] + r[15]
 			}
-			mean := float32(s * inv)
-			for p := 0; p < m/16; p++ {
-				row := panels[p*16*k+j*16 : p*16*k+j*16+16]
-				for c := range row {
-					row[c] -= mean
+			mean := (s0 + s1 + s2 + s3) * inv
+			for p := j * 16; p < len(panels); p += 16 * k {
+				r := (*[16]float32)(panels[p:])
+				for c := range r {
+					r[c] -= mean
 				}
 			}
 		}
 		if bias != nil {
 			grp := bias[g*m : (g+1)*m]
-			var s float64
+			var s float32
 			for _, v := range grp {
-				s += float64(v)
+				s += v
 			}
-			mean := float32(s * inv)
+			mean := s * inv
 			for c := range grp {
 				grp[c] -= mean
 			}
