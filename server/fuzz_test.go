@@ -74,31 +74,46 @@ func FuzzPredictRequest(f *testing.F) {
 		if _, err := wireModelSpec(data); err != nil {
 			return
 		}
-		if err := checkPredictWire(data, sig, &cfg); err != nil {
-			return
-		}
-		var req servingpb.PredictRequest
-		if proto.Unmarshal(data, &req) != nil {
-			return
-		}
-		if len(req.GetInputs()) > len(wantDType) {
-			t.Fatalf("%d inputs passed the wire check", len(req.GetInputs()))
-		}
-		in := map[string]*tensor{}
-		for name, tp := range req.GetInputs() {
-			if _, ok := wantDType[name]; !ok {
-				return
-			}
-			x, err := decodeTensorProto(name, tp, sig, &cfg)
-			if err != nil {
-				return
-			}
-			in[name] = x
-		}
-		if r, err := buildRequest(in, sig, &cfg); err == nil {
-			checkRequest(t, r, sig, &cfg)
-		}
+		known := func(name string) bool { _, ok := wantDType[name]; return ok }
+		decodeWire(t, data, sig, &cfg, len(wantDType), known, checkRequest)
 	})
+}
+
+// decodeWire decodes PredictRequest bytes for sig as the gRPC handler
+// does: past the wire check the message holds at most maxInputs inputs;
+// one whose name known refuses, or that does not decode, ends it; every
+// decoded input is within its limit; a request built from them must pass
+// check.
+func decodeWire(t *testing.T, data []byte, sig serving.Signature, cfg *Config, maxInputs int, known func(string) bool,
+	check func(*testing.T, *serving.Request, serving.Signature, *Config)) {
+	t.Helper()
+	if err := checkPredictWire(data, sig, cfg); err != nil {
+		return
+	}
+	var req servingpb.PredictRequest
+	if proto.Unmarshal(data, &req) != nil {
+		return
+	}
+	if len(req.GetInputs()) > maxInputs {
+		t.Fatalf("%d inputs passed the wire check", len(req.GetInputs()))
+	}
+	in := map[string]*tensor{}
+	for name, tp := range req.GetInputs() {
+		if !known(name) {
+			return
+		}
+		x, err := decodeTensorProto(name, tp, sig, cfg)
+		if err != nil {
+			return
+		}
+		if n := int64(len(x.floats) + len(x.ints)); n > maxElements(name, sig, cfg) {
+			t.Fatalf("input %q: %d values decoded past the limit", name, n)
+		}
+		in[name] = x
+	}
+	if r, err := buildRequest(in, sig, cfg); err == nil {
+		check(t, r, sig, cfg)
+	}
 }
 
 // checkRequest asserts the invariants every accepted request satisfies.

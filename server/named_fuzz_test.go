@@ -84,32 +84,7 @@ func FuzzNamedPredictRequest(f *testing.F) {
 	cfg.MaxBatch = 8
 	sig := namedFuzzSig
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if err := checkPredictWire(data, sig, &cfg); err != nil {
-			return
-		}
-		var req servingpb.PredictRequest
-		if proto.Unmarshal(data, &req) != nil {
-			return
-		}
-		if len(req.GetInputs()) > maxInputEntries(sig) {
-			t.Fatalf("%d inputs passed the wire check", len(req.GetInputs()))
-		}
-		in := map[string]*tensor{}
-		for name, tp := range req.GetInputs() {
-			if checkInputName(name, sig) != nil {
-				return
-			}
-			x, err := decodeTensorProto(name, tp, sig, &cfg)
-			if err != nil {
-				return
-			}
-			if n := int64(len(x.floats) + len(x.ints)); n > maxElements(name, sig, &cfg) {
-				t.Fatalf("input %q: %d values decoded past the limit", name, n)
-			}
-			in[name] = x
-		}
-		if r, err := buildRequest(in, sig, &cfg); err == nil {
-			checkNamedRequest(t, r, sig, &cfg)
-		}
+		known := func(name string) bool { return checkInputName(name, sig) == nil }
+		decodeWire(t, data, sig, &cfg, maxInputEntries(sig), known, checkNamedRequest)
 	})
 }
