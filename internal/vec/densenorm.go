@@ -60,12 +60,14 @@ func (p *DenseNorm) Rows(a []float32, rows int, b, bias, out, work []float32) {
 		return
 	}
 	at, scratch := work[:16*k], work[16*k:16*k+16*m]
-	if bias == nil {
-		bias = zeros(p.N)
-	}
 	flags := 0
 	if p.LN.GELU {
 		flags = 1
+	}
+	var biasp *float32
+	if bias != nil {
+		flags |= 2
+		biasp = &bias[0]
 	}
 	var aidx, oidx [16]int32
 	for i := range aidx {
@@ -73,20 +75,10 @@ func (p *DenseNorm) Rows(a []float32, rows int, b, bias, out, work []float32) {
 	}
 	for r0 := 0; r0 < rows; r0 += 16 {
 		n := min(16, rows-r0)
-		denseNormAVX512(&a[r0*k], &aidx[0], k, &b[0], &bias[0], groups, m, &p.LN.Scale[0], &p.LN.Bias[0], &p.LN.Dot[0],
+		denseNormAVX512(&a[r0*k], &aidx[0], k, &b[0], biasp, groups, m, &p.LN.Scale[0], &p.LN.Bias[0], &p.LN.Dot[0],
 			p.LN.Eps, 1/float32(m), flags, p.LN.DotBias, &out[r0*groups], &oidx[0], 1<<n-1, &at[0], &scratch[0])
 	}
 }
-
-// zeros returns n zero values (a shared, read-only slice when n is small).
-func zeros(n int) []float32 {
-	if n <= len(zeroBias) {
-		return zeroBias[:n]
-	}
-	return make([]float32, n)
-}
-
-var zeroBias [4096]float32
 
 // denseNormGeneric is the plain-Go twin of denseNormAVX512: the same
 // statistics, normalisation and GELU.

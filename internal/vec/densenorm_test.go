@@ -123,16 +123,21 @@ func TestDenseNormTwin(t *testing.T) {
 	}
 }
 
+// No allocation per call, with or without a bias, also for a wide product.
 func TestDenseNormNoAllocs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	c := newDenseNormCase(rng, 48, 16, 32, 50, true, false)
-	out, work := make([]float32, 48*50), make([]float32, c.p.WorkLen())
-	for _, v := range variants() {
-		withKernels(t, v.k, func() {
-			if n := testing.AllocsPerRun(5, func() { c.p.Rows(c.a, 48, c.packed, c.bias, out, work) }); n != 0 {
-				t.Errorf("%s: %v allocations per call", v.name, n)
+	for _, kg := range [][2]int{{16, 50}, {4, 200}} {
+		for _, withBias := range []bool{false, true} {
+			c := newDenseNormCase(rng, 48, kg[0], 32, kg[1], true, withBias)
+			out, work := make([]float32, 48*kg[1]), make([]float32, c.p.WorkLen())
+			for _, v := range variants() {
+				withKernels(t, v.k, func() {
+					if n := testing.AllocsPerRun(5, func() { c.p.Rows(c.a, 48, c.packed, c.bias, out, work) }); n != 0 {
+						t.Errorf("%s: k %d, %d groups, bias %v: %v allocations per call", v.name, kg[0], kg[1], withBias, n)
+					}
+				})
 			}
-		})
+		}
 	}
 }
 

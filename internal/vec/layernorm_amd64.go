@@ -19,9 +19,10 @@ func layerNormAVX512(x *float32, rows, cols int, scale, bias *float32, eps float
 // denseNormAVX512 (layernorm_amd64.s) is DenseNorm.Rows for one block of
 // up to 16 rows (lane i is row i if bit i of mask is set): it gathers A
 // (row i at a + aidx[i]) transposed into at (k × 16), runs the product
-// over b's packed panels with bias (N = groups·m values) and writes
+// over b's packed panels plus bias (N = groups·m values; flags&2, else
+// none) and writes
 // out[oidx[i] + g], the pass's value of row i's group g, using scratch
-// (m × 16). flags: 1 GELU. Twin: denseNormGeneric.
+// (m × 16). flags: 1 GELU, 2 bias. Twin: denseNormGeneric.
 //
 //go:noescape
 func denseNormAVX512(a *float32, aidx *int32, k int, b, bias *float32, groups, m int, scale, lnBias, dot *float32, eps, invM float32, flags int, dotBias float32, out *float32, oidx *int32, mask int, at, scratch *float32)

@@ -556,7 +556,7 @@ rowend512:
 // the lanes off the mask). Then for each group g of m columns (m/16
 // panels of b):
 //
-//	product: acc[c] = bias[c] + Σ_p at[p]·b[p][c], a panel of 16 columns
+//	product: acc[c] = bias[c] (flags&2; else 0) + Σ_p at[p]·b[p][c], a panel of 16 columns
 //	         at a time in Z0..Z15 (at[p], the 16 rows' A values at p, in
 //	         Z27); each column stored to scratch[c], s += x, q += x²
 //	         (Z29, Z30)
@@ -605,12 +605,33 @@ dngather:
 	VBROADCASTSS lnconst<>+288(SB), Z25
 	VPXORD Z26, Z26, Z26
 dngroup:
+	MOVQ flags+88(FP), BX
 	MOVQ scratch+136(FP), R11
 	MOVQ m+48(FP), R10
 	SHRQ $4, R10
 	VPXORD Z29, Z29, Z29
 	VPXORD Z30, Z30, Z30
 dnpanel:
+	TESTQ $2, BX
+	JNZ dnbias
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	JMP dnprod
+dnbias:
 	VBROADCASTSS 0(R9), Z0
 	VBROADCASTSS 4(R9), Z1
 	VBROADCASTSS 8(R9), Z2
@@ -627,6 +648,7 @@ dnpanel:
 	VBROADCASTSS 52(R9), Z13
 	VBROADCASTSS 56(R9), Z14
 	VBROADCASTSS 60(R9), Z15
+dnprod:
 	MOVQ at+128(FP), AX
 	MOVQ R12, CX
 dnk:
