@@ -30,6 +30,17 @@ func onnxFixture(t *testing.T, name string) (ImportOptions, map[string]*onnx.Ten
 	return o, arrs
 }
 
+// mustImport imports o, failing the test if the import fails, and returns
+// the version directory and manifest.
+func mustImport(t *testing.T, o ImportOptions) (string, *ONNXManifest) {
+	t.Helper()
+	dir, m, err := ImportONNX(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir, m
+}
+
 // importRefused imports o (the case name) and reports whether it was
 // refused; the test fails if it was not, or if the error does not name
 // every string in want.
@@ -66,10 +77,7 @@ func noVersionLeft(t *testing.T, name, base string) {
 func TestImportONNX(t *testing.T) {
 	ctx := context.Background()
 	o, arrs := onnxFixture(t, "din17")
-	dir, m, err := ImportONNX(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, m := mustImport(t, o)
 	if m.ModelVer != 1 || dir != filepath.Join(o.Base, "nann", "1") || m.NumItems != 200 || m.ItemDim != 16 {
 		t.Fatalf("dir %s manifest %+v", dir, m)
 	}
@@ -143,10 +151,7 @@ func TestImportONNX(t *testing.T) {
 	}
 	// A second import, with the first's index: version 2, same graph files.
 	o.IndexDir = filepath.Join(dir, "index")
-	dir2, m2, err := ImportONNX(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir2, m2 := mustImport(t, o)
 	if m2.ModelVer != 2 || m2.Source.Index != o.IndexDir {
 		t.Fatalf("second import: %s %+v", dir2, m2)
 	}

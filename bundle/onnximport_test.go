@@ -43,10 +43,7 @@ func idsFixture(t *testing.T) (ImportOptions, map[string]*onnx.Tensor) {
 func TestImportIndexEmbedding(t *testing.T) {
 	ctx := context.Background()
 	o, arrs := idsFixture(t)
-	dir, m, err := ImportONNX(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, m := mustImport(t, o)
 	if m.IndexEmbedding != idsItemEmb || m.ItemDim != 12 || m.NumItems != 200 || m.Contract.ItemInput != "item_id" || m.Source.ItemEmbs != "" {
 		t.Fatalf("manifest %+v", m)
 	}
@@ -117,10 +114,7 @@ func TestImportIndexEmbedding(t *testing.T) {
 	if err := npy.Write(o2.ItemIDs, raw); err != nil {
 		t.Fatal(err)
 	}
-	dir2, m2, err := ImportONNX(ctx, o2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir2, m2 := mustImport(t, o2)
 	if m2.ModelVer != 2 || m2.Source.ItemEmbs != o2.ItemEmbs {
 		t.Fatalf("second import %+v", m2)
 	}
@@ -183,10 +177,7 @@ func TestImportIndexEmbeddingErrors(t *testing.T) {
 func TestLoadItemInputChecksVectors(t *testing.T) {
 	ctx := context.Background()
 	o, _ := idsFixture(t)
-	dir, m, err := ImportONNX(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, m := mustImport(t, o)
 	b, err := OpenONNX(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
@@ -221,10 +212,7 @@ func TestImportFeatureTable(t *testing.T) {
 	o, arrs := onnxFixture(t, "reference")
 	const ev = "/item/l3/Gemm_output_0"
 	o.IndexEmbedding = ev
-	dir, m, err := ImportONNX(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, m := mustImport(t, o)
 	if m.ItemDim != 16 || m.Contract.ItemInput != "item_feat" {
 		t.Fatalf("manifest %+v", m)
 	}
@@ -348,10 +336,7 @@ func TestImportItemFeatures(t *testing.T) {
 	o.Index.M, o.Index.EfConstruction = 8, 32
 	o.ItemFeatures = map[string]string{"item_cate": write("cates.npy", cates), "item_price": write("price.npy", price, n, 1)}
 	o.Contract.UserInputs = []string{"u"}
-	vdir, m, err := ImportONNX(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	vdir, m := mustImport(t, o)
 	if c := m.Contract; c.ItemInput != "item_id" || len(c.ItemFeatures) != 2 || c.ItemFeatures[0] != "item_cate" || c.ItemFeatures[1] != "item_price" ||
 		len(c.UserInputs) != 1 || c.UserInputs[0].Name != "u" || m.ItemDim != 5 {
 		t.Fatalf("manifest %+v", m)

@@ -36,10 +36,7 @@ func fixtureRequest(t *testing.T, arrs map[string]*onnx.Tensor, sig serving.Sign
 func loadImported(t *testing.T, o ImportOptions) (*ONNXServable, *ONNXManifest) {
 	t.Helper()
 	ctx := context.Background()
-	dir, m, err := ImportONNX(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, m := mustImport(t, o)
 	sv, err := Load(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
@@ -175,10 +172,7 @@ func TestONNXServablePredict(t *testing.T) {
 func TestLoadDispatchesOnFormat(t *testing.T) {
 	ctx := context.Background()
 	o, _ := onnxFixture(t, "cross")
-	dir, _, err := ImportONNX(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, _ := mustImport(t, o)
 	path := filepath.Join(dir, ManifestFile)
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -291,10 +285,7 @@ func TestImportTablesChoice(t *testing.T) {
 	for _, tc := range []struct{ tables, want string }{{"auto", ""}, {"", "float32"}, {"float16", "float16"}, {"float32", "float32"}} {
 		o, _ := onnxFixture(t, "reference")
 		o.Tables = tc.tables
-		dir, m, err := ImportONNX(ctx, o)
-		if err != nil {
-			t.Fatal(err)
-		}
+		dir, m := mustImport(t, o)
 		measured := m.TablesNsPerItem != [2]float64{}
 		if m.Tables != "float16" && m.Tables != "float32" || (tc.want != "" && m.Tables != tc.want) || measured != (tc.tables == "auto") {
 			t.Fatalf("tables %q: manifest says %q, measured %v (%v)", tc.tables, m.Tables, measured, m.TablesNsPerItem)
