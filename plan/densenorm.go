@@ -2,6 +2,7 @@ package plan
 
 import (
 	"nann/internal/vec"
+	"nann/onnx"
 )
 
 // The fused product–LayerNorm kernel: a dense product whose result
@@ -77,12 +78,12 @@ func (k *denseNormKernel) run(st *state) {
 }
 
 // fuseDenseNorm replaces the last kernel, a dense product writing src, by
-// a denseNormKernel when ln (reading src) ends in a dot and the product
-// suits it: only its own epilogue (no accumulate, softmax or padded
-// scratch), column groups of ln's width made of whole 16-column panels,
-// and src read by nothing else (the caller checks the value's readers).
+// a denseNormKernel when ln (node's kernel, reading src) ends in a dot and
+// the product suits it: only its own epilogue (no accumulate, softmax or
+// padded scratch), column groups of ln's width made of whole 16-column
+// panels, and the product's values read by node alone (through views).
 // It reports whether it did; ln's dst must already be set.
-func (c *compiler) fuseDenseNorm(src int, ln *lnKernel) bool {
+func (c *compiler) fuseDenseNorm(node *onnx.Node, src int, ln *lnKernel) bool {
 	if ln.p.Dot == nil || len(c.pr.kernels) == 0 {
 		return false
 	}
@@ -93,6 +94,16 @@ func (c *compiler) fuseDenseNorm(src int, ln *lnKernel) bool {
 	}
 	if !ok || d.dst != src || c.pr.bufs[src].alias >= 0 || d.acc >= 0 || d.softmax || d.tmp >= 0 || m%16 != 0 || d.n%m != 0 || d.n%16 != 0 || ln.rows != d.rows*(d.n/m) {
 		return false
+	}
+	// The product's result and its views: each read once, by a view or
+	// node (the result is never stored whole).
+	for v, b := range c.val {
+		if b != src && c.pr.bufs[b].alias != src {
+			continue
+		}
+		if c.isScore(v) || len(v.Users) != 1 || v.Users[0] != node && !reshaping[v.Users[0].Op] {
+			return false
+		}
 	}
 	k := &denseNormKernel{d: d, ln: ln.p, dn: vec.DenseNorm{K: d.k, N: d.n, LN: ln.p}, dst: ln.dst}
 	k.work = c.add(buf{kind: bPair, shape: []int{max(d.rows*m, k.dn.WorkLen())}})

@@ -60,8 +60,9 @@ func TestDenseNormKernel(t *testing.T) {
 
 // unitGraph: user u [n,8], item x [n,8]; a pair product (x⊙u)·W + b
 // [n,64], optionally ReLU'd, read as [n,2,32] by a LayerNorm, GELU and a
-// one-output layer, summed to the score.
-func unitGraph(t *testing.T, relu bool) *onnx.Graph {
+// one-output layer, summed to the score; with twice, the product's sum is
+// added to the score too (a second reader of the product).
+func unitGraph(t *testing.T, relu, twice bool) *onnx.Graph {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(21, 22))
 	f32 := func(n int, s float64) []float32 {
@@ -84,6 +85,7 @@ func unitGraph(t *testing.T, relu bool) *onnx.Graph {
 	if relu {
 		h = b.Node("Relu", "", []string{h})
 	}
+	prod := h
 	h = b.Node("Reshape", "", []string{h, b.Int64("", []int64{-1, 2, 32}, 3)})
 	ln := b.Node("LayerNormalization", "", []string{h, b.Float32("s", f32(32, 0.3), 32), b.Float32("lb", f32(32, 0.3), 32)}, onnx.IntAttr("axis", -1))
 	// Exact GELU as torch exports it.
@@ -93,7 +95,13 @@ func unitGraph(t *testing.T, relu bool) *onnx.Graph {
 	m := b.Node("Mul", "", []string{ln, a})
 	g := b.Node("Mul", "", []string{m, b.Float32("", []float32{0.5})})
 	w := b.Node("MatMul", "", []string{g, b.Float32("w2", f32(32, 0.3), 32, 1)})
-	b.Node("ReduceSum", "score", []string{w, b.Int64("", []int64{1, 2}, 2)}, onnx.IntAttr("keepdims", 0))
+	if !twice {
+		b.Node("ReduceSum", "score", []string{w, b.Int64("", []int64{1, 2}, 2)}, onnx.IntAttr("keepdims", 0))
+	} else {
+		s := b.Node("ReduceSum", "", []string{w, b.Int64("", []int64{1, 2}, 2)}, onnx.IntAttr("keepdims", 0))
+		s2 := b.Node("ReduceSum", "", []string{prod, b.Int64("", []int64{1}, 1)}, onnx.IntAttr("keepdims", 0))
+		b.Node("Add", "score", []string{s, s2})
+	}
 	b.Output("score", onnx.Float32, onnx.Batch)
 	mp, err := b.Model("")
 	if err != nil {
@@ -112,20 +120,21 @@ func unitGraph(t *testing.T, relu bool) *onnx.Graph {
 
 // With and without an activation between the product and the LayerNorm
 // (only without it are B and the bias centred), the fused kernel gives
-// the interpreter's scores on every kernel selection.
+// the interpreter's scores on every kernel selection; a product with a
+// second reader is not fused (its result would not be stored).
 func TestDenseNormActivation(t *testing.T) {
 	all := vec.AvailableKernels()
 	const n = 100
 	items := randomTable(n, 8, 3)
 	user := randomTable(1, 8, 4)
-	for _, relu := range []bool{false, true} {
-		g := unitGraph(t, relu)
+	for _, tc := range []struct{ relu, twice bool }{{false, false}, {true, false}, {false, true}} {
+		g := unitGraph(t, tc.relu, tc.twice)
 		in := map[string]*onnx.Tensor{"x": items, "u": repeatTensor(user, n)}
 		want, err := g.Run(in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := Compile(unitGraph(t, relu), Contract{UserInputs: []string{"u"}, ItemInput: "x"}, items, Options{Block: 48, Threads: 1})
+		p, err := Compile(unitGraph(t, tc.relu, tc.twice), Contract{UserInputs: []string{"u"}, ItemInput: "x"}, items, Options{Block: 48, Threads: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,8 +143,8 @@ func TestDenseNormActivation(t *testing.T) {
 			_, ok := k.(*denseNormKernel)
 			fused = fused || ok
 		}
-		if !fused {
-			t.Fatalf("relu %v: no denseNormKernel in the pair stage\n%s", relu, p.Describe())
+		if fused == tc.twice {
+			t.Fatalf("%+v: fused %v\n%s", tc, fused, p.Describe())
 		}
 		for _, k := range []vec.Kernels{all, {AVX2: all.AVX2}, {}} {
 			prev := vec.UseKernels(k)
@@ -149,7 +158,7 @@ func TestDenseNormActivation(t *testing.T) {
 			}
 			vec.UseKernels(prev)
 			if e := numtest.RelErr(out, want["score"].Data); e > 1e-4 {
-				t.Errorf("relu %v, kernels %+v: max rel err %.3g vs the interpreter", relu, k, e)
+				t.Errorf("%+v, kernels %+v: max rel err %.3g vs the interpreter", tc, k, e)
 			}
 		}
 	}

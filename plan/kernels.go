@@ -503,7 +503,7 @@ func (c *compiler) layerNorm(n *onnx.Node) error {
 		}
 	}
 	k.dst = c.out(out)
-	if in := n.Inputs[0]; len(in.Users) == 1 && !c.isScore(in) && c.fuseDenseNorm(src, k) {
+	if c.fuseDenseNorm(n, src, k) {
 		return nil
 	}
 	c.pr.kernels = append(c.pr.kernels, k)
