@@ -95,10 +95,7 @@ func TestImportONNX(t *testing.T) {
 	// The bundle's plan gives torch's scores.
 	scores := arrs["scores"]
 	n := 200
-	rows := make([]item.Row, n)
-	for i := range rows {
-		rows[i] = item.Row(i)
-	}
+	rows := item.AllRows(n)
 	out := make([]float32, n)
 	sc := b.Plan.NewScorer()
 	for u := 0; u < scores.Shape[0]; u++ {

@@ -71,10 +71,7 @@ func (w *engineWorld) engineScores(t *testing.T, u int) []float64 {
 	if err := sc.BindIDs(w.hist[u], w.cate[u]); err != nil {
 		t.Fatal(err)
 	}
-	rows := make([]item.Row, w.cfg.NumItems)
-	for i := range rows {
-		rows[i] = item.Row(i)
-	}
+	rows := item.AllRows(w.cfg.NumItems)
 	out := make([]float32, len(rows))
 	sc.Score(rows, out)
 	ref := make([]float64, len(out))
@@ -156,10 +153,7 @@ func TestExportONNXImportsToEngineScores(t *testing.T) {
 				t.Fatalf("item_vec index vectors: relative error %.2e against nann extract's", e)
 			}
 		}
-		rows := make([]item.Row, w.cfg.NumItems)
-		for i := range rows {
-			rows[i] = item.Row(i)
-		}
+		rows := item.AllRows(w.cfg.NumItems)
 		got := make([]float32, len(rows))
 		sc := b.Plan.NewScorer()
 		for u := range w.hist {

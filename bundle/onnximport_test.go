@@ -79,10 +79,7 @@ func TestImportIndexEmbedding(t *testing.T) {
 	}
 	// Scores: torch's, on every item.
 	scores := arrs["scores"]
-	rows := make([]item.Row, 200)
-	for i := range rows {
-		rows[i] = item.Row(i)
-	}
+	rows := item.AllRows(200)
 	out := make([]float32, 200)
 	sc := b.Plan.NewScorer()
 	hist := arrs["user.hist_ids"]
@@ -235,10 +232,7 @@ func TestImportFeatureTable(t *testing.T) {
 	if e := numtest.RelErr(b.ItemEmbs, env[md.Graph.Values[ev]].Data); e > 1e-6 {
 		t.Fatalf("index vectors: %.2e relative from the interpreter's %s", e, ev)
 	}
-	rows := make([]item.Row, 200)
-	for i := range rows {
-		rows[i] = item.Row(i)
-	}
+	rows := item.AllRows(200)
 	out := make([]float32, 200)
 	sc := b.Plan.NewScorer()
 	seq := arrs["user.comm_seq"]
@@ -364,10 +358,7 @@ func TestImportItemFeatures(t *testing.T) {
 	if e := numtest.RelErr(b.ItemEmbs, env[md.Graph.Values["item_vec"]].Data); e > 1e-6 {
 		t.Fatalf("index vectors: %.2e relative from the interpreter's item_vec", e)
 	}
-	rows := make([]item.Row, n)
-	for i := range rows {
-		rows[i] = item.Row(i)
-	}
+	rows := item.AllRows(n)
 	out := make([]float32, n)
 	sc := b.Plan.NewScorer()
 	if err := sc.Bind(map[string]*onnx.Tensor{"u": {DType: onnx.Float32, Shape: []int{1, 3}, Data: user}}); err != nil {

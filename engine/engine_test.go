@@ -90,7 +90,7 @@ func TestMatchesReference(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := e.NewScorer()
-			rows := allRows(e.NumItems())
+			rows := item.AllRows(e.NumItems())
 			rand.New(rand.NewPCG(5, 6)).Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
 			out := make([]float32, len(rows))
 			for u, seq := range ts.users {
@@ -132,7 +132,7 @@ func TestPlainBaseline(t *testing.T) {
 	ts := newSetup(t, 300, 20, 2, 31)
 	p := newPlain(ts.w, ts.cates)
 	ref := newRef(ts.w, ts.cates)
-	rows := allRows(300)
+	rows := item.AllRows(300)
 	out := make([]float32, len(rows))
 	for _, seq := range ts.users {
 		p.bind(seq)
@@ -160,7 +160,7 @@ func TestIndependentOfWeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows := allRows(200)
+	rows := item.AllRows(200)
 	before, after := make([]float32, 200), make([]float32, 200)
 	s := e.NewScorer()
 	bind := func() {
@@ -197,7 +197,7 @@ func TestBindSeqFloat16(t *testing.T) {
 	vec.F32ToF16(half, ts.users[0])
 	wide := make([]float32, len(half))
 	vec.F16ToF32(wide, half)
-	rows := allRows(100)
+	rows := item.AllRows(100)
 	a, b := make([]float32, 100), make([]float32, 100)
 	s := e.NewScorer()
 	if err := s.BindSeqFloat16(half); err != nil {
@@ -230,7 +230,7 @@ func TestConcurrentScorers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows := allRows(3000)
+	rows := item.AllRows(3000)
 	want := make([][]float32, len(ts.users))
 	s := ser.NewScorer()
 	for u, seq := range ts.users {
@@ -290,7 +290,7 @@ func TestClose(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rows := allRows(3000)
+		rows := item.AllRows(3000)
 		s := e.NewScorer()
 		if err := s.BindSeq(ts.users[0]); err != nil {
 			t.Fatal(err)

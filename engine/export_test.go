@@ -5,7 +5,6 @@ package engine
 
 var (
 	ModelScorer = modelScorer
-	AllRows     = allRows
 	RMS         = rms
 	Common      = common
 )

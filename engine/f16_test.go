@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"nann/internal/vec"
+	"nann/item"
 	"nann/retrieve"
 )
 
@@ -32,7 +33,7 @@ func TestFloat16TopK(t *testing.T) {
 	}
 
 	// F16C against the plain-Go conversion, on the same half-precision table.
-	rows := allRows(2000)
+	rows := item.AllRows(2000)
 	a, b := make([]float32, len(rows)), make([]float32, len(rows))
 	s16.Score(rows, a)
 	scoreWith(s16, rows, b, func(k *vec.Kernels) { k.F16C = false })
@@ -54,7 +55,7 @@ func TestZeroAllocs(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := e.NewScorer()
-		small, large := allRows(100), allRows(5000)
+		small, large := item.AllRows(100), item.AllRows(5000)
 		out := make([]float32, len(large))
 		run := func() {
 			for u, h := range ts.hist {

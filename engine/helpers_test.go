@@ -11,15 +11,6 @@ import (
 
 // Test helpers shared by the engine tests.
 
-// allRows is rows 0..n-1 in order.
-func allRows(n int) []item.Row {
-	rows := make([]item.Row, n)
-	for i := range rows {
-		rows[i] = item.Row(i)
-	}
-	return rows
-}
-
 // randRows is n random rows of a corpus of numItems.
 func randRows(r *rand.Rand, n, numItems int) []item.Row {
 	rows := make([]item.Row, n)
@@ -110,7 +101,7 @@ func contractSetup(t *testing.T, opts ...Options) (*testSetup, []*Engine) {
 // and not NaN, for each user of ts (bound by ids); what names the case.
 func checkSameScores(t *testing.T, what string, ts *testSetup, a, b *Engine) {
 	t.Helper()
-	rows := allRows(a.NumItems())
+	rows := item.AllRows(a.NumItems())
 	oa, ob := make([]float32, len(rows)), make([]float32, len(rows))
 	for u, h := range ts.hist {
 		sa, sb := a.NewScorer(), b.NewScorer()

@@ -35,7 +35,7 @@ func TestInt8TopK(t *testing.T) {
 func scoreErr(t *testing.T, a, b *Engine, users [][]float32) float64 {
 	t.Helper()
 	sa, sb := a.NewScorer(), b.NewScorer()
-	rows := allRows(a.NumItems())
+	rows := item.AllRows(a.NumItems())
 	oa, ob := make([]float32, len(rows)), make([]float32, len(rows))
 	worst := 0.0
 	for _, seq := range users {
@@ -67,7 +67,7 @@ func TestInt8Twins(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := e.NewScorer()
-	rows := allRows(e.NumItems())
+	rows := item.AllRows(e.NumItems())
 	a, b := make([]float32, len(rows)), make([]float32, len(rows))
 	for u, seq := range ts.users {
 		if err := s.BindSeq(seq); err != nil {
@@ -226,7 +226,7 @@ func TestInt8OddSizes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows := allRows(cfg.NumItems)
+	rows := item.AllRows(cfg.NumItems)
 	want, got, twin := make([]float32, len(rows)), make([]float32, len(rows)), make([]float32, len(rows))
 	s32, s8 := e32.NewScorer(), e8.NewScorer()
 	for _, n := range []int{0, 1, 3, 7} {

@@ -82,7 +82,7 @@ func TestMatchesModelScorer(t *testing.T) {
 		ms := modelScorer(t, m, cates)
 		es := e.NewScorer()
 		ref := newRef(w, cates)
-		rows := allRows(numItems)
+		rows := item.AllRows(numItems)
 		got, want := make([]float32, numItems), make([]float32, numItems)
 		seq := make([]float32, w.CommSeqLen())
 		for u := 0; u < 5; u++ {

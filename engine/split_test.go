@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"nann/item"
 	"testing"
 )
 
@@ -24,7 +25,7 @@ func TestSplitDoesNotWaitForIdleWorkers(t *testing.T) {
 	}
 	stalled := make(chan job, 4*e.threads)
 	e.pool.once.Do(func() { e.pool.jobs = stalled }) // a pool whose workers never run
-	rows := allRows(3000)
+	rows := item.AllRows(3000)
 	want := func(user int) []float32 {
 		s := serial.NewScorer()
 		if err := s.BindSeq(ts.users[user]); err != nil {

@@ -63,7 +63,7 @@ func TestTrainedModel(t *testing.T) {
 	}
 	ms := engine.ModelScorer(t, m, cates)
 	n := e32.NumItems()
-	rows := engine.AllRows(n)
+	rows := item.AllRows(n)
 	got, want := make([]float32, n), make([]float32, n)
 	s32, s16, s8 := e32.NewScorer(), e16.NewScorer(), e8.NewScorer()
 	x32, x16, x8 := retrieve.NewExact(n), retrieve.NewExact(n), retrieve.NewExact(n)

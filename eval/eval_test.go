@@ -146,10 +146,7 @@ func (w *world) exactRank(q Query[[]float32]) int {
 		panic(err)
 	}
 	n := w.model.NumItems()
-	rows := make([]item.Row, n)
-	for i := range rows {
-		rows[i] = item.Row(i)
-	}
+	rows := item.AllRows(n)
 	scores := make([]float32, n)
 	sc.Score(rows, scores)
 	slices.SortFunc(rows, func(a, b item.Row) int {
@@ -384,11 +381,11 @@ func TestSummary(t *testing.T) {
 	for i := range v {
 		v[i] = float64(100 - i) // 100..1, unsorted
 	}
-	s := summarize(v)
+	s := Summarize(v)
 	if s.Mean != 50.5 || s.P50 != 50 || s.P99 != 99 || s.Max != 100 || v[0] != 100 {
 		t.Fatalf("summary %+v", s)
 	}
-	if s := summarize([]float64{3}); s.P50 != 3 || s.P99 != 3 {
+	if s := Summarize([]float64{3}); s.P50 != 3 || s.P99 != 3 {
 		t.Fatalf("one value: %+v", s)
 	}
 }

@@ -87,17 +87,17 @@ func (r *recorder) report(b int, beam retrieve.Beam, items int) Report {
 		for i := range nq {
 			col[i] = float64(r.scored[b][i*nr+j])
 		}
-		rep.Rounds = append(rep.Rounds, RoundSummary{Round: j, Level: r.levels[b][j], Scored: summarize(col)})
+		rep.Rounds = append(rep.Rounds, RoundSummary{Round: j, Level: r.levels[b][j], Scored: Summarize(col)})
 	}
 	for i := range nq {
 		col[i] = float64(r.total[b][i])
 	}
-	rep.Scored = summarize(col)
+	rep.Scored = Summarize(col)
 	rep.ScoredFraction = rep.Scored.Mean / float64(items)
-	rep.BindLatency = summarize(r.bind)
-	rep.BeamLatency = summarize(r.beamLat[b])
+	rep.BindLatency = Summarize(r.bind)
+	rep.BeamLatency = Summarize(r.beamLat[b])
 	if !r.skipExact {
-		s := summarize(r.exactLat)
+		s := Summarize(r.exactLat)
 		rep.ExactLatency = &s
 	}
 	return rep
@@ -118,7 +118,10 @@ const (
 )
 
 // summarize computes mean and nearest-rank percentiles (v is not modified).
-func summarize(v []float64) Summary {
+// Summarize is the mean, nearest-rank p50 and p99, and maximum of v (zero
+// for no values): the one distribution summary of eval's and the CLI's
+// reports.
+func Summarize(v []float64) Summary {
 	if len(v) == 0 {
 		return Summary{}
 	}

@@ -88,10 +88,7 @@ func (g *Graph) Neighbors(level int, node item.Row) []item.Row {
 func (g *Graph) EnterPoints(startLevel int) []item.Row {
 	switch {
 	case startLevel <= 0:
-		out := make([]item.Row, g.n)
-		for i := range out {
-			out[i] = item.Row(i)
-		}
+		out := item.AllRows(g.n)
 		return out
 	case startLevel < len(g.upper):
 		return append([]item.Row(nil), item.Rows(g.upper[startLevel])...)

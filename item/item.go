@@ -90,6 +90,16 @@ func Rows(v []int32) []Row { return alias[Row](v) }
 // result aliases rows.
 func RowInt32s(rows []Row) []int32 { return alias[int32](rows) }
 
+// AllRows returns the rows 0, 1, …, n−1 in order (a whole corpus, as brute
+// force and checks against it score it).
+func AllRows(n int) []Row {
+	rows := make([]Row, n)
+	for i := range rows {
+		rows[i] = Row(i)
+	}
+	return rows
+}
+
 // alias reinterprets a slice of one int32-based type as another, sharing
 // its memory (nil for an empty slice).
 func alias[To, From ~int32](v []From) []To {

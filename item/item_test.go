@@ -83,3 +83,18 @@ func TestReinterpret(t *testing.T) {
 		t.Error("nil in, want nil out")
 	}
 }
+
+func TestAllRows(t *testing.T) {
+	if r := AllRows(0); len(r) != 0 {
+		t.Errorf("AllRows(0) = %v", r)
+	}
+	r := AllRows(5)
+	for i, x := range r {
+		if x != Row(i) || x.ID() != ID(i+1) {
+			t.Errorf("AllRows(5)[%d] = %d", i, x)
+		}
+	}
+	if len(r) != 5 {
+		t.Errorf("AllRows(5) has %d rows", len(r))
+	}
+}

@@ -64,10 +64,7 @@ func (w *onnxWorld) plainScores(t *testing.T, u int) []float64 {
 	if err := s.BindIDs(w.hist[u][0], w.hist[u][1]); err != nil {
 		t.Fatal(err)
 	}
-	rows := make([]item.Row, w.m.Cfg.NumItems)
-	for i := range rows {
-		rows[i] = item.Row(i)
-	}
+	rows := item.AllRows(w.m.Cfg.NumItems)
 	out := make([]float32, len(rows))
 	s.Score(rows, out)
 	ref := make([]float64, len(out))

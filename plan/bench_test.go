@@ -114,15 +114,6 @@ func benchRows(n, k int) []item.Row {
 	return rows
 }
 
-// allRows is rows 0..n-1 in order.
-func allRows(n int) []item.Row {
-	rows := make([]item.Row, n)
-	for i := range rows {
-		rows[i] = item.Row(i)
-	}
-	return rows
-}
-
 // referenceEngine is the hand engine over a benchCorpus of random weights
 // and categories, one thread, bound to the reference sequence seq.
 func referenceEngine(b *testing.B, seq *onnx.Tensor) *engine.Scorer {

@@ -9,6 +9,7 @@ import (
 
 	"nann/internal/numtest"
 	"nann/internal/vec"
+	"nann/item"
 	"nann/onnx"
 )
 
@@ -30,7 +31,7 @@ func TestDenseNormKernel(t *testing.T) {
 				t.Fatalf("%s: pair kernel 0 is a %T, want the fused product and LayerNorm", name, p.prog.kernels[0])
 			}
 			n := f.items.Shape[0]
-			rows, out := allRows(n), make([]float32, n)
+			rows, out := item.AllRows(n), make([]float32, n)
 			for _, k := range []vec.Kernels{all, {AVX2: all.AVX2}, {}} {
 				prev := vec.UseKernels(k)
 				sc := p.NewScorer()
@@ -153,7 +154,7 @@ func TestDenseNormActivation(t *testing.T) {
 				t.Fatal(err)
 			}
 			out := make([]float32, n)
-			if err := sc.Score(allRows(n), out); err != nil {
+			if err := sc.Score(item.AllRows(n), out); err != nil {
 				t.Fatal(err)
 			}
 			vec.UseKernels(prev)

@@ -66,7 +66,7 @@ func TestCompiledMatchesTorch(t *testing.T) {
 				t.Fatalf("%s: %v", name, err)
 			}
 			n := f.items.Shape[0]
-			rows := allRows(n)
+			rows := item.AllRows(n)
 			out := make([]float32, n)
 			sc := p.NewScorer()
 			worst32, worst64 := 0.0, 0.0
@@ -181,7 +181,7 @@ func TestSpeedRatio(t *testing.T) {
 				t.Fatal(err)
 			}
 			in := fixtureUser(f, 0)
-			rows := allRows(4096)
+			rows := item.AllRows(4096)
 			out := make([]float32, len(rows))
 			sc := p.NewScorer()
 			t0 := time.Now()

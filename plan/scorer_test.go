@@ -125,7 +125,7 @@ func TestFloat16TablesTop200(t *testing.T) {
 		if b32, b16 := p32.Stats().TableBytes, p16.Stats().TableBytes; b16*2 != b32 {
 			t.Errorf("%s: float16 tables hold %d bytes, float32 %d", name, b16, b32)
 		}
-		rows := allRows(n)
+		rows := item.AllRows(n)
 		a, b := make([]float32, n), make([]float32, n)
 		worst := 1.0
 		for u := 0; u < f.scores.Shape[0]; u++ {

@@ -57,7 +57,7 @@ func TestVsHandEngine(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns := small.Shape[0]
-	all := allRows(ns)
+	all := item.AllRows(ns)
 	got := make([]float32, ns)
 	if err := sc.Score(all, got); err != nil {
 		t.Fatal(err)

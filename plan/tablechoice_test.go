@@ -3,6 +3,7 @@ package plan
 import (
 	"testing"
 
+	"nann/item"
 	"nann/onnx"
 )
 
@@ -41,7 +42,7 @@ func TestMeasureTables(t *testing.T) {
 	if a, b := st.TableBytes, pd.Stats().TableBytes; a != b {
 		t.Errorf("measured plan holds %d table bytes, the direct one %d", a, b)
 	}
-	rows := allRows(3000)
+	rows := item.AllRows(3000)
 	a, b := make([]float32, len(rows)), make([]float32, len(rows))
 	for _, c := range []struct {
 		p   *Plan

@@ -127,10 +127,7 @@ func dumpScores(dir string, m *model.Model, ds *dataset.Dataset) error {
 	u := min(fixUsers, len(ds.Test))
 	hi, hc := make([]int32, u*l), make([]int32, u*l)
 	scores := make([]float32, u*n)
-	rows := make([]item.Row, n)
-	for i := range rows {
-		rows[i] = item.Row(i)
-	}
+	rows := item.AllRows(n)
 	for k := 0; k < u; k++ {
 		ds.Fill(ds.Test[k], hi[k*l:(k+1)*l], hc[k*l:(k+1)*l])
 		if err := sc.BindIDs(hi[k*l:(k+1)*l], hc[k*l:(k+1)*l]); err != nil {

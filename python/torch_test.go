@@ -123,10 +123,7 @@ func checkTorchRun(t *testing.T, out string) {
 		t.Fatal(err)
 	}
 	u, l, n := hshape[0], hshape[1], m.Cfg.NumItems
-	rows := make([]item.Row, n)
-	for i := range rows {
-		rows[i] = item.Row(i)
-	}
+	rows := item.AllRows(n)
 	got := make([]float32, n)
 	worst := 0.0
 	for k := 0; k < u; k++ {

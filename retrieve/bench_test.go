@@ -210,10 +210,7 @@ func BenchmarkBeamOverhead(b *testing.B) {
 	const nt = 16
 	tables := make([]tableScorer, nt)
 	sc := bs.m.NewScorer()
-	all := make([]item.Row, benchN)
-	for i := range all {
-		all[i] = item.Row(i)
-	}
+	all := item.AllRows(benchN)
 	for i := range tables {
 		tables[i] = make(tableScorer, benchN)
 		sc.Bind(bs.query(i))

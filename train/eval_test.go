@@ -44,10 +44,7 @@ func TestEvaluateMatchesSortedTopK(t *testing.T) {
 		t.Fatal(err)
 	}
 	N := ds.Meta.NumItems
-	rows := make([]item.Row, N)
-	for i := range rows {
-		rows[i] = item.Row(i)
-	}
+	rows := item.AllRows(N)
 	scores := make([]float32, N)
 	count := map[item.ID]int{}
 	for _, s := range ds.Train {

@@ -10,11 +10,11 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"sort"
 	"time"
 
 	"nann/bench"
 	"nann/bundle"
+	"nann/eval"
 	"nann/hnsw"
 	"nann/item"
 	"nann/onnx"
@@ -31,12 +31,12 @@ type onnxEvalReport struct {
 	Users   int                `json:"users"`
 	Items   int                `json:"items"`
 	Overlap []onnxOverlap      `json:"overlap"`
-	Scored  summaryMs          `json:"items_scored"`
+	Scored  eval.Summary       `json:"items_scored"`
 	Rounds  []onnxRoundSummary `json:"rounds"`
 	// ScoredFraction is the mean items scored per user over the corpus.
-	ScoredFraction float64   `json:"scored_fraction"`
-	BeamLatency    summaryMs `json:"beam_latency_ms"`
-	ExactLatency   summaryMs `json:"exact_latency_ms"`
+	ScoredFraction float64      `json:"scored_fraction"`
+	BeamLatency    eval.Summary `json:"beam_latency_ms"`
+	ExactLatency   eval.Summary `json:"exact_latency_ms"`
 }
 
 type onnxOverlap struct {
@@ -46,31 +46,9 @@ type onnxOverlap struct {
 }
 
 type onnxRoundSummary struct {
-	Round  int       `json:"round"`
-	Level  int       `json:"level"`
-	Scored summaryMs `json:"scored"`
-}
-
-// summaryMs is a distribution over users (of milliseconds or counts).
-type summaryMs struct {
-	Mean float64 `json:"mean"`
-	P50  float64 `json:"p50"`
-	P99  float64 `json:"p99"`
-	Max  float64 `json:"max"`
-}
-
-func summarize(v []float64) summaryMs {
-	if len(v) == 0 {
-		return summaryMs{}
-	}
-	s := slices.Clone(v)
-	sort.Float64s(s)
-	sum := 0.0
-	for _, x := range s {
-		sum += x
-	}
-	at := func(q float64) float64 { return s[min(len(s)-1, int(q*float64(len(s))))] }
-	return summaryMs{Mean: sum / float64(len(s)), P50: at(0.5), P99: at(0.99), Max: s[len(s)-1]}
+	Round  int          `json:"round"`
+	Level  int          `json:"level"`
+	Scored eval.Summary `json:"scored"`
 }
 
 // onnxEvalModel is what an imported-model evaluation needs.
@@ -239,13 +217,13 @@ func (c *EvalCmd) runONNX(g *Globals) error {
 		}
 	}
 	for i, k := range ks {
-		s := summarize(overlap[i])
+		s := eval.Summarize(overlap[i])
 		rep.Overlap = append(rep.Overlap, onnxOverlap{K: k, Overlap: s.Mean, Min: slices.Min(overlap[i])})
 	}
 	for i := range rep.Rounds {
-		rep.Rounds[i].Scored = summarize(rounds[i])
+		rep.Rounds[i].Scored = eval.Summarize(rounds[i])
 	}
-	rep.Scored, rep.BeamLatency, rep.ExactLatency = summarize(scored), summarize(beamMs), summarize(exactMs)
+	rep.Scored, rep.BeamLatency, rep.ExactLatency = eval.Summarize(scored), eval.Summarize(beamMs), eval.Summarize(exactMs)
 	rep.ScoredFraction = rep.Scored.Mean / float64(n)
 	if c.JSON {
 		return writeJSON(g.Stdout(), rep)

@@ -85,10 +85,7 @@ func TestExportONNXEndToEnd(t *testing.T) {
 	hist, cates := make([]int64, users*l), make([]int64, users*l)
 	seqs := make([]float32, users*l*sw)
 	ref := make([][]float64, users)
-	rows := make([]item.Row, n)
-	for i := range rows {
-		rows[i] = item.Row(i)
-	}
+	rows := item.AllRows(n)
 	for u, length := range []int{l, 9, 1} {
 		hi, hc := make([]item.ID, length), make([]int32, length)
 		for i := range hi {

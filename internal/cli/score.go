@@ -198,10 +198,7 @@ func (c *ScoreCmd) scoreUser(g *Globals, sc *plan.Scorer, byInput map[string]*on
 // rows returns the item rows to score: --items, or every row.
 func (c *ScoreCmd) rows(n int) ([]item.Row, error) {
 	if c.Items == "" {
-		rows := make([]item.Row, n)
-		for i := range rows {
-			rows[i] = item.Row(i)
-		}
+		rows := item.AllRows(n)
 		return rows, nil
 	}
 	ids, shape, err := npy.ReadInts(c.Items)
