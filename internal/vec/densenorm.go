@@ -11,7 +11,9 @@ import "math"
 // scratch): the product's columns are lane vectors, so a group's mean and
 // variance are sums of vectors and the normalisation, the GELU and the dot
 // are element-wise, with no horizontal reduction, and a group's product
-// stays in an L1 scratch. Plain-Go twin: denseNormGeneric.
+// stays in an L1 scratch. Plain-Go twin: denseNormGeneric. Its GELU is
+// gelu.go's piecewise polynomial, not the LayerNorm pass's A&S form (same
+// accuracy class, a third of the multiply-adds).
 //
 // The statistics are unshifted sums (mean = Σx/m, variance = Σx²/m −
 // mean²), so a group whose mean is large against its spread loses
@@ -81,7 +83,7 @@ func (p *DenseNorm) Rows(a []float32, rows int, b, bias, out, work []float32) {
 }
 
 // denseNormGeneric is the plain-Go twin of denseNormAVX512: the same
-// statistics, normalisation and GELU.
+// statistics, normalisation and GELU (GELUTable32).
 // x is m values of scratch.
 func denseNormGeneric(p *DenseNorm, a []float32, rows int, b, bias, out, x []float32) {
 	m, k := p.LN.Cols, p.K
@@ -114,7 +116,7 @@ func denseNormGeneric(p *DenseNorm, a []float32, rows int, b, bias, out, x []flo
 			for c, v := range x {
 				t := (v*rstd+nm)*p.LN.Scale[c] + p.LN.Bias[c]
 				if p.LN.GELU {
-					t = GELU32(t)
+					t = GELUTable32(t)
 				}
 				acc += t * p.LN.Dot[c]
 			}

@@ -548,6 +548,106 @@ rowend512:
 	RET
 
 
+// DenseNorm's GELU coefficients (gelu.go's geluTab): table j, the
+// coefficient of u^j for the 16 intervals, at offset 64·j.
+DATA gelutab<>+0(SB)/4, $0x33895aa7
+DATA gelutab<>+4(SB)/4, $0x3e1df8a1
+DATA gelutab<>+8(SB)/4, $0x3e227682
+DATA gelutab<>+12(SB)/4, $0x3dcd3b50
+DATA gelutab<>+16(SB)/4, $0x3d3a5e7f
+DATA gelutab<>+20(SB)/4, $0x3c7e591c
+DATA gelutab<>+24(SB)/4, $0x3b84b351
+DATA gelutab<>+28(SB)/4, $0x3a557015
+DATA gelutab<>+32(SB)/4, $0x3904d682
+DATA gelutab<>+36(SB)/4, $0x37804170
+DATA gelutab<>+40(SB)/4, $0x35c05c93
+DATA gelutab<>+44(SB)/4, $0x33e0461f
+DATA gelutab<>+48(SB)/4, $0x31cb5ef4
+DATA gelutab<>+52(SB)/4, $0x2f8f7bca
+DATA gelutab<>+56(SB)/4, $0x2d1d9004
+DATA gelutab<>+60(SB)/4, $0x2a86ac9b
+DATA gelutab<>+64(SB)/4, $0x3e7ffecb
+DATA gelutab<>+68(SB)/4, $0x3d87afd4
+DATA gelutab<>+72(SB)/4, $0xbd2a9d71
+DATA gelutab<>+76(SB)/4, $0xbd828694
+DATA gelutab<>+80(SB)/4, $0xbd2e8ef0
+DATA gelutab<>+84(SB)/4, $0xbc9a0fdb
+DATA gelutab<>+88(SB)/4, $0xbbc3b920
+DATA gelutab<>+92(SB)/4, $0xbab8ea9e
+DATA gelutab<>+96(SB)/4, $0xb983ff25
+DATA gelutab<>+100(SB)/4, $0xb80fa289
+DATA gelutab<>+104(SB)/4, $0xb66f8f05
+DATA gelutab<>+108(SB)/4, $0xb499a353
+DATA gelutab<>+112(SB)/4, $0xb297ee39
+DATA gelutab<>+116(SB)/4, $0xb06811e8
+DATA gelutab<>+120(SB)/4, $0xae09110a
+DATA gelutab<>+124(SB)/4, $0xab7aacb6
+DATA gelutab<>+128(SB)/4, $0xbdcc25c2
+DATA gelutab<>+132(SB)/4, $0xbd9dbecc
+DATA gelutab<>+136(SB)/4, $0xbcf82138
+DATA gelutab<>+140(SB)/4, $0x3b841931
+DATA gelutab<>+144(SB)/4, $0x3c5d5065
+DATA gelutab<>+148(SB)/4, $0x3c18baa5
+DATA gelutab<>+152(SB)/4, $0x3b7e46ae
+DATA gelutab<>+156(SB)/4, $0x3a926f3e
+DATA gelutab<>+160(SB)/4, $0x3974d315
+DATA gelutab<>+164(SB)/4, $0x3817f994
+DATA gelutab<>+168(SB)/4, $0x368dea7d
+DATA gelutab<>+172(SB)/4, $0x34c8f645
+DATA gelutab<>+176(SB)/4, $0x32d8ef02
+DATA gelutab<>+180(SB)/4, $0x30b331e8
+DATA gelutab<>+184(SB)/4, $0x2e632d28
+DATA gelutab<>+188(SB)/4, $0x2bdd7be7
+DATA gelutab<>+192(SB)/4, $0xb975ce7f
+DATA gelutab<>+196(SB)/4, $0x3c61e7c6
+DATA gelutab<>+200(SB)/4, $0x3c7ac778
+DATA gelutab<>+204(SB)/4, $0x3bea74f2
+DATA gelutab<>+208(SB)/4, $0xb8315c47
+DATA gelutab<>+212(SB)/4, $0xbb097075
+DATA gelutab<>+216(SB)/4, $0xbab6c3a6
+DATA gelutab<>+220(SB)/4, $0xba089cfa
+DATA gelutab<>+224(SB)/4, $0xb9090dba
+DATA gelutab<>+228(SB)/4, $0xb7c3cc11
+DATA gelutab<>+232(SB)/4, $0xb64cd96f
+DATA gelutab<>+236(SB)/4, $0xb49f7c13
+DATA gelutab<>+240(SB)/4, $0xb2baad00
+DATA gelutab<>+244(SB)/4, $0xb0a5640d
+DATA gelutab<>+248(SB)/4, $0xae5eef1c
+DATA gelutab<>+252(SB)/4, $0xabe57064
+DATA gelutab<>+256(SB)/4, $0x3b97595e
+DATA gelutab<>+260(SB)/4, $0x3b07f132
+DATA gelutab<>+264(SB)/4, $0xbad3623f
+DATA gelutab<>+268(SB)/4, $0xbb1dbded
+DATA gelutab<>+272(SB)/4, $0xba895eaa
+DATA gelutab<>+276(SB)/4, $0x3862c2e7
+DATA gelutab<>+280(SB)/4, $0x398fc500
+DATA gelutab<>+284(SB)/4, $0x391b61e0
+DATA gelutab<>+288(SB)/4, $0x383e3d34
+DATA gelutab<>+292(SB)/4, $0x371b84e3
+DATA gelutab<>+296(SB)/4, $0x35b3fe08
+DATA gelutab<>+300(SB)/4, $0x3417c4fb
+DATA gelutab<>+304(SB)/4, $0x323d9f93
+DATA gelutab<>+308(SB)/4, $0x30317084
+DATA gelutab<>+312(SB)/4, $0x2dfa941f
+DATA gelutab<>+316(SB)/4, $0x2b863d1a
+DATA gelutab<>+320(SB)/4, $0xb9e13f8c
+DATA gelutab<>+324(SB)/4, $0xba38e1fb
+DATA gelutab<>+328(SB)/4, $0xb94c3123
+DATA gelutab<>+332(SB)/4, $0x397f1b81
+DATA gelutab<>+336(SB)/4, $0x3969eb9d
+DATA gelutab<>+340(SB)/4, $0x385eff1f
+DATA gelutab<>+344(SB)/4, $0xb7bae6a8
+DATA gelutab<>+348(SB)/4, $0xb7afe6da
+DATA gelutab<>+352(SB)/4, $0xb7024d40
+DATA gelutab<>+356(SB)/4, $0xb5ee079a
+DATA gelutab<>+360(SB)/4, $0xb494c194
+DATA gelutab<>+364(SB)/4, $0xb304f01c
+DATA gelutab<>+368(SB)/4, $0xb12df240
+DATA gelutab<>+372(SB)/4, $0xaf290fab
+DATA gelutab<>+376(SB)/4, $0xacf67a3c
+DATA gelutab<>+380(SB)/4, $0xaa87b02a
+GLOBL gelutab<>(SB), RODATA|NOPTR, $384
+
 // func denseNormAVX512(a *float32, aidx *int32, k int, b, bias *float32, groups, m int, scale, lnBias, dot *float32, eps, invM float32, flags int, dotBias float32, out *float32, oidx *int32, mask int, at, scratch *float32)
 //
 // DenseNorm.Rows for one block of up to 16 rows, one row per lane (twin:
@@ -561,17 +661,19 @@ rowend512:
 //	         Z27); each column stored to scratch[c], s += x, q += x²
 //	         (Z29, Z30)
 //	stats:   mean = s/m; rstd = 1/sqrt(max(q/m − mean², 0) + eps)
-//	columns: t = (x·rstd − mean·rstd)·scale[c] + lnBias[c]; GELU as in
-//	         layerNormAVX512 (flags&1) with min(|t|, 8) by one VRANGEPS;
-//	         acc += t·dot[c], four columns per step, each step's
-//	         instructions interleaved (their chains overlap; Z4, Z6, Z1,
-//	         Z31 the sums)
+//	columns: t = (x·rstd − mean·rstd)·scale[c] + lnBias[c]; with flags&1
+//	         the GELU of gelu.go: y = 2·min(|t|, 8⁻) (VRANGEPS), u = y −
+//	         ⌊y⌋ (VREDUCEPS), i = ⌊y⌋, each coefficient of interval i by
+//	         VPERMPS from its table register, p by Horner in u, t =
+//	         max(t, 0) − p; acc += t·dot[c], four columns per step, each
+//	         step's instructions interleaved (their chains overlap; Z4, Z6
+//	         the sums)
 //	out[oidx[i] + g] = acc[i] + dotBias, scattered to the mask's lanes
 //
 // Registers: SI the next panel, R9 its bias, R8 groups left, DI out + g,
 // R12 k, R10 panels (then column steps) left, R11 scratch, R13..R15
-// scale, lnBias, dot; the layerNormAVX512 constants in Z17..Z25, Z26
-// zero; Z3 rstd, Z5 −mean·rstd.
+// scale, lnBias, dot; Z17 the clamp 8⁻ (the largest float32 below 8),
+// Z18..Z23 the coefficient tables, Z26 zero; Z3 rstd, Z5 −mean·rstd.
 TEXT ·denseNormAVX512(SB), NOSPLIT, $0-144
 	MOVQ a+0(FP), AX
 	MOVQ aidx+8(FP), DX
@@ -594,15 +696,14 @@ dngather:
 	MOVQ groups+40(FP), R8
 	MOVQ out+104(FP), DI
 	MOVQ k+16(FP), R12
-	VBROADCASTSS lnconst<>+32(SB), Z17
-	VBROADCASTSS lnconst<>+64(SB), Z18
-	VBROADCASTSS lnconst<>+96(SB), Z19
-	VBROADCASTSS lnconst<>+128(SB), Z20
-	VBROADCASTSS lnconst<>+160(SB), Z21
-	VBROADCASTSS lnconst<>+192(SB), Z22
-	VBROADCASTSS lnconst<>+224(SB), Z23
-	VBROADCASTSS lnconst<>+256(SB), Z24
-	VBROADCASTSS lnconst<>+288(SB), Z25
+	MOVL $0x40ffffff, AX         // the largest float32 below 8
+	VPBROADCASTD AX, Z17
+	VMOVUPS gelutab<>+0(SB), Z18
+	VMOVUPS gelutab<>+64(SB), Z19
+	VMOVUPS gelutab<>+128(SB), Z20
+	VMOVUPS gelutab<>+192(SB), Z21
+	VMOVUPS gelutab<>+256(SB), Z22
+	VMOVUPS gelutab<>+320(SB), Z23
 	VPXORD Z26, Z26, Z26
 dngroup:
 	MOVQ flags+88(FP), BX
@@ -735,7 +836,8 @@ dnk:
 	VBROADCASTSS eps+80(FP), Z0
 	VADDPS Z0, Z2, Z2
 	VSQRTPS Z2, Z2
-	VDIVPS Z2, Z24, Z3           // rstd
+	VBROADCASTSS lnconst<>+256(SB), Z0
+	VDIVPS Z2, Z0, Z3            // rstd
 	VXORPS Z5, Z5, Z5
 	VFNMADD231PS Z3, Z1, Z5      // −mean·rstd
 
@@ -749,8 +851,6 @@ dnk:
 	MOVQ flags+88(FP), BX
 	VPXORD Z4, Z4, Z4
 	VPXORD Z6, Z6, Z6
-	VPXORD Z1, Z1, Z1
-	VPXORD Z31, Z31, Z31
 dncols:
 	VMOVUPS 0(R11), Z9
 	VMOVUPS 64(R11), Z7
@@ -774,87 +874,81 @@ dncols:
 	VRANGEPS $0x0A, Z17, Z12, Z7
 	VRANGEPS $0x0A, Z17, Z14, Z15
 	VRANGEPS $0x0A, Z17, Z27, Z28
-	VMOVAPS Z18, Z11
-	VMOVAPS Z18, Z13
-	VMOVAPS Z18, Z16
-	VMOVAPS Z18, Z29
-	VFMADD213PS Z19, Z9, Z11
-	VFMADD213PS Z19, Z7, Z13
-	VFMADD213PS Z19, Z15, Z16
-	VFMADD213PS Z19, Z28, Z29
-	VFMADD213PS Z20, Z9, Z11
-	VFMADD213PS Z20, Z7, Z13
-	VFMADD213PS Z20, Z15, Z16
-	VFMADD213PS Z20, Z28, Z29
-	VFMADD213PS Z21, Z9, Z11
-	VFMADD213PS Z21, Z7, Z13
-	VFMADD213PS Z21, Z15, Z16
-	VFMADD213PS Z21, Z28, Z29
-	VFMADD213PS Z22, Z9, Z11
-	VFMADD213PS Z22, Z7, Z13
-	VFMADD213PS Z22, Z15, Z16
-	VFMADD213PS Z22, Z28, Z29
-	VFMADD213PS Z23, Z9, Z11
-	VFMADD213PS Z23, Z7, Z13
-	VFMADD213PS Z23, Z15, Z16
-	VFMADD213PS Z23, Z28, Z29
-	VFMADD213PS Z24, Z9, Z11
-	VFMADD213PS Z24, Z7, Z13
-	VFMADD213PS Z24, Z15, Z16
-	VFMADD213PS Z24, Z28, Z29
-	VMULPS Z11, Z11, Z11
-	VMULPS Z13, Z13, Z13
-	VMULPS Z16, Z16, Z16
-	VMULPS Z29, Z29, Z29
-	VMULPS Z11, Z11, Z11
-	VMULPS Z13, Z13, Z13
-	VMULPS Z16, Z16, Z16
-	VMULPS Z29, Z29, Z29
-	VMULPS Z11, Z11, Z11
-	VMULPS Z13, Z13, Z13
-	VMULPS Z16, Z16, Z16
-	VMULPS Z29, Z29, Z29
-	VMULPS Z11, Z11, Z11
-	VMULPS Z13, Z13, Z13
-	VMULPS Z16, Z16, Z16
-	VMULPS Z29, Z29, Z29
-	VRCP14PS Z11, Z2
-	VRCP14PS Z13, Z8
-	VRCP14PS Z16, Z0
-	VRCP14PS Z29, Z30
-	VFNMADD213PS Z24, Z2, Z11
-	VFNMADD213PS Z24, Z8, Z13
-	VFNMADD213PS Z24, Z0, Z16
-	VFNMADD213PS Z24, Z30, Z29
-	VFMADD213PS Z2, Z2, Z11
-	VFMADD213PS Z8, Z8, Z13
-	VFMADD213PS Z0, Z0, Z16
-	VFMADD213PS Z30, Z30, Z29
-	VMULPS Z9, Z11, Z11
-	VMULPS Z7, Z13, Z13
-	VMULPS Z15, Z16, Z16
-	VMULPS Z28, Z29, Z29
+	VADDPS Z9, Z9, Z9
+	VADDPS Z7, Z7, Z7
+	VADDPS Z15, Z15, Z15
+	VADDPS Z28, Z28, Z28
+	VREDUCEPS $0x09, Z9, Z11
+	VREDUCEPS $0x09, Z7, Z13
+	VREDUCEPS $0x09, Z15, Z16
+	VREDUCEPS $0x09, Z28, Z29
+	VCVTTPS2DQ Z9, Z2
+	VCVTTPS2DQ Z7, Z8
+	VCVTTPS2DQ Z15, Z0
+	VCVTTPS2DQ Z28, Z30
+	VPERMPS Z23, Z2, Z9
+	VPERMPS Z23, Z8, Z7
+	VPERMPS Z23, Z0, Z15
+	VPERMPS Z23, Z30, Z28
+	VPERMPS Z22, Z2, Z1
+	VPERMPS Z22, Z8, Z31
+	VPERMPS Z22, Z0, Z25
+	VPERMPS Z22, Z30, Z24
+	VFMADD213PS Z1, Z11, Z9
+	VFMADD213PS Z31, Z13, Z7
+	VFMADD213PS Z25, Z16, Z15
+	VFMADD213PS Z24, Z29, Z28
+	VPERMPS Z21, Z2, Z1
+	VPERMPS Z21, Z8, Z31
+	VPERMPS Z21, Z0, Z25
+	VPERMPS Z21, Z30, Z24
+	VFMADD213PS Z1, Z11, Z9
+	VFMADD213PS Z31, Z13, Z7
+	VFMADD213PS Z25, Z16, Z15
+	VFMADD213PS Z24, Z29, Z28
+	VPERMPS Z20, Z2, Z1
+	VPERMPS Z20, Z8, Z31
+	VPERMPS Z20, Z0, Z25
+	VPERMPS Z20, Z30, Z24
+	VFMADD213PS Z1, Z11, Z9
+	VFMADD213PS Z31, Z13, Z7
+	VFMADD213PS Z25, Z16, Z15
+	VFMADD213PS Z24, Z29, Z28
+	VPERMPS Z19, Z2, Z1
+	VPERMPS Z19, Z8, Z31
+	VPERMPS Z19, Z0, Z25
+	VPERMPS Z19, Z30, Z24
+	VFMADD213PS Z1, Z11, Z9
+	VFMADD213PS Z31, Z13, Z7
+	VFMADD213PS Z25, Z16, Z15
+	VFMADD213PS Z24, Z29, Z28
+	VPERMPS Z18, Z2, Z1
+	VPERMPS Z18, Z8, Z31
+	VPERMPS Z18, Z0, Z25
+	VPERMPS Z18, Z30, Z24
+	VFMADD213PS Z1, Z11, Z9
+	VFMADD213PS Z31, Z13, Z7
+	VFMADD213PS Z25, Z16, Z15
+	VFMADD213PS Z24, Z29, Z28
 	VMAXPS Z10, Z26, Z10
 	VMAXPS Z12, Z26, Z12
 	VMAXPS Z14, Z26, Z14
 	VMAXPS Z27, Z26, Z27
-	VFNMADD231PS Z25, Z11, Z10
-	VFNMADD231PS Z25, Z13, Z12
-	VFNMADD231PS Z25, Z16, Z14
-	VFNMADD231PS Z25, Z29, Z27
+	VSUBPS Z9, Z10, Z10
+	VSUBPS Z7, Z12, Z12
+	VSUBPS Z15, Z14, Z14
+	VSUBPS Z28, Z27, Z27
 dnnogelu:
 	VFMADD231PS.BCST 0(R15), Z10, Z4
 	VFMADD231PS.BCST 4(R15), Z12, Z6
-	VFMADD231PS.BCST 8(R15), Z14, Z1
-	VFMADD231PS.BCST 12(R15), Z27, Z31
+	VFMADD231PS.BCST 8(R15), Z14, Z4
+	VFMADD231PS.BCST 12(R15), Z27, Z6
 	ADDQ $256, R11
 	ADDQ $16, R13
 	ADDQ $16, R14
 	ADDQ $16, R15
 	DECQ R10
 	JNZ dncols
-	VADDPS Z1, Z4, Z4
-	VADDPS Z31, Z6, Z6
 	VADDPS Z6, Z4, Z4
 	VBROADCASTSS dotBias+96(FP), Z0
 	VADDPS Z0, Z4, Z4
