@@ -63,7 +63,7 @@ var benchModelOnce = sync.OnceValues(func() (*benchModel, error) {
 	for u := 0; u < 8; u++ {
 		items, hc := randomHistory(r, 50, bm.cates)
 		seq := make([]float32, w.CommSeqLen())
-		if err := m.SequenceEmbedding(item.Int32s(items), hc, seq); err != nil {
+		if err := m.SequenceEmbedding(items, hc, seq); err != nil {
 			return nil, err
 		}
 		bm.seqs = append(bm.seqs, seq)

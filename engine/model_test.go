@@ -95,13 +95,13 @@ func TestMatchesModelScorer(t *testing.T) {
 				clear(items) // only categories: no valid position for BindIDs
 			}
 			for _, ids := range []bool{false, true} {
-				if err := m.SequenceEmbedding(item.Int32s(items), hc, seq); err != nil {
+				if err := m.SequenceEmbedding(items, hc, seq); err != nil {
 					t.Fatal(err)
 				}
 				if ids {
 					err = es.BindIDs(items, hc)
 					if err == nil {
-						err = ms.BindIDs(item.Int32s(items), hc)
+						err = ms.BindIDs(items, hc)
 					}
 				} else {
 					err = es.BindSeq(seq)

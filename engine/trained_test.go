@@ -89,7 +89,7 @@ func TestTrainedModel(t *testing.T) {
 			t.Fatal(err)
 		}
 		if u < 5 {
-			if err := ms.BindIDs(hi, hc); err != nil {
+			if err := ms.BindIDs(item.IDs(hi), hc); err != nil {
 				t.Fatal(err)
 			}
 			s32.Score(rows, got)

@@ -100,6 +100,15 @@ func AllRows(n int) []Row {
 	return rows
 }
 
+// AllIDs returns the ids of rows 0, 1, …, n−1, that is 1, 2, …, n.
+func AllIDs(n int) []ID {
+	ids := make([]ID, n)
+	for r := range ids {
+		ids[r] = Row(r).ID()
+	}
+	return ids
+}
+
 // alias reinterprets a slice of one int32-based type as another, sharing
 // its memory (nil for an empty slice).
 func alias[To, From ~int32](v []From) []To {

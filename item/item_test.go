@@ -97,4 +97,13 @@ func TestAllRows(t *testing.T) {
 	if len(r) != 5 {
 		t.Errorf("AllRows(5) has %d rows", len(r))
 	}
+	ids := AllIDs(5)
+	for i, id := range ids {
+		if id != ID(i+1) || id.Row() != Row(i) {
+			t.Errorf("AllIDs(5)[%d] = %d", i, id)
+		}
+	}
+	if len(ids) != 5 {
+		t.Errorf("AllIDs(5) has %d ids", len(ids))
+	}
 }

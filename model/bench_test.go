@@ -112,7 +112,7 @@ func BenchmarkScorer(b *testing.B) {
 	for i := range hi {
 		hi[i], hc[i] = int32(1+r.IntN(cfg.NumItems)), int32(1+r.IntN(cfg.NumCates))
 	}
-	if err := s.BindIDs(hi, hc); err != nil {
+	if err := s.BindIDs(item.IDs(hi), hc); err != nil {
 		b.Fatal(err)
 	}
 	rows := make([]item.Row, 4096)

@@ -96,7 +96,7 @@ const itemChunk = 4096
 // ItemEmbeddings runs the item network in inference mode (BatchNorm with
 // moving averages) for items[i] with category cates[i] and writes the
 // len(items)×ItemDim embeddings e_v to out. Safe for concurrent use.
-func (m *Model) ItemEmbeddings(items, cates []int32, out []float32) error {
+func (m *Model) ItemEmbeddings(items []item.ID, cates []int32, out []float32) error {
 	eo, sd := m.Cfg.ItemDim, m.Cfg.SeqWidth()
 	if len(cates) != len(items) {
 		return fmt.Errorf("model: %d items but %d categories", len(items), len(cates))
@@ -104,7 +104,7 @@ func (m *Model) ItemEmbeddings(items, cates []int32, out []float32) error {
 	if len(out) < len(items)*eo {
 		return fmt.Errorf("model: output holds %d values, need %d×%d", len(out), len(items), eo)
 	}
-	if err := checkIDs("items", items, m.Cfg.NumItems); err != nil {
+	if err := checkIDs("items", item.Int32s(items), m.Cfg.NumItems); err != nil {
 		return fmt.Errorf("model: %w", err)
 	}
 	if err := checkIDs("categories", cates, m.Cfg.NumCates); err != nil {
@@ -115,7 +115,7 @@ func (m *Model) ItemEmbeddings(items, cates []int32, out []float32) error {
 	x := make([]float32, min(itemChunk, len(items))*sd)
 	for s := 0; s < len(items); s += itemChunk {
 		n := min(itemChunk, len(items)-s)
-		m.ItemEmb.Lookup(items[s:s+n], x, sd, 0)
+		m.ItemEmb.Lookup(item.Int32s(items[s:s+n]), x, sd, 0)
 		m.CateEmb.Lookup(cates[s:s+n], x, sd, m.Cfg.EmbDim)
 		m.ItemNet.Forward(&gw, x, sd, n, false, &c, out[s*eo:(s+n)*eo], eo)
 	}
@@ -125,7 +125,7 @@ func (m *Model) ItemEmbeddings(items, cates []int32, out []float32) error {
 // SequenceEmbedding writes the user's SeqLen×SeqWidth behaviour-sequence
 // embedding (concat(item emb, cate emb) per position, zero rows for padding)
 // to out; a history shorter than SeqLen is right-padded.
-func (m *Model) SequenceEmbedding(histItems, histCates []int32, out []float32) error {
+func (m *Model) SequenceEmbedding(histItems []item.ID, histCates []int32, out []float32) error {
 	l, sd := m.Cfg.SeqLen, m.Cfg.SeqWidth()
 	switch {
 	case len(histItems) != len(histCates):
@@ -135,14 +135,14 @@ func (m *Model) SequenceEmbedding(histItems, histCates []int32, out []float32) e
 	case len(out) < l*sd:
 		return fmt.Errorf("model: output holds %d values, need %d×%d", len(out), l, sd)
 	}
-	if err := checkIDs("history items", histItems, m.Cfg.NumItems); err != nil {
+	if err := checkIDs("history items", item.Int32s(histItems), m.Cfg.NumItems); err != nil {
 		return fmt.Errorf("model: %w", err)
 	}
 	if err := checkIDs("history categories", histCates, m.Cfg.NumCates); err != nil {
 		return fmt.Errorf("model: %w", err)
 	}
 	n := len(histItems)
-	m.ItemEmb.Lookup(histItems, out, sd, 0)
+	m.ItemEmb.Lookup(item.Int32s(histItems), out, sd, 0)
 	m.CateEmb.Lookup(histCates, out, sd, m.Cfg.EmbDim)
 	clear(out[n*sd : l*sd])
 	return nil
@@ -155,10 +155,7 @@ func (m *Model) AllItemEmbeddings(cates item.ByRow[int32]) ([]float32, error) {
 	if len(cates) != m.Cfg.NumItems {
 		return nil, fmt.Errorf("model: %d item categories for %d items", len(cates), m.Cfg.NumItems)
 	}
-	items := make([]int32, m.Cfg.NumItems)
-	for r := range items {
-		items[r] = int32(item.Row(r).ID())
-	}
+	items := item.AllIDs(m.Cfg.NumItems)
 	t := make([]float32, m.Cfg.NumItems*m.Cfg.ItemDim)
 	if err := m.ItemEmbeddings(items, cates, t); err != nil {
 		return nil, err

@@ -61,7 +61,7 @@ func (w *onnxWorld) plainScores(t *testing.T, u int) []float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.BindIDs(w.hist[u][0], w.hist[u][1]); err != nil {
+	if err := s.BindIDs(item.IDs(w.hist[u][0]), w.hist[u][1]); err != nil {
 		t.Fatal(err)
 	}
 	rows := item.AllRows(w.m.Cfg.NumItems)
@@ -83,7 +83,7 @@ func (w *onnxWorld) graphInputs(t *testing.T, in ONNXInputs, u int) map[string]*
 	hi, hc := w.hist[u][0], w.hist[u][1]
 	if in == ONNXCommSeq {
 		seq := make([]float32, l*sw)
-		if err := w.m.SequenceEmbedding(hi, hc, seq); err != nil {
+		if err := w.m.SequenceEmbedding(item.IDs(hi), hc, seq); err != nil {
 			t.Fatal(err)
 		}
 		x := onnx.NewTensor(onnx.Float32, n, l, sw)

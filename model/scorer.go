@@ -45,7 +45,7 @@ func (m *Model) NewScorer(table []float32) (*Scorer, error) {
 
 // BindIDs sets the user: a history of at most SeqLen item and category ids
 // (right-padded with 0 or shorter; it is padded to SeqLen).
-func (s *Scorer) BindIDs(histItems, histCates []int32) error {
+func (s *Scorer) BindIDs(histItems []item.ID, histCates []int32) error {
 	s.bound = false
 	if err := s.m.SequenceEmbedding(histItems, histCates, s.seq); err != nil {
 		return err

@@ -157,7 +157,7 @@ func TestScorerMatchesSlowForward(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.BindIDs(hi, hc); err != nil {
+		if err := s.BindIDs(item.IDs(hi), hc); err != nil {
 			t.Fatal(err)
 		}
 		rows := make([]item.Row, 0, cfg.NumItems)
@@ -178,7 +178,7 @@ func TestScorerMatchesSlowForward(t *testing.T) {
 		}
 		// BindSeq with SequenceEmbedding's output gives the same scores.
 		flat := make([]float32, cfg.SeqLen*cfg.SeqWidth())
-		if err := m.SequenceEmbedding(hi, hc, flat); err != nil {
+		if err := m.SequenceEmbedding(item.IDs(hi), hc, flat); err != nil {
 			t.Fatal(err)
 		}
 		for l := range seq {
@@ -209,19 +209,19 @@ func TestScorerErrors(t *testing.T) {
 		t.Fatal("short table accepted")
 	}
 	s, _ := m.NewScorer(make([]float32, cfg.NumItems*cfg.ItemDim))
-	if err := s.BindIDs(make([]int32, cfg.SeqLen+1), make([]int32, cfg.SeqLen+1)); err == nil {
+	if err := s.BindIDs(make([]item.ID, cfg.SeqLen+1), make([]int32, cfg.SeqLen+1)); err == nil {
 		t.Fatal("long history accepted")
 	}
-	if err := s.BindIDs([]int32{1, 2}, []int32{1, 1}); err != nil {
+	if err := s.BindIDs([]item.ID{1, 2}, []int32{1, 1}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.BindIDs([]int32{1, int32(cfg.NumItems + 1)}, []int32{1, 1}); err == nil {
+	if err := s.BindIDs([]item.ID{1, item.ID(cfg.NumItems + 1)}, []int32{1, 1}); err == nil {
 		t.Fatal("bad item id accepted")
 	}
 	if err := s.BindSeq(make([]float32, 7)); err == nil {
 		t.Fatal("short comm_seq accepted")
 	}
-	if err := m.ItemEmbeddings([]int32{1}, []int32{int32(cfg.NumCates + 1)}, make([]float32, cfg.ItemDim)); err == nil {
+	if err := m.ItemEmbeddings([]item.ID{1}, []int32{int32(cfg.NumCates + 1)}, make([]float32, cfg.ItemDim)); err == nil {
 		t.Fatal("bad category accepted")
 	}
 	func() {

@@ -130,7 +130,7 @@ func dumpScores(dir string, m *model.Model, ds *dataset.Dataset) error {
 	rows := item.AllRows(n)
 	for k := 0; k < u; k++ {
 		ds.Fill(ds.Test[k], hi[k*l:(k+1)*l], hc[k*l:(k+1)*l])
-		if err := sc.BindIDs(hi[k*l:(k+1)*l], hc[k*l:(k+1)*l]); err != nil {
+		if err := sc.BindIDs(item.IDs(hi[k*l:(k+1)*l]), hc[k*l:(k+1)*l]); err != nil {
 			return err
 		}
 		sc.Score(rows, scores[k*n:(k+1)*n])

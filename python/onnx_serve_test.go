@@ -16,6 +16,7 @@ import (
 	"nann/internal/npy"
 	"nann/internal/numtest"
 	"nann/internal/servingtest"
+	"nann/item"
 	"nann/server"
 	"nann/tfserving/servingpb"
 	"nann/tfserving/tfpb"
@@ -63,7 +64,7 @@ func checkTorchONNX(t *testing.T, out string) {
 	sl, sw := m.Cfg.SeqLen, m.Cfg.SeqWidth()
 	seq := make([]float32, u*sl*sw)
 	for k := 0; k < u; k++ {
-		if err := m.SequenceEmbedding(hi[k*l:(k+1)*l], hc[k*l:(k+1)*l], seq[k*sl*sw:(k+1)*sl*sw]); err != nil {
+		if err := m.SequenceEmbedding(item.IDs(hi[k*l:(k+1)*l]), hc[k*l:(k+1)*l], seq[k*sl*sw:(k+1)*sl*sw]); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -127,7 +127,7 @@ func checkTorchRun(t *testing.T, out string) {
 	got := make([]float32, n)
 	worst := 0.0
 	for k := 0; k < u; k++ {
-		if err := sc.BindIDs(hi[k*l:(k+1)*l], hc[k*l:(k+1)*l]); err != nil {
+		if err := sc.BindIDs(item.IDs(hi[k*l:(k+1)*l]), hc[k*l:(k+1)*l]); err != nil {
 			t.Fatal(err)
 		}
 		sc.Score(rows, got)

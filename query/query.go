@@ -61,7 +61,7 @@ func (p *plainModel) NewScorer() retrieve.QueryScorer[History] {
 
 type plainScorer struct{ *model.Scorer }
 
-func (s plainScorer) Bind(h History) error { return s.Scorer.BindIDs(item.Int32s(h.Items), h.Cates) }
+func (s plainScorer) Bind(h History) error { return s.Scorer.BindIDs(h.Items, h.Cates) }
 
 // Engine scores histories with a compiled engine.
 func Engine(e *engine.Engine) retrieve.Corpus[History] { return engineModel{e} }

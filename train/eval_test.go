@@ -60,7 +60,7 @@ func TestEvaluateMatchesSortedTopK(t *testing.T) {
 		hits, popHits := 0, 0
 		for _, s := range ds.Test {
 			hi, hc := ds.History(s)
-			if err := sc.BindIDs(hi, hc); err != nil {
+			if err := sc.BindIDs(item.IDs(hi), hc); err != nil {
 				t.Fatal(err)
 			}
 			sc.Score(rows, scores)
@@ -119,8 +119,8 @@ func TestExtractWritesEveryItemInOrder(t *testing.T) {
 		}
 	}
 	for _, r := range []int{0, 1, n / 2, n - 1} {
-		id := int32(r + 1)
-		if err := m.ItemEmbeddings([]int32{id}, []int32{ds.ItemCate[id]}, one); err != nil {
+		id := item.Row(r).ID()
+		if err := m.ItemEmbeddings([]item.ID{id}, []int32{ds.ItemCate.At(id)}, one); err != nil {
 			t.Fatal(err)
 		}
 		if !slices.Equal(one, embs[r*d:(r+1)*d]) {

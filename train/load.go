@@ -112,10 +112,7 @@ func itemTable(ctx context.Context, m *model.Model, itemCate item.ByID[int32], d
 	if int64(n)*int64(dim)*4 > 64<<30 {
 		return nil, fmt.Errorf("%d items × %d floats is too large", n, dim)
 	}
-	items := make([]int32, n)
-	for r := range items {
-		items[r] = int32(item.Row(r).ID())
-	}
+	items := item.AllIDs(n)
 	cates := itemCate.Rows()
 	embs := make([]float32, n*dim)
 	bar := meter.New(progress, "item embeddings", int64(n))
