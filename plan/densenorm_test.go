@@ -5,8 +5,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
 	"nann/internal/numtest"
 	"nann/internal/vec"
 	"nann/item"
@@ -104,19 +102,7 @@ func unitGraph(t *testing.T, relu, twice bool) *onnx.Graph {
 		b.Node("Add", "score", []string{s, s2})
 	}
 	b.Output("score", onnx.Float32, onnx.Batch)
-	mp, err := b.Model("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := proto.Marshal(mp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mod, err := onnx.Parse(data, onnx.ReadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return mod.Graph
+	return builtGraph(t, b)
 }
 
 // With and without an activation between the product and the LayerNorm

@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
-
 	"nann/onnx"
 )
 
@@ -28,19 +26,7 @@ func itemValueGraph(t *testing.T) *onnx.Graph {
 	p := b.Node("Mul", "", []string{uv, h})
 	b.Node("ReduceSum", "score", []string{p, b.Int64("", []int64{1}, 1)}, onnx.IntAttr("keepdims", 0))
 	b.Output("score", onnx.Float32, onnx.Batch)
-	mp, err := b.Model("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := proto.Marshal(mp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := onnx.Parse(data, onnx.ReadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m.Graph
+	return builtGraph(t, b)
 }
 
 // TestItemValue: an item-only value is computed for every item (in
