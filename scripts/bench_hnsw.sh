@@ -2,11 +2,11 @@
 # HNSW build/recall comparison: nann vs Faiss IndexHNSWFlat vs hnswlib on the
 # same 200 K x 64 clustered vectors, same machine, one run (nann is run before
 # and after the two libraries to bracket load changes).
-# Usage: hnsw_bench.sh [WORKDIR]
+# Usage: scripts/bench_hnsw.sh [WORKDIR] (from any directory)
 set -euo pipefail
-W=${1:-/tmp/hnsw_bench}
+W=$(realpath -m "${1:-/tmp/hnsw_bench}")
 mkdir -p "$W"
-cd /work/main
+cd "$(dirname "$0")/.."
 CGO_ENABLED=0 go build -o "$W/nann" ./cmd/nann
 # 1000 Gaussian clusters (centres N(0,1), spread 0.5), seed 42; the long test
 # writes them and prints its own build time and recall.
