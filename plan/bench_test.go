@@ -253,6 +253,33 @@ func BenchmarkDINPlan2Cores(b *testing.B) {
 	})
 }
 
+// BenchmarkDINPlan2Queries: two queries at a time on a two-thread plan, as
+// a server at concurrency 2 scores them (each goroutine its own Scorer).
+func BenchmarkDINPlan2Queries(b *testing.B) {
+	s0, in := dinBench(b, 2)
+	s1 := s0.p.NewScorer()
+	if err := s1.Bind(in); err != nil {
+		b.Fatal(err)
+	}
+	rows := benchRows(benchCorpus, 4096)
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for _, s := range []*Scorer{s0, s1} {
+		wg.Go(func() {
+			out := make([]float32, len(rows))
+			for i := 0; i < b.N; i++ {
+				if err := s.Score(rows, out); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(2*len(rows)*b.N)/time.Since(start).Seconds(), "items/s")
+}
+
 func BenchmarkDINBind(b *testing.B) {
 	s, in := dinBench(b, 1)
 	b.ResetTimer()

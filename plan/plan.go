@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"nann/internal/vec"
 	"nann/onnx"
@@ -96,6 +97,7 @@ type Plan struct {
 	threads  int
 	poolOnce sync.Once
 	jobs     chan job
+	scoring  atomic.Int32 // Score calls in progress, across the plan's scorers
 }
 
 // table is an item value precomputed for the corpus: row i (width values)

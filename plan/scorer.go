@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"nann/internal/parallel"
 	"nann/internal/vec"
 	"nann/item"
 	"nann/onnx"
@@ -25,6 +26,11 @@ type Scorer struct {
 
 // minParallel is the smallest part of a batch worth handing to another core.
 const minParallel = 256
+
+// poolSpin is how many times an idle pool worker polls for its next job
+// before it blocks (parallel.Recv), as the engine's workers do: waking a
+// parked thread costs more than the gap between a query's scoring rounds.
+const poolSpin = 1000
 
 // NewScorer returns an unbound scorer.
 func (p *Plan) NewScorer() *Scorer {
@@ -52,7 +58,11 @@ func (p *Plan) startPool() {
 	p.jobs = make(chan job, 4*p.threads)
 	for i := 0; i < p.threads-1; i++ {
 		go func(jobs <-chan job) {
-			for j := range jobs {
+			for {
+				j, ok := parallel.Recv(jobs, poolSpin)
+				if !ok {
+					return
+				}
 				j.s.scoreSerial(j.st, j.rows, j.out)
 				j.s.wg.Done()
 			}
@@ -183,12 +193,21 @@ func (s *Scorer) Score(rows []item.Row, out []float32) error {
 		}
 	}
 	n := len(rows)
+	// Split only over the cores other Score calls leave free (as the
+	// engine does): when every core already scores a batch, parts handed to
+	// the pool would only wait for each other.
+	busy := int(p.scoring.Add(1))
+	defer p.scoring.Add(-1)
 	parts := 1
-	if p.threads > 1 && n >= 2*minParallel {
-		parts = min(p.threads, n/minParallel)
+	if free := p.threads - busy + 1; free > 1 && n >= 2*minParallel {
+		parts = min(free, n/minParallel)
 	}
 	if parts == 1 {
 		s.scoreSerial(s.states[0], rows, out)
+		if busy > 1 {
+			// Sharing the cores: let concurrent queries advance in turn.
+			runtime.Gosched()
+		}
 		return nil
 	}
 	p.poolOnce.Do(p.startPool)

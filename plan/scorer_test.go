@@ -2,7 +2,9 @@ package plan
 
 import (
 	"math/rand/v2"
+	"slices"
 	"sort"
+	"sync"
 	"testing"
 
 	"nann/internal/numtest"
@@ -167,5 +169,59 @@ func TestFloat16TablesTop200(t *testing.T) {
 		if worst < 0.99 {
 			t.Errorf("%s: float16 tables keep only %.1f%% of the top-%d", name, 100*worst, k)
 		}
+	}
+}
+
+// Scorers of one multi-thread plan scoring at the same time (each split
+// over the cores the others leave free, or serially when none is) give the
+// serial scores, and the plan's count of Score calls in progress returns
+// to zero.
+func TestConcurrentScorers(t *testing.T) {
+	f := loadFixture(t, "din17")
+	items := bigCorpus(f, 1500)
+	one, err := Compile(f.g, f.c, items, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f = loadFixture(t, "din17")
+	two, err := Compile(f.g, f.c, items, Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := item.AllRows(1500)
+	want := make([][]float32, 3)
+	for u := range want {
+		s := one.NewScorer()
+		if err := s.Bind(fixtureUser(f, u)); err != nil {
+			t.Fatal(err)
+		}
+		want[u] = make([]float32, len(rows))
+		if err := s.Score(rows, want[u]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for u := range want {
+		s := two.NewScorer()
+		if err := s.Bind(fixtureUser(f, u)); err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			out := make([]float32, len(rows))
+			for rep := 0; rep < 20; rep++ {
+				if err := s.Score(rows, out); err != nil {
+					t.Error(err)
+					return
+				}
+				if !slices.Equal(out, want[u]) {
+					t.Errorf("user %d, repetition %d: concurrent scores differ from serial ones", u, rep)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := two.scoring.Load(); n != 0 {
+		t.Errorf("%d Score calls still counted in progress", n)
 	}
 }
