@@ -194,7 +194,7 @@ func i8Tiles(np, k int, a []uint8, lda int, bp []int8, npad int, c []float32, ld
 	for t := 0; t < np; t += vec.I8TileRows {
 		at, ct, rt := a[t*lda:], c[t*ldc:], rscale[t:]
 		for j0 := 0; j0 < npad; {
-			bj, aj, cj := from(bias, j0), from(alpha, j0), from(comp, j0) // cj nil: unsigned codes, no correction
+			bj, aj, cj := vec.From(bias, j0), vec.From(alpha, j0), vec.From(comp, j0) // cj nil: unsigned codes, no correction
 			if npad-j0 >= 2*vec.I8Panel {
 				vec.Tile12x32I8(k, at, lda, bp[j0*k:], ct[j0:], ldc, f, cj, rt, cscale[j0:], bj, aj)
 				j0 += 2 * vec.I8Panel
@@ -211,7 +211,7 @@ func i16Tiles(np, k int, a []int16, lda int, bp []int16, npad int, c []float32, 
 	for t := 0; t < np; t += vec.I8TileRows {
 		at, ct, rt := a[t*lda:], c[t*ldc:], rscale[t:]
 		for j0 := 0; j0 < npad; {
-			bj, aj := from(bias, j0), from(alpha, j0)
+			bj, aj := vec.From(bias, j0), vec.From(alpha, j0)
 			if npad-j0 >= 2*vec.I8Panel {
 				vec.Tile12x32I16(k, at, lda, bp[j0*k:], ct[j0:], ldc, f, rt, cscale[j0:], bj, aj)
 				j0 += 2 * vec.I8Panel

@@ -21,17 +21,6 @@ const blockRows = 48
 // minParallel is the smallest part of a batch worth handing to another core.
 const minParallel = 256
 
-// poolSpin is how many times an idle pool worker (and a caller waiting for
-// the workers' last blocks) polls before it blocks (parallel.Recv): about
-// 110 µs on an idle 2-vCPU VM. Waking a parked thread there takes 100–170 µs
-// (p50), more in the tail, and a query's scoring rounds often come closer
-// together than that, so a worker that polls joins the next round at once.
-// Measured on a 1 M-item int8 bundle (BENCHMARKS.md, issue 17): in process
-// +5–8% QPS at concurrency 1 for +5–9% CPU per request, unchanged at 2 and
-// 8 (busy cores do not split, so their workers get no jobs to poll for).
-// Longer polls also sped up a server at concurrency 1 but cost 1–9% at 2.
-const poolSpin = 1000
-
 // Scorer scores items for one user. BindSeq (or BindIDs) does the per-user work
 // once; Score then scores any number of item rows. A Scorer is used by one
 // goroutine at a time and does not allocate after its first Bind.
@@ -248,10 +237,7 @@ func (s *Scorer) Score(rows []item.Row, out []float32) {
 	// pool only adds hand-offs and makes the calls wait for each other.
 	busy := int(e.scoring.Add(1))
 	defer e.scoring.Add(-1)
-	parts := 1
-	if free := e.threads - busy + 1; free > 1 && n >= 2*minParallel {
-		parts = min(free, n/minParallel)
-	}
+	parts := parallel.Parts(e.threads-busy+1, n, minParallel)
 	if parts == 1 {
 		s.scoreSerial(s.blk, rows, out)
 		if busy > 1 {
@@ -291,7 +277,7 @@ func (s *Scorer) Score(rows []item.Row, out []float32) {
 	if sh.scoreClaimed(s, s.blk, gen, nb) {
 		return
 	}
-	parallel.Recv(sh.fin, poolSpin)
+	parallel.Recv(sh.fin, parallel.IdlePolls)
 }
 
 // share is the batch of one split Score call. Blocks of blockRows rows are
@@ -397,7 +383,7 @@ func (e *Engine) startPool() {
 		go func(jobs <-chan job) {
 			b := newBlock(c, width, lpad)
 			for {
-				j, ok := parallel.Recv(jobs, poolSpin)
+				j, ok := parallel.Recv(jobs, parallel.IdlePolls)
 				if !ok {
 					return
 				}
@@ -496,15 +482,6 @@ func (e *Engine) gather(x []float32, rows []item.Row) {
 	}
 }
 
-// from is x[j:], or nil for a nil x (an absent per-column operand of a
-// tile kernel).
-func from[T any](x []T, j int) []T {
-	if x == nil {
-		return nil
-	}
-	return x[j:]
-}
-
 // tiles computes C (np×n, ldc) = epilogue(A (np×k, lda) · B) for B packed
 // by packPanels, one row tile and one panel at a time (the A sliver stays in
 // L1 while the panels stream past it). Row tiles are 12 rows (AVX-512) or 6;
@@ -519,7 +496,7 @@ func tiles(np, k int, a []float32, lda int, bp []float32, n int, c []float32, ld
 		rows := min(step, np-t)
 		at, ct := a[t*lda:], c[t*ldc:]
 		for j0 := 0; j0 < npad; j0 += 16 {
-			bj, aj := from(bias, j0), from(alpha, j0)
+			bj, aj := vec.From(bias, j0), vec.From(alpha, j0)
 			panel := bp[j0*k:]
 			switch {
 			case npad-j0 < 16:

@@ -50,13 +50,7 @@ func (d *denseKernel) run(st *state) {
 		rows := min(step, d.rows-t)
 		at, ct := a[t*k:], c[t*ldc:]
 		for j0 := 0; j0 < npad; j0 += 16 {
-			var bj, aj []float32
-			if bias != nil {
-				bj = bias[j0:]
-			}
-			if d.alpha != nil {
-				aj = d.alpha[j0:]
-			}
+			bj, aj := vec.From(bias, j0), vec.From(d.alpha, j0)
 			panel := bp[j0*k:]
 			switch {
 			case npad-j0 < 16:

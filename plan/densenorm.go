@@ -53,13 +53,7 @@ func (k *denseNormKernel) run(st *state) {
 			at, ct := a[t*kk:], tmp[t*m:]
 			for j := 0; j < m; j += 16 {
 				j0 := g*m + j
-				var bj, aj []float32
-				if bias != nil {
-					bj = bias[j0:]
-				}
-				if d.alpha != nil {
-					aj = d.alpha[j0:]
-				}
+				bj, aj := vec.From(bias, j0), vec.From(d.alpha, j0)
 				panel := bp[j0*kk:]
 				if rows == vec.TileRows512 {
 					vec.Tile12x16(kk, at, kk, panel, ct[j:], m, d.flags, bj, aj)

@@ -27,11 +27,6 @@ type Scorer struct {
 // minParallel is the smallest part of a batch worth handing to another core.
 const minParallel = 256
 
-// poolSpin is how many times an idle pool worker polls for its next job
-// before it blocks (parallel.Recv), as the engine's workers do: waking a
-// parked thread costs more than the gap between a query's scoring rounds.
-const poolSpin = 1000
-
 // NewScorer returns an unbound scorer.
 func (p *Plan) NewScorer() *Scorer {
 	s := &Scorer{p: p}
@@ -59,7 +54,7 @@ func (p *Plan) startPool() {
 	for i := 0; i < p.threads-1; i++ {
 		go func(jobs <-chan job) {
 			for {
-				j, ok := parallel.Recv(jobs, poolSpin)
+				j, ok := parallel.Recv(jobs, parallel.IdlePolls)
 				if !ok {
 					return
 				}
@@ -198,10 +193,7 @@ func (s *Scorer) Score(rows []item.Row, out []float32) error {
 	// the pool would only wait for each other.
 	busy := int(p.scoring.Add(1))
 	defer p.scoring.Add(-1)
-	parts := 1
-	if free := p.threads - busy + 1; free > 1 && n >= 2*minParallel {
-		parts = min(free, n/minParallel)
-	}
+	parts := parallel.Parts(p.threads-busy+1, n, minParallel)
 	if parts == 1 {
 		s.scoreSerial(s.states[0], rows, out)
 		if busy > 1 {

@@ -59,3 +59,18 @@ func TestRecvBlocksAfterSpin(t *testing.T) {
 		t.Fatalf("got %d, want 7", v)
 	}
 }
+
+func TestParts(t *testing.T) {
+	for _, c := range []struct{ free, n, min, want int }{
+		{2, 4096, 256, 2}, // two free cores, plenty of items
+		{1, 4096, 256, 1}, // only the caller's core is free
+		{0, 4096, 256, 1}, // more calls than cores
+		{2, 511, 256, 1},  // not two parts' worth
+		{2, 512, 256, 2},
+		{8, 1000, 256, 3}, // parts stay ≥ minPart
+	} {
+		if got := Parts(c.free, c.n, c.min); got != c.want {
+			t.Errorf("Parts(%d, %d, %d) = %d, want %d", c.free, c.n, c.min, got, c.want)
+		}
+	}
+}

@@ -54,6 +54,15 @@ func Tile6x16(k int, a []float32, lda int, b []float32, c []float32, ldc int, f 
 	microTile(TileRows, 16, k, a, lda, 1, b, 16, c, ldc, f, bias, alpha)
 }
 
+// From is x[j:], or nil for a nil x: a tile kernel's optional per-column
+// operand (bias, alpha, correction) from column j on.
+func From[T any](x []T, j int) []T {
+	if x == nil {
+		return nil
+	}
+	return x[j:]
+}
+
 // Tile12x16 is Tile6x16 for 12 rows of A and C (TileRows512): one AVX-512
 // register per row of the tile where the CPU has AVX-512, two Tile6x16
 // calls' worth of work otherwise.
