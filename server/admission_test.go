@@ -73,13 +73,15 @@ func idsBody(ids int64) *countingBody {
 // holdSlot starts a slow gRPC call that holds the only slot and returns
 // when it does.
 func holdSlot(t *testing.T, ts *testServer) <-chan error {
+	// Count reads before the call starts: loaded after, a fast call's read
+	// is already in the count and the wait below never ends (CI, 2026-12-02).
+	reads := ts.predictReads.Load()
 	done := make(chan error, 1)
 	go func() {
 		_, err := ts.predict.Predict(context.Background(), seqRequest(0))
 		done <- err
 	}()
-	reads := ts.predictReads.Load()
-	waitFor(t, "slot to fill", 2*time.Second, func() bool { return ts.lim.inFlight() == 1 && ts.predictReads.Load() == reads+1 })
+	waitFor(t, "slot to fill", 4*time.Second, func() bool { return ts.lim.inFlight() == 1 && ts.predictReads.Load() == reads+1 })
 	return done
 }
 
@@ -88,7 +90,7 @@ func holdSlot(t *testing.T, ts *testServer) <-chan error {
 // their bodies.
 func TestRefusedBeforeBodyRead(t *testing.T) {
 	m := newFakeModel(t, 1)
-	m.delay = 3 * time.Second
+	m.delay = 5 * time.Second // longer than holdSlot's wait
 	cfg := testConfig(m.base)
 	cfg.MaxConcurrent, cfg.MaxQueue = 1, 0
 	ts := startServer(t, cfg, m.load)
