@@ -270,7 +270,7 @@ func math32Inf() float64 { return math.Inf(1) }
 // further requests must fail with RESOURCE_EXHAUSTED / 429 at once.
 func TestOverloadRejectsQuickly(t *testing.T) {
 	m := newFakeModel(t, 1)
-	m.delay = 1500 * time.Millisecond
+	m.delay = 3 * time.Second // longer than the wait for the slot and queue to fill
 	cfg := testConfig(m.base)
 	cfg.MaxConcurrent, cfg.MaxQueue = 1, 1
 	ts := startServer(t, cfg, m.load)
@@ -285,7 +285,7 @@ func TestOverloadRejectsQuickly(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, "slot and queue to fill", 2*time.Second, func() bool { return ts.lim.inFlight() == 1 && ts.lim.waiting() == 1 })
+	waitFor(t, "slot and queue to fill", 2500*time.Millisecond, func() bool { return ts.lim.inFlight() == 1 && ts.lim.waiting() == 1 })
 	start := time.Now()
 	_, err := ts.predict.Predict(context.Background(), seqRequest(0))
 	if status.Code(err) != codes.ResourceExhausted {
