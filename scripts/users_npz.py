@@ -16,12 +16,17 @@ import sys
 import numpy as np
 
 
-def payload(path, magic):
+def payload(path, magic, size):
+    """The payload of a nann binary file, checked against its header's
+    counts: size(count_a, count_b) is the payload's length in bytes."""
     b = np.fromfile(path, dtype=np.uint8)
-    if bytes(b[:8]) != magic:
-        sys.exit(f"{path}: magic {bytes(b[:8])!r}, want {magic!r}")
+    if len(b) < 64 or bytes(b[:8]) != magic:
+        sys.exit(f"{path}: not a nann file (magic {bytes(b[:8])!r}, want {magic!r})")
     count_a = int(b[16:24].view(np.uint64)[0])
     count_b = int(b[24:32].view(np.uint64)[0])
+    if len(b) - 64 != size(count_a, count_b):
+        sys.exit(f"{path}: payload is {len(b) - 64} bytes, the header's counts need "
+                 f"{size(count_a, count_b)} (truncated or padded file)")
     return b[64:], count_a, count_b
 
 
@@ -31,11 +36,11 @@ def main():
     ds, out = sys.argv[1], sys.argv[2]
     n = int(sys.argv[3]) if len(sys.argv) > 3 else 300
     seq_len = int(sys.argv[4]) if len(sys.argv) > 4 else 50
-    p, users, events = payload(f"{ds}/sequences.bin", b"NANNSEQ1")
+    p, users, events = payload(f"{ds}/sequences.bin", b"NANNSEQ1", lambda u, e: 8 * (u + 1) + 8 * e)
     offsets = p[: 8 * (users + 1)].view(np.uint64)
     items = p[8 * (users + 1): 8 * (users + 1) + 4 * events].view(np.int32)
     cates = p[8 * (users + 1) + 4 * events: 8 * (users + 1) + 8 * events].view(np.int32)
-    s, records, _ = payload(f"{ds}/test.samples", b"NANNSMP1")
+    s, records, _ = payload(f"{ds}/test.samples", b"NANNSMP1", lambda r, _: 8 * r)
     rec = s[: 8 * records].view(np.uint32).reshape(records, 2)
     n = min(n, records)
     hi = np.zeros((n, seq_len), dtype=np.int64)
